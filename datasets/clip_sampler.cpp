@@ -1,0 +1,75 @@
+#include "datasets/clip_sampler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+namespace adaptive {
+
+ShortVideoPolicy parse_short_video_policy(const std::string& name) {
+  if (name == "loop") return ShortVideoPolicy::kLoop;
+  if (name == "repeat_last") return ShortVideoPolicy::kRepeatLast;
+  throw std::invalid_argument("unknown short-video policy '" + name + "' (known: loop, repeat_last)");
+}
+
+std::string to_string(ShortVideoPolicy policy) {
+  return policy == ShortVideoPolicy::kLoop ? "loop" : "repeat_last";
+}
+
+ClipSampler::ClipSampler(ClipSamplerOptions options) : options_(options) {
+  if (options_.frames < 1) {
+    throw std::invalid_argument("clip frames must be >= 1, got " + std::to_string(options_.frames));
+  }
+  if (!(options_.frame_stride >= 1)) {
+    throw std::invalid_argument("frame_stride must be >= 1, got " + std::to_string(options_.frame_stride));
+  }
+  if (!(options_.target_fps >= 0)) {
+    throw std::invalid_argument("target_fps must be >= 0, got " + std::to_string(options_.target_fps));
+  }
+}
+
+double ClipSampler::stride(double source_fps) const {
+  if (options_.target_fps > 0 && source_fps > 0) return source_fps / options_.target_fps;
+  return options_.frame_stride;
+}
+
+double ClipSampler::max_start(int64_t num_frames, double stride) const {
+  // The last clip frame sits at start + (T-1)*stride and must be <= num_frames-1.
+  return std::max(0.0, static_cast<double>(num_frames - 1) - (options_.frames - 1) * stride);
+}
+
+std::vector<int64_t> ClipSampler::clip_at(double start, int64_t num_frames, double stride) const {
+  std::vector<int64_t> indices(options_.frames);
+  for (int t = 0; t < options_.frames; ++t) {
+    // The small epsilon keeps exact products (e.g. 3 * 2.0) from rounding down.
+    int64_t i = static_cast<int64_t>(std::floor(start + t * stride + 1e-9));
+    if (i >= num_frames) {
+      i = options_.short_video == ShortVideoPolicy::kLoop ? i % num_frames : num_frames - 1;
+    }
+    indices[t] = i;
+  }
+  return indices;
+}
+
+std::vector<int64_t> ClipSampler::random_clip(int64_t num_frames, double source_fps, Rng& rng) const {
+  if (num_frames < 1) throw std::invalid_argument("random_clip: video has no frame");
+  const double s = stride(source_fps);
+  const int64_t last_start = static_cast<int64_t>(std::floor(max_start(num_frames, s)));
+  return clip_at(static_cast<double>(rng.uniform_int(0, last_start)), num_frames, s);
+}
+
+std::vector<int64_t> ClipSampler::eval_clip(int64_t num_frames, double source_fps, int clip,
+                                            int num_clips) const {
+  if (num_frames < 1) throw std::invalid_argument("eval_clip: video has no frame");
+  if (num_clips < 1 || clip < 0 || clip >= num_clips) {
+    throw std::invalid_argument("eval_clip: clip " + std::to_string(clip) + " of " +
+                                std::to_string(num_clips));
+  }
+  const double s = stride(source_fps);
+  const double last_start = max_start(num_frames, s);
+  const double start =
+      num_clips == 1 ? last_start / 2 : last_start * clip / static_cast<double>(num_clips - 1);
+  return clip_at(std::floor(start), num_frames, s);
+}
+
+}  // namespace adaptive

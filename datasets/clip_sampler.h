@@ -1,0 +1,60 @@
+// Chooses which frames of a video make up a clip of `frames` (T) frames.
+//
+// Frames are taken every `frame_stride` source frames, or, when `target_fps`
+// is set, at that rate whatever the source's rate (the stride is then
+// source_fps / target_fps and need not be whole). Training clips start at a
+// random offset (temporal jitter); evaluation clips are centred, or spread
+// evenly over the video when several clips are taken per video. A video
+// shorter than a clip is padded by looping it or repeating its last frame.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "datasets/rng.h"
+
+namespace adaptive {
+
+enum class ShortVideoPolicy { kLoop, kRepeatLast };
+
+// Parses "loop" / "repeat_last"; throws std::invalid_argument naming both.
+ShortVideoPolicy parse_short_video_policy(const std::string& name);
+std::string to_string(ShortVideoPolicy policy);
+
+struct ClipSamplerOptions {
+  int frames = 8;            // T, frames per clip (>= 1)
+  double frame_stride = 2;   // source frames between clip frames (>= 1); ignored if target_fps > 0
+  double target_fps = 0;     // > 0: sample at this rate instead of frame_stride
+  ShortVideoPolicy short_video = ShortVideoPolicy::kLoop;
+};
+
+class ClipSampler {
+ public:
+  // Throws std::invalid_argument on frames < 1, frame_stride < 1 or target_fps < 0.
+  explicit ClipSampler(ClipSamplerOptions options);
+
+  // Stride in source frames for a video at `source_fps`.
+  double stride(double source_fps) const;
+
+  // Indices (into a video of `num_frames` >= 1 frames) of a training clip
+  // starting at a random offset drawn from `rng`.
+  std::vector<int64_t> random_clip(int64_t num_frames, double source_fps, Rng& rng) const;
+
+  // Indices of clip `clip` of `num_clips` evaluation clips: with one clip the
+  // centred one, with several, starts spread evenly from first to last offset.
+  std::vector<int64_t> eval_clip(int64_t num_frames, double source_fps, int clip = 0,
+                                 int num_clips = 1) const;
+
+  const ClipSamplerOptions& options() const { return options_; }
+
+ private:
+  // The clip starting at (fractional) offset `start`.
+  std::vector<int64_t> clip_at(double start, int64_t num_frames, double stride) const;
+  // Largest start offset that keeps the clip inside the video (0 if it does not fit).
+  double max_start(int64_t num_frames, double stride) const;
+
+  ClipSamplerOptions options_;
+};
+
+}  // namespace adaptive

@@ -1,0 +1,117 @@
+#include "datasets/clip_transform.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include <ATen/ATen.h>
+#include <opencv2/imgproc.hpp>
+
+namespace adaptive {
+
+ClipTransform::ClipTransform(ClipTransformOptions options) : options_(std::move(options)) {
+  const auto& o = options_;
+  if (o.crop_height < 1 || o.crop_width < 1) throw std::invalid_argument("crop size must be >= 1");
+  if (o.short_side < std::max(o.crop_height, o.crop_width)) {
+    throw std::invalid_argument("short_side " + std::to_string(o.short_side) +
+                                " is smaller than the crop " + std::to_string(o.crop_height) + "x" +
+                                std::to_string(o.crop_width));
+  }
+  if (!(o.brightness >= 0 && o.brightness < 1) || !(o.contrast >= 0 && o.contrast < 1)) {
+    throw std::invalid_argument("brightness and contrast jitter must be in [0, 1)");
+  }
+  for (float s : o.std) {
+    if (!(s > 0)) throw std::invalid_argument("normalisation std must be > 0");
+  }
+  if (o.horizontal_flip && o.flip_label_map.empty()) {
+    throw std::invalid_argument("horizontal_flip needs a flip label map (mirror class per class)");
+  }
+}
+
+cv::Mat ClipTransform::resize(const cv::Mat& rgb) const {
+  const int short_now = std::min(rgb.rows, rgb.cols);
+  if (short_now == options_.short_side) return rgb;
+  const double scale = static_cast<double>(options_.short_side) / short_now;
+  // Round so that the short side lands exactly on short_side.
+  const int w = rgb.cols <= rgb.rows ? options_.short_side
+                                     : static_cast<int>(std::lround(rgb.cols * scale));
+  const int h = rgb.rows < rgb.cols ? options_.short_side
+                                    : static_cast<int>(std::lround(rgb.rows * scale));
+  cv::Mat out;
+  cv::resize(rgb, out, cv::Size(w, h), 0, 0, scale < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
+  return out;
+}
+
+TransformedClip ClipTransform::apply(const std::vector<const cv::Mat*>& frames, int label,
+                                     bool train, Rng& rng) const {
+  const auto& o = options_;
+  if (frames.empty()) throw std::invalid_argument("apply: empty clip");
+  const cv::Size size = frames.front()->size();
+  if (size.height < o.crop_height || size.width < o.crop_width) {
+    throw std::invalid_argument("frame " + std::to_string(size.width) + "x" +
+                                std::to_string(size.height) + " is smaller than the crop " +
+                                std::to_string(o.crop_width) + "x" + std::to_string(o.crop_height));
+  }
+  // Draw every random choice of this clip up front, in a fixed order.
+  int y0 = (size.height - o.crop_height) / 2;
+  int x0 = (size.width - o.crop_width) / 2;
+  double brightness = 1, contrast = 1;
+  bool flip = false;
+  if (train) {
+    y0 = static_cast<int>(rng.uniform_int(0, size.height - o.crop_height));
+    x0 = static_cast<int>(rng.uniform_int(0, size.width - o.crop_width));
+    brightness = rng.uniform(1 - o.brightness, 1 + o.brightness);
+    contrast = rng.uniform(1 - o.contrast, 1 + o.contrast);
+    flip = o.horizontal_flip && rng.bernoulli(0.5);
+  }
+  const cv::Rect roi(x0, y0, o.crop_width, o.crop_height);
+
+  // Contrast pulls each pixel towards the clip's mean grey (after brightness).
+  double mean_grey = 0;
+  if (contrast != 1) {
+    double sum = 0;
+    for (const cv::Mat* f : frames) {
+      const cv::Scalar m = cv::mean((*f)(roi));
+      sum += 0.299 * m[0] + 0.587 * m[1] + 0.114 * m[2];
+    }
+    mean_grey = brightness * sum / (255.0 * frames.size());
+  }
+  // Every output value depends only on (channel, byte): a 3 x 256 table.
+  std::array<std::array<float, 256>, 3> lut;
+  for (int c = 0; c < 3; ++c) {
+    for (int v = 0; v < 256; ++v) {
+      double x = brightness * v / 255.0;
+      if (contrast != 1) x = (x - mean_grey) * contrast + mean_grey;
+      x = std::clamp(x, 0.0, 1.0);
+      lut[c][v] = static_cast<float>((x - o.mean[c]) / o.std[c]);
+    }
+  }
+
+  const int64_t T = static_cast<int64_t>(frames.size());
+  const int64_t H = o.crop_height, W = o.crop_width, plane = T * H * W;
+  at::Tensor out = at::empty({3, T, H, W}, at::kFloat);
+  float* dst = out.data_ptr<float>();
+  for (int64_t t = 0; t < T; ++t) {
+    const cv::Mat& f = *frames[t];
+    if (f.size() != size || f.type() != CV_8UC3) {
+      throw std::invalid_argument("apply: frames differ in size or are not 8-bit RGB");
+    }
+    for (int64_t y = 0; y < H; ++y) {
+      const uint8_t* row = f.ptr<uint8_t>(y0 + static_cast<int>(y)) + 3 * x0;
+      float* r = dst + t * H * W + y * W;
+      float* g = r + plane;
+      float* b = g + plane;
+      for (int64_t x = 0; x < W; ++x) {
+        const int64_t xo = flip ? W - 1 - x : x;
+        r[xo] = lut[0][row[3 * x]];
+        g[xo] = lut[1][row[3 * x + 1]];
+        b[xo] = lut[2][row[3 * x + 2]];
+      }
+    }
+  }
+  const int out_label = flip ? o.flip_label_map.at(label) : label;
+  return {out, out_label};
+}
+
+}  // namespace adaptive

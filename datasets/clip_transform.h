@@ -1,0 +1,64 @@
+// Turns sampled RGB frames into a normalised float tensor [3, T, H, W].
+//
+// Two stages, so that the first can be cached:
+//   resize()  scales a frame so its shorter side is `short_side` (deterministic)
+//   apply()   crops (random for training, centred for evaluation), jitters
+//             brightness and contrast (training only), optionally flips
+//             horizontally (training only, with a label map, so that e.g.
+//             swipe_left becomes swipe_right), scales pixels to [0, 1] and
+//             normalises with mean/std per channel.
+// All random choices of one clip are drawn once, so every frame of a clip gets
+// the same crop, flip and jitter.
+#pragma once
+
+#include <array>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+#include <opencv2/core.hpp>
+
+#include "datasets/rng.h"
+
+namespace adaptive {
+
+struct ClipTransformOptions {
+  int short_side = 128;   // shorter side after resize, in pixels (>= crop size)
+  int crop_height = 112;  // output H
+  int crop_width = 112;   // output W
+  double brightness = 0;  // training: pixel values scaled by U[1-b, 1+b]; 0 = off
+  double contrast = 0;    // training: distance to the clip's mean grey scaled by U[1-c, 1+c]; 0 = off
+  bool horizontal_flip = false;  // training: flip half of the clips
+  // Label of the mirrored clip, one entry per class (required when flipping;
+  // a class that has no mirror maps to itself).
+  std::vector<int> flip_label_map;
+  std::array<float, 3> mean = {0.485f, 0.456f, 0.406f};  // RGB, on [0, 1] pixels
+  std::array<float, 3> std = {0.229f, 0.224f, 0.225f};
+};
+
+struct TransformedClip {
+  at::Tensor data;  // float32 [3, T, H, W]
+  int label = -1;   // the label after any flip
+};
+
+class ClipTransform {
+ public:
+  // Throws std::invalid_argument on a crop larger than short_side, a
+  // non-positive size or std, jitter outside [0, 1), or a flip without a map.
+  explicit ClipTransform(ClipTransformOptions options);
+
+  // Frame resized so its shorter side is short_side.
+  cv::Mat resize(const cv::Mat& rgb) const;
+
+  // Crop, jitter, flip and normalise resized frames (all the same size, at
+  // least crop_height x crop_width). `train` enables the random parts, drawn
+  // from `rng`. Throws std::invalid_argument on frames smaller than the crop.
+  TransformedClip apply(const std::vector<const cv::Mat*>& frames, int label, bool train,
+                        Rng& rng) const;
+
+  const ClipTransformOptions& options() const { return options_; }
+
+ private:
+  ClipTransformOptions options_;
+};
+
+}  // namespace adaptive

@@ -1,0 +1,275 @@
+#include "datasets/dataset_index.h"
+
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "datasets/errors.h"
+#include "datasets/frame_source.h"
+
+namespace fs = std::filesystem;
+
+namespace adaptive {
+namespace {
+
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return "";
+  const auto e = s.find_last_not_of(" \t\r\n");
+  return s.substr(b, e - b + 1);
+}
+
+std::string join(const std::vector<std::string>& names, size_t max_shown = 12) {
+  std::string out;
+  for (size_t i = 0; i < names.size() && i < max_shown; ++i) out += (i ? ", " : "") + names[i];
+  if (names.size() > max_shown) out += ", ... (" + std::to_string(names.size()) + " in all)";
+  return out;
+}
+
+bool is_sample_path(const fs::directory_entry& e) {
+  if (e.is_directory()) return true;  // a frame folder
+  if (!e.is_regular_file()) return false;
+  std::string ext = e.path().extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  const auto& exts = video_extensions();
+  return std::find(exts.begin(), exts.end(), ext) != exts.end();
+}
+
+class ManifestParser {
+ public:
+  ManifestParser(std::string path, const std::optional<std::vector<std::string>>& classes)
+      : path_(std::move(path)), base_(fs::path(path_).parent_path()), fixed_classes_(classes) {}
+
+  DatasetIndex parse() {
+    std::ifstream in(path_);
+    if (!in) throw DataError(path_ + ": cannot open manifest");
+    std::string raw;
+    std::vector<std::pair<int, std::vector<std::string>>> rows;
+    for (int line_no = 1; std::getline(in, raw); ++line_no) {
+      if (line_no == 1 && raw.rfind("\xEF\xBB\xBF", 0) == 0) raw.erase(0, 3);  // UTF-8 BOM
+      const std::string line = trim(raw);
+      if (line.empty() || line[0] == '#') continue;
+      line_ = line_no;
+      std::vector<std::string> fields;
+      try {
+        fields = split_csv_line(line);
+      } catch (const std::invalid_argument& e) {
+        fail(e.what());
+      }
+      for (auto& f : fields) f = trim(f);
+      if (rows.empty() && columns_.empty() && is_header(fields)) {
+        set_columns(fields);
+        continue;
+      }
+      rows.emplace_back(line_no, std::move(fields));
+    }
+    if (columns_.empty()) set_columns({"path", "label", "start_frame", "end_frame"});
+    if (rows.empty()) throw DataError(path_ + ": manifest lists no sample");
+
+    DatasetIndex index;
+    index.source = path_;
+    index.classes = fixed_classes_ ? *fixed_classes_ : labels_in(rows);
+    for (auto& [line_no, fields] : rows) {
+      line_ = line_no;
+      index.samples.push_back(parse_row(fields, index));
+    }
+    return index;
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& what) const {
+    throw DataError(path_ + ":" + std::to_string(line_) + ": " + what);
+  }
+
+  static bool is_header(const std::vector<std::string>& fields) {
+    return std::find(fields.begin(), fields.end(), "path") != fields.end() &&
+           std::find(fields.begin(), fields.end(), "label") != fields.end();
+  }
+
+  void set_columns(const std::vector<std::string>& names) {
+    columns_ = names;
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (names[i].empty()) fail("empty column name in header (column " + std::to_string(i + 1) + ")");
+      if (std::count(names.begin(), names.end(), names[i]) > 1) {
+        fail("column '" + names[i] + "' appears twice in header");
+      }
+    }
+  }
+
+  int column(const std::string& name) const {
+    auto it = std::find(columns_.begin(), columns_.end(), name);
+    return it == columns_.end() ? -1 : static_cast<int>(it - columns_.begin());
+  }
+
+  size_t required_fields() const {
+    return static_cast<size_t>(std::max(column("path"), column("label"))) + 1;
+  }
+
+  std::vector<std::string> labels_in(const std::vector<std::pair<int, std::vector<std::string>>>& rows) {
+    std::set<std::string> labels;
+    for (auto& [line_no, fields] : rows) {
+      if (fields.size() > static_cast<size_t>(column("label"))) labels.insert(fields[column("label")]);
+    }
+    return {labels.begin(), labels.end()};
+  }
+
+  int64_t parse_frame(const std::string& text, const std::string& what) const {
+    int64_t value = 0;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || ptr != text.data() + text.size() || value < 0) {
+      fail(what + " must be a non-negative integer, got '" + text + "'");
+    }
+    return value;
+  }
+
+  SampleEntry parse_row(const std::vector<std::string>& fields, const DatasetIndex& index) const {
+    if (fields.size() < required_fields()) {
+      std::ostringstream msg;
+      msg << "expected at least " << required_fields() << " columns (" << join(columns_)
+          << "), got " << fields.size();
+      fail(msg.str());
+    }
+    if (fields.size() > columns_.size()) {
+      std::ostringstream msg;
+      msg << "expected at most " << columns_.size() << " columns (" << join(columns_) << "), got "
+          << fields.size();
+      fail(msg.str());
+    }
+    SampleEntry entry;
+    const std::string& rel = fields[column("path")];
+    if (rel.empty()) fail("empty path");
+    entry.path = fs::path(rel).is_absolute() ? rel : (base_ / rel).lexically_normal().string();
+    const std::string& label = fields[column("label")];
+    entry.label = index.class_index(label);
+    if (entry.label < 0) {
+      fail("unknown label '" + label + "' (known: " + join(index.classes) + ")");
+    }
+    for (size_t i = 0; i < fields.size(); ++i) {
+      const std::string& name = columns_[i];
+      if (name == "path" || name == "label") continue;
+      if (name == "start_frame") {
+        if (!fields[i].empty()) entry.start_frame = parse_frame(fields[i], "start_frame");
+      } else if (name == "end_frame") {
+        if (!fields[i].empty()) entry.end_frame = parse_frame(fields[i], "end_frame");
+      } else {
+        entry.extra[name] = fields[i];
+      }
+    }
+    if (entry.end_frame >= 0 && entry.start_frame > entry.end_frame) {
+      fail("start_frame " + std::to_string(entry.start_frame) + " is after end_frame " +
+           std::to_string(entry.end_frame));
+    }
+    return entry;
+  }
+
+  std::string path_;
+  fs::path base_;
+  const std::optional<std::vector<std::string>>& fixed_classes_;
+  std::vector<std::string> columns_;
+  int line_ = 0;
+};
+
+}  // namespace
+
+int DatasetIndex::class_index(const std::string& name) const {
+  auto it = std::find(classes.begin(), classes.end(), name);
+  return it == classes.end() ? -1 : static_cast<int>(it - classes.begin());
+}
+
+std::vector<int64_t> DatasetIndex::class_counts() const {
+  std::vector<int64_t> counts(classes.size(), 0);
+  for (const auto& s : samples) ++counts.at(s.label);
+  return counts;
+}
+
+std::vector<std::string> read_class_list(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw DataError(path + ": cannot open class list");
+  std::vector<std::string> classes;
+  std::string raw;
+  for (int line_no = 1; std::getline(in, raw); ++line_no) {
+    const std::string name = trim(raw);
+    if (name.empty() || name[0] == '#') continue;
+    if (std::find(classes.begin(), classes.end(), name) != classes.end()) {
+      throw DataError(path + ":" + std::to_string(line_no) + ": class '" + name + "' listed twice");
+    }
+    classes.push_back(name);
+  }
+  if (classes.empty()) throw DataError(path + ": class list is empty");
+  return classes;
+}
+
+DatasetIndex index_class_folders(const std::string& root,
+                                 const std::optional<std::vector<std::string>>& classes) {
+  std::error_code ec;
+  if (!fs::is_directory(root, ec)) throw DataError(root + ": dataset folder does not exist");
+  DatasetIndex index;
+  index.source = root;
+  if (classes) {
+    index.classes = *classes;
+  } else {
+    for (const auto& e : fs::directory_iterator(root)) {
+      if (e.is_directory()) index.classes.push_back(e.path().filename().string());
+    }
+    std::sort(index.classes.begin(), index.classes.end());
+    if (index.classes.empty()) throw DataError(root + ": no class folder (expected root/<class>/<clip>)");
+  }
+  for (size_t label = 0; label < index.classes.size(); ++label) {
+    const fs::path dir = fs::path(root) / index.classes[label];
+    if (!fs::is_directory(dir, ec)) {
+      throw DataError(dir.string() + ": class folder for '" + index.classes[label] + "' is missing");
+    }
+    std::vector<std::string> paths;
+    for (const auto& e : fs::directory_iterator(dir)) {
+      if (is_sample_path(e)) paths.push_back(e.path().string());
+    }
+    std::sort(paths.begin(), paths.end());
+    for (auto& p : paths) index.samples.push_back({std::move(p), static_cast<int>(label), 0, -1, {}});
+  }
+  if (index.samples.empty()) throw DataError(root + ": dataset is empty (no video or frame folder)");
+  return index;
+}
+
+DatasetIndex read_manifest(const std::string& path,
+                           const std::optional<std::vector<std::string>>& classes) {
+  return ManifestParser(path, classes).parse();
+}
+
+DatasetIndex open_dataset_index(const std::string& path, const std::string& class_list) {
+  std::optional<std::vector<std::string>> classes;
+  if (!class_list.empty()) classes = read_class_list(class_list);
+  std::string ext = fs::path(path).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  return ext == ".csv" ? read_manifest(path, classes) : index_class_folders(path, classes);
+}
+
+std::vector<std::string> split_csv_line(const std::string& line) {
+  std::vector<std::string> fields(1);
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        fields.back() += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        fields.back() += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      fields.emplace_back();
+    } else {
+      fields.back() += c;
+    }
+  }
+  if (quoted) throw std::invalid_argument("unterminated quote");
+  return fields;
+}
+
+}  // namespace adaptive

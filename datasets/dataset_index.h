@@ -1,0 +1,66 @@
+// What a dataset holds: the class names and one entry per video or frame
+// folder. Built from one of two layouts:
+//
+//   folder-per-class   root/<class>/<clip>.<ext>  or  root/<class>/<clip>/<frames>
+//                      classes sorted by name unless a class list fixes them
+//   CSV manifest       path,label[,start_frame,end_frame]
+//                      paths relative to the manifest's folder; an optional
+//                      header row names the columns (any order, extra columns
+//                      such as `difficulty` are kept as per-sample metadata)
+//
+// A class list file (one name per line, `#` comments, blank lines ignored)
+// fixes label order; without one, a manifest's labels are sorted by name.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace adaptive {
+
+struct SampleEntry {
+  std::string path;          // absolute or relative to the working directory
+  int label = -1;            // index into DatasetIndex::classes
+  int64_t start_frame = 0;   // first frame used (inclusive)
+  int64_t end_frame = -1;    // last frame used (inclusive); -1 means the end
+  std::map<std::string, std::string> extra;  // manifest columns beyond the known ones
+};
+
+struct DatasetIndex {
+  std::vector<std::string> classes;
+  std::vector<SampleEntry> samples;
+  std::string source;  // the folder or manifest it was read from, for messages
+
+  // Index of a class name, or -1.
+  int class_index(const std::string& name) const;
+  // Samples per class, in class order.
+  std::vector<int64_t> class_counts() const;
+};
+
+// Reads a class list. Throws DataError (file, line) on a missing file,
+// duplicate names or an empty list.
+std::vector<std::string> read_class_list(const std::string& path);
+
+// Indexes root/<class>/<clip> entries (video files or frame folders). With
+// `classes`, exactly those folders are used, in that order, and a missing one
+// is an error; otherwise every sub-folder of root is a class. Throws DataError
+// on a missing root, a missing class folder or no sample at all.
+DatasetIndex index_class_folders(const std::string& root,
+                                 const std::optional<std::vector<std::string>>& classes = {});
+
+// Reads a CSV manifest. Throws DataError naming the manifest, the line number
+// and what was wrong: too few columns, empty path, label not in `classes`,
+// non-integer or negative frame numbers, start after end, no sample at all.
+DatasetIndex read_manifest(const std::string& path,
+                           const std::optional<std::vector<std::string>>& classes = {});
+
+// Indexes `path`: a .csv manifest, or a folder in folder-per-class layout.
+// `class_list`, when not empty, is a class list file fixing label order.
+DatasetIndex open_dataset_index(const std::string& path, const std::string& class_list = "");
+
+// Splits one CSV line into fields (RFC 4180 quotes: "a,b" and "" escapes).
+// Throws std::invalid_argument on an unterminated quote.
+std::vector<std::string> split_csv_line(const std::string& line);
+
+}  // namespace adaptive

@@ -1,0 +1,62 @@
+// Where frames come from. OpenCV's decoders stay behind this interface so that
+// the rest of the toolkit (clip datasets, streaming inference, tests) sees a
+// sequence of RGB frames and nothing else.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+namespace adaptive {
+
+// A forward-only sequence of frames, each an 8-bit RGB image (CV_8UC3).
+class FrameSource {
+ public:
+  virtual ~FrameSource() = default;
+
+  // Reads the next frame into `rgb`. Returns false at the end of the sequence.
+  // Throws BadSampleError when the source fails in a way that is not a normal
+  // end (unreadable frame, frame size changing mid-stream).
+  virtual bool read(cv::Mat& rgb) = 0;
+
+  // Frames per second of the source (the container's rate for video files,
+  // the configured rate for frame folders).
+  virtual double fps() const = 0;
+
+  // Frame count announced by the container, or -1 when unknown. Decoders may
+  // deliver fewer (truncated file); see decode_frames().
+  virtual int64_t announced_frames() const = 0;
+
+  // File or folder name, for messages.
+  virtual const std::string& name() const = 0;
+};
+
+// File extensions recognised as videos and as frame images (lower case, with dot).
+const std::vector<std::string>& video_extensions();
+const std::vector<std::string>& image_extensions();
+
+// Opens a video file (decoded with OpenCV's FFmpeg backend) or a frame folder
+// (Jester style: one image per frame, frames in file-name order). Grayscale
+// and BGRA inputs are converted to RGB. `folder_fps` is the rate given to
+// frame folders, which carry none. Throws BadSampleError when the path is
+// missing, empty, or cannot be opened as either.
+std::unique_ptr<FrameSource> open_frame_source(const std::string& path, double folder_fps = 12.0);
+
+// A source over frames held in memory (tests, generated content).
+std::unique_ptr<FrameSource> memory_frame_source(std::vector<cv::Mat> rgb_frames, double fps,
+                                                 std::string name = "<memory>");
+
+// All frames in [first, last] (inclusive; last < 0 means to the end) of a
+// source, read in order. Throws BadSampleError if the source yields no frame
+// in range, or if it ends clearly before the count its container announced
+// (a truncated file: more than 2% and more than one frame missing).
+struct DecodedFrames {
+  std::vector<cv::Mat> frames;  // RGB, CV_8UC3, all the same size
+  double fps = 0;
+  int64_t first = 0;  // index of frames[0] in the source
+};
+DecodedFrames decode_frames(FrameSource& source, int64_t first = 0, int64_t last = -1);
+
+}  // namespace adaptive

@@ -1,0 +1,92 @@
+#include "datasets/video_clip_dataset.h"
+
+#include <stdexcept>
+
+#include "datasets/errors.h"
+#include "datasets/frame_source.h"
+
+namespace adaptive {
+
+VideoClipDataset::VideoClipDataset(DatasetIndex index, VideoClipDatasetOptions options)
+    : index_(std::move(index)),
+      options_(std::move(options)),
+      sampler_(options_.sampler),
+      transform_(options_.transform) {
+  const auto& map = options_.transform.flip_label_map;
+  if (options_.transform.horizontal_flip) {
+    if (map.size() != index_.classes.size()) {
+      throw std::invalid_argument("flip label map has " + std::to_string(map.size()) +
+                                  " entries, the dataset has " +
+                                  std::to_string(index_.classes.size()) + " classes");
+    }
+    for (int label : map) {
+      if (label < 0 || label >= static_cast<int>(index_.classes.size())) {
+        throw std::invalid_argument("flip label map entry " + std::to_string(label) +
+                                    " is not a class index");
+      }
+    }
+  }
+  if (options_.cache_mb < 0) throw std::invalid_argument("cache_mb must be >= 0");
+  if (!(options_.folder_fps > 0)) throw std::invalid_argument("folder_fps must be > 0");
+}
+
+std::shared_ptr<const VideoClipDataset::Video> VideoClipDataset::load(size_t i) const {
+  const bool caching = options_.cache_mb > 0;
+  if (caching) {
+    std::lock_guard<std::mutex> lock(cache_mutex_);
+    auto it = cache_.find(i);
+    if (it != cache_.end()) {
+      ++cache_stats_.hits;
+      return it->second;
+    }
+    ++cache_stats_.misses;
+  }
+  const SampleEntry& entry = index_.samples.at(i);
+  auto source = open_frame_source(entry.path, options_.folder_fps);
+  DecodedFrames decoded = decode_frames(*source, entry.start_frame, entry.end_frame);
+  auto video = std::make_shared<Video>();
+  video->fps = decoded.fps;
+  video->frames = std::move(decoded.frames);
+  if (caching) {
+    for (auto& f : video->frames) f = transform_.resize(f);
+    video->resized = true;
+    int64_t bytes = 0;
+    for (const auto& f : video->frames) bytes += static_cast<int64_t>(f.total() * f.elemSize());
+    std::lock_guard<std::mutex> lock(cache_mutex_);
+    if (cache_stats_.bytes + bytes <= options_.cache_mb * (int64_t{1} << 20) &&
+        cache_.emplace(i, video).second) {
+      cache_stats_.bytes += bytes;
+      ++cache_stats_.videos;
+    }
+  }
+  return video;
+}
+
+TransformedClip VideoClipDataset::get(size_t i, bool train, Rng& rng, int clip,
+                                      int num_clips) const {
+  std::shared_ptr<const Video> video = load(i);
+  const int64_t n = static_cast<int64_t>(video->frames.size());
+  const std::vector<int64_t> indices = train ? sampler_.random_clip(n, video->fps, rng)
+                                             : sampler_.eval_clip(n, video->fps, clip, num_clips);
+  // Resize only the frames this clip uses when the video is not cached.
+  std::map<int64_t, cv::Mat> resized;
+  std::vector<const cv::Mat*> frames;
+  frames.reserve(indices.size());
+  for (int64_t idx : indices) {
+    if (video->resized) {
+      frames.push_back(&video->frames[idx]);
+      continue;
+    }
+    auto it = resized.find(idx);
+    if (it == resized.end()) it = resized.emplace(idx, transform_.resize(video->frames[idx])).first;
+    frames.push_back(&it->second);
+  }
+  return transform_.apply(frames, index_.samples[i].label, train, rng);
+}
+
+CacheStats VideoClipDataset::cache_stats() const {
+  std::lock_guard<std::mutex> lock(cache_mutex_);
+  return cache_stats_;
+}
+
+}  // namespace adaptive
