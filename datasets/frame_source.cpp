@@ -85,8 +85,10 @@ class FrameFolderSource : public FrameSource {
     if (next_ >= files_.size()) return false;
     const std::string& file = files_[next_++];
     cv::Mat raw = cv::imread(file, cv::IMREAD_UNCHANGED);
-    if (raw.empty()) throw BadSampleError(file, "cannot decode frame image");
-    to_rgb(raw, rgb, file);
+    if (raw.empty()) {
+      throw BadSampleError(path_, "cannot decode frame image " + fs::path(file).filename().string());
+    }
+    to_rgb(raw, rgb, path_);
     return true;
   }
   double fps() const override { return fps_; }

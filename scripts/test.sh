@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Builds the toolkit and runs the whole test suite through CTest.
+# Extra arguments go to ctest (e.g. -R loader, -L slow).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/build.sh
+ctest --test-dir build --output-on-failure -j "$(nproc)" "$@"

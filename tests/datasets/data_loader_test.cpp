@@ -1,0 +1,175 @@
+#include "datasets/data_loader.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+
+#include <ATen/ATen.h>
+#include <catch2/catch.hpp>
+
+#include "datasets/errors.h"
+#include "test_support.h"
+
+using namespace adaptive;
+using adaptive::test::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+
+// The tiny synthetic dataset's training split, rendered once per process.
+const std::string& tiny_dataset() {
+  static TempDir dir;
+  static const std::string root = [] {
+    generate_synth_gestures(test::tiny_synth_options(dir.str("synth")));
+    return dir.str("synth");
+  }();
+  return root;
+}
+
+VideoClipDatasetOptions small_clips(int64_t cache_mb = 0) {
+  VideoClipDatasetOptions o;
+  o.sampler.frames = 4;
+  o.sampler.frame_stride = 2;
+  o.transform.short_side = 40;
+  o.transform.crop_height = o.transform.crop_width = 32;
+  o.transform.brightness = o.transform.contrast = 0.2;
+  o.cache_mb = cache_mb;
+  return o;
+}
+
+std::vector<Batch> run_epoch(DataLoader& loader, int64_t epoch, int64_t first_batch = 0) {
+  loader.start_epoch(epoch, first_batch);
+  std::vector<Batch> batches;
+  while (auto b = loader.next()) batches.push_back(std::move(*b));
+  return batches;
+}
+
+void require_same(const std::vector<Batch>& a, const std::vector<Batch>& b) {
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    CHECK(a[i].samples == b[i].samples);
+    CHECK(at::equal(a[i].labels, b[i].labels));
+    CHECK(at::equal(a[i].clips, b[i].clips));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("batches are [N, 3, T, H, W] float RGB with int64 labels", "[datasets][loader]") {
+  auto ds = std::make_shared<VideoClipDataset>(read_manifest(tiny_dataset() + "/train.csv"), small_clips());
+  DataLoaderOptions lo;
+  lo.batch_size = 6;
+  DataLoader loader(ds, lo);
+  CHECK(loader.batches_per_epoch() == 4);  // 20 clips
+  const auto batches = run_epoch(loader, 0);
+  REQUIRE(batches.size() == 4);
+  CHECK(batches[0].clips.sizes() == at::IntArrayRef({6, 3, 4, 32, 32}));
+  CHECK(batches[0].clips.scalar_type() == at::kFloat);
+  CHECK(batches[0].labels.scalar_type() == at::kLong);
+  CHECK(batches[3].clips.size(0) == 2);
+  std::set<int64_t> seen;
+  for (const auto& b : batches) seen.insert(b.samples.begin(), b.samples.end());
+  CHECK(seen.size() == 20);  // every sample once per epoch
+}
+
+TEST_CASE("same seed, same batches, whatever the number of workers", "[datasets][loader]") {
+  const DatasetIndex index = read_manifest(tiny_dataset() + "/train.csv");
+  auto ds = std::make_shared<VideoClipDataset>(index, small_clips());
+  auto epoch_with = [&](int workers, uint64_t seed, int64_t epoch) {
+    DataLoaderOptions lo;
+    lo.batch_size = 4;
+    lo.workers = workers;
+    lo.prefetch = 2;
+    lo.seed = seed;
+    DataLoader loader(ds, lo);
+    return run_epoch(loader, epoch);
+  };
+  const auto reference = epoch_with(0, 5, 1);
+  require_same(reference, epoch_with(1, 5, 1));
+  require_same(reference, epoch_with(2, 5, 1));
+  require_same(reference, epoch_with(3, 5, 1));
+  // Another epoch or another seed shuffles differently.
+  CHECK(epoch_with(2, 5, 2)[0].samples != reference[0].samples);
+  CHECK(epoch_with(2, 6, 1)[0].samples != reference[0].samples);
+}
+
+TEST_CASE("an epoch resumed at batch k gives the same remaining batches", "[datasets][loader]") {
+  auto ds = std::make_shared<VideoClipDataset>(read_manifest(tiny_dataset() + "/train.csv"), small_clips());
+  DataLoaderOptions lo;
+  lo.batch_size = 4;
+  DataLoader loader(ds, lo);
+  const auto full = run_epoch(loader, 3);
+  const auto tail = run_epoch(loader, 3, 2);
+  require_same(std::vector<Batch>(full.begin() + 2, full.end()), tail);
+  CHECK(tail.front().index == 2);
+}
+
+TEST_CASE("the cache gives the same clips and skips decoding on later epochs", "[datasets][loader]") {
+  const DatasetIndex index = read_manifest(tiny_dataset() + "/train.csv");
+  auto plain = std::make_shared<VideoClipDataset>(index, small_clips(0));
+  auto cached = std::make_shared<VideoClipDataset>(index, small_clips(64));
+  DataLoaderOptions lo;
+  lo.batch_size = 5;
+  DataLoader a(plain, lo), b(cached, lo);
+  require_same(run_epoch(a, 0), run_epoch(b, 0));
+  CHECK(cached->cache_stats().misses == 20);
+  require_same(run_epoch(a, 1), run_epoch(b, 1));
+  CHECK(cached->cache_stats().misses == 20);
+  CHECK(cached->cache_stats().hits == 20);
+  CHECK(cached->cache_stats().videos == 20);
+}
+
+TEST_CASE("evaluation takes several centred clips per video, unshuffled", "[datasets][loader]") {
+  auto ds = std::make_shared<VideoClipDataset>(read_manifest(tiny_dataset() + "/val.csv"), small_clips());
+  DataLoaderOptions lo;
+  lo.batch_size = 4;
+  lo.train = false;
+  lo.clips_per_video = 3;
+  DataLoader loader(ds, lo);
+  const auto batches = run_epoch(loader, 0);
+  REQUIRE(batches.size() == 8);  // 10 videos x 3 clips / 4
+  CHECK(batches[0].samples == std::vector<int64_t>{0, 0, 0, 1});
+  CHECK(batches[0].clip_indices == std::vector<int>{0, 1, 2, 0});
+  CHECK_FALSE(at::equal(batches[0].clips[0], batches[0].clips[2]));
+  require_same(batches, run_epoch(loader, 7));  // no randomness in evaluation
+}
+
+TEST_CASE("bad samples are skipped with a warning and counted, or stop the run", "[datasets][loader][bad]") {
+  TempDir dir;
+  const std::string root = tiny_dataset();
+  fs::copy_file(root + "/train/push/push_00000.avi", dir.str("good.avi"));
+  fs::copy_file(root + "/train/push/push_00000.avi", dir.str("cut.avi"));
+  fs::resize_file(dir.str("cut.avi"), fs::file_size(dir.str("cut.avi")) * 3 / 5);
+  test::write_file(dir.path() / "empty.avi", "");
+  test::write_file(dir.str("m.csv"), "good.avi,push\ncut.avi,push\nempty.avi,push\nmissing.avi,push\ngood.avi,push\n");
+  auto ds = std::make_shared<VideoClipDataset>(read_manifest(dir.str("m.csv")), small_clips());
+
+  std::vector<std::string> warnings;
+  DataLoaderOptions lo;
+  lo.batch_size = 2;
+  lo.workers = 2;
+  lo.warn = [&](const std::string& w) { warnings.push_back(w); };
+  DataLoader loader(ds, lo);
+  const auto batches = run_epoch(loader, 0);
+  int64_t clips = 0;
+  for (const auto& b : batches) clips += b.clips.size(0);
+  CHECK(clips == 2);
+  CHECK(loader.skipped_samples() == 3);
+  REQUIRE(warnings.size() == 3);
+  std::sort(warnings.begin(), warnings.end());
+  CHECK_THAT(warnings[0], Catch::Matches("skipping .*cut\\.avi: truncated or corrupt: decoded [0-9]+ of 16 frames.*"));
+  CHECK(warnings[1] == "skipping " + dir.str("empty.avi") + ": empty file (0 bytes)");
+  CHECK(warnings[2] == "skipping " + dir.str("missing.avi") + ": no such file or folder");
+  run_epoch(loader, 1);
+  CHECK(warnings.size() == 3);  // warned once per file, not once per epoch
+
+  lo.on_bad_sample = BadSamplePolicy::kFail;
+  DataLoader strict(ds, lo);
+  strict.start_epoch(0);
+  CHECK_THROWS_AS([&] { while (strict.next()) {} }(), BadSampleError);
+  lo.train = false;  // unshuffled: the first bad file is cut.avi
+  DataLoader ordered(ds, lo);
+  ordered.start_epoch(0);
+  CHECK_THROWS_WITH([&] { while (ordered.next()) {} }(),
+                    Catch::StartsWith(dir.str("cut.avi") + ": truncated or corrupt"));
+}
