@@ -1,0 +1,177 @@
+#include "models/backbones.h"
+
+#include <torch/torch.h>
+
+namespace adaptive {
+namespace {
+
+SlimConvOptions conv_options(int64_t in, int64_t out, std::vector<int64_t> kernel, std::vector<int64_t> stride,
+                             bool depthwise = false) {
+  SlimConvOptions o;
+  o.in_channels = in;
+  o.out_channels = out;
+  o.padding.resize(kernel.size());
+  for (size_t i = 0; i < kernel.size(); ++i) o.padding[i] = kernel[i] / 2;
+  o.kernel = std::move(kernel);
+  o.stride = std::move(stride);
+  o.depthwise = depthwise;
+  return o;
+}
+
+// ---------------------------------------------------------------- r2plus1d
+
+// A spatio-temporal conv: (2+1)D = spatial ConvBn + ReLU, then temporal
+// ConvBn; or one 3D ConvBn. The last BN's ReLU is up to the caller.
+class SpatioTemporalImpl : public torch::nn::Module {
+ public:
+  SpatioTemporalImpl(int64_t in, int64_t out, int64_t spatial_stride, const ModelOptions& m) {
+    const int64_t kt = m.temporal_kernel;
+    if (m.factorized) {
+      spatial = register_module("spatial", ConvBn(conv_options(in, out, {1, 3, 3}, {1, spatial_stride, spatial_stride}), m));
+      temporal = register_module("temporal", ConvBn(conv_options(out, out, {kt, 1, 1}, {1, 1, 1}), m));
+    } else {
+      spatial = register_module("conv", ConvBn(conv_options(in, out, {kt, 3, 3}, {1, spatial_stride, spatial_stride}), m));
+    }
+  }
+  at::Tensor forward(const at::Tensor& x, const ForwardContext& ctx, bool relu) {
+    if (!temporal) return spatial->forward(x, ctx, relu);
+    return temporal->forward(spatial->forward(x, ctx, true), ctx, relu);
+  }
+  ConvBn spatial{nullptr}, temporal{nullptr};
+};
+TORCH_MODULE(SpatioTemporal);
+
+class BasicBlock3dImpl : public torch::nn::Module {
+ public:
+  BasicBlock3dImpl(int64_t in, int64_t out, int64_t stride, const ModelOptions& m) {
+    conv1 = register_module("conv1", SpatioTemporal(in, out, stride, m));
+    conv2 = register_module("conv2", SpatioTemporal(out, out, 1, m));
+    if (stride != 1 || in != out) {
+      shortcut = register_module("shortcut", ConvBn(conv_options(in, out, {1, 1, 1}, {1, stride, stride}), m));
+    }
+  }
+  at::Tensor forward(const at::Tensor& x, const ForwardContext& ctx) {
+    at::Tensor y = conv2->forward(conv1->forward(x, ctx, true), ctx, false);
+    return at::relu(y + (shortcut ? shortcut->forward(x, ctx, false) : x));
+  }
+  SpatioTemporal conv1{nullptr}, conv2{nullptr};
+  ConvBn shortcut{nullptr};
+};
+TORCH_MODULE(BasicBlock3d);
+
+class R2Plus1dNet : public SlimmableNet {
+ public:
+  explicit R2Plus1dNet(const ModelOptions& m) : SlimmableNet(m) {
+    const int64_t c0 = m.base_channels;
+    stem_ = register_module("stem", ConvBn(conv_options(3, c0, {1, 3, 3}, {1, 2, 2}), m));
+    int64_t in = c0;
+    for (size_t s = 0; s < m.blocks.size(); ++s) {
+      const int64_t out = c0 << s;
+      for (int b = 0; b < m.blocks[s]; ++b) {
+        const int64_t stride = (s > 0 && b == 0) ? 2 : 1;
+        blocks_.push_back(register_module("stage" + std::to_string(s + 1) + "_" + std::to_string(b + 1),
+                                          BasicBlock3d(in, out, stride, m)));
+        in = out;
+      }
+    }
+    channels_ = in;
+    build_classifier();
+  }
+  at::Tensor features(const at::Tensor& clips, const ForwardContext& ctx) override {
+    at::Tensor x = stem_->forward(clips, ctx);
+    for (auto& block : blocks_) x = block->forward(x, ctx);
+    return x.mean({2, 3, 4});
+  }
+  int64_t feature_channels() const override { return channels_; }
+
+ private:
+  ConvBn stem_{nullptr};
+  std::vector<BasicBlock3d> blocks_;
+  int64_t channels_ = 0;
+};
+
+// -------------------------------------------------------------- tsm_mobile
+
+// Depthwise-separable residual block on frames: shift, depthwise 3x3 ConvBn
+// ReLU, pointwise 1x1 ConvBn, plus the (projected) input, ReLU.
+class ShiftBlockImpl : public torch::nn::Module {
+ public:
+  ShiftBlockImpl(int64_t in, int64_t out, int64_t stride, const ModelOptions& m) : shift_(m.shift_fraction) {
+    depthwise = register_module("depthwise", ConvBn(conv_options(in, in, {3, 3}, {stride, stride}, true), m));
+    pointwise = register_module("pointwise", ConvBn(conv_options(in, out, {1, 1}, {1, 1}), m));
+    if (stride != 1 || in != out) {
+      shortcut = register_module("shortcut", ConvBn(conv_options(in, out, {1, 1}, {stride, stride}), m));
+    }
+  }
+  at::Tensor forward(const at::Tensor& x, int64_t frames, const ForwardContext& ctx) {
+    at::Tensor y = depthwise->forward(temporal_shift(x, frames, shift_), ctx, true);
+    y = pointwise->forward(y, ctx, false);
+    return at::relu(y + (shortcut ? shortcut->forward(x, ctx, false) : x));
+  }
+  ConvBn depthwise{nullptr}, pointwise{nullptr}, shortcut{nullptr};
+
+ private:
+  double shift_;
+};
+TORCH_MODULE(ShiftBlock);
+
+class TsmMobileNet : public SlimmableNet {
+ public:
+  explicit TsmMobileNet(const ModelOptions& m) : SlimmableNet(m) {
+    const int64_t c0 = m.base_channels;
+    stem_ = register_module("stem", ConvBn(conv_options(3, c0, {3, 3}, {2, 2}), m));
+    int64_t in = c0;
+    for (size_t s = 0; s < m.blocks.size(); ++s) {
+      const int64_t out = c0 << s;
+      for (int b = 0; b < m.blocks[s]; ++b) {
+        const int64_t stride = (s > 0 && b == 0) ? 2 : 1;
+        blocks_.push_back(register_module("stage" + std::to_string(s + 1) + "_" + std::to_string(b + 1),
+                                          ShiftBlock(in, out, stride, m)));
+        in = out;
+      }
+    }
+    channels_ = in;
+    build_classifier();
+  }
+  at::Tensor features(const at::Tensor& clips, const ForwardContext& ctx) override {
+    const int64_t n = clips.size(0), t = clips.size(2);
+    // [N, 3, T, H, W] -> frames [N*T, 3, H, W]
+    at::Tensor x = clips.transpose(1, 2).reshape({n * t, clips.size(1), clips.size(3), clips.size(4)});
+    x = stem_->forward(x, ctx);
+    for (auto& block : blocks_) x = block->forward(x, t, ctx);
+    return x.mean({2, 3}).view({n, t, -1}).mean(1);
+  }
+  int64_t feature_channels() const override { return channels_; }
+
+ private:
+  ConvBn stem_{nullptr};
+  std::vector<ShiftBlock> blocks_;
+  int64_t channels_ = 0;
+};
+
+}  // namespace
+
+at::Tensor temporal_shift(const at::Tensor& x, int64_t frames, double fraction) {
+  const int64_t c = x.size(1);
+  const int64_t fold = static_cast<int64_t>(c * fraction / 2);
+  if (fold == 0 || frames < 2) return x;
+  const at::Tensor v = x.view({x.size(0) / frames, frames, c, x.size(2), x.size(3)});
+  at::Tensor out = torch::zeros_like(v);
+  using torch::indexing::Slice;
+  // Channels [0, fold): frame t takes frame t-1 (shift forward in time).
+  out.index_put_({Slice(), Slice(1), Slice(0, fold)}, v.index({Slice(), Slice(0, -1), Slice(0, fold)}));
+  // Channels [fold, 2*fold): frame t takes frame t+1.
+  out.index_put_({Slice(), Slice(0, -1), Slice(fold, 2 * fold)}, v.index({Slice(), Slice(1), Slice(fold, 2 * fold)}));
+  out.index_put_({Slice(), Slice(), Slice(2 * fold)}, v.index({Slice(), Slice(), Slice(2 * fold)}));
+  return out.view_as(x);
+}
+
+std::shared_ptr<SlimmableNet> build_r2plus1d(const ModelOptions& options) {
+  return std::make_shared<R2Plus1dNet>(options);
+}
+
+std::shared_ptr<SlimmableNet> build_tsm_mobile(const ModelOptions& options) {
+  return std::make_shared<TsmMobileNet>(options);
+}
+
+}  // namespace adaptive

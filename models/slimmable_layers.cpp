@@ -1,0 +1,155 @@
+#include "models/slimmable_layers.h"
+
+#include <cmath>
+#include <sstream>
+#include <stdexcept>
+
+#include <torch/nn/init.h>
+
+namespace adaptive {
+
+int64_t channels_at(int64_t max_channels, double width, int64_t multiple) {
+  const double wanted = static_cast<double>(max_channels) * width;
+  int64_t c = static_cast<int64_t>(std::llround(wanted / multiple)) * multiple;
+  return std::min(max_channels, std::max(multiple, c));
+}
+
+WidthMode parse_width_mode(const std::string& name) {
+  if (name == "discrete") return WidthMode::kDiscrete;
+  if (name == "universal") return WidthMode::kUniversal;
+  throw std::invalid_argument("unknown width mode '" + name + "' (known: discrete, universal)");
+}
+
+std::string to_string(WidthMode mode) {
+  return mode == WidthMode::kDiscrete ? "discrete" : "universal";
+}
+
+SlimConvImpl::SlimConvImpl(SlimConvOptions options) : options_(std::move(options)) {
+  const auto& o = options_;
+  const size_t dims = o.kernel.size();
+  if ((dims != 2 && dims != 3) || o.stride.size() != dims || o.padding.size() != dims) {
+    throw std::invalid_argument("SlimConv: kernel, stride and padding need 2 or 3 entries each");
+  }
+  if (o.depthwise && o.in_channels != o.out_channels) {
+    throw std::invalid_argument("SlimConv: a depthwise conv has as many outputs as inputs");
+  }
+  std::vector<int64_t> shape = {o.out_channels, o.depthwise ? 1 : o.in_channels};
+  shape.insert(shape.end(), o.kernel.begin(), o.kernel.end());
+  weight = register_parameter("weight", torch::empty(shape));
+  torch::nn::init::kaiming_normal_(weight, 0, torch::kFanOut, torch::kReLU);
+  if (o.bias) bias = register_parameter("bias", torch::zeros({o.out_channels}));
+}
+
+int64_t SlimConvImpl::out_channels_at(double width) const {
+  return options_.fixed_out ? options_.out_channels
+                            : channels_at(options_.out_channels, width, options_.channel_multiple);
+}
+
+at::Tensor SlimConvImpl::forward(const at::Tensor& x, const ForwardContext& ctx) {
+  const auto& o = options_;
+  const int64_t c_in = x.size(1);
+  if (c_in > (o.depthwise ? o.out_channels : o.in_channels)) {
+    throw std::invalid_argument("SlimConv: input has " + std::to_string(c_in) + " channels, the layer at most " +
+                                std::to_string(o.in_channels));
+  }
+  const int64_t c_out = o.depthwise ? c_in : out_channels_at(ctx.width);
+  const int64_t groups = o.depthwise ? c_in : 1;
+  at::Tensor w = weight.narrow(0, 0, c_out);
+  if (!o.depthwise) w = w.narrow(1, 0, c_in);
+  at::Tensor b = bias.defined() ? bias.narrow(0, 0, c_out) : at::Tensor();
+  at::Tensor y = o.kernel.size() == 3 ? at::conv3d(x, w, b, o.stride, o.padding, {1, 1, 1}, groups)
+                                      : at::conv2d(x, w, b, o.stride, o.padding, {1, 1}, groups);
+  if (ctx.cost) {
+    int64_t kernel_volume = 1;
+    for (int64_t k : o.kernel) kernel_volume *= k;
+    ctx.cost->flops += 2.0 * static_cast<double>(y.numel()) * (c_in / groups) * kernel_volume;
+    ctx.cost->params += w.numel() + (b.defined() ? b.numel() : 0);
+  }
+  return y;
+}
+
+SwitchableBatchNormImpl::SwitchableBatchNormImpl(int64_t channels, const std::vector<double>& widths,
+                                                 WidthMode mode, int64_t channel_multiple, double momentum,
+                                                 double eps)
+    : mode_(mode), momentum_(momentum), eps_(eps) {
+  if (widths.empty()) throw std::invalid_argument("SwitchableBatchNorm: no width");
+  if (mode_ == WidthMode::kUniversal) {
+    weights_.push_back(register_parameter("weight", torch::ones({channels})));
+    biases_.push_back(register_parameter("bias", torch::zeros({channels})));
+  }
+  for (size_t i = 0; i < widths.size(); ++i) {
+    const int64_t c = channels_at(channels, widths[i], channel_multiple);
+    channels_.push_back(c);
+    const std::string k = std::to_string(i);
+    if (mode_ == WidthMode::kDiscrete) {
+      weights_.push_back(register_parameter("weight" + k, torch::ones({c})));
+      biases_.push_back(register_parameter("bias" + k, torch::zeros({c})));
+    }
+    means_.push_back(register_buffer("running_mean" + k, torch::zeros({c})));
+    vars_.push_back(register_buffer("running_var" + k, torch::ones({c})));
+  }
+}
+
+SwitchableBatchNormImpl::Params SwitchableBatchNormImpl::params_at(int i) const {
+  const int64_t c = channels_.at(i);
+  const size_t affine = mode_ == WidthMode::kDiscrete ? i : 0;
+  return {weights_[affine].narrow(0, 0, c), biases_[affine].narrow(0, 0, c), means_[i], vars_[i]};
+}
+
+void SwitchableBatchNormImpl::reset_statistics() {
+  torch::NoGradGuard no_grad;
+  for (auto& m : means_) m.zero_();
+  for (auto& v : vars_) v.fill_(1);
+}
+
+at::Tensor SwitchableBatchNormImpl::forward(const at::Tensor& x, const ForwardContext& ctx) {
+  const int64_t c = x.size(1);
+  const int i = ctx.width_index;
+  if (i >= static_cast<int>(channels_.size())) throw std::out_of_range("SwitchableBatchNorm: width index");
+  if (mode_ == WidthMode::kDiscrete || !is_training() || ctx.bn_calibration_momentum >= 0) {
+    if (i < 0) {
+      std::ostringstream msg;
+      msg << "width " << ctx.width << " is not one of the model's widths"
+          << (mode_ == WidthMode::kDiscrete ? " (discrete mode)" : " (statistics exist for listed widths only)");
+      throw std::invalid_argument(msg.str());
+    }
+    if (c != channels_[i]) {
+      throw std::invalid_argument("SwitchableBatchNorm: input has " + std::to_string(c) + " channels, width index " +
+                                  std::to_string(i) + " expects " + std::to_string(channels_[i]));
+    }
+  }
+  const size_t affine = mode_ == WidthMode::kDiscrete ? i : 0;
+  const at::Tensor w = weights_[affine].narrow(0, 0, c), b = biases_[affine].narrow(0, 0, c);
+  at::Tensor y;
+  if (mode_ == WidthMode::kUniversal && is_training()) {
+    // Batch statistics; running ones only while recalibrating.
+    const bool calibrating = ctx.bn_calibration_momentum >= 0;
+    y = at::batch_norm(x, w, b, calibrating ? means_[i] : at::Tensor(), calibrating ? vars_[i] : at::Tensor(),
+                       true, calibrating ? ctx.bn_calibration_momentum : 0.0, eps_, false);
+  } else {
+    y = at::batch_norm(x, w, b, means_[i], vars_[i], is_training(), momentum_, eps_, false);
+  }
+  if (ctx.cost) ctx.cost->params += 2 * c;
+  return y;
+}
+
+SlimLinearImpl::SlimLinearImpl(int64_t in_features, int64_t out_features, bool fixed_out,
+                               int64_t channel_multiple)
+    : out_features_(out_features), fixed_out_(fixed_out), channel_multiple_(channel_multiple) {
+  weight = register_parameter("weight", torch::empty({out_features, in_features}));
+  bias = register_parameter("bias", torch::zeros({out_features}));
+  torch::nn::init::normal_(weight, 0, 0.01);
+}
+
+at::Tensor SlimLinearImpl::forward(const at::Tensor& x, const ForwardContext& ctx) {
+  const int64_t in = x.size(1);
+  const int64_t out = fixed_out_ ? out_features_ : channels_at(out_features_, ctx.width, channel_multiple_);
+  const at::Tensor w = weight.narrow(0, 0, out).narrow(1, 0, in), b = bias.narrow(0, 0, out);
+  if (ctx.cost) {
+    ctx.cost->flops += 2.0 * static_cast<double>(x.size(0)) * in * out;
+    ctx.cost->params += w.numel() + b.numel();
+  }
+  return at::linear(x, w, b);
+}
+
+}  // namespace adaptive

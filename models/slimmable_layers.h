@@ -1,0 +1,121 @@
+// Slimmable building blocks: layers whose active channel count follows a
+// width multiplier chosen per forward pass. One set of weights serves every
+// width: a layer at width w uses the first channels_at(C, w) output channels
+// of its full-width weight (and as many input channels as its input has).
+//
+// Width modes:
+//   discrete   widths come from a fixed list; batch norm keeps separate
+//              statistics and affine parameters per width (switchable BN,
+//              Slimmable Networks).
+//   universal  any width in [min, max] is trained; batch norm shares its
+//              affine parameters, and statistics for each listed width are
+//              recalibrated after training (US-Nets).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <torch/nn/module.h>
+
+namespace adaptive {
+
+// Channels a layer of `max_channels` has at `width`: max_channels * width
+// rounded to the nearest multiple of `multiple`, never below `multiple` and
+// never above max_channels.
+int64_t channels_at(int64_t max_channels, double width, int64_t multiple);
+
+enum class WidthMode { kDiscrete, kUniversal };
+WidthMode parse_width_mode(const std::string& name);  // "discrete" | "universal"
+std::string to_string(WidthMode mode);
+
+// Compute of one forward pass over its whole input (model_cost() runs one
+// clip, so its tally is per clip): FLOPs = 2 x multiply-adds of
+// convolutions and linear layers (batch norm folds into the convs at export;
+// activations, pooling and additions are not counted). Parameters are those
+// of the sub-network at that width, batch norm as scale and shift.
+struct CostTally {
+  double flops = 0;
+  int64_t params = 0;
+};
+
+// How one forward pass runs.
+struct ForwardContext {
+  double width = 1.0;
+  int width_index = -1;  // index into the model's width list; -1: a width between them
+  // >= 0: universal batch norm folds this batch into the statistics of
+  // `width_index` with this momentum (recalibration pass, in train mode).
+  double bn_calibration_momentum = -1;
+  CostTally* cost = nullptr;  // when set, layers add their cost
+};
+
+struct SlimConvOptions {
+  int64_t in_channels = 0;   // at full width (used for initialisation)
+  int64_t out_channels = 0;  // at full width
+  std::vector<int64_t> kernel;   // 2 (H, W) or 3 (T, H, W) entries
+  std::vector<int64_t> stride;   // same length as kernel
+  std::vector<int64_t> padding;  // same length as kernel
+  bool depthwise = false;        // groups = channels (out follows in)
+  bool fixed_out = false;        // keep out_channels at every width
+  bool bias = false;
+  int64_t channel_multiple = 8;
+};
+
+// 2D or 3D convolution over the first channels of its weight. Input channels
+// follow the input tensor, output channels the width.
+class SlimConvImpl : public torch::nn::Module {
+ public:
+  explicit SlimConvImpl(SlimConvOptions options);
+  at::Tensor forward(const at::Tensor& x, const ForwardContext& ctx);
+  // Output channels at `width`.
+  int64_t out_channels_at(double width) const;
+  const SlimConvOptions& options() const { return options_; }
+  at::Tensor weight, bias;  // full width; bias undefined unless options.bias
+
+ private:
+  SlimConvOptions options_;
+};
+TORCH_MODULE(SlimConv);
+
+// Batch norm with per-width statistics (discrete: per-width affine too;
+// universal: shared affine, per-width statistics from recalibration).
+class SwitchableBatchNormImpl : public torch::nn::Module {
+ public:
+  SwitchableBatchNormImpl(int64_t channels, const std::vector<double>& widths, WidthMode mode,
+                          int64_t channel_multiple, double momentum = 0.1, double eps = 1e-5);
+  at::Tensor forward(const at::Tensor& x, const ForwardContext& ctx);
+
+  // Scale, shift, running mean and variance used at width index `i` (for
+  // export and tests). Views into the module's tensors.
+  struct Params {
+    at::Tensor weight, bias, mean, var;
+  };
+  Params params_at(int i) const;
+  // Resets the statistics that recalibration accumulates (universal mode).
+  void reset_statistics();
+  double eps() const { return eps_; }
+
+ private:
+  WidthMode mode_;
+  std::vector<int64_t> channels_;  // per width index
+  double momentum_, eps_;
+  std::vector<at::Tensor> weights_, biases_, means_, vars_;
+};
+TORCH_MODULE(SwitchableBatchNorm);
+
+// Linear layer; input features follow the input, outputs are fixed or slim.
+class SlimLinearImpl : public torch::nn::Module {
+ public:
+  SlimLinearImpl(int64_t in_features, int64_t out_features, bool fixed_out = true,
+                 int64_t channel_multiple = 8);
+  at::Tensor forward(const at::Tensor& x, const ForwardContext& ctx);
+  at::Tensor weight, bias;
+
+ private:
+  int64_t out_features_;
+  bool fixed_out_;
+  int64_t channel_multiple_;
+};
+TORCH_MODULE(SlimLinear);
+
+}  // namespace adaptive

@@ -1,0 +1,60 @@
+#include "models/width_gate.h"
+
+#include <stdexcept>
+
+#include <torch/torch.h>
+
+namespace adaptive {
+
+WidthGateImpl::WidthGateImpl(int64_t feature_channels, int64_t num_classes, int64_t num_widths, int64_t hidden_units) {
+  hidden = register_module("hidden", torch::nn::Linear(feature_channels + num_classes, hidden_units));
+  out = register_module("out", torch::nn::Linear(hidden_units, num_widths));
+  feature_mean = register_buffer("feature_mean", torch::zeros({feature_channels}));
+  feature_std = register_buffer("feature_std", torch::ones({feature_channels}));
+}
+
+void WidthGateImpl::fit_normalisation(const at::Tensor& features) {
+  torch::NoGradGuard no_grad;
+  feature_mean.copy_(features.mean(0));
+  feature_std.copy_(features.std(0).clamp_min(1e-4));
+}
+
+at::Tensor WidthGateImpl::forward(const at::Tensor& features, const at::Tensor& logits, CostTally* cost) {
+  const at::Tensor x = torch::cat({(features - feature_mean) / feature_std, torch::softmax(logits, 1)}, 1);
+  if (cost) {
+    for (auto* layer : {hidden.get(), out.get()}) {
+      cost->flops += 2.0 * static_cast<double>(features.size(0)) * layer->weight.numel();
+      cost->params += layer->weight.numel() + layer->bias.numel();
+    }
+  }
+  return out->forward(torch::relu(hidden->forward(x)));
+}
+
+at::Tensor gate_targets(const std::vector<at::Tensor>& probs, const at::Tensor& labels, double margin) {
+  if (probs.empty()) throw std::invalid_argument("gate_targets: no width");
+  const int64_t n = labels.size(0);
+  const int64_t widest = static_cast<int64_t>(probs.size()) - 1;
+  at::Tensor targets = torch::full({n}, widest, torch::kLong);
+  at::Tensor decided = torch::zeros({n}, torch::kBool);
+  for (int64_t w = 0; w < widest; ++w) {
+    const at::Tensor& p = probs[w];
+    const at::Tensor p_true = p.gather(1, labels.view({-1, 1})).squeeze(1);
+    const at::Tensor p_other = p.scatter(1, labels.view({-1, 1}), -1.0).amax(1);
+    const at::Tensor ok = (p_true - p_other >= margin) & ~decided;
+    targets.masked_fill_(ok, w);
+    decided |= ok;
+  }
+  return targets;
+}
+
+at::Tensor gate_loss(const at::Tensor& scores, const at::Tensor& targets, const std::vector<double>& costs,
+                     double cost_weight) {
+  const double max_cost = *std::max_element(costs.begin(), costs.end());
+  std::vector<float> relative;
+  for (double c : costs) relative.push_back(static_cast<float>(c / max_cost));
+  const at::Tensor cost = torch::tensor(relative, scores.options());
+  const at::Tensor expected_cost = (torch::softmax(scores, 1) * cost).sum(1).mean();
+  return torch::cross_entropy_loss(scores, targets) + cost_weight * expected_cost;
+}
+
+}  // namespace adaptive

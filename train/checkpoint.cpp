@@ -1,0 +1,146 @@
+#include "train/checkpoint.h"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <sstream>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/serialize/input-archive.h>
+#include <torch/serialize/output-archive.h>
+#include <torch/torch.h>
+
+namespace fs = std::filesystem;
+
+namespace adaptive {
+namespace {
+
+[[noreturn]] void system_error(const std::string& what, const std::string& path) {
+  throw std::runtime_error(path + ": " + what + ": " + std::strerror(errno));
+}
+
+void write_module(torch::serialize::OutputArchive& archive, const std::string& prefix, torch::nn::Module& m) {
+  for (const auto& p : m.named_parameters()) archive.write(prefix + p.key(), p.value().detach().cpu());
+  for (const auto& b : m.named_buffers()) archive.write(prefix + b.key(), b.value().cpu(), /*is_buffer=*/true);
+}
+
+void read_module(torch::serialize::InputArchive& archive, const std::string& prefix, torch::nn::Module& m,
+                 const std::string& path) {
+  torch::NoGradGuard no_grad;
+  auto read_into = [&](const std::string& name, at::Tensor& target) {
+    at::Tensor value;
+    if (!archive.try_read(prefix + name, value)) {
+      throw std::runtime_error(path + ": checkpoint has no tensor '" + prefix + name + "' (a different model?)");
+    }
+    if (value.sizes() != target.sizes()) {
+      std::ostringstream msg;
+      msg << path << ": tensor '" << prefix << name << "' has shape " << value.sizes() << ", the model expects "
+          << target.sizes() << " (a different model config?)";
+      throw std::runtime_error(msg.str());
+    }
+    target.copy_(value);
+  };
+  for (auto& p : m.named_parameters()) read_into(p.key(), p.value());
+  for (auto& b : m.named_buffers()) read_into(b.key(), b.value());
+}
+
+}  // namespace
+
+void write_file_atomically(const std::string& path, const std::string& bytes) {
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) system_error("cannot create", tmp);
+  size_t written = 0;
+  while (written < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      errno = err;
+      system_error("cannot write", tmp);
+    }
+    written += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    errno = err;
+    system_error("cannot flush", tmp);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    errno = err;
+    system_error("cannot rename into place", path);
+  }
+}
+
+void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer,
+                     const Checkpoint& c, torch::nn::Module* gate) {
+  torch::serialize::OutputArchive archive;
+  write_module(archive, "model/", model);
+  if (gate) write_module(archive, "gate/", *gate);
+  if (optimizer) {
+    torch::serialize::OutputArchive optim;
+    optimizer->save(optim);
+    archive.write("optimizer", optim);
+  }
+  const TrainingState& s = c.state;
+  archive.write("state/epoch", c10::IValue(s.epoch));
+  archive.write("state/next_batch", c10::IValue(s.next_batch));
+  archive.write("state/step", c10::IValue(s.step));
+  archive.write("state/best_metric", c10::IValue(s.best_metric));
+  archive.write("state/best_epoch", c10::IValue(s.best_epoch));
+  archive.write("config", c10::IValue(c.config_json));
+  archive.write("rng/torch_cpu", at::detail::getDefaultCPUGenerator().get_state());
+  for (const auto& [name, tensor] : c.extra) archive.write("extra/" + name, tensor.cpu());
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  write_file_atomically(path, bytes.str());
+}
+
+Checkpoint load_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer,
+                           torch::nn::Module* gate) {
+  if (!fs::is_regular_file(path)) throw std::runtime_error(path + ": no such checkpoint file");
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path);
+  } catch (const c10::Error& e) {
+    throw std::runtime_error(path + ": not a readable checkpoint (truncated or corrupt?): " +
+                             std::string(e.what_without_backtrace()).substr(0, 200));
+  }
+  Checkpoint c;
+  read_module(archive, "model/", model, path);
+  if (gate) read_module(archive, "gate/", *gate, path);
+  if (optimizer) {
+    torch::serialize::InputArchive optim;
+    archive.read("optimizer", optim);
+    optimizer->load(optim);
+  }
+  c10::IValue v;
+  archive.read("state/epoch", v), c.state.epoch = v.toInt();
+  archive.read("state/next_batch", v), c.state.next_batch = v.toInt();
+  archive.read("state/step", v), c.state.step = v.toInt();
+  archive.read("state/best_metric", v), c.state.best_metric = v.toDouble();
+  archive.read("state/best_epoch", v), c.state.best_epoch = v.toInt();
+  archive.read("config", v), c.config_json = v.toStringRef();
+  at::Tensor rng;
+  archive.read("rng/torch_cpu", rng);
+  at::Generator generator = at::detail::getDefaultCPUGenerator();
+  generator.set_state(rng);
+  for (const auto& key : archive.keys()) {
+    if (key.rfind("extra/", 0) == 0) {
+      at::Tensor t;
+      archive.read(key, t);
+      c.extra[key.substr(6)] = t;
+    }
+  }
+  return c;
+}
+
+}  // namespace adaptive

@@ -1,0 +1,46 @@
+// Checkpoints: everything needed to continue a run exactly where it stopped.
+//
+// A checkpoint file holds the model's parameters and buffers, the optimizer's
+// state, the trainer's position (epoch, next batch, global step), the best
+// metric so far, the torch random generator's state and the resolved config.
+// Files are written atomically (temp file, flush, fsync, rename), so a crash
+// while writing leaves the previous checkpoint intact.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include <torch/nn/module.h>
+#include <torch/optim/optimizer.h>
+
+namespace adaptive {
+
+struct TrainingState {
+  int64_t epoch = 0;       // epoch to run next (or the one in progress)
+  int64_t next_batch = 0;  // first batch of `epoch` still to run
+  int64_t step = 0;        // optimizer steps so far
+  double best_metric = -1;
+  int64_t best_epoch = -1;
+};
+
+struct Checkpoint {
+  TrainingState state;
+  std::string config_json;  // the resolved config of the run
+  std::map<std::string, at::Tensor> extra;  // e.g. temperatures, costs
+};
+
+// Writes `bytes` to `path` atomically. Throws std::runtime_error naming the
+// path and the system error (e.g. no space left on device).
+void write_file_atomically(const std::string& path, const std::string& bytes);
+
+// Saves model (+ optional gate module), optimizer (may be null) and checkpoint data.
+void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer,
+                     const Checkpoint& checkpoint, torch::nn::Module* gate = nullptr);
+
+// Loads into `model` (and `optimizer`, `gate` when given). Throws
+// std::runtime_error naming the file when it is missing, unreadable, or its
+// tensors do not match the model's (name or shape).
+Checkpoint load_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer,
+                           torch::nn::Module* gate = nullptr);
+
+}  // namespace adaptive

@@ -1,0 +1,120 @@
+// Typed configuration: every key is declared once, with its type, default,
+// range and help, in the spirit of xgboost's DMLC_DECLARE_FIELD. A config is a
+// plain struct whose default member initialisers are the defaults and whose
+// `visit` declares each field by its dot-separated JSON path:
+//
+//   struct TrainConfig {
+//     int epochs = 30;
+//     std::string optimizer = "sgd";
+//     void visit(ConfigVisitor& v) {
+//       v.field("train.epochs", epochs, 1, 100000, "epochs to train");
+//       v.choice("train.optimizer", optimizer, {"sgd", "adamw"}, "optimizer");
+//     }
+//   };
+//
+// The same declaration reads JSON (config_from_json), writes the resolved
+// config (config_to_json) and documents it (describe_config). Error messages
+// start with the JSON path of the offending key and say what was expected and
+// what was found; callers that read a file prefix its name.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace adaptive {
+
+// A usage or configuration error: bad JSON, unknown key, wrong type, value out
+// of range, malformed --set. CLIs map it to exit code 2.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Receives each field of a config once. `path` is the dot-separated JSON path
+// ("train.epochs": key "epochs" inside object "train"); ranges are inclusive;
+// vector sizes are counted in elements; `help` is one short phrase. Declaring
+// a path twice is a bug in the config struct: reading throws std::logic_error.
+class ConfigVisitor {
+ public:
+  virtual ~ConfigVisitor() = default;
+
+  virtual void field(const std::string& path, int& value, int lo, int hi, const char* help) = 0;
+  virtual void field(const std::string& path, int64_t& value, int64_t lo, int64_t hi,
+                     const char* help) = 0;
+  virtual void field(const std::string& path, uint64_t& value, const char* help) = 0;
+  virtual void field(const std::string& path, double& value, double lo, double hi,
+                     const char* help) = 0;
+  virtual void field(const std::string& path, bool& value, const char* help) = 0;
+  virtual void field(const std::string& path, std::string& value, const char* help) = 0;
+  virtual void field(const std::string& path, std::vector<double>& value, double lo, double hi,
+                     size_t min_size, size_t max_size, const char* help) = 0;
+  virtual void field(const std::string& path, std::vector<int>& value, int lo, int hi,
+                     size_t min_size, size_t max_size, const char* help) = 0;
+  // A string that must be one of `choices`.
+  virtual void choice(const std::string& path, std::string& value,
+                      const std::vector<std::string>& choices, const char* help) = 0;
+};
+
+namespace internal {
+// The non-template core of the functions below; call those instead.
+using ConfigFields = std::function<void(ConfigVisitor&)>;
+void read_config(const nlohmann::json& j, const ConfigFields& fields);
+nlohmann::json write_config(const ConfigFields& fields);
+std::string describe_fields(const ConfigFields& fields);
+}  // namespace internal
+
+// Sets the fields of `c` that `j` holds and leaves the others as they are (the
+// defaults, for a fresh Config). Integers may be written as 3.0 but not 2.5.
+// Then rejects every key of `j` that no field declares, suggesting the nearest
+// declared path. `j` must be an object (null counts as empty). Throws
+// ConfigError on the first problem, for example:
+//   train.epoch: unknown key, did you mean train.epochs?
+//   train.foo: unknown key (known keys under train: epochs, lr, optimizer)
+//   train.epochs: expected an integer, got string "ten"
+//   train.lr: expected a number in [0, 10], got 11
+//   model.widths[2]: expected a number in [0.01, 1], got 1.5
+//   model.widths: expected 1 to 16 values, got 0
+//   train.optimizer: expected one of sgd, adamw, got "adam"
+//   train: expected an object, got number 3
+template <class Config>
+void config_from_json(const nlohmann::json& j, Config& c) {
+  internal::read_config(j, [&c](ConfigVisitor& v) { c.visit(v); });
+}
+
+// The resolved config: every declared field, in nested objects. Reading `j`
+// into a fresh Config and writing it back gives `j` with the defaults filled.
+template <class Config>
+nlohmann::json config_to_json(const Config& c) {
+  Config copy = c;  // visit() takes the fields by non-const reference
+  return internal::write_config([&copy](ConfigVisitor& v) { copy.visit(v); });
+}
+
+// One line per field of a default Config, for --help text:
+//   train.epochs     epochs to train (an integer in [1, 100000], default 30)
+template <class Config>
+std::string describe_config() {
+  Config c;
+  return internal::describe_fields([&c](ConfigVisitor& v) { c.visit(v); });
+}
+
+// Parses a JSON file; // and /* */ comments are allowed. Throws ConfigError
+//   PATH: cannot open config file
+//   PATH:LINE:COLUMN: invalid JSON: <what the parser expected>
+// with LINE and COLUMN 1-based, COLUMN counted in bytes.
+nlohmann::json read_json_file(const std::string& path);
+
+// Applies one `--set key.path=value` to `j`, creating intermediate objects.
+// The value is parsed as JSON when it parses (5, 2.5, true, [0.25,1.0], "x",
+// null) and is otherwise taken as a plain string (sgd, data/synth). Throws
+// ConfigError on a missing '=' or an empty key segment
+//   --set 'x': expected key.path=value
+// and when a parent on the path holds something other than an object. Unknown
+// keys are left for config_from_json to report.
+void apply_override(nlohmann::json& j, const std::string& assignment);
+
+}  // namespace adaptive

@@ -1,0 +1,54 @@
+// One training step of a slimmable network under the sandwich rule:
+// the widest width learns from the labels, the narrowest and `random_widths`
+// random widths learn from the widest width's detached soft predictions
+// (in-place distillation) or from the labels. Gradients of every width are
+// accumulated; the caller makes one optimizer step.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "datasets/rng.h"
+#include "models/slimmable_net.h"
+
+namespace adaptive {
+
+enum class WidthSampling { kSandwich, kAll, kSingle };
+WidthSampling parse_width_sampling(const std::string& name);  // sandwich | all | single
+
+struct WidthChoice {
+  double width = 1;
+  int index = -1;       // in the model's width list; -1 for a universal width between them
+  bool widest = false;  // learns from labels and teaches the others
+};
+
+// The widths of one step, widest first. Discrete mode draws random widths
+// from the listed ones strictly between the narrowest and the widest (from
+// all listed widths when there are none between); universal mode draws them
+// uniformly from [narrowest, widest].
+std::vector<WidthChoice> sample_step_widths(WidthSampling sampling, const std::vector<double>& widths,
+                                            WidthMode mode, int random_widths, Rng& rng);
+
+struct SandwichOptions {
+  bool distill = true;
+  double distill_temperature = 1.0;
+  double label_smoothing = 0.0;
+};
+
+// A loss that is NaN or infinite, with the width where it appeared.
+class NonFiniteLoss : public std::runtime_error {
+ public:
+  NonFiniteLoss(double width, double value);
+  double width;
+};
+
+// Distillation loss: KL(softmax(teacher/T) || softmax(student/T)) * T^2, mean over the batch.
+at::Tensor distillation_loss(const at::Tensor& student_logits, const at::Tensor& teacher_logits, double temperature);
+
+// Runs forward and backward at each choice (gradients accumulate into the
+// model's .grad). Returns the loss of each choice. Throws NonFiniteLoss.
+std::vector<double> sandwich_step(SlimmableNet& model, const at::Tensor& clips, const at::Tensor& labels,
+                                  const std::vector<WidthChoice>& choices, const SandwichOptions& options);
+
+}  // namespace adaptive
