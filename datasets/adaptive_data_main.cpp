@@ -48,6 +48,7 @@ int synth(int argc, char** argv) {
     ("fps", "frame rate", cxxopts::value<double>()->default_value("16"))
     ("streams", "long stream videos with a timeline", cxxopts::value<int>()->default_value(std::to_string(o.streams)))
     ("stream-seconds", "length of each stream", cxxopts::value<double>()->default_value("40"))
+    ("max-difficulty", "spread clip difficulty over [0, this]", cxxopts::value<double>()->default_value("1"))
     ("threads", "render threads (0: all cores)", cxxopts::value<int>()->default_value("0"))
     ("overwrite", "replace an existing output folder")
     ("h,help", "show this help");
@@ -68,6 +69,7 @@ int synth(int argc, char** argv) {
   o.streams = args["streams"].as<int>();
   o.stream_seconds = args["stream-seconds"].as<double>();
   o.threads = args["threads"].as<int>();
+  o.max_difficulty = args["max-difficulty"].as<double>();
   o.overwrite = args.count("overwrite") > 0;
 
   const SynthSummary s = generate_synth_gestures(o, [](const std::string& line) { std::cerr << line << "\n"; });

@@ -100,8 +100,23 @@ Scene make_scene(double d, int width, int height, Rng& rng) {
   s.width = width;
   s.height = height;
   s.difficulty = d;
-  // Background: a two-colour gradient, then clutter that grows with difficulty.
-  const cv::Scalar c0 = random_color(rng, 40, 200), c1 = random_color(rng, 40, 200);
+  // The hand: a skin tone with a blue thumb mark, large when easy, small when hard.
+  const double tone = rng.uniform();
+  s.hand_color = cv::Scalar(lerp(60, 170, tone), lerp(85, 200, tone), lerp(130, 240, tone)) +
+                 random_color(rng, -12, 12);
+  s.thumb_color = cv::Scalar(200, 80, 40);
+  s.hand_radius = height * lerp(0.20, 0.095, d) * rng.uniform(0.9, 1.1);
+  // Background: a two-colour gradient whose brightness stands off the hand's by
+  // a contrast that shrinks with difficulty, then clutter that grows with it.
+  const double contrast = lerp(110, 30, d);
+  const double sign = tone > 0.5 ? -1 : 1;
+  auto background_color = [&] {
+    cv::Scalar c;
+    const double shift = sign * contrast * rng.uniform(0.8, 1.2);
+    for (int k = 0; k < 3; ++k) c[k] = std::clamp(s.hand_color[k] + shift + rng.uniform(-30, 30), 0.0, 255.0);
+    return c;
+  };
+  const cv::Scalar c0 = background_color(), c1 = background_color();
   s.background.create(height, width, CV_8UC3);
   const bool vertical = rng.bernoulli(0.5);
   for (int y = 0; y < height; ++y) {
@@ -126,16 +141,6 @@ Scene make_scene(double d, int width, int height, Rng& rng) {
                  c, 1 + int(rng.uniform(0, 3)), cv::LINE_AA);
     }
   }
-  // The hand: large and contrasting when easy, small and close to the
-  // background's colour when hard.
-  s.hand_radius = height * lerp(0.20, 0.095, d) * rng.uniform(0.9, 1.1);
-  const cv::Scalar bg_mean = (c0 + c1) * 0.5;
-  const double contrast = lerp(110, 35, d);
-  for (int c = 0; c < 3; ++c) {
-    const double sign = bg_mean[c] > 127 ? -1 : 1;
-    s.hand_color[c] = std::clamp(bg_mean[c] + sign * contrast * rng.uniform(0.7, 1.3), 0.0, 255.0);
-  }
-  s.thumb_color = cv::Scalar(255, 255, 255) - s.hand_color;
   // Look-alike distractors moving on their own.
   const int distractors = static_cast<int>(std::floor(lerp(0, 3.99, std::pow(d, 1.3))));
   for (int i = 0; i < distractors; ++i) {
@@ -150,7 +155,8 @@ Scene make_scene(double d, int width, int height, Rng& rng) {
     m.spin = rng.uniform(-0.1, 0.1);
     m.rx = s.hand_radius * rng.uniform(0.7, 1.2);
     m.ry = m.rx * rng.uniform(0.4, 0.8);
-    m.color = s.hand_color + random_color(rng, -50, 50);
+    // Unlike the hand when easy, skin-toned like it when hard.
+    m.color = random_color(rng) * (1 - d) + (s.hand_color + random_color(rng, -30, 30)) * d;
     s.distractors.push_back(m);
   }
   if (rng.bernoulli(0.8 * d)) {  // a bar across part of the view
@@ -396,6 +402,7 @@ void check_options(const SynthOptions& o) {
   require(o.streams == 0 || (o.stream_seconds >= 2 && o.stream_seconds <= 3600),
           "stream seconds must be in [2, 3600]");
   require(o.threads >= 0, "threads must be >= 0");
+  require(o.max_difficulty >= 0 && o.max_difficulty <= 1, "max difficulty must be in [0, 1]");
 }
 
 struct Job {
@@ -463,7 +470,7 @@ SynthSummary generate_synth_gestures(const SynthOptions& o,
         job.index = i;
         // Stratified: one clip in each 1/n of [0, 1], at a random place in it.
         Rng rng(derive_seed(o.seed, {uint64_t(split), uint64_t(label), uint64_t(i), 0xD1FFULL}));
-        job.difficulty = (i + rng.uniform()) / per_split[split];
+        job.difficulty = o.max_difficulty * (i + rng.uniform()) / per_split[split];
         job.rel_path = std::string(kSplits[split]) + "/" + classes[label] + "/" +
                        classes[label] + "_" + zero_pad(i) + ".avi";
         jobs.push_back(job);
@@ -474,7 +481,7 @@ SynthSummary generate_synth_gestures(const SynthOptions& o,
   for (int k = 0; k < o.streams; ++k) {
     Job job;
     job.index = k;
-    job.difficulty = o.streams == 1 ? 0.5 : lerp(0.1, 0.9, k / double(o.streams - 1));
+    job.difficulty = o.max_difficulty * (o.streams == 1 ? 0.5 : lerp(0.1, 0.9, k / double(o.streams - 1)));
     job.rel_path = "streams/stream_" + zero_pad(k, 3) + ".avi";
     jobs.push_back(job);
   }
@@ -552,6 +559,7 @@ SynthSummary generate_synth_gestures(const SynthOptions& o,
       {"clip", {{"width", o.width}, {"height", o.height}, {"frames", o.frames}, {"fps", o.fps}}},
       {"per_class", {{"train", o.train_per_class}, {"val", o.val_per_class}, {"test", o.test_per_class}}},
       {"streams", {{"count", o.streams}, {"seconds", o.stream_seconds}}},
+      {"max_difficulty", o.max_difficulty},
       {"codec", "MJPG/AVI"}};
   write_text(staging / "synth.json", meta.dump(2) + "\n");
   for (const auto& e : fs::recursive_directory_iterator(staging)) {

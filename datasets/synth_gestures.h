@@ -46,6 +46,7 @@ struct SynthOptions {
   double fps = 16;
   int streams = 4;            // long stream videos
   double stream_seconds = 40;
+  double max_difficulty = 1;  // difficulties spread over [0, max_difficulty]
   int threads = 0;            // render threads; 0 = all cores
   bool overwrite = false;     // replace an existing out_dir
 };

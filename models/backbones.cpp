@@ -24,13 +24,13 @@ SlimConvOptions conv_options(int64_t in, int64_t out, std::vector<int64_t> kerne
 // ConvBn; or one 3D ConvBn. The last BN's ReLU is up to the caller.
 class SpatioTemporalImpl : public torch::nn::Module {
  public:
-  SpatioTemporalImpl(int64_t in, int64_t out, int64_t spatial_stride, const ModelOptions& m) {
+  SpatioTemporalImpl(int64_t in, int64_t out, int64_t spatial_stride, const ModelOptions& m, bool zero_scale = false) {
     const int64_t kt = m.temporal_kernel;
     if (m.factorized) {
       spatial = register_module("spatial", ConvBn(conv_options(in, out, {1, 3, 3}, {1, spatial_stride, spatial_stride}), m));
-      temporal = register_module("temporal", ConvBn(conv_options(out, out, {kt, 1, 1}, {1, 1, 1}), m));
+      temporal = register_module("temporal", ConvBn(conv_options(out, out, {kt, 1, 1}, {1, 1, 1}), m, zero_scale));
     } else {
-      spatial = register_module("conv", ConvBn(conv_options(in, out, {kt, 3, 3}, {1, spatial_stride, spatial_stride}), m));
+      spatial = register_module("conv", ConvBn(conv_options(in, out, {kt, 3, 3}, {1, spatial_stride, spatial_stride}), m, zero_scale));
     }
   }
   at::Tensor forward(const at::Tensor& x, const ForwardContext& ctx, bool relu) {
@@ -45,7 +45,7 @@ class BasicBlock3dImpl : public torch::nn::Module {
  public:
   BasicBlock3dImpl(int64_t in, int64_t out, int64_t stride, const ModelOptions& m) {
     conv1 = register_module("conv1", SpatioTemporal(in, out, stride, m));
-    conv2 = register_module("conv2", SpatioTemporal(out, out, 1, m));
+    conv2 = register_module("conv2", SpatioTemporal(out, out, 1, m, /*zero_scale=*/true));
     if (stride != 1 || in != out) {
       shortcut = register_module("shortcut", ConvBn(conv_options(in, out, {1, 1, 1}, {1, stride, stride}), m));
     }
@@ -63,7 +63,7 @@ class R2Plus1dNet : public SlimmableNet {
  public:
   explicit R2Plus1dNet(const ModelOptions& m) : SlimmableNet(m) {
     const int64_t c0 = m.base_channels;
-    stem_ = register_module("stem", ConvBn(conv_options(3, c0, {1, 3, 3}, {1, 2, 2}), m));
+    stem_ = register_module("stem", SpatioTemporal(3, c0, 2, m));
     int64_t in = c0;
     for (size_t s = 0; s < m.blocks.size(); ++s) {
       const int64_t out = c0 << s;
@@ -78,14 +78,14 @@ class R2Plus1dNet : public SlimmableNet {
     build_classifier();
   }
   at::Tensor features(const at::Tensor& clips, const ForwardContext& ctx) override {
-    at::Tensor x = stem_->forward(clips, ctx);
+    at::Tensor x = stem_->forward(clips, ctx, true);
     for (auto& block : blocks_) x = block->forward(x, ctx);
     return x.mean({2, 3, 4});
   }
   int64_t feature_channels() const override { return channels_; }
 
  private:
-  ConvBn stem_{nullptr};
+  SpatioTemporal stem_{nullptr};
   std::vector<BasicBlock3d> blocks_;
   int64_t channels_ = 0;
 };
@@ -98,7 +98,7 @@ class ShiftBlockImpl : public torch::nn::Module {
  public:
   ShiftBlockImpl(int64_t in, int64_t out, int64_t stride, const ModelOptions& m) : shift_(m.shift_fraction) {
     depthwise = register_module("depthwise", ConvBn(conv_options(in, in, {3, 3}, {stride, stride}, true), m));
-    pointwise = register_module("pointwise", ConvBn(conv_options(in, out, {1, 1}, {1, 1}), m));
+    pointwise = register_module("pointwise", ConvBn(conv_options(in, out, {1, 1}, {1, 1}), m, /*zero_scale=*/true));
     if (stride != 1 || in != out) {
       shortcut = register_module("shortcut", ConvBn(conv_options(in, out, {1, 1}, {stride, stride}), m));
     }

@@ -1,6 +1,6 @@
 // The backbones behind the model registry (see slimmable_net.h).
 //
-//   r2plus1d    residual video CNN: a strided spatial stem, then stages of
+//   r2plus1d    residual video CNN: a strided spatio-temporal stem, then stages of
 //               basic blocks with (2+1)D convs (spatial 1x3x3 then temporal
 //               kx1x1, BN and ReLU between) or full 3D kxkxk convs.
 //   tsm_mobile  edge-oriented: per-frame 2D depthwise-separable residual

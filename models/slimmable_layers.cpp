@@ -69,12 +69,12 @@ at::Tensor SlimConvImpl::forward(const at::Tensor& x, const ForwardContext& ctx)
 }
 
 SwitchableBatchNormImpl::SwitchableBatchNormImpl(int64_t channels, const std::vector<double>& widths,
-                                                 WidthMode mode, int64_t channel_multiple, double momentum,
-                                                 double eps)
+                                                 WidthMode mode, int64_t channel_multiple, bool zero_scale,
+                                                 double momentum, double eps)
     : mode_(mode), momentum_(momentum), eps_(eps) {
   if (widths.empty()) throw std::invalid_argument("SwitchableBatchNorm: no width");
   if (mode_ == WidthMode::kUniversal) {
-    weights_.push_back(register_parameter("weight", torch::ones({channels})));
+    weights_.push_back(register_parameter("weight", torch::full({channels}, zero_scale ? 0.0 : 1.0)));
     biases_.push_back(register_parameter("bias", torch::zeros({channels})));
   }
   for (size_t i = 0; i < widths.size(); ++i) {
@@ -82,7 +82,7 @@ SwitchableBatchNormImpl::SwitchableBatchNormImpl(int64_t channels, const std::ve
     channels_.push_back(c);
     const std::string k = std::to_string(i);
     if (mode_ == WidthMode::kDiscrete) {
-      weights_.push_back(register_parameter("weight" + k, torch::ones({c})));
+      weights_.push_back(register_parameter("weight" + k, torch::full({c}, zero_scale ? 0.0 : 1.0)));
       biases_.push_back(register_parameter("bias" + k, torch::zeros({c})));
     }
     means_.push_back(register_buffer("running_mean" + k, torch::zeros({c})));

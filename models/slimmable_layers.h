@@ -81,8 +81,11 @@ TORCH_MODULE(SlimConv);
 // universal: shared affine, per-width statistics from recalibration).
 class SwitchableBatchNormImpl : public torch::nn::Module {
  public:
+  // `zero_scale`: start with scale 0 (the last BN of a residual branch, so
+  // each block starts as the identity and deep nets train sooner).
   SwitchableBatchNormImpl(int64_t channels, const std::vector<double>& widths, WidthMode mode,
-                          int64_t channel_multiple, double momentum = 0.1, double eps = 1e-5);
+                          int64_t channel_multiple, bool zero_scale = false, double momentum = 0.1,
+                          double eps = 1e-5);
   at::Tensor forward(const at::Tensor& x, const ForwardContext& ctx);
 
   // Scale, shift, running mean and variance used at width index `i` (for

@@ -45,12 +45,12 @@ void validate(const ModelOptions& o) {
   require(o.dropout >= 0 && o.dropout < 1, "model.dropout must be in [0, 1)");
 }
 
-ConvBnImpl::ConvBnImpl(const SlimConvOptions& c, const ModelOptions& model) {
+ConvBnImpl::ConvBnImpl(const SlimConvOptions& c, const ModelOptions& model, bool zero_scale) {
   SlimConvOptions options = c;
   options.channel_multiple = model.channel_multiple;
   conv = register_module("conv", SlimConv(options));
   bn = register_module("bn", SwitchableBatchNorm(c.out_channels, model.widths, model.width_mode,
-                                                  model.channel_multiple));
+                                                  model.channel_multiple, zero_scale));
 }
 
 at::Tensor ConvBnImpl::forward(const at::Tensor& x, const ForwardContext& ctx, bool relu) {

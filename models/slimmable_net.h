@@ -35,7 +35,8 @@ void validate(const ModelOptions& options);
 // A pair that export folds into one conv: slim conv, switchable BN, optional ReLU.
 class ConvBnImpl : public torch::nn::Module {
  public:
-  ConvBnImpl(const SlimConvOptions& conv, const ModelOptions& model);
+  // `zero_scale`: the BN starts at scale 0 (end of a residual branch).
+  ConvBnImpl(const SlimConvOptions& conv, const ModelOptions& model, bool zero_scale = false);
   at::Tensor forward(const at::Tensor& x, const ForwardContext& ctx, bool relu = true);
   SlimConv conv{nullptr};
   SwitchableBatchNorm bn{nullptr};

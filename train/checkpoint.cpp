@@ -119,7 +119,10 @@ Checkpoint load_checkpoint(const std::string& path, torch::nn::Module& model, to
   if (gate) read_module(archive, "gate/", *gate, path);
   if (optimizer) {
     torch::serialize::InputArchive optim;
-    archive.read("optimizer", optim);
+    if (!archive.try_read("optimizer", optim)) {
+      throw std::runtime_error(path + ": holds no optimizer state (a final model, not a training checkpoint); "
+                               "resume from checkpoints/last.pt or an epoch checkpoint");
+    }
     optimizer->load(optim);
   }
   c10::IValue v;

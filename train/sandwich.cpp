@@ -17,7 +17,7 @@ WidthSampling parse_width_sampling(const std::string& name) {
 NonFiniteLoss::NonFiniteLoss(double w, double value)
     : std::runtime_error([&] {
         std::ostringstream msg;
-        msg << "loss is " << value << " at width " << w;
+        msg << "loss is " << (std::isnan(value) ? "NaN" : value > 0 ? "+infinity" : "-infinity") << " at width " << w;
         return msg.str();
       }()),
       width(w) {}

@@ -1,0 +1,93 @@
+#include "models/slimmable_layers.h"
+
+#include <catch2/catch.hpp>
+#include <torch/torch.h>
+
+using namespace adaptive;
+
+TEST_CASE("channels per width round to the multiple, within [multiple, max]", "[models][width]") {
+  CHECK(channels_at(64, 1.0, 8) == 64);
+  CHECK(channels_at(64, 0.25, 8) == 16);
+  CHECK(channels_at(64, 0.3, 8) == 16);   // 19.2 -> 16
+  CHECK(channels_at(64, 0.32, 8) == 24);  // 20.48 -> 24
+  CHECK(channels_at(16, 0.25, 8) == 8);   // never below the multiple
+  CHECK(channels_at(12, 1.0, 8) == 12);   // never above the layer
+  CHECK(channels_at(100, 0.5, 1) == 50);
+}
+
+TEST_CASE("slim conv FLOPs and params match hand counts", "[models][cost]") {
+  SlimConvOptions o;
+  o.in_channels = 16;
+  o.out_channels = 32;
+  o.kernel = {3, 3, 3};
+  o.stride = {1, 2, 2};
+  o.padding = {1, 1, 1};
+  SlimConv conv(o);
+  CostTally cost;
+  ForwardContext ctx{0.5, 1, -1, &cost};
+  // Input with 8 of 16 channels; width 0.5 -> 16 of 32 outputs.
+  const at::Tensor y = conv->forward(torch::randn({1, 8, 4, 10, 10}), ctx);
+  CHECK(y.sizes() == at::IntArrayRef({1, 16, 4, 5, 5}));
+  // 2 x (outputs 16*4*5*5) x (inputs 8 x kernel 27)
+  CHECK(cost.flops == 2.0 * (16 * 4 * 5 * 5) * (8 * 27));
+  CHECK(cost.params == 16 * 8 * 27);
+
+  SlimConvOptions dw;
+  dw.in_channels = dw.out_channels = 32;
+  dw.kernel = {3, 3};
+  dw.stride = {1, 1};
+  dw.padding = {1, 1};
+  dw.depthwise = true;
+  SlimConv depthwise(dw);
+  CostTally c2;
+  ForwardContext ctx2{1.0, 0, -1, &c2};
+  const at::Tensor z = depthwise->forward(torch::randn({2, 24, 6, 6}), ctx2);
+  CHECK(z.sizes() == at::IntArrayRef({2, 24, 6, 6}));
+  CHECK(c2.flops == 2.0 * (2 * 24 * 6 * 6) * 9);  // a batch of 2 counts twice
+  CHECK(c2.params == 24 * 9);
+}
+
+TEST_CASE("slim linear keeps its outputs and counts 2 x in x out", "[models][cost]") {
+  SlimLinear fc(64, 10);
+  CostTally cost;
+  ForwardContext ctx{0.25, 0, -1, &cost};
+  CHECK(fc->forward(torch::randn({1, 16}), ctx).sizes() == at::IntArrayRef({1, 10}));
+  CHECK(cost.flops == 2.0 * 16 * 10);
+  CHECK(cost.params == 16 * 10 + 10);
+}
+
+TEST_CASE("switchable BN keeps separate statistics and affine per width", "[models][bn]") {
+  SwitchableBatchNorm bn(32, std::vector<double>{0.5, 1.0}, WidthMode::kDiscrete, 8);
+  bn->train();
+  bn->forward(torch::randn({4, 16, 3, 3}) * 3 + 5, ForwardContext{0.5, 0});
+  const auto narrow = bn->params_at(0), wide = bn->params_at(1);
+  CHECK(narrow.mean.size(0) == 16);
+  CHECK(wide.mean.size(0) == 32);
+  CHECK(narrow.mean.mean().item<float>() == Approx(0.5).margin(0.05));  // momentum 0.1 towards 5
+  CHECK(wide.mean.abs().max().item<float>() == 0);  // untouched
+  CHECK(narrow.weight.data_ptr() != wide.weight.data_ptr());
+  // A width outside the list has no statistics in discrete mode.
+  CHECK_THROWS_WITH(bn->forward(torch::randn({2, 16, 2, 2}), ForwardContext{0.6, -1}),
+                    "width 0.6 is not one of the model's widths (discrete mode)");
+}
+
+TEST_CASE("universal BN shares affine, recalibrates statistics per width", "[models][bn]") {
+  SwitchableBatchNorm bn(32, std::vector<double>{0.5, 1.0}, WidthMode::kUniversal, 8);
+  CHECK(bn->params_at(0).weight.data_ptr() == bn->params_at(1).weight.data_ptr());
+  bn->train();
+  // Training at any width uses batch statistics only.
+  bn->forward(torch::randn({4, 24, 2, 2}) + 7, ForwardContext{0.75, -1});
+  CHECK(bn->params_at(1).mean.abs().max().item<float>() == 0);
+  // Recalibration: cumulative average over batches (momentum 1/(k+1)).
+  torch::NoGradGuard no_grad;
+  for (int k = 0; k < 2; ++k) {
+    ForwardContext ctx{0.5, 0};
+    ctx.bn_calibration_momentum = 1.0 / (k + 1);
+    bn->forward(torch::full({4, 16, 2, 2}, k == 0 ? 2.0 : 4.0), ctx);
+  }
+  CHECK(bn->params_at(0).mean.mean().item<float>() == Approx(3.0));
+  CHECK(bn->params_at(1).mean.abs().max().item<float>() == 0);
+  bn->eval();
+  const at::Tensor y = bn->forward(torch::full({1, 16, 1, 1}, 3.0), ForwardContext{0.5, 0});
+  CHECK(y.abs().max().item<float>() < 1e-3);
+}

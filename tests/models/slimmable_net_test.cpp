@@ -1,0 +1,91 @@
+#include "models/slimmable_net.h"
+
+#include <catch2/catch.hpp>
+#include <torch/torch.h>
+
+#include "models/backbones.h"
+
+using namespace adaptive;
+
+namespace {
+ModelOptions tiny(const std::string& name, WidthMode mode = WidthMode::kDiscrete) {
+  ModelOptions o;
+  o.name = name;
+  o.num_classes = 5;
+  o.widths = {0.25, 0.5, 1.0};
+  o.width_mode = mode;
+  o.base_channels = 16;
+  o.blocks = {1, 1};
+  return o;
+}
+}  // namespace
+
+TEST_CASE("every backbone: shapes and one backward step at every width", "[models][net]") {
+  for (const std::string& name : model_names()) {
+    for (WidthMode mode : {WidthMode::kDiscrete, WidthMode::kUniversal}) {
+      INFO(name << " " << to_string(mode));
+      torch::manual_seed(1);
+      auto model = build_model(tiny(name, mode));
+      model->train();
+      const at::Tensor x = torch::randn({2, 3, 4, 32, 32});
+      const at::Tensor y = torch::tensor({1, 3}, torch::kLong);
+      for (int i = 0; i < 3; ++i) {
+        model->zero_grad();
+        const at::Tensor logits = model->forward(x, model->at_width(i));
+        REQUIRE(logits.sizes() == at::IntArrayRef({2, 5}));
+        torch::cross_entropy_loss(logits, y).backward();
+        // The classifier's used columns get gradient, the unused ones none.
+        const at::Tensor g = model->named_parameters()["classifier.weight"].grad();
+        REQUIRE(g.defined());
+        const int64_t used = channels_at(model->feature_channels(), model->widths()[i], 8);
+        CHECK(g.narrow(1, 0, used).abs().sum().item<float>() > 0);
+        if (used < g.size(1)) CHECK(g.narrow(1, used, g.size(1) - used).abs().sum().item<float>() == 0);
+      }
+      if (mode == WidthMode::kUniversal) {  // a width between the listed ones trains too
+        const at::Tensor logits = model->forward(x, ForwardContext{0.7, -1});
+        CHECK(logits.sizes() == at::IntArrayRef({2, 5}));
+      }
+    }
+  }
+}
+
+TEST_CASE("unknown model names list the known ones", "[models][net]") {
+  ModelOptions o = tiny("resnet_9000");
+  CHECK_THROWS_WITH(build_model(o), "unknown model 'resnet_9000' (known: r2plus1d, tsm_mobile)");
+  o = tiny("r2plus1d");
+  o.widths = {0.5, 0.25};
+  CHECK_THROWS_WITH(build_model(o), "model.widths: widths must be strictly ascending");
+}
+
+TEST_CASE("model cost grows with width and matches a hand count", "[models][cost]") {
+  ModelOptions o = tiny("tsm_mobile");
+  o.blocks = {1};
+  o.widths = {0.5, 1.0};
+  auto model = build_model(o);
+  const CostTally narrow = model_cost(*model, 0, 2, 8, 8), full = model_cost(*model, 1, 2, 8, 8);
+  CHECK(narrow.flops < full.flops);
+  // Full width, 2 frames of 8x8: stem 3->16 3x3 stride 2 (4x4 out), depthwise
+  // 3x3 on 16 channels, pointwise 16->16, classifier 16->5.
+  const double stem = 2.0 * 2 * 16 * 4 * 4 * 3 * 9;
+  const double dw = 2.0 * 2 * 16 * 4 * 4 * 9;
+  const double pw = 2.0 * 2 * 16 * 4 * 4 * 16;
+  const double fc = 2.0 * 16 * 5;
+  CHECK(full.flops == stem + dw + pw + fc);
+  // Params: conv weights + BN scale and shift + classifier.
+  CHECK(full.params == (16 * 27 + 32) + (16 * 9 + 32) + (16 * 16 + 32) + (16 * 5 + 5));
+}
+
+TEST_CASE("temporal shift moves a fraction of channels one frame each way", "[models][tsm]") {
+  // 1 clip, 3 frames, 8 channels, 1x1; value = 10 * frame + channel.
+  at::Tensor x = torch::zeros({3, 8, 1, 1});
+  for (int t = 0; t < 3; ++t) {
+    for (int c = 0; c < 8; ++c) x[t][c][0][0] = 10 * t + c;
+  }
+  const at::Tensor y = temporal_shift(x, 3, 0.5);  // fold = 2
+  CHECK(y[1][0][0][0].item<float>() == 0);    // frame 1, channel 0 <- frame 0
+  CHECK(y[0][0][0][0].item<float>() == 0);    // zero-filled
+  CHECK(y[2][1][0][0].item<float>() == 11);   // frame 2, channel 1 <- frame 1
+  CHECK(y[0][2][0][0].item<float>() == 12);   // frame 0, channel 2 <- frame 1
+  CHECK(y[2][3][0][0].item<float>() == 0);    // zero-filled
+  CHECK(y[1][5][0][0].item<float>() == 15);   // unshifted
+}

@@ -1,0 +1,175 @@
+#include "train/trainer.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include <catch2/catch.hpp>
+#include <torch/torch.h>
+
+#include "train/checkpoint.h"
+#include "test_support.h"
+
+using namespace adaptive;
+using adaptive::test::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A run small enough for a unit test: the tiny synthetic set, a tiny network.
+TrainConfig tiny_config(const std::string& root) {
+  TrainConfig c;
+  c.data.root = root;
+  c.data.synthesize = false;
+  c.data.frames = 4;
+  c.data.short_side = 36;
+  c.data.crop = 32;
+  c.data.workers = 0;
+  c.data.cache_mb = 0;
+  c.model.name = "tsm_mobile";
+  c.model.widths = {0.5, 1.0};
+  c.model.channel_multiple = 4;
+  c.model.base_channels = 8;
+  c.model.blocks = {1};
+  c.train.epochs = 2;
+  c.train.batch_size = 4;
+  c.train.lr = 0.05;
+  c.train.log_every = 1;
+  c.gate.epochs = 3;
+  return c;
+}
+
+const std::string& tiny_dataset() {
+  static TempDir dir;
+  static const std::string root = [] {
+    generate_synth_gestures(test::tiny_synth_options(dir.str("synth")));
+    return dir.str("synth");
+  }();
+  return root;
+}
+
+TrainerOptions quiet(const std::string& out, const std::string& resume = "") {
+  TrainerOptions o;
+  o.out_dir = out;
+  o.resume = resume;
+  o.progress = false;
+  return o;
+}
+
+std::map<std::string, at::Tensor> weights_of(const std::string& checkpoint, const TrainConfig& c) {
+  auto model = build_model(model_options(c, 10));
+  load_checkpoint(checkpoint, *model, nullptr);
+  std::map<std::string, at::Tensor> out;
+  for (const auto& p : model->named_parameters()) out[p.key()] = p.value().clone();
+  for (const auto& b : model->named_buffers()) out[b.key()] = b.value().clone();
+  return out;
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+}  // namespace
+
+TEST_CASE("a tiny run writes its run directory and a report for every width", "[train][trainer]") {
+  TempDir dir;
+  const TrainConfig c = tiny_config(tiny_dataset());
+  const TrainReport r = Trainer(c, quiet(dir.str("run"))).run();
+  CHECK(r.finished);
+  REQUIRE(r.widths.size() == 2);
+  CHECK(r.widths[0].mflops < r.widths[1].mflops);
+  CHECK(r.widths[0].params < r.widths[1].params);
+  CHECK(r.gate.trained);
+  CHECK(r.gate.share.size() == 2);
+  for (const char* f : {"config.json", "metrics.jsonl", "report.json", "checkpoints/last.pt", "checkpoints/best.pt",
+                        "checkpoints/final.pt", "checkpoints/epoch_0002.pt"}) {
+    INFO(f);
+    CHECK(fs::exists(dir.path() / "run" / f));
+  }
+  CHECK_FALSE(fs::exists(dir.path() / "run/checkpoints/last.pt.tmp"));
+  // One train line per step (20 clips / batch 4 = 5 steps per epoch) and one eval line per epoch.
+  std::ifstream metrics(dir.path() / "run/metrics.jsonl");
+  int train = 0, eval = 0;
+  for (std::string line; std::getline(metrics, line);) {
+    const auto j = nlohmann::json::parse(line);
+    train += j["type"] == "train";
+    eval += j["type"] == "eval";
+  }
+  CHECK(train == 10);
+  CHECK(eval == 2);
+  // A second run into the same directory without --resume is refused.
+  CHECK_THROWS_WITH(Trainer(c, quiet(dir.str("run"))),
+                    Catch::Contains("already holds a run (checkpoints/last.pt); pass --resume auto"));
+}
+
+TEST_CASE("a run stopped mid-epoch and resumed ends with the same weights", "[train][trainer][resume]") {
+  at::set_num_threads(1);
+  TempDir dir;
+  TrainConfig c = tiny_config(tiny_dataset());
+  c.gate.enabled = false;
+  Trainer(c, quiet(dir.str("straight"))).run();
+
+  TrainerOptions first = quiet(dir.str("resumed"));
+  first.stop_after_steps = 3;  // inside epoch 1 (5 steps per epoch)
+  CHECK_FALSE(Trainer(c, first).run().finished);
+  TrainerOptions second = quiet(dir.str("resumed"), "auto");
+  second.stop_after_steps = 7;  // inside epoch 2
+  CHECK_FALSE(Trainer(c, second).run().finished);
+  CHECK(Trainer(c, quiet(dir.str("resumed"), "auto")).run().finished);
+
+  const auto a = weights_of(dir.str("straight/checkpoints/last.pt"), c);
+  const auto b = weights_of(dir.str("resumed/checkpoints/last.pt"), c);
+  REQUIRE(a.size() == b.size());
+  for (const auto& [name, tensor] : a) {
+    INFO(name);
+    CHECK(at::equal(tensor, b.at(name)));  // bitwise: 1 thread, no loader workers
+  }
+}
+
+TEST_CASE("a NaN loss stops the run at its step and keeps the last checkpoint", "[train][trainer][nan]") {
+  TempDir dir;
+  TrainConfig c = tiny_config(tiny_dataset());
+  TrainerOptions stop = quiet(dir.str("run"));
+  stop.stop_after_steps = 2;
+  Trainer(c, stop).run();
+  const fs::path last = dir.path() / "run/checkpoints/last.pt";
+  // Poison the weights in a copy of the checkpoint and resume from it.
+  auto model = build_model(model_options(c, 10));
+  auto optimizer = make_optimizer(*model, c.train);
+  const Checkpoint ck = load_checkpoint(last.string(), *model, optimizer.get());
+  {
+    torch::NoGradGuard no_grad;
+    model->named_parameters()["classifier.bias"].fill_(std::numeric_limits<float>::quiet_NaN());
+  }
+  save_checkpoint(dir.str("poisoned.pt"), *model, optimizer.get(), ck);
+  const std::string before = slurp(last);
+  CHECK_THROWS_WITH(Trainer(c, quiet(dir.str("run"), dir.str("poisoned.pt"))).run(),
+                    "training diverged at epoch 1, step 3: loss is NaN at width 1; the last good checkpoint is " +
+                        last.string() + " (try a lower train.lr or train.grad_clip)");
+  CHECK(slurp(last) == before);
+  // A final model has no optimizer state to resume from.
+  save_checkpoint(dir.str("final.pt"), *model, nullptr, ck);
+  CHECK_THROWS_WITH(Trainer(c, quiet(dir.str("run"), dir.str("final.pt"))),
+                    Catch::StartsWith(dir.str("final.pt") + ": holds no optimizer state"));
+}
+
+TEST_CASE("the synthetic dataset is rendered when missing and reused after", "[train][trainer]") {
+  TempDir dir;
+  TrainConfig c = tiny_config(dir.str("data"));
+  c.data.synthesize = true;
+  c.data.synth_train_per_class = 1;
+  c.data.synth_val_per_class = 1;
+  c.data.synth_test_per_class = 1;
+  c.train.epochs = 1;
+  c.train.batch_size = 2;
+  c.gate.enabled = false;
+  Trainer(c, quiet(dir.str("run1"))).run();
+  CHECK(fs::exists(dir.path() / "data/synth.json"));
+  const auto stamp = fs::last_write_time(dir.path() / "data/synth.json");
+  Trainer(c, quiet(dir.str("run2"))).run();
+  CHECK(fs::last_write_time(dir.path() / "data/synth.json") == stamp);
+  c.data.synthesize = false;
+  c.data.root = dir.str("elsewhere");
+  CHECK_THROWS_WITH(Trainer(c, quiet(dir.str("run3"))),
+                    dir.str("elsewhere/train.csv") + ": training data not found (data.synthesize is off)");
+}
