@@ -31,6 +31,9 @@ constexpr double kPi = 3.14159265358979323846;
 const char* const kSplits[3] = {"train", "val", "test"};
 
 double lerp(double a, double b, double t) { return a + (b - a) * t; }
+// How strongly a difficulty applies its effects: slowly at first and steeply
+// near 1, so most clips stay readable and the top of the range is hard.
+double effect_strength(double difficulty) { return std::pow(difficulty, 1.5); }
 double smoothstep(double u) {
   u = std::clamp(u, 0.0, 1.0);
   return u * u * (3 - 2 * u);
@@ -95,11 +98,12 @@ cv::Scalar random_color(Rng& rng, double lo = 0, double hi = 255) {
   return {rng.uniform(lo, hi), rng.uniform(lo, hi), rng.uniform(lo, hi)};
 }
 
-Scene make_scene(double d, int width, int height, Rng& rng) {
+Scene make_scene(double difficulty, int width, int height, Rng& rng) {
   Scene s;
   s.width = width;
   s.height = height;
-  s.difficulty = d;
+  s.difficulty = difficulty;
+  const double d = effect_strength(difficulty);
   // The hand: a skin tone with a blue thumb mark, large when easy, small when hard.
   const double tone = rng.uniform();
   s.hand_color = cv::Scalar(lerp(60, 170, tone), lerp(85, 200, tone), lerp(130, 240, tone)) +
@@ -179,7 +183,7 @@ Scene make_scene(double d, int width, int height, Rng& rng) {
 Motion make_motion(int g, const Scene& s, Rng& rng) {
   Motion m;
   m.gesture = g;
-  const double w = s.width, h = s.height, d = s.difficulty;
+  const double w = s.width, h = s.height, d = effect_strength(s.difficulty);
   m.rest.x = w * rng.uniform(0.35, 0.65);
   m.rest.y = h * rng.uniform(0.35, 0.65);
   m.rest.angle = rng.uniform(-0.6, 0.6);
@@ -313,7 +317,7 @@ std::vector<Segment> clip_timeline(int label, double d, const SynthOptions& o, c
   }
   // Faster gestures when hard; the gesture's middle falls in the clip's middle fifth.
   const int64_t length = std::clamp<int64_t>(
-      std::lround(n * lerp(0.55, 0.32, d) * rng.uniform(0.85, 1.15)), 4, n);
+      std::lround(n * lerp(0.55, 0.32, effect_strength(d)) * rng.uniform(0.85, 1.15)), 4, n);
   const double centre = n * rng.uniform(0.4, 0.6);
   const int64_t start = std::clamp<int64_t>(std::lround(centre - length / 2.0), 0, n - length);
   Segment before, gesture, after;
@@ -346,7 +350,7 @@ std::vector<Segment> stream_timeline(const SynthOptions& o, const Scene& scene, 
     idle.fade = true;
     timeline.push_back(idle);
     f = idle.end;
-    const int64_t length = std::lround(rng.uniform(0.8, 1.2) * lerp(1.0, 0.6, scene.difficulty) * o.fps);
+    const int64_t length = std::lround(rng.uniform(0.8, 1.2) * lerp(1.0, 0.6, effect_strength(scene.difficulty)) * o.fps);
     if (f + length > total) {
       timeline.back().end = total;  // not enough room: end on the idle stretch
       timeline.back().to = timeline.back().from;

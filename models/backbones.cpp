@@ -61,9 +61,9 @@ TORCH_MODULE(BasicBlock3d);
 
 class R2Plus1dNet : public SlimmableNet {
  public:
-  explicit R2Plus1dNet(const ModelOptions& m) : SlimmableNet(m) {
+  explicit R2Plus1dNet(const ModelOptions& m) : SlimmableNet(m), m_motion_(m.motion_input) {
     const int64_t c0 = m.base_channels;
-    stem_ = register_module("stem", SpatioTemporal(3, c0, 2, m));
+    stem_ = register_module("stem", SpatioTemporal(m.motion_input ? 6 : 3, c0, 2, m));
     int64_t in = c0;
     for (size_t s = 0; s < m.blocks.size(); ++s) {
       const int64_t out = c0 << s;
@@ -78,13 +78,14 @@ class R2Plus1dNet : public SlimmableNet {
     build_classifier();
   }
   at::Tensor features(const at::Tensor& clips, const ForwardContext& ctx) override {
-    at::Tensor x = stem_->forward(clips, ctx, true);
+    at::Tensor x = stem_->forward(m_motion_ ? with_motion(clips) : clips, ctx, true);
     for (auto& block : blocks_) x = block->forward(x, ctx);
     return x.mean({2, 3, 4});
   }
   int64_t feature_channels() const override { return channels_; }
 
  private:
+  bool m_motion_;
   SpatioTemporal stem_{nullptr};
   std::vector<BasicBlock3d> blocks_;
   int64_t channels_ = 0;
@@ -150,6 +151,14 @@ class TsmMobileNet : public SlimmableNet {
 };
 
 }  // namespace
+
+at::Tensor with_motion(const at::Tensor& clips) {
+  using torch::indexing::Slice;
+  at::Tensor diff = torch::zeros_like(clips);
+  diff.index_put_({Slice(), Slice(), Slice(1)}, clips.index({Slice(), Slice(), Slice(1)}) -
+                                                    clips.index({Slice(), Slice(), Slice(0, -1)}));
+  return torch::cat({clips, diff}, 1);
+}
 
 at::Tensor temporal_shift(const at::Tensor& x, int64_t frames, double fraction) {
   const int64_t c = x.size(1);

@@ -18,6 +18,12 @@ namespace adaptive {
 std::shared_ptr<SlimmableNet> build_r2plus1d(const ModelOptions& options);
 std::shared_ptr<SlimmableNet> build_tsm_mobile(const ModelOptions& options);
 
+// Clips [N, 3, T, H, W] with their frame differences appended as 3 more
+// channels ([N, 6, T, H, W]; frame 0's difference is zero): motion made
+// explicit at the input (RGB-difference modality), which the r2plus1d stem
+// reads when model.motion_input is on.
+at::Tensor with_motion(const at::Tensor& clips);
+
 // Shifts `fraction` of the channels of x [N*T, C, H, W] in time: the first
 // half of them one frame forward, the second half one frame back, zero-filled
 // at the ends (TSM). Exposed for tests.

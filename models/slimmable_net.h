@@ -27,6 +27,7 @@ struct ModelOptions {
   bool factorized = true;         // r2plus1d: (2+1)D convs; false: full 3D kernels
   double shift_fraction = 0.25;   // tsm_mobile: channels shifted in time (half each way)
   double dropout = 0.2;           // before the classifier
+  bool motion_input = true;       // r2plus1d: frame differences as extra input channels
 };
 
 // Throws std::invalid_argument naming the option that is wrong.

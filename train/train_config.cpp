@@ -35,6 +35,7 @@ void TrainConfig::visit(ConfigVisitor& v) {
   v.field("data.cache_mb", d.cache_mb, 0, 1 << 20, "memory for decoded, resized videos (MB); 0 = off");
   v.choice("data.on_bad_sample", d.on_bad_sample, {"skip", "fail"}, "an undecodable video: skip it or stop");
   v.field("data.eval_clips", d.eval_clips, 1, 64, "clips per video in evaluation");
+  v.field("data.folder_fps", d.folder_fps, 0.1, 1000, "frame rate of frame-folder clips (Jester: 12)");
 
   auto& m = model;
   v.choice("model.name", m.name, model_names(), "backbone");
@@ -48,6 +49,7 @@ void TrainConfig::visit(ConfigVisitor& v) {
   v.field("model.factorized", m.factorized, "r2plus1d: (2+1)D convs instead of full 3D");
   v.field("model.shift_fraction", m.shift_fraction, 0, 1, "tsm_mobile: share of channels shifted in time");
   v.field("model.dropout", m.dropout, 0, 0.95, "dropout before the classifier");
+  v.field("model.motion_input", m.motion_input, "r2plus1d: frame differences as 3 extra input channels");
   v.field("model.bn_calibration_batches", m.bn_calibration_batches, 1, 100000,
           "universal mode: training batches used to recalibrate BN per width");
 
@@ -146,6 +148,7 @@ ModelOptions model_options(const TrainConfig& c, int64_t num_classes) {
   o.factorized = c.model.factorized;
   o.shift_fraction = c.model.shift_fraction;
   o.dropout = c.model.dropout;
+  o.motion_input = c.model.motion_input;
   return o;
 }
 
@@ -184,6 +187,7 @@ VideoClipDatasetOptions clip_dataset_options(const TrainConfig& c, const std::ve
     }
   }
   o.cache_mb = d.cache_mb;
+  o.folder_fps = d.folder_fps;
   return o;
 }
 

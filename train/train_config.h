@@ -39,6 +39,7 @@ struct DataConfig {
   int cache_mb = 2048;
   std::string on_bad_sample = "skip";
   int eval_clips = 1;
+  double folder_fps = 12;
 };
 
 struct ModelConfig {
@@ -52,6 +53,7 @@ struct ModelConfig {
   bool factorized = true;
   double shift_fraction = 0.25;
   double dropout = 0.2;
+  bool motion_input = true;
   int bn_calibration_batches = 20;
 };
 
