@@ -35,23 +35,28 @@ void parse_size(const std::string& text, int& w, int& h) {
 }
 
 int synth(int argc, char** argv) {
-  cxxopts::Options cli("adaptive-data synth", "Render the synthetic gesture dataset (clips and streams).");
+  cxxopts::Options cli("adaptive-data synth",
+                       "Render the synthetic gesture dataset (clips and streams).");
   SynthOptions o;
-  cli.add_options()
-    ("out", "output folder (must not exist unless --overwrite)", cxxopts::value<std::string>())
-    ("seed", "random seed", cxxopts::value<uint64_t>()->default_value(std::to_string(o.seed)))
-    ("train-per-class", "training clips per class", cxxopts::value<int>()->default_value(std::to_string(o.train_per_class)))
-    ("val-per-class", "validation clips per class", cxxopts::value<int>()->default_value(std::to_string(o.val_per_class)))
-    ("test-per-class", "test clips per class", cxxopts::value<int>()->default_value(std::to_string(o.test_per_class)))
-    ("size", "frame size WIDTHxHEIGHT", cxxopts::value<std::string>()->default_value("160x120"))
-    ("frames", "frames per clip", cxxopts::value<int>()->default_value(std::to_string(o.frames)))
-    ("fps", "frame rate", cxxopts::value<double>()->default_value("16"))
-    ("streams", "long stream videos with a timeline", cxxopts::value<int>()->default_value(std::to_string(o.streams)))
-    ("stream-seconds", "length of each stream", cxxopts::value<double>()->default_value("40"))
-    ("max-difficulty", "spread clip difficulty over [0, this]", cxxopts::value<double>()->default_value("1"))
-    ("threads", "render threads (0: all cores)", cxxopts::value<int>()->default_value("0"))
-    ("overwrite", "replace an existing output folder")
-    ("h,help", "show this help");
+  cli.add_options()("out", "output folder (must not exist unless --overwrite)",
+                    cxxopts::value<std::string>())(
+      "seed", "random seed", cxxopts::value<uint64_t>()->default_value(std::to_string(o.seed)))(
+      "train-per-class", "training clips per class",
+      cxxopts::value<int>()->default_value(std::to_string(o.train_per_class)))(
+      "val-per-class", "validation clips per class",
+      cxxopts::value<int>()->default_value(std::to_string(o.val_per_class)))(
+      "test-per-class", "test clips per class",
+      cxxopts::value<int>()->default_value(std::to_string(o.test_per_class)))(
+      "size", "frame size WIDTHxHEIGHT", cxxopts::value<std::string>()->default_value("160x120"))(
+      "frames", "frames per clip", cxxopts::value<int>()->default_value(std::to_string(o.frames)))(
+      "fps", "frame rate", cxxopts::value<double>()->default_value("16"))(
+      "streams", "long stream videos with a timeline",
+      cxxopts::value<int>()->default_value(std::to_string(o.streams)))(
+      "stream-seconds", "length of each stream", cxxopts::value<double>()->default_value("40"))(
+      "max-difficulty", "spread clip difficulty over [0, this]",
+      cxxopts::value<double>()->default_value("1"))("threads", "render threads (0: all cores)",
+                                                    cxxopts::value<int>()->default_value("0"))(
+      "overwrite", "replace an existing output folder")("h,help", "show this help");
   auto args = cli.parse(argc, argv);
   if (args.count("help")) {
     std::cout << cli.help() << "\n";
@@ -72,29 +77,33 @@ int synth(int argc, char** argv) {
   o.max_difficulty = args["max-difficulty"].as<double>();
   o.overwrite = args.count("overwrite") > 0;
 
-  const SynthSummary s = generate_synth_gestures(o, [](const std::string& line) { std::cerr << line << "\n"; });
+  const SynthSummary s =
+      generate_synth_gestures(o, [](const std::string& line) { std::cerr << line << "\n"; });
   std::printf("synthetic gestures in %s (seed %llu, %.1f s)\n", o.out_dir.c_str(),
               static_cast<unsigned long long>(o.seed), s.seconds);
   std::printf("  classes  %zu: ", s.classes.size());
-  for (size_t i = 0; i < s.classes.size(); ++i) std::printf("%s%s", i ? ", " : "", s.classes[i].c_str());
-  std::printf("\n  clips    train %lld, val %lld, test %lld  (%dx%d, %d frames at %.0f fps, MJPG .avi)\n",
-              static_cast<long long>(s.clips[0]), static_cast<long long>(s.clips[1]),
-              static_cast<long long>(s.clips[2]), o.width, o.height, o.frames, o.fps);
-  std::printf("  streams  %lld x %.0f s with timelines in streams/*.json\n", static_cast<long long>(s.streams),
-              o.stream_seconds);
+  for (size_t i = 0; i < s.classes.size(); ++i)
+    std::printf("%s%s", i ? ", " : "", s.classes[i].c_str());
+  std::printf(
+      "\n  clips    train %lld, val %lld, test %lld  (%dx%d, %d frames at %.0f fps, MJPG .avi)\n",
+      static_cast<long long>(s.clips[0]), static_cast<long long>(s.clips[1]),
+      static_cast<long long>(s.clips[2]), o.width, o.height, o.frames, o.fps);
+  std::printf("  streams  %lld x %.0f s with timelines in streams/*.json\n",
+              static_cast<long long>(s.streams), o.stream_seconds);
   std::printf("  total    %lld frames, %.1f MB\n", static_cast<long long>(s.frames), s.bytes / 1e6);
   std::printf("  files    classes.txt, {train,val,test}.csv (path,label,difficulty), synth.json\n");
   return 0;
 }
 
 int inspect(int argc, char** argv) {
-  cxxopts::Options cli("adaptive-data inspect", "Summarise a dataset (folder-per-class or CSV manifest).");
-  cli.add_options()
-    ("data", "dataset folder or .csv manifest", cxxopts::value<std::string>())
-    ("classes", "class list file fixing label order", cxxopts::value<std::string>()->default_value(""))
-    ("check", "decode every sample and report the bad ones")
-    ("timeline", "summarise a stream's ground-truth timeline (.json) instead", cxxopts::value<std::string>())
-    ("h,help", "show this help");
+  cxxopts::Options cli("adaptive-data inspect",
+                       "Summarise a dataset (folder-per-class or CSV manifest).");
+  cli.add_options()("data", "dataset folder or .csv manifest", cxxopts::value<std::string>())(
+      "classes", "class list file fixing label order",
+      cxxopts::value<std::string>()->default_value(""))(
+      "check", "decode every sample and report the bad ones")(
+      "timeline", "summarise a stream's ground-truth timeline (.json) instead",
+      cxxopts::value<std::string>())("h,help", "show this help");
   auto args = cli.parse(argc, argv);
   if (args.count("help")) {
     std::cout << cli.help() << "\n";
@@ -110,12 +119,16 @@ int inspect(int argc, char** argv) {
       gestures += (n++ ? ", " : "") + s.label;
     }
     std::printf("%s: %.1f s, %zu segments, %d gestures: %s\n", path.c_str(),
-                segments.empty() ? 0.0 : segments.back().end_s, segments.size(), n, gestures.c_str());
+                segments.empty() ? 0.0 : segments.back().end_s, segments.size(), n,
+                gestures.c_str());
     return 0;
   }
-  if (!args.count("data")) throw UsageError("inspect: --data PATH (or --timeline FILE) is required");
-  const DatasetIndex index = open_dataset_index(args["data"].as<std::string>(), args["classes"].as<std::string>());
-  std::printf("%s: %zu samples, %zu classes\n", index.source.c_str(), index.samples.size(), index.classes.size());
+  if (!args.count("data"))
+    throw UsageError("inspect: --data PATH (or --timeline FILE) is required");
+  const DatasetIndex index =
+      open_dataset_index(args["data"].as<std::string>(), args["classes"].as<std::string>());
+  std::printf("%s: %zu samples, %zu classes\n", index.source.c_str(), index.samples.size(),
+              index.classes.size());
   const auto counts = index.class_counts();
   std::map<int, std::pair<double, int>> difficulty;  // label -> (sum, n)
   for (const auto& s : index.samples) {
@@ -127,7 +140,8 @@ int inspect(int argc, char** argv) {
   }
   for (size_t c = 0; c < index.classes.size(); ++c) {
     std::printf("  %-14s %6lld", index.classes[c].c_str(), static_cast<long long>(counts[c]));
-    if (difficulty.count(int(c))) std::printf("   mean difficulty %.2f", difficulty[int(c)].first / difficulty[int(c)].second);
+    if (difficulty.count(int(c)))
+      std::printf("   mean difficulty %.2f", difficulty[int(c)].first / difficulty[int(c)].second);
     std::printf("\n");
   }
   if (args.count("check")) {
@@ -135,7 +149,8 @@ int inspect(int argc, char** argv) {
     for (const auto& s : index.samples) {
       try {
         auto source = open_frame_source(s.path);
-        frames += static_cast<int64_t>(decode_frames(*source, s.start_frame, s.end_frame).frames.size());
+        frames +=
+            static_cast<int64_t>(decode_frames(*source, s.start_frame, s.end_frame).frames.size());
       } catch (const BadSampleError& e) {
         std::printf("  bad: %s\n", e.what());
         ++bad;
@@ -150,24 +165,25 @@ int inspect(int argc, char** argv) {
 
 int bench(int argc, char** argv) {
   cxxopts::Options cli("adaptive-data bench",
-                       "Clips/s of decode + sample + transform + batch, at 1 and 2 workers, with and without the cache.");
-  cli.add_options()
-    ("data", "dataset folder or .csv manifest", cxxopts::value<std::string>())
-    ("classes", "class list file", cxxopts::value<std::string>()->default_value(""))
-    ("clips", "clips per measurement (0: the whole dataset)", cxxopts::value<int>()->default_value("400"))
-    ("frames", "frames per clip (T)", cxxopts::value<int>()->default_value("8"))
-    ("stride", "frame stride", cxxopts::value<double>()->default_value("2"))
-    ("short-side", "resize short side to", cxxopts::value<int>()->default_value("128"))
-    ("crop", "square crop size", cxxopts::value<int>()->default_value("112"))
-    ("batch", "batch size", cxxopts::value<int>()->default_value("8"))
-    ("h,help", "show this help");
+                       "Clips/s of decode + sample + transform + batch, at 1 and 2 workers, with "
+                       "and without the cache.");
+  cli.add_options()("data", "dataset folder or .csv manifest", cxxopts::value<std::string>())(
+      "classes", "class list file", cxxopts::value<std::string>()->default_value(""))(
+      "clips", "clips per measurement (0: the whole dataset)",
+      cxxopts::value<int>()->default_value("400"))("frames", "frames per clip (T)",
+                                                   cxxopts::value<int>()->default_value("8"))(
+      "stride", "frame stride", cxxopts::value<double>()->default_value("2"))(
+      "short-side", "resize short side to", cxxopts::value<int>()->default_value("128"))(
+      "crop", "square crop size", cxxopts::value<int>()->default_value("112"))(
+      "batch", "batch size", cxxopts::value<int>()->default_value("8"))("h,help", "show this help");
   auto args = cli.parse(argc, argv);
   if (args.count("help")) {
     std::cout << cli.help() << "\n";
     return 0;
   }
   if (!args.count("data")) throw UsageError("bench: --data PATH is required");
-  DatasetIndex index = open_dataset_index(args["data"].as<std::string>(), args["classes"].as<std::string>());
+  DatasetIndex index =
+      open_dataset_index(args["data"].as<std::string>(), args["classes"].as<std::string>());
   const int clips = args["clips"].as<int>();
   if (clips > 0 && static_cast<size_t>(clips) < index.samples.size()) index.samples.resize(clips);
 
@@ -243,7 +259,8 @@ int main(int argc, char** argv) {
     if (command == "synth") return synth(argc - 1, argv + 1);
     if (command == "inspect") return inspect(argc - 1, argv + 1);
     if (command == "bench") return bench(argc - 1, argv + 1);
-    std::cerr << "adaptive-data: unknown command '" << command << "' (known: synth, inspect, bench)\n";
+    std::cerr << "adaptive-data: unknown command '" << command
+              << "' (known: synth, inspect, bench)\n";
     return 2;
   } catch (const cxxopts::exceptions::exception& e) {
     std::cerr << "adaptive-data " << command << ": " << e.what() << "\n";

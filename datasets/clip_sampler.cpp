@@ -9,7 +9,8 @@ namespace adaptive {
 ShortVideoPolicy parse_short_video_policy(const std::string& name) {
   if (name == "loop") return ShortVideoPolicy::kLoop;
   if (name == "repeat_last") return ShortVideoPolicy::kRepeatLast;
-  throw std::invalid_argument("unknown short-video policy '" + name + "' (known: loop, repeat_last)");
+  throw std::invalid_argument("unknown short-video policy '" + name +
+                              "' (known: loop, repeat_last)");
 }
 
 std::string to_string(ShortVideoPolicy policy) {
@@ -21,10 +22,12 @@ ClipSampler::ClipSampler(ClipSamplerOptions options) : options_(options) {
     throw std::invalid_argument("clip frames must be >= 1, got " + std::to_string(options_.frames));
   }
   if (!(options_.frame_stride >= 1)) {
-    throw std::invalid_argument("frame_stride must be >= 1, got " + std::to_string(options_.frame_stride));
+    throw std::invalid_argument("frame_stride must be >= 1, got " +
+                                std::to_string(options_.frame_stride));
   }
   if (!(options_.target_fps >= 0)) {
-    throw std::invalid_argument("target_fps must be >= 0, got " + std::to_string(options_.target_fps));
+    throw std::invalid_argument("target_fps must be >= 0, got " +
+                                std::to_string(options_.target_fps));
   }
 }
 
@@ -51,7 +54,8 @@ std::vector<int64_t> ClipSampler::clip_at(double start, int64_t num_frames, doub
   return indices;
 }
 
-std::vector<int64_t> ClipSampler::random_clip(int64_t num_frames, double source_fps, Rng& rng) const {
+std::vector<int64_t> ClipSampler::random_clip(int64_t num_frames, double source_fps,
+                                              Rng& rng) const {
   if (num_frames < 1) throw std::invalid_argument("random_clip: video has no frame");
   const double s = stride(source_fps);
   const int64_t last_start = static_cast<int64_t>(std::floor(max_start(num_frames, s)));

@@ -23,9 +23,9 @@ ShortVideoPolicy parse_short_video_policy(const std::string& name);
 std::string to_string(ShortVideoPolicy policy);
 
 struct ClipSamplerOptions {
-  int frames = 8;            // T, frames per clip (>= 1)
-  double frame_stride = 2;   // source frames between clip frames (>= 1); ignored if target_fps > 0
-  double target_fps = 0;     // > 0: sample at this rate instead of frame_stride
+  int frames = 8;           // T, frames per clip (>= 1)
+  double frame_stride = 2;  // source frames between clip frames (>= 1); ignored if target_fps > 0
+  double target_fps = 0;    // > 0: sample at this rate instead of frame_stride
   ShortVideoPolicy short_video = ShortVideoPolicy::kLoop;
 };
 

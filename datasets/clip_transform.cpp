@@ -34,10 +34,10 @@ cv::Mat ClipTransform::resize(const cv::Mat& rgb) const {
   if (short_now == options_.short_side) return rgb;
   const double scale = static_cast<double>(options_.short_side) / short_now;
   // Round so that the short side lands exactly on short_side.
-  const int w = rgb.cols <= rgb.rows ? options_.short_side
-                                     : static_cast<int>(std::lround(rgb.cols * scale));
-  const int h = rgb.rows < rgb.cols ? options_.short_side
-                                    : static_cast<int>(std::lround(rgb.rows * scale));
+  const int w =
+      rgb.cols <= rgb.rows ? options_.short_side : static_cast<int>(std::lround(rgb.cols * scale));
+  const int h =
+      rgb.rows < rgb.cols ? options_.short_side : static_cast<int>(std::lround(rgb.rows * scale));
   cv::Mat out;
   cv::resize(rgb, out, cv::Size(w, h), 0, 0, scale < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
   return out;

@@ -26,7 +26,7 @@ struct ClipTransformOptions {
   int crop_height = 112;  // output H
   int crop_width = 112;   // output W
   double brightness = 0;  // training: pixel values scaled by U[1-b, 1+b]; 0 = off
-  double contrast = 0;    // training: distance to the clip's mean grey scaled by U[1-c, 1+c]; 0 = off
+  double contrast = 0;  // training: distance to the clip's mean grey scaled by U[1-c, 1+c]; 0 = off
   bool horizontal_flip = false;  // training: flip half of the clips
   // Label of the mirrored clip, one entry per class (required when flipping;
   // a class that has no mirror maps to itself).

@@ -34,11 +34,13 @@ DataLoader::DataLoader(std::shared_ptr<const VideoClipDataset> dataset, DataLoad
   }
 }
 
-DataLoader::~DataLoader() { stop_workers(); }
+DataLoader::~DataLoader() {
+  stop_workers();
+}
 
 int64_t DataLoader::batches_per_epoch() const {
-  const int64_t clips = static_cast<int64_t>(dataset_->size()) *
-                        (options_.train ? 1 : options_.clips_per_video);
+  const int64_t clips =
+      static_cast<int64_t>(dataset_->size()) * (options_.train ? 1 : options_.clips_per_video);
   const int64_t bs = options_.batch_size;
   return options_.drop_last ? clips / bs : (clips + bs - 1) / bs;
 }
@@ -94,10 +96,11 @@ DataLoader::Result DataLoader::make_batch(int64_t b) const {
         std::lock_guard<std::mutex> lock(mutex_);
         if (bad_samples_.count(item.sample)) continue;
       }
-      Rng rng(derive_seed(options_.seed, {static_cast<uint64_t>(epoch_), static_cast<uint64_t>(p)}));
+      Rng rng(
+          derive_seed(options_.seed, {static_cast<uint64_t>(epoch_), static_cast<uint64_t>(p)}));
       try {
-        TransformedClip clip = dataset_->get(item.sample, options_.train, rng, item.clip,
-                                             options_.clips_per_video);
+        TransformedClip clip =
+            dataset_->get(item.sample, options_.train, rng, item.clip, options_.clips_per_video);
         clips.push_back(std::move(clip.data));
         labels.push_back(clip.label);
         batch.samples.push_back(item.sample);
@@ -105,7 +108,8 @@ DataLoader::Result DataLoader::make_batch(int64_t b) const {
       } catch (const BadSampleError& e) {
         if (options_.on_bad_sample == BadSamplePolicy::kFail) throw;
         std::lock_guard<std::mutex> lock(mutex_);
-        if (bad_samples_.insert(item.sample).second) options_.warn(std::string("skipping ") + e.what());
+        if (bad_samples_.insert(item.sample).second)
+          options_.warn(std::string("skipping ") + e.what());
       }
     }
     if (!clips.empty()) {

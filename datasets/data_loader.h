@@ -34,12 +34,12 @@ BadSamplePolicy parse_bad_sample_policy(const std::string& name);
 std::string to_string(BadSamplePolicy policy);
 
 struct DataLoaderOptions {
-  int batch_size = 8;      // clips per batch (>= 1)
-  int workers = 2;         // threads making batches; 0 = on the caller's thread
-  int prefetch = 4;        // batches made ahead of the consumer (>= 1)
-  bool train = true;       // random clips and augmentation, shuffled order
-  bool drop_last = false;  // drop a last batch smaller than batch_size
-  int clips_per_video = 1; // evaluation: clips spread over each video (>= 1)
+  int batch_size = 8;       // clips per batch (>= 1)
+  int workers = 2;          // threads making batches; 0 = on the caller's thread
+  int prefetch = 4;         // batches made ahead of the consumer (>= 1; at least one per worker)
+  bool train = true;        // random clips and augmentation, shuffled order
+  bool drop_last = false;   // drop a last batch smaller than batch_size
+  int clips_per_video = 1;  // evaluation: clips spread over each video (>= 1)
   uint64_t seed = 0;
   BadSamplePolicy on_bad_sample = BadSamplePolicy::kSkip;
   // Receives warnings (one per bad file). Default: a line on stderr.
@@ -47,11 +47,11 @@ struct DataLoaderOptions {
 };
 
 struct Batch {
-  at::Tensor clips;   // float32 [N, 3, T, H, W]
-  at::Tensor labels;  // int64 [N]
-  std::vector<int64_t> samples;  // dataset index of each clip
-  std::vector<int> clip_indices; // which evaluation clip of its video
-  int64_t index = 0;  // position of the batch in its epoch
+  at::Tensor clips;               // float32 [N, 3, T, H, W]
+  at::Tensor labels;              // int64 [N]
+  std::vector<int64_t> samples;   // dataset index of each clip
+  std::vector<int> clip_indices;  // which evaluation clip of its video
+  int64_t index = 0;              // position of the batch in its epoch
 };
 
 class DataLoader {

@@ -33,7 +33,8 @@ bool is_sample_path(const fs::directory_entry& e) {
   if (e.is_directory()) return true;  // a frame folder
   if (!e.is_regular_file()) return false;
   std::string ext = e.path().extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   const auto& exts = video_extensions();
   return std::find(exts.begin(), exts.end(), ext) != exts.end();
 }
@@ -92,7 +93,8 @@ class ManifestParser {
   void set_columns(const std::vector<std::string>& names) {
     columns_ = names;
     for (size_t i = 0; i < names.size(); ++i) {
-      if (names[i].empty()) fail("empty column name in header (column " + std::to_string(i + 1) + ")");
+      if (names[i].empty())
+        fail("empty column name in header (column " + std::to_string(i + 1) + ")");
       if (std::count(names.begin(), names.end(), names[i]) > 1) {
         fail("column '" + names[i] + "' appears twice in header");
       }
@@ -108,10 +110,12 @@ class ManifestParser {
     return static_cast<size_t>(std::max(column("path"), column("label"))) + 1;
   }
 
-  std::vector<std::string> labels_in(const std::vector<std::pair<int, std::vector<std::string>>>& rows) {
+  std::vector<std::string> labels_in(
+      const std::vector<std::pair<int, std::vector<std::string>>>& rows) {
     std::set<std::string> labels;
     for (auto& [line_no, fields] : rows) {
-      if (fields.size() > static_cast<size_t>(column("label"))) labels.insert(fields[column("label")]);
+      if (fields.size() > static_cast<size_t>(column("label")))
+        labels.insert(fields[column("label")]);
     }
     return {labels.begin(), labels.end()};
   }
@@ -215,21 +219,25 @@ DatasetIndex index_class_folders(const std::string& root,
       if (e.is_directory()) index.classes.push_back(e.path().filename().string());
     }
     std::sort(index.classes.begin(), index.classes.end());
-    if (index.classes.empty()) throw DataError(root + ": no class folder (expected root/<class>/<clip>)");
+    if (index.classes.empty())
+      throw DataError(root + ": no class folder (expected root/<class>/<clip>)");
   }
   for (size_t label = 0; label < index.classes.size(); ++label) {
     const fs::path dir = fs::path(root) / index.classes[label];
     if (!fs::is_directory(dir, ec)) {
-      throw DataError(dir.string() + ": class folder for '" + index.classes[label] + "' is missing");
+      throw DataError(dir.string() + ": class folder for '" + index.classes[label] +
+                      "' is missing");
     }
     std::vector<std::string> paths;
     for (const auto& e : fs::directory_iterator(dir)) {
       if (is_sample_path(e)) paths.push_back(e.path().string());
     }
     std::sort(paths.begin(), paths.end());
-    for (auto& p : paths) index.samples.push_back({std::move(p), static_cast<int>(label), 0, -1, {}});
+    for (auto& p : paths)
+      index.samples.push_back({std::move(p), static_cast<int>(label), 0, -1, {}});
   }
-  if (index.samples.empty()) throw DataError(root + ": dataset is empty (no video or frame folder)");
+  if (index.samples.empty())
+    throw DataError(root + ": dataset is empty (no video or frame folder)");
   return index;
 }
 
@@ -242,7 +250,8 @@ DatasetIndex open_dataset_index(const std::string& path, const std::string& clas
   std::optional<std::vector<std::string>> classes;
   if (!class_list.empty()) classes = read_class_list(class_list);
   std::string ext = fs::path(path).extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   return ext == ".csv" ? read_manifest(path, classes) : index_class_folders(path, classes);
 }
 

@@ -20,10 +20,10 @@
 namespace adaptive {
 
 struct SampleEntry {
-  std::string path;          // absolute or relative to the working directory
-  int label = -1;            // index into DatasetIndex::classes
-  int64_t start_frame = 0;   // first frame used (inclusive)
-  int64_t end_frame = -1;    // last frame used (inclusive); -1 means the end
+  std::string path;                          // absolute or relative to the working directory
+  int label = -1;                            // index into DatasetIndex::classes
+  int64_t start_frame = 0;                   // first frame used (inclusive)
+  int64_t end_frame = -1;                    // last frame used (inclusive); -1 means the end
   std::map<std::string, std::string> extra;  // manifest columns beyond the known ones
 };
 

@@ -18,7 +18,8 @@ namespace {
 
 std::string lower_extension(const fs::path& p) {
   std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   return ext;
 }
 
@@ -32,9 +33,15 @@ void to_rgb(const cv::Mat& in, cv::Mat& rgb, const std::string& name) {
     throw BadSampleError(name, "unsupported pixel depth (expected 8-bit frames)");
   }
   switch (in.channels()) {
-    case 1: cv::cvtColor(in, rgb, cv::COLOR_GRAY2RGB); break;
-    case 3: cv::cvtColor(in, rgb, cv::COLOR_BGR2RGB); break;
-    case 4: cv::cvtColor(in, rgb, cv::COLOR_BGRA2RGB); break;
+    case 1:
+      cv::cvtColor(in, rgb, cv::COLOR_GRAY2RGB);
+      break;
+    case 3:
+      cv::cvtColor(in, rgb, cv::COLOR_BGR2RGB);
+      break;
+    case 4:
+      cv::cvtColor(in, rgb, cv::COLOR_BGRA2RGB);
+      break;
     default:
       throw BadSampleError(name, "unsupported channel count " + std::to_string(in.channels()));
   }
@@ -86,7 +93,8 @@ class FrameFolderSource : public FrameSource {
     const std::string& file = files_[next_++];
     cv::Mat raw = cv::imread(file, cv::IMREAD_UNCHANGED);
     if (raw.empty()) {
-      throw BadSampleError(path_, "cannot decode frame image " + fs::path(file).filename().string());
+      throw BadSampleError(path_,
+                           "cannot decode frame image " + fs::path(file).filename().string());
     }
     to_rgb(raw, rgb, path_);
     return true;
@@ -126,7 +134,7 @@ class MemoryFrameSource : public FrameSource {
 }  // namespace
 
 const std::vector<std::string>& video_extensions() {
-  static const std::vector<std::string> exts = {".avi", ".mp4", ".mkv", ".mov", ".webm",
+  static const std::vector<std::string> exts = {".avi", ".mp4", ".mkv",  ".mov", ".webm",
                                                 ".m4v", ".mpg", ".mpeg", ".wmv"};
   return exts;
 }

@@ -23,17 +23,30 @@ namespace adaptive {
 namespace {
 
 enum Gesture {
-  kSwipeLeft, kSwipeRight, kSwipeUp, kSwipeDown, kRotateCw, kRotateCcw,
-  kPush, kPull, kShake, kNoGesture, kNumGestures
+  kSwipeLeft,
+  kSwipeRight,
+  kSwipeUp,
+  kSwipeDown,
+  kRotateCw,
+  kRotateCcw,
+  kPush,
+  kPull,
+  kShake,
+  kNoGesture,
+  kNumGestures
 };
 
 constexpr double kPi = 3.14159265358979323846;
 const char* const kSplits[3] = {"train", "val", "test"};
 
-double lerp(double a, double b, double t) { return a + (b - a) * t; }
+double lerp(double a, double b, double t) {
+  return a + (b - a) * t;
+}
 // How strongly a difficulty applies its effects: slowly at first and steeply
 // near 1, so most clips stay readable and the top of the range is hard.
-double effect_strength(double difficulty) { return std::pow(difficulty, 1.5); }
+double effect_strength(double difficulty) {
+  return std::pow(difficulty, 1.5);
+}
 double smoothstep(double u) {
   u = std::clamp(u, 0.0, 1.0);
   return u * u * (3 - 2 * u);
@@ -43,8 +56,8 @@ double smoothstep(double u) {
 struct Pose {
   double x = 0, y = 0;  // centre, pixels
   double scale = 1;
-  double angle = 0;     // radians, clockwise on screen (y points down)
-  double alpha = 1;     // visibility, for fading in and out
+  double angle = 0;  // radians, clockwise on screen (y points down)
+  double alpha = 1;  // visibility, for fading in and out
 };
 
 // One gesture instance: the class plus the random choices that shape it.
@@ -60,16 +73,35 @@ struct Motion {
     Pose p = rest;
     const double e = smoothstep(u);
     switch (gesture) {
-      case kSwipeLeft: p.x += amplitude * (0.5 - e); break;
-      case kSwipeRight: p.x += amplitude * (e - 0.5); break;
-      case kSwipeUp: p.y += amplitude * (0.5 - e); break;
-      case kSwipeDown: p.y += amplitude * (e - 0.5); break;
-      case kRotateCw: p.angle += turn * e; break;
-      case kRotateCcw: p.angle -= turn * e; break;
-      case kPush: p.scale *= 1 + amplitude * (e - 0.5); break;
-      case kPull: p.scale *= 1 + amplitude * (0.5 - e); break;
-      case kShake: p.x += 0.3 * amplitude * std::sin(2 * kPi * cycles * u); break;
-      default: break;
+      case kSwipeLeft:
+        p.x += amplitude * (0.5 - e);
+        break;
+      case kSwipeRight:
+        p.x += amplitude * (e - 0.5);
+        break;
+      case kSwipeUp:
+        p.y += amplitude * (0.5 - e);
+        break;
+      case kSwipeDown:
+        p.y += amplitude * (e - 0.5);
+        break;
+      case kRotateCw:
+        p.angle += turn * e;
+        break;
+      case kRotateCcw:
+        p.angle -= turn * e;
+        break;
+      case kPush:
+        p.scale *= 1 + amplitude * (e - 0.5);
+        break;
+      case kPull:
+        p.scale *= 1 + amplitude * (0.5 - e);
+        break;
+      case kShake:
+        p.x += 0.3 * amplitude * std::sin(2 * kPi * cycles * u);
+        break;
+      default:
+        break;
     }
     return p;
   }
@@ -84,11 +116,11 @@ struct Distractor {
 struct Scene {
   int width = 0, height = 0;
   double difficulty = 0;
-  cv::Mat background;       // BGR, with static clutter drawn in
-  double hand_radius = 0;   // pixels at scale 1
+  cv::Mat background;      // BGR, with static clutter drawn in
+  double hand_radius = 0;  // pixels at scale 1
   cv::Scalar hand_color, thumb_color;
   std::vector<Distractor> distractors;
-  cv::Rect occluder;        // empty: none
+  cv::Rect occluder;  // empty: none
   cv::Scalar occluder_color;
   double light_gain = 1, flicker = 0, flicker_hz = 0, flicker_phase = 0;
   double noise_sigma = 0, blur_sigma = 0;
@@ -117,7 +149,8 @@ Scene make_scene(double difficulty, int width, int height, Rng& rng) {
   auto background_color = [&] {
     cv::Scalar c;
     const double shift = sign * contrast * rng.uniform(0.8, 1.2);
-    for (int k = 0; k < 3; ++k) c[k] = std::clamp(s.hand_color[k] + shift + rng.uniform(-30, 30), 0.0, 255.0);
+    for (int k = 0; k < 3; ++k)
+      c[k] = std::clamp(s.hand_color[k] + shift + rng.uniform(-30, 30), 0.0, 255.0);
     return c;
   };
   const cv::Scalar c0 = background_color(), c1 = background_color();
@@ -127,9 +160,9 @@ Scene make_scene(double difficulty, int width, int height, Rng& rng) {
     for (int x = 0; x < width; ++x) {
       const double t = vertical ? y / double(height - 1) : x / double(width - 1);
       const cv::Scalar c = c0 * (1 - t) + c1 * t;
-      s.background.at<cv::Vec3b>(y, x) = cv::Vec3b(cv::saturate_cast<uchar>(c[0]),
-                                                     cv::saturate_cast<uchar>(c[1]),
-                                                     cv::saturate_cast<uchar>(c[2]));
+      s.background.at<cv::Vec3b>(y, x) =
+          cv::Vec3b(cv::saturate_cast<uchar>(c[0]), cv::saturate_cast<uchar>(c[1]),
+                    cv::saturate_cast<uchar>(c[2]));
     }
   }
   const int clutter = static_cast<int>(std::lround(lerp(0, 30, d) * rng.uniform(0.7, 1.3)));
@@ -138,11 +171,16 @@ Scene make_scene(double difficulty, int width, int height, Rng& rng) {
     const int size = int(rng.uniform(3, 0.18 * height));
     const cv::Scalar c = random_color(rng);
     switch (rng.uniform_int(0, 2)) {
-      case 0: cv::rectangle(s.background, a, a + cv::Point(size, size * 2 / 3), c, -1, cv::LINE_AA); break;
-      case 1: cv::circle(s.background, a, size / 2, c, -1, cv::LINE_AA); break;
+      case 0:
+        cv::rectangle(s.background, a, a + cv::Point(size, size * 2 / 3), c, -1, cv::LINE_AA);
+        break;
+      case 1:
+        cv::circle(s.background, a, size / 2, c, -1, cv::LINE_AA);
+        break;
       default:
-        cv::line(s.background, a, a + cv::Point(int(rng.uniform(-40, 40)), int(rng.uniform(-40, 40))),
-                 c, 1 + int(rng.uniform(0, 3)), cv::LINE_AA);
+        cv::line(s.background, a,
+                 a + cv::Point(int(rng.uniform(-40, 40)), int(rng.uniform(-40, 40))), c,
+                 1 + int(rng.uniform(0, 3)), cv::LINE_AA);
     }
   }
   // Look-alike distractors moving on their own.
@@ -211,9 +249,11 @@ Pose with_drift(Pose p, const Motion& m, double t_s, const Scene& s) {
 void draw_hand(cv::Mat& img, const Pose& p, const Scene& s) {
   const double r = s.hand_radius * p.scale;
   const cv::Point2f c(float(p.x), float(p.y));
-  cv::ellipse(img, cv::RotatedRect(c, cv::Size2f(float(2 * r), float(1.2 * r)), float(p.angle * 180 / kPi)),
-              s.hand_color, -1, cv::LINE_AA);
-  const cv::Point2f thumb(float(p.x + 0.75 * r * std::cos(p.angle)), float(p.y + 0.75 * r * std::sin(p.angle)));
+  cv::ellipse(
+      img, cv::RotatedRect(c, cv::Size2f(float(2 * r), float(1.2 * r)), float(p.angle * 180 / kPi)),
+      s.hand_color, -1, cv::LINE_AA);
+  const cv::Point2f thumb(float(p.x + 0.75 * r * std::cos(p.angle)),
+                          float(p.y + 0.75 * r * std::sin(p.angle)));
   cv::circle(img, thumb, std::max(2, int(0.28 * r)), s.thumb_color, -1, cv::LINE_AA);
 }
 
@@ -229,9 +269,11 @@ void render_frame(const Scene& s, const Pose& hand, double t_s, cv::RNG& noise_r
       return q < size ? q : period - q;
     };
     const double frame = t_s * 16;  // velocities are in pixels per 1/16 s
-    const cv::Point2f c(float(bounce(m.x, m.vx, frame, s.width)), float(bounce(m.y, m.vy, frame, s.height)));
+    const cv::Point2f c(float(bounce(m.x, m.vx, frame, s.width)),
+                        float(bounce(m.y, m.vy, frame, s.height)));
     const float angle = float((m.angle + m.spin * frame) * 180 / kPi);
-    cv::ellipse(out, cv::RotatedRect(c, cv::Size2f(float(2 * m.rx), float(2 * m.ry)), angle), m.color, -1, cv::LINE_AA);
+    cv::ellipse(out, cv::RotatedRect(c, cv::Size2f(float(2 * m.rx), float(2 * m.ry)), angle),
+                m.color, -1, cv::LINE_AA);
   }
   if (hand.alpha >= 0.999) {
     draw_hand(out, hand, s);
@@ -241,7 +283,8 @@ void render_frame(const Scene& s, const Pose& hand, double t_s, cv::RNG& noise_r
     cv::addWeighted(layer, hand.alpha, out, 1 - hand.alpha, 0, out);
   }
   if (!s.occluder.empty()) cv::rectangle(out, s.occluder, s.occluder_color, -1);
-  const double gain = s.light_gain * (1 + s.flicker * std::sin(2 * kPi * s.flicker_hz * t_s + s.flicker_phase));
+  const double gain =
+      s.light_gain * (1 + s.flicker * std::sin(2 * kPi * s.flicker_hz * t_s + s.flicker_phase));
   if (std::abs(gain - 1) > 1e-3) out.convertTo(out, -1, gain, 0);
   if (s.blur_sigma > 0.3) cv::GaussianBlur(out, out, cv::Size(0, 0), s.blur_sigma);
   if (s.noise_sigma > 0.5) {
@@ -260,9 +303,9 @@ struct Segment {
   int label = kNoGesture;
   int64_t start = 0, end = 0;
   double difficulty = 0;
-  Motion motion;            // gestures
-  Pose from, to;            // idle: where the hand rests before and after
-  bool fade = false;        // idle: fade out at `from`, fade in at `to`
+  Motion motion;      // gestures
+  Pose from, to;      // idle: where the hand rests before and after
+  bool fade = false;  // idle: fade out at `from`, fade in at `to`
 };
 
 Pose pose_at(const Segment& seg, int64_t frame) {
@@ -280,8 +323,8 @@ int64_t render_video(const std::vector<Segment>& timeline, const Scene& scene, c
                      double fps, uint64_t noise_seed, const std::string& path,
                      std::vector<cv::Mat>* keep = nullptr) {
   cv::VideoWriter writer;
-  if (keep == nullptr &&
-      !writer.open(path, cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), fps, cv::Size(scene.width, scene.height))) {
+  if (keep == nullptr && !writer.open(path, cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), fps,
+                                      cv::Size(scene.width, scene.height))) {
     throw std::runtime_error(path + ": cannot open for writing (MJPG/AVI)");
   }
   cv::RNG noise_rng(noise_seed);
@@ -302,7 +345,8 @@ int64_t render_video(const std::vector<Segment>& timeline, const Scene& scene, c
 }
 
 // The three segments of a clip of `label`: rest, gesture, rest.
-std::vector<Segment> clip_timeline(int label, double d, const SynthOptions& o, const Scene& scene, Rng& rng) {
+std::vector<Segment> clip_timeline(int label, double d, const SynthOptions& o, const Scene& scene,
+                                   Rng& rng) {
   const int64_t n = o.frames;
   Motion motion = make_motion(label, scene, rng);
   if (label == kNoGesture) {
@@ -350,7 +394,8 @@ std::vector<Segment> stream_timeline(const SynthOptions& o, const Scene& scene, 
     idle.fade = true;
     timeline.push_back(idle);
     f = idle.end;
-    const int64_t length = std::lround(rng.uniform(0.8, 1.2) * lerp(1.0, 0.6, effect_strength(scene.difficulty)) * o.fps);
+    const int64_t length = std::lround(rng.uniform(0.8, 1.2) *
+                                       lerp(1.0, 0.6, effect_strength(scene.difficulty)) * o.fps);
     if (f + length > total) {
       timeline.back().end = total;  // not enough room: end on the idle stretch
       timeline.back().to = timeline.back().from;
@@ -374,11 +419,13 @@ std::vector<Segment> stream_timeline(const SynthOptions& o, const Scene& scene, 
 // `keep`). Everything random comes from `seed`. Returns the timeline and the
 // number of frames.
 std::pair<std::vector<Segment>, int64_t> render_piece(int label, double difficulty, uint64_t seed,
-                                                      const SynthOptions& o, const std::string& path,
+                                                      const SynthOptions& o,
+                                                      const std::string& path,
                                                       std::vector<cv::Mat>* keep = nullptr) {
   Rng rng(seed);
   const Scene scene = make_scene(difficulty, o.width, o.height, rng);
-  auto timeline = label >= 0 ? clip_timeline(label, difficulty, o, scene, rng) : stream_timeline(o, scene, rng);
+  auto timeline =
+      label >= 0 ? clip_timeline(label, difficulty, o, scene, rng) : stream_timeline(o, scene, rng);
   const Motion drift = make_motion(kNoGesture, scene, rng);
   const int64_t frames = render_video(timeline, scene, drift, o.fps, mix64(seed), path, keep);
   return {std::move(timeline), frames};
@@ -425,9 +472,9 @@ std::string zero_pad(int i, int width = 5) {
 }  // namespace
 
 const std::vector<std::string>& synth_gesture_classes() {
-  static const std::vector<std::string> names = {"swipe_left", "swipe_right", "swipe_up",   "swipe_down",
-                                                 "rotate_cw",  "rotate_ccw",  "push",       "pull",
-                                                 "shake",      "no_gesture"};
+  static const std::vector<std::string> names = {
+      "swipe_left", "swipe_right", "swipe_up", "swipe_down", "rotate_cw",
+      "rotate_ccw", "push",        "pull",     "shake",      "no_gesture"};
   return names;
 }
 
@@ -441,7 +488,8 @@ std::vector<int> synth_gesture_flip_map() {
 
 std::vector<cv::Mat> render_synth_clip(int label, double difficulty, uint64_t seed,
                                        const SynthOptions& options) {
-  if (label < 0 || label >= kNumGestures) throw std::invalid_argument("render_synth_clip: bad label");
+  if (label < 0 || label >= kNumGestures)
+    throw std::invalid_argument("render_synth_clip: bad label");
   std::vector<cv::Mat> frames;
   render_piece(label, difficulty, seed, options, "", &frames);
   return frames;
@@ -475,8 +523,8 @@ SynthSummary generate_synth_gestures(const SynthOptions& o,
         // Stratified: one clip in each 1/n of [0, 1], at a random place in it.
         Rng rng(derive_seed(o.seed, {uint64_t(split), uint64_t(label), uint64_t(i), 0xD1FFULL}));
         job.difficulty = o.max_difficulty * (i + rng.uniform()) / per_split[split];
-        job.rel_path = std::string(kSplits[split]) + "/" + classes[label] + "/" +
-                       classes[label] + "_" + zero_pad(i) + ".avi";
+        job.rel_path = std::string(kSplits[split]) + "/" + classes[label] + "/" + classes[label] +
+                       "_" + zero_pad(i) + ".avi";
         jobs.push_back(job);
       }
     }
@@ -485,7 +533,8 @@ SynthSummary generate_synth_gestures(const SynthOptions& o,
   for (int k = 0; k < o.streams; ++k) {
     Job job;
     job.index = k;
-    job.difficulty = o.max_difficulty * (o.streams == 1 ? 0.5 : lerp(0.1, 0.9, k / double(o.streams - 1)));
+    job.difficulty =
+        o.max_difficulty * (o.streams == 1 ? 0.5 : lerp(0.1, 0.9, k / double(o.streams - 1)));
     job.rel_path = "streams/stream_" + zero_pad(k, 3) + ".avi";
     jobs.push_back(job);
   }
@@ -500,10 +549,11 @@ SynthSummary generate_synth_gestures(const SynthOptions& o,
       const Job& job = jobs[j];
       try {
         const uint64_t seed = job.split >= 0
-            ? derive_seed(o.seed, {uint64_t(job.split), uint64_t(job.label), uint64_t(job.index)})
-            : derive_seed(o.seed, {0x57AEULL, uint64_t(job.index)});
-        const auto [timeline, n] = render_piece(job.split >= 0 ? job.label : -1, job.difficulty, seed, o,
-                                                (staging / job.rel_path).string());
+                                  ? derive_seed(o.seed, {uint64_t(job.split), uint64_t(job.label),
+                                                         uint64_t(job.index)})
+                                  : derive_seed(o.seed, {0x57AEULL, uint64_t(job.index)});
+        const auto [timeline, n] = render_piece(job.split >= 0 ? job.label : -1, job.difficulty,
+                                                seed, o, (staging / job.rel_path).string());
         frames += n;
         if (job.split < 0) {
           nlohmann::json segments = nlohmann::json::array();
@@ -522,7 +572,8 @@ SynthSummary generate_synth_gestures(const SynthOptions& o,
       }
       std::lock_guard<std::mutex> lock(mutex);
       if (++done % 200 == 0 && progress) {
-        progress("rendered " + std::to_string(done) + "/" + std::to_string(jobs.size()) + " videos");
+        progress("rendered " + std::to_string(done) + "/" + std::to_string(jobs.size()) +
+                 " videos");
       }
     }
   };
@@ -559,9 +610,11 @@ SynthSummary generate_synth_gestures(const SynthOptions& o,
       {"version", ADAPTIVE_VERSION},
       {"seed", o.seed},
       {"classes", classes},
-      {"splits", {{"train", summary.clips[0]}, {"val", summary.clips[1]}, {"test", summary.clips[2]}}},
+      {"splits",
+       {{"train", summary.clips[0]}, {"val", summary.clips[1]}, {"test", summary.clips[2]}}},
       {"clip", {{"width", o.width}, {"height", o.height}, {"frames", o.frames}, {"fps", o.fps}}},
-      {"per_class", {{"train", o.train_per_class}, {"val", o.val_per_class}, {"test", o.test_per_class}}},
+      {"per_class",
+       {{"train", o.train_per_class}, {"val", o.val_per_class}, {"test", o.test_per_class}}},
       {"streams", {{"count", o.streams}, {"seconds", o.stream_seconds}}},
       {"max_difficulty", o.max_difficulty},
       {"codec", "MJPG/AVI"}};

@@ -40,11 +40,11 @@ struct SynthOptions {
   int train_per_class = 120;  // clips per class and split
   int val_per_class = 30;
   int test_per_class = 30;
-  int width = 160;            // frame size, pixels
+  int width = 160;  // frame size, pixels
   int height = 120;
-  int frames = 32;            // frames per clip
+  int frames = 32;  // frames per clip
   double fps = 16;
-  int streams = 4;            // long stream videos
+  int streams = 4;  // long stream videos
   double stream_seconds = 40;
   double max_difficulty = 1;  // difficulties spread over [0, max_difficulty]
   int threads = 0;            // render threads; 0 = all cores
@@ -55,9 +55,9 @@ struct SynthSummary {
   std::vector<std::string> classes;
   int64_t clips[3] = {0, 0, 0};  // train, val, test
   int64_t streams = 0;
-  int64_t frames = 0;            // rendered, all videos
-  int64_t bytes = 0;             // on disk
-  double seconds = 0;            // wall time
+  int64_t frames = 0;  // rendered, all videos
+  int64_t bytes = 0;   // on disk
+  double seconds = 0;  // wall time
 };
 
 // Throws std::invalid_argument on invalid options (naming the option) and

@@ -21,8 +21,8 @@ namespace adaptive {
 struct VideoClipDatasetOptions {
   ClipSamplerOptions sampler;
   ClipTransformOptions transform;
-  double folder_fps = 12;   // frame rate assumed for frame folders (Jester: 12)
-  int64_t cache_mb = 0;     // memory for decoded, resized videos; 0 = no cache
+  double folder_fps = 12;  // frame rate assumed for frame folders (Jester: 12)
+  int64_t cache_mb = 0;    // memory for decoded, resized videos; 0 = no cache
 };
 
 struct CacheStats {

@@ -5,8 +5,8 @@
 namespace adaptive {
 namespace {
 
-SlimConvOptions conv_options(int64_t in, int64_t out, std::vector<int64_t> kernel, std::vector<int64_t> stride,
-                             bool depthwise = false) {
+SlimConvOptions conv_options(int64_t in, int64_t out, std::vector<int64_t> kernel,
+                             std::vector<int64_t> stride, bool depthwise = false) {
   SlimConvOptions o;
   o.in_channels = in;
   o.out_channels = out;
@@ -24,13 +24,19 @@ SlimConvOptions conv_options(int64_t in, int64_t out, std::vector<int64_t> kerne
 // ConvBn; or one 3D ConvBn. The last BN's ReLU is up to the caller.
 class SpatioTemporalImpl : public torch::nn::Module {
  public:
-  SpatioTemporalImpl(int64_t in, int64_t out, int64_t spatial_stride, const ModelOptions& m, bool zero_scale = false) {
+  SpatioTemporalImpl(int64_t in, int64_t out, int64_t spatial_stride, const ModelOptions& m,
+                     bool zero_scale = false) {
     const int64_t kt = m.temporal_kernel;
     if (m.factorized) {
-      spatial = register_module("spatial", ConvBn(conv_options(in, out, {1, 3, 3}, {1, spatial_stride, spatial_stride}), m));
-      temporal = register_module("temporal", ConvBn(conv_options(out, out, {kt, 1, 1}, {1, 1, 1}), m, zero_scale));
+      spatial = register_module(
+          "spatial",
+          ConvBn(conv_options(in, out, {1, 3, 3}, {1, spatial_stride, spatial_stride}), m));
+      temporal = register_module(
+          "temporal", ConvBn(conv_options(out, out, {kt, 1, 1}, {1, 1, 1}), m, zero_scale));
     } else {
-      spatial = register_module("conv", ConvBn(conv_options(in, out, {kt, 3, 3}, {1, spatial_stride, spatial_stride}), m, zero_scale));
+      spatial = register_module(
+          "conv", ConvBn(conv_options(in, out, {kt, 3, 3}, {1, spatial_stride, spatial_stride}), m,
+                         zero_scale));
     }
   }
   at::Tensor forward(const at::Tensor& x, const ForwardContext& ctx, bool relu) {
@@ -47,7 +53,8 @@ class BasicBlock3dImpl : public torch::nn::Module {
     conv1 = register_module("conv1", SpatioTemporal(in, out, stride, m));
     conv2 = register_module("conv2", SpatioTemporal(out, out, 1, m, /*zero_scale=*/true));
     if (stride != 1 || in != out) {
-      shortcut = register_module("shortcut", ConvBn(conv_options(in, out, {1, 1, 1}, {1, stride, stride}), m));
+      shortcut = register_module("shortcut",
+                                 ConvBn(conv_options(in, out, {1, 1, 1}, {1, stride, stride}), m));
     }
   }
   at::Tensor forward(const at::Tensor& x, const ForwardContext& ctx) {
@@ -69,8 +76,9 @@ class R2Plus1dNet : public SlimmableNet {
       const int64_t out = c0 << s;
       for (int b = 0; b < m.blocks[s]; ++b) {
         const int64_t stride = (s > 0 && b == 0) ? 2 : 1;
-        blocks_.push_back(register_module("stage" + std::to_string(s + 1) + "_" + std::to_string(b + 1),
-                                          BasicBlock3d(in, out, stride, m)));
+        blocks_.push_back(
+            register_module("stage" + std::to_string(s + 1) + "_" + std::to_string(b + 1),
+                            BasicBlock3d(in, out, stride, m)));
         in = out;
       }
     }
@@ -97,11 +105,15 @@ class R2Plus1dNet : public SlimmableNet {
 // ReLU, pointwise 1x1 ConvBn, plus the (projected) input, ReLU.
 class ShiftBlockImpl : public torch::nn::Module {
  public:
-  ShiftBlockImpl(int64_t in, int64_t out, int64_t stride, const ModelOptions& m) : shift_(m.shift_fraction) {
-    depthwise = register_module("depthwise", ConvBn(conv_options(in, in, {3, 3}, {stride, stride}, true), m));
-    pointwise = register_module("pointwise", ConvBn(conv_options(in, out, {1, 1}, {1, 1}), m, /*zero_scale=*/true));
+  ShiftBlockImpl(int64_t in, int64_t out, int64_t stride, const ModelOptions& m)
+      : shift_(m.shift_fraction) {
+    depthwise = register_module("depthwise",
+                                ConvBn(conv_options(in, in, {3, 3}, {stride, stride}, true), m));
+    pointwise = register_module(
+        "pointwise", ConvBn(conv_options(in, out, {1, 1}, {1, 1}), m, /*zero_scale=*/true));
     if (stride != 1 || in != out) {
-      shortcut = register_module("shortcut", ConvBn(conv_options(in, out, {1, 1}, {stride, stride}), m));
+      shortcut =
+          register_module("shortcut", ConvBn(conv_options(in, out, {1, 1}, {stride, stride}), m));
     }
   }
   at::Tensor forward(const at::Tensor& x, int64_t frames, const ForwardContext& ctx) {
@@ -126,8 +138,9 @@ class TsmMobileNet : public SlimmableNet {
       const int64_t out = c0 << s;
       for (int b = 0; b < m.blocks[s]; ++b) {
         const int64_t stride = (s > 0 && b == 0) ? 2 : 1;
-        blocks_.push_back(register_module("stage" + std::to_string(s + 1) + "_" + std::to_string(b + 1),
-                                          ShiftBlock(in, out, stride, m)));
+        blocks_.push_back(
+            register_module("stage" + std::to_string(s + 1) + "_" + std::to_string(b + 1),
+                            ShiftBlock(in, out, stride, m)));
         in = out;
       }
     }
@@ -137,7 +150,8 @@ class TsmMobileNet : public SlimmableNet {
   at::Tensor features(const at::Tensor& clips, const ForwardContext& ctx) override {
     const int64_t n = clips.size(0), t = clips.size(2);
     // [N, 3, T, H, W] -> frames [N*T, 3, H, W]
-    at::Tensor x = clips.transpose(1, 2).reshape({n * t, clips.size(1), clips.size(3), clips.size(4)});
+    at::Tensor x =
+        clips.transpose(1, 2).reshape({n * t, clips.size(1), clips.size(3), clips.size(4)});
     x = stem_->forward(x, ctx);
     for (auto& block : blocks_) x = block->forward(x, t, ctx);
     return x.mean({2, 3}).view({n, t, -1}).mean(1);
@@ -168,9 +182,11 @@ at::Tensor temporal_shift(const at::Tensor& x, int64_t frames, double fraction) 
   at::Tensor out = torch::zeros_like(v);
   using torch::indexing::Slice;
   // Channels [0, fold): frame t takes frame t-1 (shift forward in time).
-  out.index_put_({Slice(), Slice(1), Slice(0, fold)}, v.index({Slice(), Slice(0, -1), Slice(0, fold)}));
+  out.index_put_({Slice(), Slice(1), Slice(0, fold)},
+                 v.index({Slice(), Slice(0, -1), Slice(0, fold)}));
   // Channels [fold, 2*fold): frame t takes frame t+1.
-  out.index_put_({Slice(), Slice(0, -1), Slice(fold, 2 * fold)}, v.index({Slice(), Slice(1), Slice(fold, 2 * fold)}));
+  out.index_put_({Slice(), Slice(0, -1), Slice(fold, 2 * fold)},
+                 v.index({Slice(), Slice(1), Slice(fold, 2 * fold)}));
   out.index_put_({Slice(), Slice(), Slice(2 * fold)}, v.index({Slice(), Slice(), Slice(2 * fold)}));
   return out.view_as(x);
 }

@@ -33,7 +33,8 @@ double fit_temperature(const at::Tensor& logits, const at::Tensor& labels) {
   return std::exp((lo + hi) / 2);
 }
 
-double expected_calibration_error(const at::Tensor& logits, const at::Tensor& labels, double temperature, int bins) {
+double expected_calibration_error(const at::Tensor& logits, const at::Tensor& labels,
+                                  double temperature, int bins) {
   torch::NoGradGuard no_grad;
   const at::Tensor probs = torch::softmax(logits.to(torch::kDouble) / temperature, 1);
   const auto [confidence, predicted] = probs.max(1);

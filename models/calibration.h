@@ -14,7 +14,7 @@ double fit_temperature(const at::Tensor& logits, const at::Tensor& labels);
 
 // Expected calibration error of max-softmax confidence, `bins` equal-width
 // confidence bins: sum over bins of |accuracy - mean confidence| x share of samples.
-double expected_calibration_error(const at::Tensor& logits, const at::Tensor& labels, double temperature = 1.0,
-                                  int bins = 15);
+double expected_calibration_error(const at::Tensor& logits, const at::Tensor& labels,
+                                  double temperature = 1.0, int bins = 15);
 
 }  // namespace adaptive

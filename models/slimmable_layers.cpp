@@ -49,8 +49,8 @@ at::Tensor SlimConvImpl::forward(const at::Tensor& x, const ForwardContext& ctx)
   const auto& o = options_;
   const int64_t c_in = x.size(1);
   if (c_in > (o.depthwise ? o.out_channels : o.in_channels)) {
-    throw std::invalid_argument("SlimConv: input has " + std::to_string(c_in) + " channels, the layer at most " +
-                                std::to_string(o.in_channels));
+    throw std::invalid_argument("SlimConv: input has " + std::to_string(c_in) +
+                                " channels, the layer at most " + std::to_string(o.in_channels));
   }
   const int64_t c_out = o.depthwise ? c_in : out_channels_at(ctx.width);
   const int64_t groups = o.depthwise ? c_in : 1;
@@ -68,13 +68,15 @@ at::Tensor SlimConvImpl::forward(const at::Tensor& x, const ForwardContext& ctx)
   return y;
 }
 
-SwitchableBatchNormImpl::SwitchableBatchNormImpl(int64_t channels, const std::vector<double>& widths,
-                                                 WidthMode mode, int64_t channel_multiple, bool zero_scale,
+SwitchableBatchNormImpl::SwitchableBatchNormImpl(int64_t channels,
+                                                 const std::vector<double>& widths, WidthMode mode,
+                                                 int64_t channel_multiple, bool zero_scale,
                                                  double momentum, double eps)
     : mode_(mode), momentum_(momentum), eps_(eps) {
   if (widths.empty()) throw std::invalid_argument("SwitchableBatchNorm: no width");
   if (mode_ == WidthMode::kUniversal) {
-    weights_.push_back(register_parameter("weight", torch::full({channels}, zero_scale ? 0.0 : 1.0)));
+    weights_.push_back(
+        register_parameter("weight", torch::full({channels}, zero_scale ? 0.0 : 1.0)));
     biases_.push_back(register_parameter("bias", torch::zeros({channels})));
   }
   for (size_t i = 0; i < widths.size(); ++i) {
@@ -82,7 +84,8 @@ SwitchableBatchNormImpl::SwitchableBatchNormImpl(int64_t channels, const std::ve
     channels_.push_back(c);
     const std::string k = std::to_string(i);
     if (mode_ == WidthMode::kDiscrete) {
-      weights_.push_back(register_parameter("weight" + k, torch::full({c}, zero_scale ? 0.0 : 1.0)));
+      weights_.push_back(
+          register_parameter("weight" + k, torch::full({c}, zero_scale ? 0.0 : 1.0)));
       biases_.push_back(register_parameter("bias" + k, torch::zeros({c})));
     }
     means_.push_back(register_buffer("running_mean" + k, torch::zeros({c})));
@@ -105,17 +108,20 @@ void SwitchableBatchNormImpl::reset_statistics() {
 at::Tensor SwitchableBatchNormImpl::forward(const at::Tensor& x, const ForwardContext& ctx) {
   const int64_t c = x.size(1);
   const int i = ctx.width_index;
-  if (i >= static_cast<int>(channels_.size())) throw std::out_of_range("SwitchableBatchNorm: width index");
+  if (i >= static_cast<int>(channels_.size()))
+    throw std::out_of_range("SwitchableBatchNorm: width index");
   if (mode_ == WidthMode::kDiscrete || !is_training() || ctx.bn_calibration_momentum >= 0) {
     if (i < 0) {
       std::ostringstream msg;
       msg << "width " << ctx.width << " is not one of the model's widths"
-          << (mode_ == WidthMode::kDiscrete ? " (discrete mode)" : " (statistics exist for listed widths only)");
+          << (mode_ == WidthMode::kDiscrete ? " (discrete mode)"
+                                            : " (statistics exist for listed widths only)");
       throw std::invalid_argument(msg.str());
     }
     if (c != channels_[i]) {
-      throw std::invalid_argument("SwitchableBatchNorm: input has " + std::to_string(c) + " channels, width index " +
-                                  std::to_string(i) + " expects " + std::to_string(channels_[i]));
+      throw std::invalid_argument("SwitchableBatchNorm: input has " + std::to_string(c) +
+                                  " channels, width index " + std::to_string(i) + " expects " +
+                                  std::to_string(channels_[i]));
     }
   }
   const size_t affine = mode_ == WidthMode::kDiscrete ? i : 0;
@@ -124,8 +130,9 @@ at::Tensor SwitchableBatchNormImpl::forward(const at::Tensor& x, const ForwardCo
   if (mode_ == WidthMode::kUniversal && is_training()) {
     // Batch statistics; running ones only while recalibrating.
     const bool calibrating = ctx.bn_calibration_momentum >= 0;
-    y = at::batch_norm(x, w, b, calibrating ? means_[i] : at::Tensor(), calibrating ? vars_[i] : at::Tensor(),
-                       true, calibrating ? ctx.bn_calibration_momentum : 0.0, eps_, false);
+    y = at::batch_norm(x, w, b, calibrating ? means_[i] : at::Tensor(),
+                       calibrating ? vars_[i] : at::Tensor(), true,
+                       calibrating ? ctx.bn_calibration_momentum : 0.0, eps_, false);
   } else {
     y = at::batch_norm(x, w, b, means_[i], vars_[i], is_training(), momentum_, eps_, false);
   }
@@ -143,7 +150,8 @@ SlimLinearImpl::SlimLinearImpl(int64_t in_features, int64_t out_features, bool f
 
 at::Tensor SlimLinearImpl::forward(const at::Tensor& x, const ForwardContext& ctx) {
   const int64_t in = x.size(1);
-  const int64_t out = fixed_out_ ? out_features_ : channels_at(out_features_, ctx.width, channel_multiple_);
+  const int64_t out =
+      fixed_out_ ? out_features_ : channels_at(out_features_, ctx.width, channel_multiple_);
   const at::Tensor w = weight.narrow(0, 0, out).narrow(1, 0, in), b = bias.narrow(0, 0, out);
   if (ctx.cost) {
     ctx.cost->flops += 2.0 * static_cast<double>(x.size(0)) * in * out;

@@ -50,8 +50,8 @@ struct ForwardContext {
 };
 
 struct SlimConvOptions {
-  int64_t in_channels = 0;   // at full width (used for initialisation)
-  int64_t out_channels = 0;  // at full width
+  int64_t in_channels = 0;       // at full width (used for initialisation)
+  int64_t out_channels = 0;      // at full width
   std::vector<int64_t> kernel;   // 2 (H, W) or 3 (T, H, W) entries
   std::vector<int64_t> stride;   // same length as kernel
   std::vector<int64_t> padding;  // same length as kernel

@@ -33,14 +33,16 @@ void validate(const ModelOptions& o) {
   require(!o.widths.empty(), "model.widths: at least one width");
   for (size_t i = 0; i < o.widths.size(); ++i) {
     require(o.widths[i] > 0 && o.widths[i] <= 1, "model.widths: every width must be in (0, 1]");
-    require(i == 0 || o.widths[i] > o.widths[i - 1], "model.widths: widths must be strictly ascending");
+    require(i == 0 || o.widths[i] > o.widths[i - 1],
+            "model.widths: widths must be strictly ascending");
   }
   require(o.channel_multiple >= 1, "model.channel_multiple must be >= 1");
   require(o.base_channels >= o.channel_multiple && o.base_channels % o.channel_multiple == 0,
           "model.base_channels must be a multiple of model.channel_multiple");
   require(!o.blocks.empty(), "model.blocks: at least one stage");
   for (int b : o.blocks) require(b >= 1, "model.blocks: every stage needs >= 1 block");
-  require(o.temporal_kernel >= 1 && o.temporal_kernel % 2 == 1, "model.temporal_kernel must be odd and >= 1");
+  require(o.temporal_kernel >= 1 && o.temporal_kernel % 2 == 1,
+          "model.temporal_kernel must be odd and >= 1");
   require(o.shift_fraction >= 0 && o.shift_fraction <= 1, "model.shift_fraction must be in [0, 1]");
   require(o.dropout >= 0 && o.dropout < 1, "model.dropout must be in [0, 1)");
 }
@@ -50,7 +52,7 @@ ConvBnImpl::ConvBnImpl(const SlimConvOptions& c, const ModelOptions& model, bool
   options.channel_multiple = model.channel_multiple;
   conv = register_module("conv", SlimConv(options));
   bn = register_module("bn", SwitchableBatchNorm(c.out_channels, model.widths, model.width_mode,
-                                                  model.channel_multiple, zero_scale));
+                                                 model.channel_multiple, zero_scale));
 }
 
 at::Tensor ConvBnImpl::forward(const at::Tensor& x, const ForwardContext& ctx, bool relu) {
@@ -58,7 +60,9 @@ at::Tensor ConvBnImpl::forward(const at::Tensor& x, const ForwardContext& ctx, b
   return relu ? at::relu(y) : y;
 }
 
-SlimmableNet::SlimmableNet(ModelOptions options) : options_(std::move(options)) { validate(options_); }
+SlimmableNet::SlimmableNet(ModelOptions options) : options_(std::move(options)) {
+  validate(options_);
+}
 
 void SlimmableNet::build_classifier() {
   classifier_ = register_module("classifier", SlimLinear(feature_channels(), options_.num_classes));
@@ -91,7 +95,8 @@ std::vector<std::string> model_names() {
   return names;
 }
 
-CostTally model_cost(SlimmableNet& model, int width_index, int64_t frames, int64_t height, int64_t width) {
+CostTally model_cost(SlimmableNet& model, int width_index, int64_t frames, int64_t height,
+                     int64_t width) {
   torch::NoGradGuard no_grad;
   const bool was_training = model.is_training();
   model.eval();
@@ -99,7 +104,8 @@ CostTally model_cost(SlimmableNet& model, int width_index, int64_t frames, int64
   ForwardContext ctx = model.at_width(width_index);
   ctx.cost = &cost;
   const auto device = model.parameters().front().device();
-  model.forward(torch::zeros({1, 3, frames, height, width}, torch::TensorOptions().device(device)), ctx);
+  model.forward(torch::zeros({1, 3, frames, height, width}, torch::TensorOptions().device(device)),
+                ctx);
   model.train(was_training);
   return cost;
 }

@@ -20,9 +20,10 @@ struct ModelOptions {
   int64_t num_classes = 10;
   std::vector<double> widths = {0.25, 0.5, 0.75, 1.0};  // ascending, in (0, 1]
   WidthMode width_mode = WidthMode::kDiscrete;
-  int64_t channel_multiple = 8;   // channels per width rounded to this
-  int64_t base_channels = 16;     // full-width channels of the first stage
-  std::vector<int> blocks = {1, 1, 1, 1};  // blocks per stage; each stage doubles channels, halves H and W
+  int64_t channel_multiple = 8;  // channels per width rounded to this
+  int64_t base_channels = 16;    // full-width channels of the first stage
+  std::vector<int> blocks = {1, 1, 1,
+                             1};  // blocks per stage; each stage doubles channels, halves H and W
   int64_t temporal_kernel = 3;    // frames seen by each temporal conv (odd)
   bool factorized = true;         // r2plus1d: (2+1)D convs; false: full 3D kernels
   double shift_fraction = 0.25;   // tsm_mobile: channels shifted in time (half each way)
@@ -80,6 +81,7 @@ std::vector<std::string> model_names();
 
 // Cost of one clip of shape [3, T, H, W] at width index i (a forward pass on
 // zeros, batch 1, eval mode, no grad; the model's mode is restored).
-CostTally model_cost(SlimmableNet& model, int width_index, int64_t frames, int64_t height, int64_t width);
+CostTally model_cost(SlimmableNet& model, int width_index, int64_t frames, int64_t height,
+                     int64_t width);
 
 }  // namespace adaptive

@@ -6,8 +6,10 @@
 
 namespace adaptive {
 
-WidthGateImpl::WidthGateImpl(int64_t feature_channels, int64_t num_classes, int64_t num_widths, int64_t hidden_units) {
-  hidden = register_module("hidden", torch::nn::Linear(feature_channels + num_classes, hidden_units));
+WidthGateImpl::WidthGateImpl(int64_t feature_channels, int64_t num_classes, int64_t num_widths,
+                             int64_t hidden_units) {
+  hidden =
+      register_module("hidden", torch::nn::Linear(feature_channels + num_classes, hidden_units));
   out = register_module("out", torch::nn::Linear(hidden_units, num_widths));
   feature_mean = register_buffer("feature_mean", torch::zeros({feature_channels}));
   feature_std = register_buffer("feature_std", torch::ones({feature_channels}));
@@ -19,8 +21,10 @@ void WidthGateImpl::fit_normalisation(const at::Tensor& features) {
   feature_std.copy_(features.std(0).clamp_min(1e-4));
 }
 
-at::Tensor WidthGateImpl::forward(const at::Tensor& features, const at::Tensor& logits, CostTally* cost) {
-  const at::Tensor x = torch::cat({(features - feature_mean) / feature_std, torch::softmax(logits, 1)}, 1);
+at::Tensor WidthGateImpl::forward(const at::Tensor& features, const at::Tensor& logits,
+                                  CostTally* cost) {
+  const at::Tensor x =
+      torch::cat({(features - feature_mean) / feature_std, torch::softmax(logits, 1)}, 1);
   if (cost) {
     for (auto* layer : {hidden.get(), out.get()}) {
       cost->flops += 2.0 * static_cast<double>(features.size(0)) * layer->weight.numel();
@@ -30,7 +34,8 @@ at::Tensor WidthGateImpl::forward(const at::Tensor& features, const at::Tensor& 
   return out->forward(torch::relu(hidden->forward(x)));
 }
 
-at::Tensor gate_targets(const std::vector<at::Tensor>& probs, const at::Tensor& labels, double margin) {
+at::Tensor gate_targets(const std::vector<at::Tensor>& probs, const at::Tensor& labels,
+                        double margin) {
   if (probs.empty()) throw std::invalid_argument("gate_targets: no width");
   const int64_t n = labels.size(0);
   const int64_t widest = static_cast<int64_t>(probs.size()) - 1;
@@ -47,8 +52,8 @@ at::Tensor gate_targets(const std::vector<at::Tensor>& probs, const at::Tensor& 
   return targets;
 }
 
-at::Tensor gate_loss(const at::Tensor& scores, const at::Tensor& targets, const std::vector<double>& costs,
-                     double cost_weight) {
+at::Tensor gate_loss(const at::Tensor& scores, const at::Tensor& targets,
+                     const std::vector<double>& costs, double cost_weight) {
   const double max_cost = *std::max_element(costs.begin(), costs.end());
   std::vector<float> relative;
   for (double c : costs) relative.push_back(static_cast<float>(c / max_cost));

@@ -24,7 +24,8 @@ class WidthGateImpl : public torch::nn::Module {
 
   // Scores [N, num_widths] from the narrowest width's features [N, C] and
   // logits [N, num_classes]. Adds its own cost when `cost` is set.
-  at::Tensor forward(const at::Tensor& features, const at::Tensor& logits, CostTally* cost = nullptr);
+  at::Tensor forward(const at::Tensor& features, const at::Tensor& logits,
+                     CostTally* cost = nullptr);
 
   // Sets the feature standardisation from training features [M, C].
   void fit_normalisation(const at::Tensor& features);
@@ -37,10 +38,11 @@ TORCH_MODULE(WidthGate);
 // Per clip, the index of the narrowest width whose prediction is correct with
 // p(label) - max p(other) >= margin, or the widest index when none is.
 // `probs`: one [N, classes] tensor per width, ascending widths.
-at::Tensor gate_targets(const std::vector<at::Tensor>& probs, const at::Tensor& labels, double margin);
+at::Tensor gate_targets(const std::vector<at::Tensor>& probs, const at::Tensor& labels,
+                        double margin);
 
 // Cross-entropy to the targets plus cost_weight * E_softmax(scores)[cost_w / cost_max].
-at::Tensor gate_loss(const at::Tensor& scores, const at::Tensor& targets, const std::vector<double>& costs,
-                     double cost_weight);
+at::Tensor gate_loss(const at::Tensor& scores, const at::Tensor& targets,
+                     const std::vector<double>& costs, double cost_weight);
 
 }  // namespace adaptive

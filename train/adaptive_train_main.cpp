@@ -21,18 +21,19 @@ struct UsageError : std::runtime_error {
 };
 
 int run(int argc, char** argv) {
-  cxxopts::Options cli("adaptive-train", "Train a slimmable, gated video classifier from a JSON config.");
-  cli.add_options()
-    ("config", "JSON config file (see configs/)", cxxopts::value<std::string>())
-    ("set", "override a config key: key.path=value (repeatable)", cxxopts::value<std::vector<std::string>>())
-    ("out", "run directory (default: runs/<config name>)", cxxopts::value<std::string>())
-    ("resume", "continue a run: 'auto' (the run directory's last checkpoint) or a checkpoint path",
-     cxxopts::value<std::string>())
-    ("threads", "compute threads (overrides train.threads; 0 = all cores)", cxxopts::value<int>())
-    ("device", "cpu or cuda", cxxopts::value<std::string>()->default_value("cpu"))
-    ("print-config", "print the resolved config and exit")
-    ("list-keys", "list every config key with its type, default and range, and exit")
-    ("h,help", "show this help");
+  cxxopts::Options cli("adaptive-train",
+                       "Train a slimmable, gated video classifier from a JSON config.");
+  cli.add_options()("config", "JSON config file (see configs/)", cxxopts::value<std::string>())(
+      "set", "override a config key: key.path=value (repeatable)",
+      cxxopts::value<std::vector<std::string>>())(
+      "out", "run directory (default: runs/<config name>)", cxxopts::value<std::string>())(
+      "resume", "continue a run: 'auto' (the run directory's last checkpoint) or a checkpoint path",
+      cxxopts::value<std::string>())(
+      "threads", "compute threads (overrides train.threads; 0 = all cores)", cxxopts::value<int>())(
+      "device", "cpu or cuda", cxxopts::value<std::string>()->default_value("cpu"))(
+      "print-config", "print the resolved config and exit")(
+      "list-keys", "list every config key with its type, default and range, and exit")(
+      "h,help", "show this help");
   auto args = cli.parse(argc, argv);
   if (args.count("help")) {
     std::cout << cli.help() << "\n";
@@ -42,33 +43,38 @@ int run(int argc, char** argv) {
     std::cout << adaptive::describe_config<adaptive::TrainConfig>();
     return 0;
   }
-  if (!args.count("config")) throw UsageError("--config FILE is required (see configs/, or --help)");
+  if (!args.count("config"))
+    throw UsageError("--config FILE is required (see configs/, or --help)");
   const std::string config_path = args["config"].as<std::string>();
   std::vector<std::string> overrides;
   if (args.count("set")) overrides = args["set"].as<std::vector<std::string>>();
-  if (args.count("threads")) overrides.push_back("train.threads=" + std::to_string(args["threads"].as<int>()));
+  if (args.count("threads"))
+    overrides.push_back("train.threads=" + std::to_string(args["threads"].as<int>()));
   adaptive::TrainConfig config = adaptive::load_train_config(config_path, overrides);
   if (args.count("print-config")) {
     std::cout << adaptive::config_to_json(config).dump(2) << "\n";
     return 0;
   }
   // Threads first: LibTorch refuses to change them once parallel work has run.
-  const int threads = config.train.threads > 0 ? config.train.threads
-                                               : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = config.train.threads > 0
+                          ? config.train.threads
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(threads);
   at::set_num_interop_threads(1);
 
   adaptive::TrainerOptions options;
-  options.out_dir = args.count("out") ? args["out"].as<std::string>()
-                                      : "runs/" + std::filesystem::path(config_path).stem().string();
+  options.out_dir = args.count("out")
+                        ? args["out"].as<std::string>()
+                        : "runs/" + std::filesystem::path(config_path).stem().string();
   if (args.count("resume")) options.resume = args["resume"].as<std::string>();
   options.device = args["device"].as<std::string>();
-  std::cerr << "adaptive-train: " << config_path << " -> " << options.out_dir << " (" << threads << " threads, "
-            << options.device << ")\n";
+  std::cerr << "adaptive-train: " << config_path << " -> " << options.out_dir << " (" << threads
+            << " threads, " << options.device << ")\n";
   adaptive::Trainer trainer(config, options);
   const adaptive::TrainReport report = trainer.run();
   std::cout << adaptive::format_report(report);
-  std::cout << "run directory: " << options.out_dir << " (config.json, metrics.jsonl, report.json, checkpoints/)\n";
+  std::cout << "run directory: " << options.out_dir
+            << " (config.json, metrics.jsonl, report.json, checkpoints/)\n";
   return 0;
 }
 

@@ -22,23 +22,27 @@ namespace {
   throw std::runtime_error(path + ": " + what + ": " + std::strerror(errno));
 }
 
-void write_module(torch::serialize::OutputArchive& archive, const std::string& prefix, torch::nn::Module& m) {
-  for (const auto& p : m.named_parameters()) archive.write(prefix + p.key(), p.value().detach().cpu());
-  for (const auto& b : m.named_buffers()) archive.write(prefix + b.key(), b.value().cpu(), /*is_buffer=*/true);
+void write_module(torch::serialize::OutputArchive& archive, const std::string& prefix,
+                  torch::nn::Module& m) {
+  for (const auto& p : m.named_parameters())
+    archive.write(prefix + p.key(), p.value().detach().cpu());
+  for (const auto& b : m.named_buffers())
+    archive.write(prefix + b.key(), b.value().cpu(), /*is_buffer=*/true);
 }
 
-void read_module(torch::serialize::InputArchive& archive, const std::string& prefix, torch::nn::Module& m,
-                 const std::string& path) {
+void read_module(torch::serialize::InputArchive& archive, const std::string& prefix,
+                 torch::nn::Module& m, const std::string& path) {
   torch::NoGradGuard no_grad;
   auto read_into = [&](const std::string& name, at::Tensor& target) {
     at::Tensor value;
     if (!archive.try_read(prefix + name, value)) {
-      throw std::runtime_error(path + ": checkpoint has no tensor '" + prefix + name + "' (a different model?)");
+      throw std::runtime_error(path + ": checkpoint has no tensor '" + prefix + name +
+                               "' (a different model?)");
     }
     if (value.sizes() != target.sizes()) {
       std::ostringstream msg;
-      msg << path << ": tensor '" << prefix << name << "' has shape " << value.sizes() << ", the model expects "
-          << target.sizes() << " (a different model config?)";
+      msg << path << ": tensor '" << prefix << name << "' has shape " << value.sizes()
+          << ", the model expects " << target.sizes() << " (a different model config?)";
       throw std::runtime_error(msg.str());
     }
     target.copy_(value);
@@ -80,8 +84,9 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
   }
 }
 
-void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer,
-                     const Checkpoint& c, torch::nn::Module* gate) {
+void save_checkpoint(const std::string& path, torch::nn::Module& model,
+                     torch::optim::Optimizer* optimizer, const Checkpoint& c,
+                     torch::nn::Module* gate) {
   torch::serialize::OutputArchive archive;
   write_module(archive, "model/", model);
   if (gate) write_module(archive, "gate/", *gate);
@@ -98,14 +103,18 @@ void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::o
   archive.write("state/best_epoch", c10::IValue(s.best_epoch));
   archive.write("config", c10::IValue(c.config_json));
   archive.write("rng/torch_cpu", at::detail::getDefaultCPUGenerator().get_state());
+  if (torch::cuda::is_available()) {  // dropout on a GPU draws from its generator
+    archive.write("rng/torch_cuda",
+                  at::globalContext().defaultGenerator(c10::Device(c10::kCUDA)).get_state());
+  }
   for (const auto& [name, tensor] : c.extra) archive.write("extra/" + name, tensor.cpu());
   std::ostringstream bytes;
   archive.save_to(bytes);
   write_file_atomically(path, bytes.str());
 }
 
-Checkpoint load_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer,
-                           torch::nn::Module* gate) {
+Checkpoint load_checkpoint(const std::string& path, torch::nn::Module& model,
+                           torch::optim::Optimizer* optimizer, torch::nn::Module* gate) {
   if (!fs::is_regular_file(path)) throw std::runtime_error(path + ": no such checkpoint file");
   torch::serialize::InputArchive archive;
   try {
@@ -120,8 +129,10 @@ Checkpoint load_checkpoint(const std::string& path, torch::nn::Module& model, to
   if (optimizer) {
     torch::serialize::InputArchive optim;
     if (!archive.try_read("optimizer", optim)) {
-      throw std::runtime_error(path + ": holds no optimizer state (a final model, not a training checkpoint); "
-                               "resume from checkpoints/last.pt or an epoch checkpoint");
+      throw std::runtime_error(
+          path +
+          ": holds no optimizer state (a final model, not a training checkpoint); "
+          "resume from checkpoints/last.pt or an epoch checkpoint");
     }
     optimizer->load(optim);
   }
@@ -136,6 +147,11 @@ Checkpoint load_checkpoint(const std::string& path, torch::nn::Module& model, to
   archive.read("rng/torch_cpu", rng);
   at::Generator generator = at::detail::getDefaultCPUGenerator();
   generator.set_state(rng);
+  at::Tensor cuda_rng;
+  if (torch::cuda::is_available() && archive.try_read("rng/torch_cuda", cuda_rng)) {
+    at::Generator cuda = at::globalContext().defaultGenerator(c10::Device(c10::kCUDA));
+    cuda.set_state(cuda_rng);
+  }
   for (const auto& key : archive.keys()) {
     if (key.rfind("extra/", 0) == 0) {
       at::Tensor t;

@@ -25,7 +25,7 @@ struct TrainingState {
 
 struct Checkpoint {
   TrainingState state;
-  std::string config_json;  // the resolved config of the run
+  std::string config_json;                  // the resolved config of the run
   std::map<std::string, at::Tensor> extra;  // e.g. temperatures, costs
 };
 
@@ -34,13 +34,14 @@ struct Checkpoint {
 void write_file_atomically(const std::string& path, const std::string& bytes);
 
 // Saves model (+ optional gate module), optimizer (may be null) and checkpoint data.
-void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer,
-                     const Checkpoint& checkpoint, torch::nn::Module* gate = nullptr);
+void save_checkpoint(const std::string& path, torch::nn::Module& model,
+                     torch::optim::Optimizer* optimizer, const Checkpoint& checkpoint,
+                     torch::nn::Module* gate = nullptr);
 
 // Loads into `model` (and `optimizer`, `gate` when given). Throws
 // std::runtime_error naming the file when it is missing, unreadable, or its
 // tensors do not match the model's (name or shape).
-Checkpoint load_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer,
-                           torch::nn::Module* gate = nullptr);
+Checkpoint load_checkpoint(const std::string& path, torch::nn::Module& model,
+                           torch::optim::Optimizer* optimizer, torch::nn::Module* gate = nullptr);
 
 }  // namespace adaptive

@@ -11,19 +11,25 @@ WidthSampling parse_width_sampling(const std::string& name) {
   if (name == "sandwich") return WidthSampling::kSandwich;
   if (name == "all") return WidthSampling::kAll;
   if (name == "single") return WidthSampling::kSingle;
-  throw std::invalid_argument("unknown width sampling '" + name + "' (known: sandwich, all, single)");
+  throw std::invalid_argument("unknown width sampling '" + name +
+                              "' (known: sandwich, all, single)");
 }
 
 NonFiniteLoss::NonFiniteLoss(double w, double value)
     : std::runtime_error([&] {
         std::ostringstream msg;
-        msg << "loss is " << (std::isnan(value) ? "NaN" : value > 0 ? "+infinity" : "-infinity") << " at width " << w;
+        msg << "loss is "
+            << (std::isnan(value) ? "NaN"
+                : value > 0       ? "+infinity"
+                                  : "-infinity")
+            << " at width " << w;
         return msg.str();
       }()),
       width(w) {}
 
-std::vector<WidthChoice> sample_step_widths(WidthSampling sampling, const std::vector<double>& widths,
-                                            WidthMode mode, int random_widths, Rng& rng) {
+std::vector<WidthChoice> sample_step_widths(WidthSampling sampling,
+                                            const std::vector<double>& widths, WidthMode mode,
+                                            int random_widths, Rng& rng) {
   const int last = static_cast<int>(widths.size()) - 1;
   std::vector<WidthChoice> choices = {{widths[last], last, true}};
   if (sampling == WidthSampling::kSingle || last == 0) return choices;
@@ -36,7 +42,8 @@ std::vector<WidthChoice> sample_step_widths(WidthSampling sampling, const std::v
     if (mode == WidthMode::kUniversal) {
       choices.push_back({rng.uniform(widths[0], widths[last]), -1, false});
     } else {
-      const int i = last >= 2 ? static_cast<int>(rng.uniform_int(1, last - 1)) : static_cast<int>(rng.uniform_int(0, last));
+      const int i = last >= 2 ? static_cast<int>(rng.uniform_int(1, last - 1))
+                              : static_cast<int>(rng.uniform_int(0, last));
       choices.push_back({widths[i], i, false});
     }
   }
@@ -50,8 +57,9 @@ at::Tensor distillation_loss(const at::Tensor& student, const at::Tensor& teache
   return (p * (torch::log(p.clamp_min(1e-12)) - log_q)).sum(1).mean() * (t * t);
 }
 
-std::vector<double> sandwich_step(SlimmableNet& model, const at::Tensor& clips, const at::Tensor& labels,
-                                  const std::vector<WidthChoice>& choices, const SandwichOptions& o) {
+std::vector<double> sandwich_step(SlimmableNet& model, const at::Tensor& clips,
+                                  const at::Tensor& labels, const std::vector<WidthChoice>& choices,
+                                  const SandwichOptions& o) {
   std::vector<double> losses;
   at::Tensor teacher;
   for (const WidthChoice& choice : choices) {
@@ -60,7 +68,8 @@ std::vector<double> sandwich_step(SlimmableNet& model, const at::Tensor& clips, 
     at::Tensor loss;
     if (choice.widest || !o.distill || !teacher.defined()) {
       loss = torch::nn::functional::cross_entropy(
-          logits, labels, torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(o.label_smoothing));
+          logits, labels,
+          torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(o.label_smoothing));
     } else {
       loss = distillation_loss(logits, teacher, o.distill_temperature);
     }

@@ -27,8 +27,9 @@ struct WidthChoice {
 // from the listed ones strictly between the narrowest and the widest (from
 // all listed widths when there are none between); universal mode draws them
 // uniformly from [narrowest, widest].
-std::vector<WidthChoice> sample_step_widths(WidthSampling sampling, const std::vector<double>& widths,
-                                            WidthMode mode, int random_widths, Rng& rng);
+std::vector<WidthChoice> sample_step_widths(WidthSampling sampling,
+                                            const std::vector<double>& widths, WidthMode mode,
+                                            int random_widths, Rng& rng);
 
 struct SandwichOptions {
   bool distill = true;
@@ -44,11 +45,13 @@ class NonFiniteLoss : public std::runtime_error {
 };
 
 // Distillation loss: KL(softmax(teacher/T) || softmax(student/T)) * T^2, mean over the batch.
-at::Tensor distillation_loss(const at::Tensor& student_logits, const at::Tensor& teacher_logits, double temperature);
+at::Tensor distillation_loss(const at::Tensor& student_logits, const at::Tensor& teacher_logits,
+                             double temperature);
 
 // Runs forward and backward at each choice (gradients accumulate into the
 // model's .grad). Returns the loss of each choice. Throws NonFiniteLoss.
-std::vector<double> sandwich_step(SlimmableNet& model, const at::Tensor& clips, const at::Tensor& labels,
-                                  const std::vector<WidthChoice>& choices, const SandwichOptions& options);
+std::vector<double> sandwich_step(SlimmableNet& model, const at::Tensor& clips,
+                                  const at::Tensor& labels, const std::vector<WidthChoice>& choices,
+                                  const SandwichOptions& options);
 
 }  // namespace adaptive

@@ -12,16 +12,23 @@ void TrainConfig::visit(ConfigVisitor& v) {
   v.field("data.root", d.root, "dataset folder (relative to the working directory)");
   v.field("data.train", d.train, "training split in root: a .csv manifest or a folder-per-class");
   v.field("data.val", d.val, "validation split in root");
-  v.field("data.classes", d.classes, "class list file in root fixing label order; empty: from the data");
-  v.field("data.synthesize", d.synthesize, "render the synthetic gesture dataset into root when it is missing");
+  v.field("data.classes", d.classes,
+          "class list file in root fixing label order; empty: from the data");
+  v.field("data.synthesize", d.synthesize,
+          "render the synthetic gesture dataset into root when it is missing");
   v.field("data.synth_seed", d.synth_seed, "seed of the synthetic dataset");
-  v.field("data.synth_train_per_class", d.synth_train_per_class, 1, 100000, "synthetic training clips per class");
-  v.field("data.synth_val_per_class", d.synth_val_per_class, 1, 100000, "synthetic validation clips per class");
-  v.field("data.synth_test_per_class", d.synth_test_per_class, 1, 100000, "synthetic test clips per class");
+  v.field("data.synth_train_per_class", d.synth_train_per_class, 1, 100000,
+          "synthetic training clips per class");
+  v.field("data.synth_val_per_class", d.synth_val_per_class, 1, 100000,
+          "synthetic validation clips per class");
+  v.field("data.synth_test_per_class", d.synth_test_per_class, 1, 100000,
+          "synthetic test clips per class");
   v.field("data.frames", d.frames, 1, 512, "frames per clip (T)");
   v.field("data.frame_stride", d.frame_stride, 1, 64, "source frames between clip frames");
-  v.field("data.target_fps", d.target_fps, 0, 240, "> 0: sample clips at this rate instead of frame_stride");
-  v.choice("data.short_video", d.short_video, {"loop", "repeat_last"}, "padding of videos shorter than a clip");
+  v.field("data.target_fps", d.target_fps, 0, 240,
+          "> 0: sample clips at this rate instead of frame_stride");
+  v.choice("data.short_video", d.short_video, {"loop", "repeat_last"},
+           "padding of videos shorter than a clip");
   v.field("data.short_side", d.short_side, 8, 4096, "resize the shorter side to this (pixels)");
   v.field("data.crop", d.crop, 8, 4096, "square crop size (pixels), <= short_side");
   v.field("data.brightness", d.brightness, 0, 0.99, "training brightness jitter");
@@ -32,24 +39,31 @@ void TrainConfig::visit(ConfigVisitor& v) {
   v.field("data.std", d.std, 1e-6, 10, 3, 3, "normalisation std, RGB");
   v.field("data.workers", d.workers, 0, 64, "loader threads");
   v.field("data.prefetch", d.prefetch, 1, 256, "batches prepared ahead");
-  v.field("data.cache_mb", d.cache_mb, 0, 1 << 20, "memory for decoded, resized videos (MB); 0 = off");
-  v.choice("data.on_bad_sample", d.on_bad_sample, {"skip", "fail"}, "an undecodable video: skip it or stop");
+  v.field("data.cache_mb", d.cache_mb, 0, 1 << 20,
+          "memory for decoded, resized videos (MB); 0 = off");
+  v.choice("data.on_bad_sample", d.on_bad_sample, {"skip", "fail"},
+           "an undecodable video: skip it or stop");
   v.field("data.eval_clips", d.eval_clips, 1, 64, "clips per video in evaluation");
-  v.field("data.folder_fps", d.folder_fps, 0.1, 1000, "frame rate of frame-folder clips (Jester: 12)");
+  v.field("data.folder_fps", d.folder_fps, 0.1, 1000,
+          "frame rate of frame-folder clips (Jester: 12)");
 
   auto& m = model;
   v.choice("model.name", m.name, model_names(), "backbone");
   v.field("model.widths", m.widths, 0.01, 1.0, 1, 32, "width multipliers, ascending");
   v.choice("model.width_mode", m.width_mode, {"discrete", "universal"},
            "discrete: switchable BN per width; universal: any width, BN recalibrated");
-  v.field("model.channel_multiple", m.channel_multiple, 1, 256, "channels per width rounded to this");
-  v.field("model.base_channels", m.base_channels, 1, 4096, "full-width channels of the first stage");
+  v.field("model.channel_multiple", m.channel_multiple, 1, 256,
+          "channels per width rounded to this");
+  v.field("model.base_channels", m.base_channels, 1, 4096,
+          "full-width channels of the first stage");
   v.field("model.blocks", m.blocks, 1, 64, 1, 8, "blocks per stage");
   v.field("model.temporal_kernel", m.temporal_kernel, 1, 15, "temporal kernel size (odd)");
   v.field("model.factorized", m.factorized, "r2plus1d: (2+1)D convs instead of full 3D");
-  v.field("model.shift_fraction", m.shift_fraction, 0, 1, "tsm_mobile: share of channels shifted in time");
+  v.field("model.shift_fraction", m.shift_fraction, 0, 1,
+          "tsm_mobile: share of channels shifted in time");
   v.field("model.dropout", m.dropout, 0, 0.95, "dropout before the classifier");
-  v.field("model.motion_input", m.motion_input, "r2plus1d: frame differences as 3 extra input channels");
+  v.field("model.motion_input", m.motion_input,
+          "r2plus1d: frame differences as 3 extra input channels");
   v.field("model.bn_calibration_batches", m.bn_calibration_batches, 1, 100000,
           "universal mode: training batches used to recalibrate BN per width");
 
@@ -61,7 +75,8 @@ void TrainConfig::visit(ConfigVisitor& v) {
   v.field("train.momentum", t.momentum, 0, 0.999, "SGD momentum (AdamW: beta1)");
   v.field("train.nesterov", t.nesterov, "SGD Nesterov momentum");
   v.field("train.weight_decay", t.weight_decay, 0, 1, "weight decay (not on BN and biases)");
-  v.field("train.warmup_epochs", t.warmup_epochs, 0, 1000, "linear warm-up before the cosine schedule");
+  v.field("train.warmup_epochs", t.warmup_epochs, 0, 1000,
+          "linear warm-up before the cosine schedule");
   v.field("train.min_lr", t.min_lr, 0, 10, "learning rate at the end of the cosine");
   v.field("train.label_smoothing", t.label_smoothing, 0, 0.99, "label smoothing of the label loss");
   v.field("train.grad_clip", t.grad_clip, 0, 1e6, "max global gradient norm; 0 = off");
@@ -69,24 +84,31 @@ void TrainConfig::visit(ConfigVisitor& v) {
            "widths per step: sandwich (max, min, random), all listed, or the widest only");
   v.field("train.random_widths", t.random_widths, 0, 16, "sandwich: random widths per step");
   v.field("train.distill", t.distill, "narrow widths learn from the widest width's predictions");
-  v.field("train.distill_temperature", t.distill_temperature, 0.1, 100, "softmax temperature of distillation");
-  v.field("train.seed", t.seed, "seed of initialisation, data order, augmentation and width sampling");
+  v.field("train.distill_temperature", t.distill_temperature, 0.1, 100,
+          "softmax temperature of distillation");
+  v.field("train.seed", t.seed,
+          "seed of initialisation, data order, augmentation and width sampling");
   v.field("train.threads", t.threads, 0, 1024, "compute threads; 0 = all cores");
   v.field("train.log_every", t.log_every, 1, 1000000, "steps between metric lines");
-  v.field("train.checkpoint_every", t.checkpoint_every, 0, 100000000, "steps between mid-epoch checkpoints; 0 = epochs only");
+  v.field("train.checkpoint_every", t.checkpoint_every, 0, 100000000,
+          "steps between mid-epoch checkpoints; 0 = epochs only");
   v.field("train.keep_checkpoints", t.keep_checkpoints, 1, 1000, "epoch checkpoints kept");
   v.choice("train.best_metric", t.best_metric, {"top1_max", "top1_mean", "top1_min"},
-           "validation metric choosing checkpoints/best.pt: top-1 at the widest, mean or narrowest width");
+           "validation metric choosing checkpoints/best.pt: top-1 at the widest, mean or narrowest "
+           "width");
 
   auto& g = gate;
   v.field("gate.enabled", g.enabled, "train a width gate after the network");
   v.field("gate.epochs", g.epochs, 1, 100000, "gate training epochs (on cached features)");
   v.field("gate.lr", g.lr, 1e-6, 10, "gate learning rate (Adam)");
   v.field("gate.hidden", g.hidden, 1, 4096, "gate hidden units");
-  v.field("gate.margin", g.margin, 0, 1, "target: narrowest width correct with p(label) - p(other) >= margin");
-  v.field("gate.cost_weight", g.cost_weight, 0, 100, "weight of the compute-cost term: higher = narrower");
+  v.field("gate.margin", g.margin, 0, 1,
+          "target: narrowest width correct with p(label) - p(other) >= margin");
+  v.field("gate.cost_weight", g.cost_weight, 0, 100,
+          "weight of the compute-cost term: higher = narrower");
 
-  v.field("calibration.enabled", calibration.enabled, "fit a softmax temperature per width on validation");
+  v.field("calibration.enabled", calibration.enabled,
+          "fit a softmax temperature per width on validation");
   v.field("calibration.bins", calibration.bins, 2, 100, "bins of the expected calibration error");
 }
 
@@ -99,21 +121,24 @@ void check(const TrainConfig& c) {
     if (w[i] <= w[i - 1]) fail("model.widths: expected strictly ascending widths");
   }
   if (c.data.crop > c.data.short_side) {
-    fail("data.crop: expected at most data.short_side (" + std::to_string(c.data.short_side) + "), got " +
-         std::to_string(c.data.crop));
+    fail("data.crop: expected at most data.short_side (" + std::to_string(c.data.short_side) +
+         "), got " + std::to_string(c.data.crop));
   }
-  if (c.model.temporal_kernel % 2 == 0) fail("model.temporal_kernel: expected an odd number, got " +
-                                             std::to_string(c.model.temporal_kernel));
+  if (c.model.temporal_kernel % 2 == 0)
+    fail("model.temporal_kernel: expected an odd number, got " +
+         std::to_string(c.model.temporal_kernel));
   if (c.model.base_channels % c.model.channel_multiple != 0) {
     fail("model.base_channels: expected a multiple of model.channel_multiple (" +
-         std::to_string(c.model.channel_multiple) + "), got " + std::to_string(c.model.base_channels));
+         std::to_string(c.model.channel_multiple) + "), got " +
+         std::to_string(c.model.base_channels));
   }
   if (c.train.sampling == "single" && w.size() != 1) {
     fail("train.sampling: 'single' trains one width; set model.widths to that one width (got " +
          std::to_string(w.size()) + " widths)");
   }
   if (c.train.min_lr > c.train.lr) fail("train.min_lr: expected at most train.lr");
-  if (c.gate.enabled && w.size() < 2) fail("gate.enabled: a gate needs at least 2 widths in model.widths");
+  if (c.gate.enabled && w.size() < 2)
+    fail("gate.enabled: a gate needs at least 2 widths in model.widths");
 }
 
 }  // namespace
@@ -152,7 +177,8 @@ ModelOptions model_options(const TrainConfig& c, int64_t num_classes) {
   return o;
 }
 
-VideoClipDatasetOptions clip_dataset_options(const TrainConfig& c, const std::vector<std::string>& classes) {
+VideoClipDatasetOptions clip_dataset_options(const TrainConfig& c,
+                                             const std::vector<std::string>& classes) {
   const auto& d = c.data;
   VideoClipDatasetOptions o;
   o.sampler.frames = d.frames;
@@ -177,10 +203,12 @@ VideoClipDatasetOptions clip_dataset_options(const TrainConfig& c, const std::ve
       const auto colon = pair.find(':');
       auto index = [&](const std::string& name) {
         auto it = std::find(classes.begin(), classes.end(), name);
-        if (it == classes.end()) throw ConfigError("data.flip_pairs: '" + name + "' is not a class");
+        if (it == classes.end())
+          throw ConfigError("data.flip_pairs: '" + name + "' is not a class");
         return static_cast<int>(it - classes.begin());
       };
-      if (colon == std::string::npos) throw ConfigError("data.flip_pairs: expected a:b pairs, got '" + pair + "'");
+      if (colon == std::string::npos)
+        throw ConfigError("data.flip_pairs: expected a:b pairs, got '" + pair + "'");
       const int a = index(pair.substr(0, colon)), b = index(pair.substr(colon + 1));
       map[a] = b;
       map[b] = a;

@@ -108,13 +108,15 @@ struct TrainConfig {
 
 // Reads a config file with `--set key.path=value` overrides applied in order,
 // validated. Throws ConfigError (file, line and column, or JSON path).
-TrainConfig load_train_config(const std::string& path, const std::vector<std::string>& overrides = {});
+TrainConfig load_train_config(const std::string& path,
+                              const std::vector<std::string>& overrides = {});
 // Same from JSON already parsed (tests, checkpoints).
 TrainConfig train_config_from_json(const nlohmann::json& j);
 
 // Derived options for the library pieces.
 ModelOptions model_options(const TrainConfig& c, int64_t num_classes);
-VideoClipDatasetOptions clip_dataset_options(const TrainConfig& c, const std::vector<std::string>& classes);
+VideoClipDatasetOptions clip_dataset_options(const TrainConfig& c,
+                                             const std::vector<std::string>& classes);
 DataLoaderOptions loader_options(const TrainConfig& c, bool train);
 SynthOptions synth_options(const TrainConfig& c);
 

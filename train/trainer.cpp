@@ -6,8 +6,8 @@
 #include <fstream>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include "datasets/errors.h"
 #include "models/calibration.h"
@@ -27,11 +27,14 @@ constexpr uint64_t kWidthStream = 0x57494454ULL;  // seeds of per-step width sam
 constexpr uint64_t kGateStream = 0x47415445ULL;
 
 using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 double cosine_lr(int64_t step, int64_t total, int64_t warmup, double peak, double floor) {
   if (warmup > 0 && step < warmup) return peak * (step + 1) / warmup;
-  const double progress = total > warmup ? static_cast<double>(step - warmup) / (total - warmup) : 1.0;
+  const double progress =
+      total > warmup ? static_cast<double>(step - warmup) / (total - warmup) : 1.0;
   return floor + (peak - floor) * 0.5 * (1 + std::cos(M_PI * std::min(1.0, progress)));
 }
 
@@ -41,27 +44,30 @@ void prepare_dataset(const TrainConfig& c, ProgressReporter& progress) {
   const fs::path root(c.data.root);
   if (fs::exists(root / c.data.train)) return;
   if (!c.data.synthesize) {
-    throw DataError((root / c.data.train).string() + ": training data not found (data.synthesize is off)");
+    throw DataError((root / c.data.train).string() +
+                    ": training data not found (data.synthesize is off)");
   }
   if (fs::exists(root) && !fs::is_empty(root)) {
     throw DataError(root.string() + ": exists but holds no " + c.data.train +
                     "; not rendering the synthetic dataset over it");
   }
-  progress.message("rendering the synthetic gesture dataset into " + root.string() + " (first run only)");
+  progress.message("rendering the synthetic gesture dataset into " + root.string() +
+                   " (first run only)");
   const SynthSummary s = generate_synth_gestures(synth_options(c));
   progress.message("  " + std::to_string(s.clips[0] + s.clips[1] + s.clips[2]) + " clips in " +
                    std::to_string(static_cast<int>(s.seconds)) + " s");
 }
 
-struct Cached {  // a split seen through the frozen network, one row per video
-  at::Tensor features0;             // narrowest width's pooled features
-  std::vector<at::Tensor> logits;   // per width
+struct Cached {                    // a split seen through the frozen network, one row per video
+  at::Tensor features0;            // narrowest width's pooled features
+  std::vector<at::Tensor> logits;  // per width
   at::Tensor labels;
 };
 
 }  // namespace
 
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(torch::nn::Module& model, const OptimConfig& t) {
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(torch::nn::Module& model,
+                                                        const OptimConfig& t) {
   std::vector<at::Tensor> decay, no_decay;
   for (auto& p : model.parameters()) (p.dim() > 1 ? decay : no_decay).push_back(p);
   if (t.optimizer == "sgd") {
@@ -111,16 +117,19 @@ struct Trainer::Impl {
 
     const bool has_run = fs::exists(ckpt_dir / "last.pt");
     if (options.resume.empty() && has_run) {
-      throw std::runtime_error(dir.string() + ": already holds a run (checkpoints/last.pt); pass --resume auto to "
+      throw std::runtime_error(dir.string() +
+                               ": already holds a run (checkpoints/last.pt); pass --resume auto to "
                                "continue it or choose another --out");
     }
     prepare_dataset(config, progress);
     const fs::path root(config.data.root);
     std::optional<std::vector<std::string>> fixed;
-    if (!config.data.classes.empty()) fixed = read_class_list((root / config.data.classes).string());
+    if (!config.data.classes.empty())
+      fixed = read_class_list((root / config.data.classes).string());
     auto index = [&](const std::string& split) {
       const std::string path = (root / split).string();
-      return fs::path(path).extension() == ".csv" ? read_manifest(path, fixed) : index_class_folders(path, fixed);
+      return fs::path(path).extension() == ".csv" ? read_manifest(path, fixed)
+                                                  : index_class_folders(path, fixed);
     };
     DatasetIndex train_index = index(config.data.train);
     classes = train_index.classes;
@@ -131,8 +140,9 @@ struct Trainer::Impl {
     val_set = std::make_shared<VideoClipDataset>(std::move(val_index), clip_options);
     train_loader = std::make_unique<DataLoader>(train_set, loader_options(config, true));
     if (train_loader->batches_per_epoch() == 0) {
-      throw ConfigError("train.batch_size: " + std::to_string(config.train.batch_size) + " is larger than the " +
-                        std::to_string(train_set->size()) + " training clips");
+      throw ConfigError("train.batch_size: " + std::to_string(config.train.batch_size) +
+                        " is larger than the " + std::to_string(train_set->size()) +
+                        " training clips");
     }
 
     torch::manual_seed(config.train.seed);
@@ -142,7 +152,8 @@ struct Trainer::Impl {
 
     fs::create_directories(ckpt_dir);
     if (!options.resume.empty()) {
-      const std::string path = options.resume == "auto" ? (ckpt_dir / "last.pt").string() : options.resume;
+      const std::string path =
+          options.resume == "auto" ? (ckpt_dir / "last.pt").string() : options.resume;
       if (options.resume == "auto" && !has_run) {
         progress.message("no checkpoint in " + ckpt_dir.string() + ": starting a new run");
       } else {
@@ -151,13 +162,19 @@ struct Trainer::Impl {
           throw ConfigError(path + ": the checkpoint's model config differs from this config's");
         }
         state = c.state;
-        progress.message("resuming from " + path + " at epoch " + std::to_string(state.epoch + 1) + ", batch " +
-                         std::to_string(state.next_batch) + " (step " + std::to_string(state.step) + ")");
+        if (!fs::exists(ckpt_dir / "best.pt")) {  // resumed from elsewhere: no best of this run yet
+          state.best_metric = -1;
+          state.best_epoch = -1;
+        }
+        progress.message("resuming from " + path + " at epoch " + std::to_string(state.epoch + 1) +
+                         ", batch " + std::to_string(state.next_batch) + " (step " +
+                         std::to_string(state.step) + ")");
       }
     }
     if (state.step == 0) write_file_atomically((dir / "config.json").string(), config_json + "\n");
-    metrics.open(dir / "metrics.jsonl", std::ios::app);
-    if (!metrics) throw std::runtime_error((dir / "metrics.jsonl").string() + ": cannot open for writing");
+    metrics.open(dir / "metrics.jsonl", state.step == 0 ? std::ios::trunc : std::ios::app);
+    if (!metrics)
+      throw std::runtime_error((dir / "metrics.jsonl").string() + ": cannot open for writing");
   }
 
   void log(json line) {
@@ -190,7 +207,8 @@ struct Trainer::Impl {
       if (e.path().filename().string().rfind("epoch_", 0) == 0) epochs.push_back(e.path());
     }
     std::sort(epochs.begin(), epochs.end());
-    for (size_t i = 0; i + config.train.keep_checkpoints < epochs.size(); ++i) fs::remove(epochs[i]);
+    for (size_t i = 0; i + config.train.keep_checkpoints < epochs.size(); ++i)
+      fs::remove(epochs[i]);
   }
 
   // Universal mode: per-width BN statistics from training batches, in train mode.
@@ -199,7 +217,7 @@ struct Trainer::Impl {
     torch::NoGradGuard no_grad;
     model->reset_bn_statistics();
     model->train();
-    DataLoaderOptions lo = loader_options(config, false);
+    DataLoaderOptions lo = loader_options(config, true);  // shuffled training clips, as in training
     lo.seed = config.train.seed + 1;
     DataLoader loader(train_set, lo);
     for (int i = 0; i < static_cast<int>(model->widths().size()); ++i) {
@@ -247,6 +265,10 @@ struct Trainer::Impl {
     }
     // Videos skipped as bad samples have no row.
     const at::Tensor keep = seen.nonzero().squeeze(1);
+    if (keep.numel() == 0) {
+      throw DataError(set->index().source +
+                      ": no video of this split could be decoded (see the warnings above)");
+    }
     const at::Tensor denom = counts.index_select(0, keep).unsqueeze(1);
     for (auto& s : sums) out.logits.push_back(s.index_select(0, keep) / denom);
     out.features0 = out.features0.index_select(0, keep) / denom;
@@ -293,7 +315,7 @@ struct Trainer::Impl {
     const SandwichOptions sandwich{t.distill, t.distill_temperature, t.label_smoothing};
     std::vector<at::Tensor> params = model->parameters();
 
-    for (; state.epoch < t.epochs; ++state.epoch, state.next_batch = 0) {
+    while (state.epoch < t.epochs) {
       model->train();
       train_loader->start_epoch(state.epoch, state.next_batch);
       double smoothed = -1;
@@ -305,24 +327,26 @@ struct Trainer::Impl {
         const double lr = cosine_lr(state.step, total_steps, warmup, t.lr, t.min_lr);
         for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
         Rng rng(derive_seed(t.seed, {kWidthStream, static_cast<uint64_t>(state.step)}));
-        const auto choices = sample_step_widths(sampling, model->widths(), model->options().width_mode,
-                                                t.random_widths, rng);
+        const auto choices = sample_step_widths(sampling, model->widths(),
+                                                model->options().width_mode, t.random_widths, rng);
         optimizer->zero_grad();
         std::vector<double> losses;
         try {
-          losses = sandwich_step(*model, batch->clips.to(device), batch->labels.to(device), choices, sandwich);
+          losses = sandwich_step(*model, batch->clips.to(device), batch->labels.to(device), choices,
+                                 sandwich);
         } catch (const NonFiniteLoss& e) {
           const fs::path last = ckpt_dir / "last.pt";
-          throw std::runtime_error("training diverged at epoch " + std::to_string(state.epoch + 1) + ", step " +
-                                   std::to_string(state.step + 1) + ": " + e.what() +
-                                   (fs::exists(last) ? "; the last good checkpoint is " + last.string()
-                                                     : "; no checkpoint was written yet") +
+          throw std::runtime_error("training diverged at epoch " + std::to_string(state.epoch + 1) +
+                                   ", step " + std::to_string(state.step + 1) + ": " + e.what() +
+                                   (fs::exists(last)
+                                        ? "; the last good checkpoint is " + last.string()
+                                        : "; no checkpoint was written yet") +
                                    " (try a lower train.lr or train.grad_clip)");
         }
         if (t.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params, t.grad_clip);
         optimizer->step();
         ++state.step;
-        ++state.next_batch;
+        state.next_batch = batch->index + 1;  // batches of bad samples only are passed over
         const double took = seconds_since(t0);
         data_seconds += waited;
         step_seconds += took;
@@ -332,8 +356,13 @@ struct Trainer::Impl {
         if (state.step % t.log_every == 0) {
           json widths = json::array();
           for (const auto& c : choices) widths.push_back(c.width);
-          log({{"type", "train"}, {"epoch", state.epoch + 1}, {"step", state.step}, {"lr", lr},
-               {"loss", losses}, {"widths", widths}, {"clips_per_s", batch->clips.size(0) / took},
+          log({{"type", "train"},
+               {"epoch", state.epoch + 1},
+               {"step", state.step},
+               {"lr", lr},
+               {"loss", losses},
+               {"widths", widths},
+               {"clips_per_s", batch->clips.size(0) / took},
                {"data_share", waited / took}});
         }
         if (t.checkpoint_every > 0 && state.step % t.checkpoint_every == 0) save_last();
@@ -361,14 +390,18 @@ struct Trainer::Impl {
         std::snprintf(buf, sizeof buf, " %.2fx %.1f%%", r.width, 100 * r.top1);
         line += buf;
       }
-      log({{"type", "eval"}, {"epoch", state.epoch + 1}, {"step", state.step}, {"widths", model->widths()},
-           {"top1", top1}, {"loss", loss}, {"best", best}});
+      log({{"type", "eval"},
+           {"epoch", state.epoch + 1},
+           {"step", state.step},
+           {"widths", model->widths()},
+           {"top1", top1},
+           {"loss", loss},
+           {"best", best}});
       progress.message(line + (best ? "  (best)" : ""));
       // The checkpoint records the position after this epoch.
       ++state.epoch;
       state.next_batch = 0;
       save_epoch(best);
-      --state.epoch;
     }
     return true;
   }
@@ -377,20 +410,26 @@ struct Trainer::Impl {
   void calibrate_confidence(const Cached& val, std::vector<WidthReport>& widths) {
     for (size_t i = 0; i < widths.size(); ++i) {
       auto& r = widths[i];
-      r.ece_before = expected_calibration_error(val.logits[i], val.labels, 1.0, config.calibration.bins);
+      r.ece_before =
+          expected_calibration_error(val.logits[i], val.labels, 1.0, config.calibration.bins);
       r.temperature = config.calibration.enabled ? fit_temperature(val.logits[i], val.labels) : 1.0;
-      r.ece_after = expected_calibration_error(val.logits[i], val.labels, r.temperature, config.calibration.bins);
+      r.ece_after = expected_calibration_error(val.logits[i], val.labels, r.temperature,
+                                               config.calibration.bins);
     }
   }
 
-  GateReport train_gate(WidthGate& gate, const Cached& val, const std::vector<WidthReport>& widths) {
+  GateReport train_gate(WidthGate& gate, const Cached& val,
+                        const std::vector<WidthReport>& widths) {
     const auto& g = config.gate;
     const int k = static_cast<int>(widths.size());
+    // What choosing width w costs in all: the narrowest pass always runs; a
+    // wider choice runs again at its width.
     std::vector<double> costs;
-    for (const auto& w : widths) costs.push_back(w.mflops);
+    for (int i = 0; i < k; ++i) costs.push_back(widths[0].mflops + (i > 0 ? widths[i].mflops : 0));
     auto targets_of = [&](const Cached& c) {
       std::vector<at::Tensor> probs;
-      for (int i = 0; i < k; ++i) probs.push_back(torch::softmax(c.logits[i] / widths[i].temperature, 1));
+      for (int i = 0; i < k; ++i)
+        probs.push_back(torch::softmax(c.logits[i] / widths[i].temperature, 1));
       return gate_targets(probs, c.labels, g.margin);
     };
     progress.message("gate: caching features of the training clips");
@@ -409,8 +448,10 @@ struct Trainer::Impl {
       double total = 0;
       for (int64_t b = 0; b < n; b += batch) {
         const at::Tensor idx = perm.slice(0, b, std::min(n, b + batch));
-        const at::Tensor scores = gate->forward(train.features0.index_select(0, idx), train.logits[0].index_select(0, idx));
-        const at::Tensor loss = gate_loss(scores, train_targets.index_select(0, idx), costs, g.cost_weight);
+        const at::Tensor scores = gate->forward(train.features0.index_select(0, idx),
+                                                train.logits[0].index_select(0, idx));
+        const at::Tensor loss =
+            gate_loss(scores, train_targets.index_select(0, idx), costs, g.cost_weight);
         adam.zero_grad();
         loss.backward();
         adam.step();
@@ -436,7 +477,7 @@ struct Trainer::Impl {
     for (int64_t j = 0; j < m; ++j) {
       const int w = static_cast<int>(choice[j].item<int64_t>());
       correct += val.logits[w][j].argmax().item<int64_t>() == val.labels[j].item<int64_t>();
-      mflops += costs[0] + r.gate_mflops + (w > 0 ? costs[w] : 0);
+      mflops += costs[w] + r.gate_mflops;
       r.share[w] += 1.0 / m;
     }
     r.top1 = correct / m;
@@ -447,7 +488,8 @@ struct Trainer::Impl {
   TrainReport finish(TrainReport report) {
     const fs::path best = ckpt_dir / "best.pt";
     load_checkpoint(best.string(), *model, nullptr);
-    progress.message("final model: best epoch " + std::to_string(state.best_epoch) + " (" + best.string() + ")");
+    progress.message("final model: best epoch " + std::to_string(state.best_epoch) + " (" +
+                     best.string() + ")");
     calibrate_bn();
     const Cached val = collect(val_set);
     std::vector<WidthReport>& widths = report.widths;
@@ -456,7 +498,8 @@ struct Trainer::Impl {
       r.width = model->widths()[i];
       r.top1 = val.logits[i].argmax(1).eq(val.labels).to(torch::kDouble).mean().item<double>();
       r.loss = torch::cross_entropy_loss(val.logits[i], val.labels).item<double>();
-      const CostTally cost = model_cost(*model, i, config.data.frames, config.data.crop, config.data.crop);
+      const CostTally cost =
+          model_cost(*model, i, config.data.frames, config.data.crop, config.data.crop);
       r.mflops = cost.flops / 1e6;
       r.params = cost.params;
       widths.push_back(r);
@@ -464,8 +507,8 @@ struct Trainer::Impl {
     calibrate_confidence(val, widths);
 
     const int64_t narrow_features = val.features0.size(1);
-    WidthGate gate(narrow_features, static_cast<int64_t>(classes.size()), static_cast<int64_t>(widths.size()),
-                   config.gate.hidden);
+    WidthGate gate(narrow_features, static_cast<int64_t>(classes.size()),
+                   static_cast<int64_t>(widths.size()), config.gate.hidden);
     if (config.gate.enabled) report.gate = train_gate(gate, val, widths);
 
     Checkpoint final_ckpt = checkpoint_data();
@@ -507,18 +550,28 @@ TrainReport Trainer::run() {
   if (done) {
     json widths = json::array();
     for (const auto& w : report.widths) {
-      widths.push_back({{"width", w.width}, {"val_top1", w.top1}, {"val_loss", w.loss}, {"mflops", w.mflops},
-                        {"params", w.params}, {"temperature", w.temperature}, {"ece_before", w.ece_before},
+      widths.push_back({{"width", w.width},
+                        {"val_top1", w.top1},
+                        {"val_loss", w.loss},
+                        {"mflops", w.mflops},
+                        {"params", w.params},
+                        {"temperature", w.temperature},
+                        {"ece_before", w.ece_before},
                         {"ece_after", w.ece_after}});
     }
     json gate = nullptr;
     if (report.gate.trained) {
-      gate = {{"val_top1", report.gate.top1}, {"mean_mflops", report.gate.mean_mflops},
-              {"gate_mflops", report.gate.gate_mflops}, {"target_accuracy", report.gate.target_accuracy},
+      gate = {{"val_top1", report.gate.top1},
+              {"mean_mflops", report.gate.mean_mflops},
+              {"gate_mflops", report.gate.gate_mflops},
+              {"target_accuracy", report.gate.target_accuracy},
               {"share_per_width", report.gate.share}};
     }
-    const json j = {{"widths", widths}, {"gate", gate}, {"best_epoch", report.best_epoch},
-                    {"train_clips_per_s", report.clips_per_s}, {"data_share", report.data_share},
+    const json j = {{"widths", widths},
+                    {"gate", gate},
+                    {"best_epoch", report.best_epoch},
+                    {"train_clips_per_s", report.clips_per_s},
+                    {"data_share", report.data_share},
                     {"seconds", report.seconds}};
     write_file_atomically((impl_->dir / "report.json").string(), j.dump(2) + "\n");
     impl_->log({{"type", "report"}, {"report", j}});
@@ -529,18 +582,20 @@ TrainReport Trainer::run() {
 std::string format_report(const TrainReport& r) {
   std::ostringstream out;
   char line[256];
-  std::snprintf(line, sizeof line, "%-7s %8s %9s %10s %9s %8s %8s\n", "width", "top-1", "MFLOPs", "params", "temp",
-                "ECE", "ECE cal");
+  std::snprintf(line, sizeof line, "%-7s %8s %9s %10s %9s %8s %8s\n", "width", "top-1", "MFLOPs",
+                "params", "temp", "ECE", "ECE cal");
   out << line;
   for (const auto& w : r.widths) {
-    std::snprintf(line, sizeof line, "%-7.3g %7.1f%% %9.1f %10lld %9.2f %8.3f %8.3f\n", w.width, 100 * w.top1,
-                  w.mflops, static_cast<long long>(w.params), w.temperature, w.ece_before, w.ece_after);
+    std::snprintf(line, sizeof line, "%-7.3g %7.1f%% %9.1f %10lld %9.2f %8.3f %8.3f\n", w.width,
+                  100 * w.top1, w.mflops, static_cast<long long>(w.params), w.temperature,
+                  w.ece_before, w.ece_after);
     out << line;
   }
   if (r.gate.trained && !r.widths.empty()) {
-    std::snprintf(line, sizeof line, "gate    %7.1f%% %9.1f  (%.0f%% of full-width compute; gate head %.3f MFLOPs)\n",
-                  100 * r.gate.top1, r.gate.mean_mflops, 100 * r.gate.mean_mflops / r.widths.back().mflops,
-                  r.gate.gate_mflops);
+    std::snprintf(line, sizeof line,
+                  "gate    %7.1f%% %9.1f  (%.0f%% of full-width compute; gate head %.3f MFLOPs)\n",
+                  100 * r.gate.top1, r.gate.mean_mflops,
+                  100 * r.gate.mean_mflops / r.widths.back().mflops, r.gate.gate_mflops);
     out << line << "        widths chosen:";
     for (size_t i = 0; i < r.gate.share.size(); ++i) {
       std::snprintf(line, sizeof line, " %.3gx %.0f%%", r.widths[i].width, 100 * r.gate.share[i]);
@@ -548,7 +603,8 @@ std::string format_report(const TrainReport& r) {
     }
     out << "\n";
   }
-  std::snprintf(line, sizeof line, "training: %.1f clips/s, %.1f%% of step time waiting for data, %.0f s in all\n",
+  std::snprintf(line, sizeof line,
+                "training: %.1f clips/s, %.1f%% of step time waiting for data, %.0f s in all\n",
                 r.clips_per_s, 100 * r.data_share, r.seconds);
   out << line;
   return out.str();

@@ -25,11 +25,13 @@
 namespace adaptive {
 
 struct TrainerOptions {
-  std::string out_dir;         // the run directory
-  std::string resume;          // "": new run; "auto": continue from out_dir's last checkpoint; or a checkpoint path
+  std::string out_dir;  // the run directory
+  std::string
+      resume;  // "": new run; "auto": continue from out_dir's last checkpoint; or a checkpoint path
   std::string device = "cpu";  // see models/device.h
   bool progress = true;        // progress on stderr
-  int64_t stop_after_steps = -1;  // > 0: checkpoint and stop after this many optimizer steps (tests)
+  int64_t stop_after_steps =
+      -1;  // > 0: checkpoint and stop after this many optimizer steps (tests)
 };
 
 struct WidthReport {
@@ -42,8 +44,8 @@ struct WidthReport {
 
 struct GateReport {
   bool trained = false;
-  double top1 = 0;          // validation top-1 with the gate choosing the width
-  double mean_mflops = 0;   // narrowest pass + gate + chosen width when wider
+  double top1 = 0;         // validation top-1 with the gate choosing the width
+  double mean_mflops = 0;  // narrowest pass + gate + chosen width when wider
   double gate_mflops = 0;
   double target_accuracy = 0;  // share of validation clips where the gate picks its target width
   std::vector<double> share;   // share of validation clips sent to each width
@@ -54,10 +56,10 @@ struct TrainReport {
   GateReport gate;
   int64_t epochs_run = 0;
   int64_t best_epoch = -1;
-  double clips_per_s = 0;   // training throughput over the run
-  double data_share = 0;    // share of step time spent waiting for data
+  double clips_per_s = 0;  // training throughput over the run
+  double data_share = 0;   // share of step time spent waiting for data
   double seconds = 0;
-  bool finished = false;    // false when stopped early (stop_after_steps)
+  bool finished = false;  // false when stopped early (stop_after_steps)
 };
 
 class Trainer {
@@ -77,7 +79,8 @@ class Trainer {
 
 // The optimizer of a run: SGD (momentum, Nesterov) or AdamW, with weight decay
 // on conv and linear weights only (not on BN parameters and biases).
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(torch::nn::Module& model, const OptimConfig& config);
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(torch::nn::Module& model,
+                                                        const OptimConfig& config);
 
 // The report as an aligned text table.
 std::string format_report(const TrainReport& report);

@@ -8,7 +8,8 @@ using namespace adaptive;
 using Indices = std::vector<int64_t>;
 
 TEST_CASE("stride and centred evaluation clip", "[datasets][sampler]") {
-  ClipSampler sampler({/*frames=*/4, /*frame_stride=*/2, /*target_fps=*/0, ShortVideoPolicy::kLoop});
+  ClipSampler sampler(
+      {/*frames=*/4, /*frame_stride=*/2, /*target_fps=*/0, ShortVideoPolicy::kLoop});
   // 20 frames, clip spans 7 frames: last start 13, centred start 6.
   CHECK(sampler.eval_clip(20, 25) == Indices{6, 8, 10, 12});
 }
@@ -56,6 +57,8 @@ TEST_CASE("training clips jitter in time, deterministically", "[datasets][sample
 }
 
 TEST_CASE("sampler options are validated", "[datasets][sampler]") {
-  CHECK_THROWS_WITH(ClipSampler({0, 2, 0, ShortVideoPolicy::kLoop}), "clip frames must be >= 1, got 0");
-  CHECK_THROWS_WITH(parse_short_video_policy("wrap"), "unknown short-video policy 'wrap' (known: loop, repeat_last)");
+  CHECK_THROWS_WITH(ClipSampler({0, 2, 0, ShortVideoPolicy::kLoop}),
+                    "clip frames must be >= 1, got 0");
+  CHECK_THROWS_WITH(parse_short_video_policy("wrap"),
+                    "unknown short-video policy 'wrap' (known: loop, repeat_last)");
 }

@@ -87,7 +87,8 @@ TEST_CASE("horizontal flip mirrors the clip and maps its label", "[datasets][tra
   CHECK(t.apply({&f}, 0, false, rng).label == 0);
 }
 
-TEST_CASE("training crop and jitter are random, the same for the same seed", "[datasets][transform]") {
+TEST_CASE("training crop and jitter are random, the same for the same seed",
+          "[datasets][transform]") {
   ClipTransformOptions o = identity_options(16, 8);
   o.brightness = 0.4;
   o.contrast = 0.4;
@@ -107,7 +108,8 @@ TEST_CASE("transform options are validated", "[datasets][transform]") {
   CHECK_THROWS_WITH(ClipTransform(o), "short_side 100 is smaller than the crop 112x112");
   o = identity_options(128, 112);
   o.horizontal_flip = true;
-  CHECK_THROWS_WITH(ClipTransform(o), "horizontal_flip needs a flip label map (mirror class per class)");
+  CHECK_THROWS_WITH(ClipTransform(o),
+                    "horizontal_flip needs a flip label map (mirror class per class)");
   o = identity_options(128, 112);
   o.std = {1, 0, 1};
   CHECK_THROWS_WITH(ClipTransform(o), "normalisation std must be > 0");

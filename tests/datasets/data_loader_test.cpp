@@ -56,7 +56,8 @@ void require_same(const std::vector<Batch>& a, const std::vector<Batch>& b) {
 }  // namespace
 
 TEST_CASE("batches are [N, 3, T, H, W] float RGB with int64 labels", "[datasets][loader]") {
-  auto ds = std::make_shared<VideoClipDataset>(read_manifest(tiny_dataset() + "/train.csv"), small_clips());
+  auto ds = std::make_shared<VideoClipDataset>(read_manifest(tiny_dataset() + "/train.csv"),
+                                               small_clips());
   DataLoaderOptions lo;
   lo.batch_size = 6;
   DataLoader loader(ds, lo);
@@ -94,7 +95,8 @@ TEST_CASE("same seed, same batches, whatever the number of workers", "[datasets]
 }
 
 TEST_CASE("an epoch resumed at batch k gives the same remaining batches", "[datasets][loader]") {
-  auto ds = std::make_shared<VideoClipDataset>(read_manifest(tiny_dataset() + "/train.csv"), small_clips());
+  auto ds = std::make_shared<VideoClipDataset>(read_manifest(tiny_dataset() + "/train.csv"),
+                                               small_clips());
   DataLoaderOptions lo;
   lo.batch_size = 4;
   DataLoader loader(ds, lo);
@@ -104,7 +106,8 @@ TEST_CASE("an epoch resumed at batch k gives the same remaining batches", "[data
   CHECK(tail.front().index == 2);
 }
 
-TEST_CASE("the cache gives the same clips and skips decoding on later epochs", "[datasets][loader]") {
+TEST_CASE("the cache gives the same clips and skips decoding on later epochs",
+          "[datasets][loader]") {
   const DatasetIndex index = read_manifest(tiny_dataset() + "/train.csv");
   auto plain = std::make_shared<VideoClipDataset>(index, small_clips(0));
   auto cached = std::make_shared<VideoClipDataset>(index, small_clips(64));
@@ -120,7 +123,8 @@ TEST_CASE("the cache gives the same clips and skips decoding on later epochs", "
 }
 
 TEST_CASE("evaluation takes several centred clips per video, unshuffled", "[datasets][loader]") {
-  auto ds = std::make_shared<VideoClipDataset>(read_manifest(tiny_dataset() + "/val.csv"), small_clips());
+  auto ds =
+      std::make_shared<VideoClipDataset>(read_manifest(tiny_dataset() + "/val.csv"), small_clips());
   DataLoaderOptions lo;
   lo.batch_size = 4;
   lo.train = false;
@@ -134,14 +138,17 @@ TEST_CASE("evaluation takes several centred clips per video, unshuffled", "[data
   require_same(batches, run_epoch(loader, 7));  // no randomness in evaluation
 }
 
-TEST_CASE("bad samples are skipped with a warning and counted, or stop the run", "[datasets][loader][bad]") {
+TEST_CASE("bad samples are skipped with a warning and counted, or stop the run",
+          "[datasets][loader][bad]") {
   TempDir dir;
   const std::string root = tiny_dataset();
   fs::copy_file(root + "/train/push/push_00000.avi", dir.str("good.avi"));
   fs::copy_file(root + "/train/push/push_00000.avi", dir.str("cut.avi"));
   fs::resize_file(dir.str("cut.avi"), fs::file_size(dir.str("cut.avi")) * 3 / 5);
   test::write_file(dir.path() / "empty.avi", "");
-  test::write_file(dir.str("m.csv"), "good.avi,push\ncut.avi,push\nempty.avi,push\nmissing.avi,push\ngood.avi,push\n");
+  test::write_file(
+      dir.str("m.csv"),
+      "good.avi,push\ncut.avi,push\nempty.avi,push\nmissing.avi,push\ngood.avi,push\n");
   auto ds = std::make_shared<VideoClipDataset>(read_manifest(dir.str("m.csv")), small_clips());
 
   std::vector<std::string> warnings;
@@ -157,19 +164,40 @@ TEST_CASE("bad samples are skipped with a warning and counted, or stop the run",
   CHECK(loader.skipped_samples() == 3);
   REQUIRE(warnings.size() == 3);
   std::sort(warnings.begin(), warnings.end());
-  CHECK_THAT(warnings[0], Catch::Matches("skipping .*cut\\.avi: truncated or corrupt: decoded [0-9]+ of 16 frames.*"));
+  CHECK_THAT(
+      warnings[0],
+      Catch::Matches("skipping .*cut\\.avi: truncated or corrupt: decoded [0-9]+ of 16 frames.*"));
   CHECK(warnings[1] == "skipping " + dir.str("empty.avi") + ": empty file (0 bytes)");
   CHECK(warnings[2] == "skipping " + dir.str("missing.avi") + ": no such file or folder");
   run_epoch(loader, 1);
   CHECK(warnings.size() == 3);  // warned once per file, not once per epoch
 
+  // Unshuffled: batch 1 holds only bad files and is passed over; batch indices
+  // still name positions in the epoch, so a resume lands where it should.
+  DataLoaderOptions in_order = lo;
+  in_order.train = false;
+  DataLoader ordered_skip(ds, in_order);
+  const auto kept = run_epoch(ordered_skip, 0);
+  REQUIRE(kept.size() == 2);
+  CHECK(kept[0].index == 0);
+  CHECK(kept[1].index == 2);
+
   lo.on_bad_sample = BadSamplePolicy::kFail;
   DataLoader strict(ds, lo);
   strict.start_epoch(0);
-  CHECK_THROWS_AS([&] { while (strict.next()) {} }(), BadSampleError);
+  CHECK_THROWS_AS(
+      [&] {
+        while (strict.next()) {
+        }
+      }(),
+      BadSampleError);
   lo.train = false;  // unshuffled: the first bad file is cut.avi
   DataLoader ordered(ds, lo);
   ordered.start_epoch(0);
-  CHECK_THROWS_WITH([&] { while (ordered.next()) {} }(),
-                    Catch::StartsWith(dir.str("cut.avi") + ": truncated or corrupt"));
+  CHECK_THROWS_WITH(
+      [&] {
+        while (ordered.next()) {
+        }
+      }(),
+      Catch::StartsWith(dir.str("cut.avi") + ": truncated or corrupt"));
 }

@@ -51,8 +51,9 @@ TEST_CASE("a class list fixes label order and must match the folders", "[dataset
   CHECK(index.samples[0].label == 0);
   CHECK(index.samples[0].path == dir.str("right/1.avi"));
 
-  CHECK(data_error([&] { index_class_folders(dir.str(), Classes{"left", "up"}); }) ==
-        dir.str("up") + ": class folder for 'up' is missing");
+  CHECK(data_error([&] {
+          index_class_folders(dir.str(), Classes{"left", "up"});
+        }) == dir.str("up") + ": class folder for 'up' is missing");
   write_file(dir.str("dup.txt"), "left\nright\nleft\n");
   CHECK(data_error([&] { read_class_list(dir.str("dup.txt")); }) ==
         dir.str("dup.txt") + ":3: class 'left' listed twice");
@@ -112,8 +113,10 @@ TEST_CASE("malformed manifests name the file, the line and the fault", "[dataset
   CHECK(error_for("a.avi,x\n,x\n") == m + ":2: empty path");
   CHECK(error_for("a.avi,x\nb.avi,zebra\n", Classes{"x", "y"}) ==
         m + ":2: unknown label 'zebra' (known: x, y)");
-  CHECK(error_for("a.avi,x,ten,20\n") == m + ":1: start_frame must be a non-negative integer, got 'ten'");
-  CHECK(error_for("a.avi,x,-1,20\n") == m + ":1: start_frame must be a non-negative integer, got '-1'");
+  CHECK(error_for("a.avi,x,ten,20\n") ==
+        m + ":1: start_frame must be a non-negative integer, got 'ten'");
+  CHECK(error_for("a.avi,x,-1,20\n") ==
+        m + ":1: start_frame must be a non-negative integer, got '-1'");
   CHECK(error_for("a.avi,x,30,20\n") == m + ":1: start_frame 30 is after end_frame 20");
   CHECK(error_for("\"a.avi,x\n") == m + ":1: unterminated quote");
   CHECK(error_for("path,label,path\n") == m + ":1: column 'path' appears twice in header");

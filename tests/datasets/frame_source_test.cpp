@@ -104,14 +104,17 @@ TEST_CASE("memory frame source serves frames without files", "[datasets][decode]
   CHECK(d.fps == 30);
 }
 
-TEST_CASE("bad videos raise BadSampleError naming the file and the fault", "[datasets][decode][bad]") {
+TEST_CASE("bad videos raise BadSampleError naming the file and the fault",
+          "[datasets][decode][bad]") {
   TempDir dir;
   SECTION("missing file") {
-    CHECK(bad_sample_message(dir.str("nope.avi")) == dir.str("nope.avi") + ": no such file or folder");
+    CHECK(bad_sample_message(dir.str("nope.avi")) ==
+          dir.str("nope.avi") + ": no such file or folder");
   }
   SECTION("empty file") {
     test::write_file(dir.path() / "empty.avi", "");
-    CHECK(bad_sample_message(dir.str("empty.avi")) == dir.str("empty.avi") + ": empty file (0 bytes)");
+    CHECK(bad_sample_message(dir.str("empty.avi")) ==
+          dir.str("empty.avi") + ": empty file (0 bytes)");
   }
   SECTION("random bytes with a video extension") {
     std::string junk(4096, '\0');
@@ -122,7 +125,8 @@ TEST_CASE("bad videos raise BadSampleError naming the file and the fault", "[dat
   }
   SECTION("a text file") {
     test::write_file(dir.path() / "readme.avi", "this is not a video\n");
-    CHECK_THAT(bad_sample_message(dir.str("readme.avi")), Catch::Contains("cannot open as a video"));
+    CHECK_THAT(bad_sample_message(dir.str("readme.avi")),
+               Catch::Contains("cannot open as a video"));
   }
   SECTION("truncated file") {
     write_test_video(dir.str("full.avi"), 40);
@@ -130,14 +134,17 @@ TEST_CASE("bad videos raise BadSampleError naming the file and the fault", "[dat
     fs::copy_file(dir.str("full.avi"), dir.str("cut.avi"));
     fs::resize_file(dir.str("cut.avi"), size * 2 / 5);
     CHECK_THAT(bad_sample_message(dir.str("cut.avi")),
-               Catch::Matches(".*cut\\.avi: truncated or corrupt: decoded [0-9]+ of 40 frames the container announces"));
+               Catch::Matches(".*cut\\.avi: truncated or corrupt: decoded [0-9]+ of 40 frames the "
+                              "container announces"));
   }
   SECTION("frame folder without frames") {
     fs::create_directories(dir.path() / "clip");
-    CHECK(bad_sample_message(dir.str("clip")) == dir.str("clip") + ": frame folder holds no .jpg/.png frames");
+    CHECK(bad_sample_message(dir.str("clip")) ==
+          dir.str("clip") + ": frame folder holds no .jpg/.png frames");
   }
   SECTION("unreadable frame image") {
     test::write_file(dir.path() / "clip" / "00001.jpg", "not a jpeg");
-    CHECK(bad_sample_message(dir.str("clip")) == dir.str("clip") + ": cannot decode frame image 00001.jpg");
+    CHECK(bad_sample_message(dir.str("clip")) ==
+          dir.str("clip") + ": cannot decode frame image 00001.jpg");
   }
 }

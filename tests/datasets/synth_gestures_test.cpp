@@ -25,7 +25,8 @@ std::string slurp(const std::string& path) {
 }
 }  // namespace
 
-TEST_CASE("synth writes splits, manifests, class list and streams that the pipeline reads", "[datasets][synth]") {
+TEST_CASE("synth writes splits, manifests, class list and streams that the pipeline reads",
+          "[datasets][synth]") {
   TempDir dir;
   const SynthOptions o = test::tiny_synth_options(dir.str("out"));
   const SynthSummary s = generate_synth_gestures(o);
@@ -96,7 +97,8 @@ TEST_CASE("synth is deterministic by seed", "[datasets][synth]") {
   generate_synth_gestures(b);
   generate_synth_gestures(c);
   CHECK(slurp(dir.str("a/train.csv")) == slurp(dir.str("b/train.csv")));
-  CHECK(slurp(dir.str("a/train/shake/shake_00001.avi")) == slurp(dir.str("b/train/shake/shake_00001.avi")));
+  CHECK(slurp(dir.str("a/train/shake/shake_00001.avi")) ==
+        slurp(dir.str("b/train/shake/shake_00001.avi")));
   CHECK(slurp(dir.str("a/train.csv")) != slurp(dir.str("c/train.csv")));
 }
 
@@ -127,7 +129,8 @@ TEST_CASE("synth refuses to overwrite and validates options", "[datasets][synth]
   TempDir dir;
   fs::create_directories(dir.str("exists"));
   SynthOptions o = test::tiny_synth_options(dir.str("exists"));
-  CHECK_THROWS_WITH(generate_synth_gestures(o), dir.str("exists") + ": already exists (pass --overwrite to replace it)");
+  CHECK_THROWS_WITH(generate_synth_gestures(o),
+                    dir.str("exists") + ": already exists (pass --overwrite to replace it)");
   o.out_dir = dir.str("new");
   o.frames = 2;
   CHECK_THROWS_WITH(generate_synth_gestures(o), "frames per clip must be in [4, 10000]");

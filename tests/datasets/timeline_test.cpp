@@ -30,10 +30,13 @@ TEST_CASE("timelines are read and checked segment by segment", "[datasets][timel
   };
   CHECK(error_for(R"({"label": "x"})") == path + ": expected a JSON array of segments");
   CHECK(error_for(R"([{"label": "x", "start_s": 0}])") == path + ": [0].end_s: expected a number");
-  CHECK(error_for(R"([{"label": 3, "start_s": 0, "end_s": 1}])") == path + ": [0].label: expected a string");
+  CHECK(error_for(R"([{"label": 3, "start_s": 0, "end_s": 1}])") ==
+        path + ": [0].label: expected a string");
   CHECK(error_for(R"([{"label": "a", "start_s": 2, "end_s": 1}])") ==
         path + ": [0]: expected 0 <= start_s < end_s, got 2.000000, 1.000000");
-  CHECK(error_for(R"([{"label": "a", "start_s": 0, "end_s": 2}, {"label": "b", "start_s": 1, "end_s": 3}])") ==
-        path + ": [1]: starts at 1.000000 s, before the previous segment ends (2.000000 s)");
+  CHECK(
+      error_for(
+          R"([{"label": "a", "start_s": 0, "end_s": 2}, {"label": "b", "start_s": 1, "end_s": 3}])") ==
+      path + ": [1]: starts at 1.000000 s, before the previous segment ends (2.000000 s)");
   CHECK_THAT(error_for("[{"), Catch::StartsWith(path + ": not valid JSON: "));
 }

@@ -1,7 +1,7 @@
 #include "models/slimmable_layers.h"
 
-#include <catch2/catch.hpp>
 #include <torch/torch.h>
+#include <catch2/catch.hpp>
 
 using namespace adaptive;
 
@@ -64,7 +64,7 @@ TEST_CASE("switchable BN keeps separate statistics and affine per width", "[mode
   CHECK(narrow.mean.size(0) == 16);
   CHECK(wide.mean.size(0) == 32);
   CHECK(narrow.mean.mean().item<float>() == Approx(0.5).margin(0.05));  // momentum 0.1 towards 5
-  CHECK(wide.mean.abs().max().item<float>() == 0);  // untouched
+  CHECK(wide.mean.abs().max().item<float>() == 0);                      // untouched
   CHECK(narrow.weight.data_ptr() != wide.weight.data_ptr());
   // A width outside the list has no statistics in discrete mode.
   CHECK_THROWS_WITH(bn->forward(torch::randn({2, 16, 2, 2}), ForwardContext{0.6, -1}),

@@ -1,7 +1,7 @@
 #include "models/slimmable_net.h"
 
-#include <catch2/catch.hpp>
 #include <torch/torch.h>
+#include <catch2/catch.hpp>
 
 #include "models/backbones.h"
 
@@ -39,7 +39,8 @@ TEST_CASE("every backbone: shapes and one backward step at every width", "[model
         REQUIRE(g.defined());
         const int64_t used = channels_at(model->feature_channels(), model->widths()[i], 8);
         CHECK(g.narrow(1, 0, used).abs().sum().item<float>() > 0);
-        if (used < g.size(1)) CHECK(g.narrow(1, used, g.size(1) - used).abs().sum().item<float>() == 0);
+        if (used < g.size(1))
+          CHECK(g.narrow(1, used, g.size(1) - used).abs().sum().item<float>() == 0);
       }
       if (mode == WidthMode::kUniversal) {  // a width between the listed ones trains too
         const at::Tensor logits = model->forward(x, ForwardContext{0.7, -1});
@@ -82,10 +83,10 @@ TEST_CASE("temporal shift moves a fraction of channels one frame each way", "[mo
     for (int c = 0; c < 8; ++c) x[t][c][0][0] = 10 * t + c;
   }
   const at::Tensor y = temporal_shift(x, 3, 0.5);  // fold = 2
-  CHECK(y[1][0][0][0].item<float>() == 0);    // frame 1, channel 0 <- frame 0
-  CHECK(y[0][0][0][0].item<float>() == 0);    // zero-filled
-  CHECK(y[2][1][0][0].item<float>() == 11);   // frame 2, channel 1 <- frame 1
-  CHECK(y[0][2][0][0].item<float>() == 12);   // frame 0, channel 2 <- frame 1
-  CHECK(y[2][3][0][0].item<float>() == 0);    // zero-filled
-  CHECK(y[1][5][0][0].item<float>() == 15);   // unshifted
+  CHECK(y[1][0][0][0].item<float>() == 0);         // frame 1, channel 0 <- frame 0
+  CHECK(y[0][0][0][0].item<float>() == 0);         // zero-filled
+  CHECK(y[2][1][0][0].item<float>() == 11);        // frame 2, channel 1 <- frame 1
+  CHECK(y[0][2][0][0].item<float>() == 12);        // frame 0, channel 2 <- frame 1
+  CHECK(y[2][3][0][0].item<float>() == 0);         // zero-filled
+  CHECK(y[1][5][0][0].item<float>() == 15);        // unshifted
 }

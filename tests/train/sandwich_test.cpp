@@ -4,8 +4,8 @@
 #include <limits>
 #include <set>
 
-#include <catch2/catch.hpp>
 #include <torch/torch.h>
+#include <catch2/catch.hpp>
 
 using namespace adaptive;
 
@@ -28,7 +28,8 @@ TEST_CASE("sandwich widths: widest, narrowest, then random ones", "[train][sandw
   std::set<int> middle;
   for (uint64_t seed = 0; seed < 50; ++seed) {
     Rng rng(seed);
-    const auto c = sample_step_widths(WidthSampling::kSandwich, widths, WidthMode::kDiscrete, 2, rng);
+    const auto c =
+        sample_step_widths(WidthSampling::kSandwich, widths, WidthMode::kDiscrete, 2, rng);
     REQUIRE(c.size() == 4);
     CHECK(c[0].index == 3);
     CHECK(c[0].widest);
@@ -41,14 +42,16 @@ TEST_CASE("sandwich widths: widest, narrowest, then random ones", "[train][sandw
   }
   CHECK(middle.size() == 2);
   Rng rng(1);
-  const auto u = sample_step_widths(WidthSampling::kSandwich, widths, WidthMode::kUniversal, 3, rng);
+  const auto u =
+      sample_step_widths(WidthSampling::kSandwich, widths, WidthMode::kUniversal, 3, rng);
   for (size_t i = 2; i < u.size(); ++i) {
     CHECK(u[i].index == -1);
     CHECK(u[i].width >= 0.25);
     CHECK(u[i].width <= 1.0);
   }
   CHECK(sample_step_widths(WidthSampling::kAll, widths, WidthMode::kDiscrete, 2, rng).size() == 4);
-  CHECK(sample_step_widths(WidthSampling::kSingle, widths, WidthMode::kDiscrete, 2, rng).size() == 1);
+  CHECK(sample_step_widths(WidthSampling::kSingle, widths, WidthMode::kDiscrete, 2, rng).size() ==
+        1);
 }
 
 TEST_CASE("a sandwich step touches exactly the widths it trains", "[train][sandwich]") {
@@ -73,7 +76,8 @@ TEST_CASE("a sandwich step touches exactly the widths it trains", "[train][sandw
   }
 }
 
-TEST_CASE("distillation: narrow widths learn from the widest's soft predictions", "[train][sandwich]") {
+TEST_CASE("distillation: narrow widths learn from the widest's soft predictions",
+          "[train][sandwich]") {
   const at::Tensor teacher = torch::tensor({{2.0, 0.0, -1.0}});
   // Zero when the student matches the teacher, positive otherwise, scaled by T^2.
   CHECK(distillation_loss(teacher, teacher, 1.0).item<float>() == Approx(0).margin(1e-6));
@@ -90,13 +94,16 @@ TEST_CASE("distillation: narrow widths learn from the widest's soft predictions"
   model->eval();  // no dropout or batch statistics: the same forward twice
   const at::Tensor x = torch::randn({2, 3, 2, 16, 16});
   const std::vector<WidthChoice> choices = {{1.0, 3, true}, {0.25, 0, false}};
-  const auto a = sandwich_step(*model, x, torch::tensor({0, 1}, torch::kLong), choices, SandwichOptions{});
-  const auto b = sandwich_step(*model, x, torch::tensor({2, 3}, torch::kLong), choices, SandwichOptions{});
+  const auto a =
+      sandwich_step(*model, x, torch::tensor({0, 1}, torch::kLong), choices, SandwichOptions{});
+  const auto b =
+      sandwich_step(*model, x, torch::tensor({2, 3}, torch::kLong), choices, SandwichOptions{});
   CHECK(a[0] != Approx(b[0]));
   CHECK(a[1] == Approx(b[1]));
   SandwichOptions labels_only;
   labels_only.distill = false;
-  const auto c = sandwich_step(*model, x, torch::tensor({2, 3}, torch::kLong), choices, labels_only);
+  const auto c =
+      sandwich_step(*model, x, torch::tensor({2, 3}, torch::kLong), choices, labels_only);
   CHECK(c[1] != Approx(b[1]));
 }
 
@@ -108,7 +115,7 @@ TEST_CASE("a non-finite loss stops the step and names the width", "[train][sandw
     model->named_parameters()["classifier.bias"].fill_(std::numeric_limits<float>::quiet_NaN());
   }
   const std::vector<WidthChoice> choices = {{1.0, 3, true}, {0.25, 0, false}};
-  CHECK_THROWS_WITH(sandwich_step(*model, torch::randn({2, 3, 2, 16, 16}), torch::tensor({0, 1}, torch::kLong),
-                                  choices, SandwichOptions{}),
+  CHECK_THROWS_WITH(sandwich_step(*model, torch::randn({2, 3, 2, 16, 16}),
+                                  torch::tensor({0, 1}, torch::kLong), choices, SandwichOptions{}),
                     "loss is NaN at width 1");
 }

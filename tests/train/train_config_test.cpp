@@ -23,8 +23,10 @@ std::string config_error(const std::string& text, const std::vector<std::string>
 
 TEST_CASE("train config: defaults, values and overrides", "[train][config]") {
   test::TempDir dir;
-  test::write_file(dir.path() / "c.json", R"({"train": {"epochs": 3}, "model": {"name": "tsm_mobile"}})");
-  const TrainConfig c = load_train_config(dir.str("c.json"), {"train.lr=0.05", "model.widths=[0.5,1.0]"});
+  test::write_file(dir.path() / "c.json",
+                   R"({"train": {"epochs": 3}, "model": {"name": "tsm_mobile"}})");
+  const TrainConfig c =
+      load_train_config(dir.str("c.json"), {"train.lr=0.05", "model.widths=[0.5,1.0]"});
   CHECK(c.train.epochs == 3);
   CHECK(c.train.lr == 0.05);
   CHECK(c.model.name == "tsm_mobile");
@@ -36,24 +38,31 @@ TEST_CASE("train config: defaults, values and overrides", "[train][config]") {
 }
 
 TEST_CASE("train config errors name the key, what was expected and what came", "[train][config]") {
-  CHECK(config_error(R"({"train": {"epoch": 3}})") == "train.epoch: unknown key, did you mean train.epochs?");
-  CHECK(config_error(R"({"train": {"epochs": "ten"}})") == "train.epochs: expected an integer, got string \"ten\"");
-  CHECK(config_error(R"({"train": {"epochs": 0}})") == "train.epochs: expected an integer in [1, 100000], got 0");
+  CHECK(config_error(R"({"train": {"epoch": 3}})") ==
+        "train.epoch: unknown key, did you mean train.epochs?");
+  CHECK(config_error(R"({"train": {"epochs": "ten"}})") ==
+        "train.epochs: expected an integer, got string \"ten\"");
+  CHECK(config_error(R"({"train": {"epochs": 0}})") ==
+        "train.epochs: expected an integer in [1, 100000], got 0");
   CHECK(config_error(R"({"model": {"name": "resnet"}})") ==
         "model.name: expected one of r2plus1d, tsm_mobile, got \"resnet\"");
   CHECK(config_error(R"({"model": {"widths": [0.5, 0.25]}})") ==
         "model.widths: expected strictly ascending widths");
   CHECK(config_error(R"({"train": {"sampling": "single"}})") ==
-        "train.sampling: 'single' trains one width; set model.widths to that one width (got 4 widths)");
-  CHECK(config_error(R"({"data": {"crop": 100}})") == "data.crop: expected at most data.short_side (72), got 100");
-  CHECK(config_error(R"({"schema_version": 2})") == "schema_version: expected an integer in [1, 1], got 2");
+        "train.sampling: 'single' trains one width; set model.widths to that one width (got 4 "
+        "widths)");
+  CHECK(config_error(R"({"data": {"crop": 100}})") ==
+        "data.crop: expected at most data.short_side (72), got 100");
+  CHECK(config_error(R"({"schema_version": 2})") ==
+        "schema_version: expected an integer in [1, 1], got 2");
   CHECK(config_error("{}", {"train.lr=-1"}) == "train.lr: expected a number in [0, 10], got -1");
 }
 
 TEST_CASE("invalid JSON is reported with line and column", "[train][config]") {
   test::TempDir dir;
   test::write_file(dir.path() / "c.json", "{\n  \"train\": {\n    \"epochs\": 3,\n  }\n}\n");
-  CHECK_THROWS_WITH(load_train_config(dir.str("c.json")), Catch::StartsWith(dir.str("c.json") + ":4:3: invalid JSON"));
+  CHECK_THROWS_WITH(load_train_config(dir.str("c.json")),
+                    Catch::StartsWith(dir.str("c.json") + ":4:3: invalid JSON"));
 }
 
 TEST_CASE("flip pairs become a label map over the classes", "[train][config]") {
@@ -63,5 +72,6 @@ TEST_CASE("flip pairs become a label map over the classes", "[train][config]") {
   const auto o = clip_dataset_options(c, {"left", "push", "right"});
   CHECK(o.transform.flip_label_map == std::vector<int>{2, 1, 0});
   c.data.flip_pairs = "left:up";
-  CHECK_THROWS_WITH(clip_dataset_options(c, {"left", "right"}), "data.flip_pairs: 'up' is not a class");
+  CHECK_THROWS_WITH(clip_dataset_options(c, {"left", "right"}),
+                    "data.flip_pairs: 'up' is not a class");
 }

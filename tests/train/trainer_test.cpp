@@ -3,11 +3,11 @@
 #include <filesystem>
 #include <fstream>
 
-#include <catch2/catch.hpp>
 #include <torch/torch.h>
+#include <catch2/catch.hpp>
 
-#include "train/checkpoint.h"
 #include "test_support.h"
+#include "train/checkpoint.h"
 
 using namespace adaptive;
 using adaptive::test::TempDir;
@@ -81,8 +81,9 @@ TEST_CASE("a tiny run writes its run directory and a report for every width", "[
   CHECK(r.widths[0].params < r.widths[1].params);
   CHECK(r.gate.trained);
   CHECK(r.gate.share.size() == 2);
-  for (const char* f : {"config.json", "metrics.jsonl", "report.json", "checkpoints/last.pt", "checkpoints/best.pt",
-                        "checkpoints/final.pt", "checkpoints/epoch_0002.pt"}) {
+  for (const char* f :
+       {"config.json", "metrics.jsonl", "report.json", "checkpoints/last.pt", "checkpoints/best.pt",
+        "checkpoints/final.pt", "checkpoints/epoch_0002.pt"}) {
     INFO(f);
     CHECK(fs::exists(dir.path() / "run" / f));
   }
@@ -98,11 +99,13 @@ TEST_CASE("a tiny run writes its run directory and a report for every width", "[
   CHECK(train == 10);
   CHECK(eval == 2);
   // A second run into the same directory without --resume is refused.
-  CHECK_THROWS_WITH(Trainer(c, quiet(dir.str("run"))),
-                    Catch::Contains("already holds a run (checkpoints/last.pt); pass --resume auto"));
+  CHECK_THROWS_WITH(
+      Trainer(c, quiet(dir.str("run"))),
+      Catch::Contains("already holds a run (checkpoints/last.pt); pass --resume auto"));
 }
 
-TEST_CASE("a run stopped mid-epoch and resumed ends with the same weights", "[train][trainer][resume]") {
+TEST_CASE("a run stopped mid-epoch and resumed ends with the same weights",
+          "[train][trainer][resume]") {
   at::set_num_threads(1);
   TempDir dir;
   TrainConfig c = tiny_config(tiny_dataset());
@@ -126,7 +129,8 @@ TEST_CASE("a run stopped mid-epoch and resumed ends with the same weights", "[tr
   }
 }
 
-TEST_CASE("a NaN loss stops the run at its step and keeps the last checkpoint", "[train][trainer][nan]") {
+TEST_CASE("a NaN loss stops the run at its step and keeps the last checkpoint",
+          "[train][trainer][nan]") {
   TempDir dir;
   TrainConfig c = tiny_config(tiny_dataset());
   TrainerOptions stop = quiet(dir.str("run"));
@@ -143,9 +147,10 @@ TEST_CASE("a NaN loss stops the run at its step and keeps the last checkpoint", 
   }
   save_checkpoint(dir.str("poisoned.pt"), *model, optimizer.get(), ck);
   const std::string before = slurp(last);
-  CHECK_THROWS_WITH(Trainer(c, quiet(dir.str("run"), dir.str("poisoned.pt"))).run(),
-                    "training diverged at epoch 1, step 3: loss is NaN at width 1; the last good checkpoint is " +
-                        last.string() + " (try a lower train.lr or train.grad_clip)");
+  CHECK_THROWS_WITH(
+      Trainer(c, quiet(dir.str("run"), dir.str("poisoned.pt"))).run(),
+      "training diverged at epoch 1, step 3: loss is NaN at width 1; the last good checkpoint is " +
+          last.string() + " (try a lower train.lr or train.grad_clip)");
   CHECK(slurp(last) == before);
   // A final model has no optimizer state to resume from.
   save_checkpoint(dir.str("final.pt"), *model, nullptr, ck);
@@ -170,6 +175,30 @@ TEST_CASE("the synthetic dataset is rendered when missing and reused after", "[t
   CHECK(fs::last_write_time(dir.path() / "data/synth.json") == stamp);
   c.data.synthesize = false;
   c.data.root = dir.str("elsewhere");
-  CHECK_THROWS_WITH(Trainer(c, quiet(dir.str("run3"))),
-                    dir.str("elsewhere/train.csv") + ": training data not found (data.synthesize is off)");
+  CHECK_THROWS_WITH(
+      Trainer(c, quiet(dir.str("run3"))),
+      dir.str("elsewhere/train.csv") + ": training data not found (data.synthesize is off)");
+}
+
+TEST_CASE("universal mode trains any width and recalibrates BN per listed width",
+          "[train][trainer]") {
+  TempDir dir;
+  TrainConfig c = tiny_config(tiny_dataset());
+  c.model.width_mode = "universal";
+  c.model.widths = {0.5, 0.75, 1.0};
+  c.model.bn_calibration_batches = 2;
+  c.train.epochs = 1;
+  c.gate.enabled = false;
+  const TrainReport r = Trainer(c, quiet(dir.str("run"))).run();
+  REQUIRE(r.widths.size() == 3);
+  // Recalibrated statistics exist (they would be 0 otherwise) and differ per
+  // width after a layer that mixes channels (the pointwise conv sums over as
+  // many inputs as the width has).
+  auto model = build_model(model_options(c, 10));
+  load_checkpoint(dir.str("run/checkpoints/final.pt"), *model, nullptr);
+  const auto buffers = model->named_buffers();
+  const at::Tensor narrow = buffers["stage1_1.pointwise.bn.running_mean0"];
+  const at::Tensor wide = buffers["stage1_1.pointwise.bn.running_mean2"];
+  CHECK(narrow.abs().sum().item<float>() > 0);
+  CHECK_FALSE(at::equal(narrow, wide.narrow(0, 0, narrow.size(0))));
 }
