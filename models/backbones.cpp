@@ -18,6 +18,26 @@ SlimConvOptions conv_options(int64_t in, int64_t out, std::vector<int64_t> kerne
   return o;
 }
 
+// Registers the residual stages on `net`: stage s has base_channels << s
+// channels and blocks[s] blocks, the first block of every stage after the
+// first with spatial stride 2. Sets `channels` to the last stage's width.
+template <class Block>
+std::vector<Block> build_stages(torch::nn::Module& net, const ModelOptions& m, int64_t& channels) {
+  std::vector<Block> blocks;
+  int64_t in = m.base_channels;
+  for (size_t s = 0; s < m.blocks.size(); ++s) {
+    const int64_t out = m.base_channels << s;
+    for (int b = 0; b < m.blocks[s]; ++b) {
+      const int64_t stride = (s > 0 && b == 0) ? 2 : 1;
+      const std::string name = "stage" + std::to_string(s + 1) + "_" + std::to_string(b + 1);
+      blocks.push_back(net.register_module(name, Block(in, out, stride, m)));
+      in = out;
+    }
+  }
+  channels = in;
+  return blocks;
+}
+
 // ---------------------------------------------------------------- r2plus1d
 
 // A spatio-temporal conv: (2+1)D = spatial ConvBn + ReLU, then temporal
@@ -68,32 +88,21 @@ TORCH_MODULE(BasicBlock3d);
 
 class R2Plus1dNet : public SlimmableNet {
  public:
-  explicit R2Plus1dNet(const ModelOptions& m) : SlimmableNet(m), m_motion_(m.motion_input) {
+  explicit R2Plus1dNet(const ModelOptions& m) : SlimmableNet(m), motion_input_(m.motion_input) {
     const int64_t c0 = m.base_channels;
     stem_ = register_module("stem", SpatioTemporal(m.motion_input ? 6 : 3, c0, 2, m));
-    int64_t in = c0;
-    for (size_t s = 0; s < m.blocks.size(); ++s) {
-      const int64_t out = c0 << s;
-      for (int b = 0; b < m.blocks[s]; ++b) {
-        const int64_t stride = (s > 0 && b == 0) ? 2 : 1;
-        blocks_.push_back(
-            register_module("stage" + std::to_string(s + 1) + "_" + std::to_string(b + 1),
-                            BasicBlock3d(in, out, stride, m)));
-        in = out;
-      }
-    }
-    channels_ = in;
+    blocks_ = build_stages<BasicBlock3d>(*this, m, channels_);
     build_classifier();
   }
   at::Tensor features(const at::Tensor& clips, const ForwardContext& ctx) override {
-    at::Tensor x = stem_->forward(m_motion_ ? with_motion(clips) : clips, ctx, true);
+    at::Tensor x = stem_->forward(motion_input_ ? with_motion(clips) : clips, ctx, true);
     for (auto& block : blocks_) x = block->forward(x, ctx);
     return x.mean({2, 3, 4});
   }
   int64_t feature_channels() const override { return channels_; }
 
  private:
-  bool m_motion_;
+  bool motion_input_;
   SpatioTemporal stem_{nullptr};
   std::vector<BasicBlock3d> blocks_;
   int64_t channels_ = 0;
@@ -133,18 +142,7 @@ class TsmMobileNet : public SlimmableNet {
   explicit TsmMobileNet(const ModelOptions& m) : SlimmableNet(m) {
     const int64_t c0 = m.base_channels;
     stem_ = register_module("stem", ConvBn(conv_options(3, c0, {3, 3}, {2, 2}), m));
-    int64_t in = c0;
-    for (size_t s = 0; s < m.blocks.size(); ++s) {
-      const int64_t out = c0 << s;
-      for (int b = 0; b < m.blocks[s]; ++b) {
-        const int64_t stride = (s > 0 && b == 0) ? 2 : 1;
-        blocks_.push_back(
-            register_module("stage" + std::to_string(s + 1) + "_" + std::to_string(b + 1),
-                            ShiftBlock(in, out, stride, m)));
-        in = out;
-      }
-    }
-    channels_ = in;
+    blocks_ = build_stages<ShiftBlock>(*this, m, channels_);
     build_classifier();
   }
   at::Tensor features(const at::Tensor& clips, const ForwardContext& ctx) override {

@@ -46,4 +46,13 @@ SynthOptions tiny_synth_options(const std::string& out_dir, uint64_t seed) {
   return o;
 }
 
+const std::string& tiny_synth_dataset() {
+  static TempDir dir;
+  static const std::string root = [] {
+    generate_synth_gestures(tiny_synth_options(dir.str("synth")));
+    return dir.str("synth");
+  }();
+  return root;
+}
+
 }  // namespace adaptive::test

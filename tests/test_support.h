@@ -31,4 +31,8 @@ void write_file(const std::filesystem::path& path, const std::string& text);
 // 16 frames, one 6-second stream.
 SynthOptions tiny_synth_options(const std::string& out_dir, uint64_t seed = 7);
 
+// The tiny dataset (seed 7), rendered once per test process into a temporary
+// folder; returns its root.
+const std::string& tiny_synth_dataset();
+
 }  // namespace adaptive::test

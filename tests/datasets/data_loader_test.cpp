@@ -16,14 +16,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The tiny synthetic dataset's training split, rendered once per process.
 const std::string& tiny_dataset() {
-  static TempDir dir;
-  static const std::string root = [] {
-    generate_synth_gestures(test::tiny_synth_options(dir.str("synth")));
-    return dir.str("synth");
-  }();
-  return root;
+  return test::tiny_synth_dataset();
 }
 
 VideoClipDatasetOptions small_clips(int64_t cache_mb = 0) {

@@ -39,12 +39,7 @@ TrainConfig tiny_config(const std::string& root) {
 }
 
 const std::string& tiny_dataset() {
-  static TempDir dir;
-  static const std::string root = [] {
-    generate_synth_gestures(test::tiny_synth_options(dir.str("synth")));
-    return dir.str("synth");
-  }();
-  return root;
+  return test::tiny_synth_dataset();
 }
 
 TrainerOptions quiet(const std::string& out, const std::string& resume = "") {
