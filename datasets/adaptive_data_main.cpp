@@ -28,6 +28,12 @@ struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The class list file named by --classes, if any.
+std::optional<std::vector<std::string>> class_list(const std::string& path) {
+  if (path.empty()) return std::nullopt;
+  return read_class_list(path);
+}
+
 void parse_size(const std::string& text, int& w, int& h) {
   if (std::sscanf(text.c_str(), "%dx%d", &w, &h) != 2) {
     throw UsageError("--size: expected WIDTHxHEIGHT, e.g. 160x120, got '" + text + "'");
@@ -125,8 +131,8 @@ int inspect(int argc, char** argv) {
   }
   if (!args.count("data"))
     throw UsageError("inspect: --data PATH (or --timeline FILE) is required");
-  const DatasetIndex index =
-      open_dataset_index(args["data"].as<std::string>(), args["classes"].as<std::string>());
+  const DatasetIndex index = open_dataset_index(args["data"].as<std::string>(),
+                                                class_list(args["classes"].as<std::string>()));
   std::printf("%s: %zu samples, %zu classes\n", index.source.c_str(), index.samples.size(),
               index.classes.size());
   const auto counts = index.class_counts();
@@ -182,8 +188,8 @@ int bench(int argc, char** argv) {
     return 0;
   }
   if (!args.count("data")) throw UsageError("bench: --data PATH is required");
-  DatasetIndex index =
-      open_dataset_index(args["data"].as<std::string>(), args["classes"].as<std::string>());
+  DatasetIndex index = open_dataset_index(args["data"].as<std::string>(),
+                                          class_list(args["classes"].as<std::string>()));
   const int clips = args["clips"].as<int>();
   if (clips > 0 && static_cast<size_t>(clips) < index.samples.size()) index.samples.resize(clips);
 

@@ -246,9 +246,8 @@ DatasetIndex read_manifest(const std::string& path,
   return ManifestParser(path, classes).parse();
 }
 
-DatasetIndex open_dataset_index(const std::string& path, const std::string& class_list) {
-  std::optional<std::vector<std::string>> classes;
-  if (!class_list.empty()) classes = read_class_list(class_list);
+DatasetIndex open_dataset_index(const std::string& path,
+                                const std::optional<std::vector<std::string>>& classes) {
   std::string ext = fs::path(path).extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(),
                  [](unsigned char c) { return std::tolower(c); });

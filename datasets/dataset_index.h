@@ -55,9 +55,10 @@ DatasetIndex index_class_folders(const std::string& root,
 DatasetIndex read_manifest(const std::string& path,
                            const std::optional<std::vector<std::string>>& classes = {});
 
-// Indexes `path`: a .csv manifest, or a folder in folder-per-class layout.
-// `class_list`, when not empty, is a class list file fixing label order.
-DatasetIndex open_dataset_index(const std::string& path, const std::string& class_list = "");
+// Indexes `path`: a .csv manifest, or a folder in folder-per-class layout,
+// with `classes` (when given) fixing label order.
+DatasetIndex open_dataset_index(const std::string& path,
+                                const std::optional<std::vector<std::string>>& classes = {});
 
 // Splits one CSV line into fields (RFC 4180 quotes: "a,b" and "" escapes).
 // Throws std::invalid_argument on an unterminated quote.

@@ -126,15 +126,9 @@ struct Trainer::Impl {
     std::optional<std::vector<std::string>> fixed;
     if (!config.data.classes.empty())
       fixed = read_class_list((root / config.data.classes).string());
-    auto index = [&](const std::string& split) {
-      const std::string path = (root / split).string();
-      return fs::path(path).extension() == ".csv" ? read_manifest(path, fixed)
-                                                  : index_class_folders(path, fixed);
-    };
-    DatasetIndex train_index = index(config.data.train);
+    DatasetIndex train_index = open_dataset_index((root / config.data.train).string(), fixed);
     classes = train_index.classes;
-    fixed = classes;
-    DatasetIndex val_index = index(config.data.val);
+    DatasetIndex val_index = open_dataset_index((root / config.data.val).string(), classes);
     const auto clip_options = clip_dataset_options(config, classes);
     train_set = std::make_shared<VideoClipDataset>(std::move(train_index), clip_options);
     val_set = std::make_shared<VideoClipDataset>(std::move(val_index), clip_options);
@@ -279,18 +273,22 @@ struct Trainer::Impl {
   }
 
   // Validation top-1 and loss at every width.
-  std::vector<WidthReport> evaluate() {
-    calibrate_bn();
-    const Cached val = collect(val_set);
+  // Top-1 and loss per width of a collected split.
+  std::vector<WidthReport> score(const Cached& split) const {
     std::vector<WidthReport> out;
-    for (size_t i = 0; i < val.logits.size(); ++i) {
+    for (size_t i = 0; i < split.logits.size(); ++i) {
       WidthReport r;
       r.width = model->widths()[i];
-      r.top1 = val.logits[i].argmax(1).eq(val.labels).to(torch::kDouble).mean().item<double>();
-      r.loss = torch::cross_entropy_loss(val.logits[i], val.labels).item<double>();
+      r.top1 = split.logits[i].argmax(1).eq(split.labels).to(torch::kDouble).mean().item<double>();
+      r.loss = torch::cross_entropy_loss(split.logits[i], split.labels).item<double>();
       out.push_back(r);
     }
     return out;
+  }
+
+  std::vector<WidthReport> evaluate() {
+    calibrate_bn();
+    return score(collect(val_set));
   }
 
   double metric_of(const std::vector<WidthReport>& r) const {
@@ -493,16 +491,12 @@ struct Trainer::Impl {
     calibrate_bn();
     const Cached val = collect(val_set);
     std::vector<WidthReport>& widths = report.widths;
-    for (int i = 0; i < static_cast<int>(model->widths().size()); ++i) {
-      WidthReport r;
-      r.width = model->widths()[i];
-      r.top1 = val.logits[i].argmax(1).eq(val.labels).to(torch::kDouble).mean().item<double>();
-      r.loss = torch::cross_entropy_loss(val.logits[i], val.labels).item<double>();
-      const CostTally cost =
-          model_cost(*model, i, config.data.frames, config.data.crop, config.data.crop);
-      r.mflops = cost.flops / 1e6;
-      r.params = cost.params;
-      widths.push_back(r);
+    widths = score(val);
+    for (size_t i = 0; i < widths.size(); ++i) {
+      const CostTally cost = model_cost(*model, static_cast<int>(i), config.data.frames,
+                                        config.data.crop, config.data.crop);
+      widths[i].mflops = cost.flops / 1e6;
+      widths[i].params = cost.params;
     }
     calibrate_confidence(val, widths);
 
