@@ -160,9 +160,15 @@ struct Trainer::Impl {
           state.best_metric = -1;
           state.best_epoch = -1;
         }
-        progress.message("resuming from " + path + " at epoch " + std::to_string(state.epoch + 1) +
-                         ", batch " + std::to_string(state.next_batch) + " (step " +
-                         std::to_string(state.step) + ")");
+        if (state.epoch >= config.train.epochs) {
+          progress.message(path + ": the run has finished its " + std::to_string(state.epoch) +
+                           " epochs; calibrating, training the gate and reporting again");
+        } else {
+          progress.message("resuming from " + path + " at epoch " +
+                           std::to_string(state.epoch + 1) + ", batch " +
+                           std::to_string(state.next_batch) + " (step " +
+                           std::to_string(state.step) + ")");
+        }
       }
     }
     if (state.step == 0) write_file_atomically((dir / "config.json").string(), config_json + "\n");
@@ -597,9 +603,12 @@ std::string format_report(const TrainReport& r) {
     }
     out << "\n";
   }
-  std::snprintf(line, sizeof line,
-                "training: %.1f clips/s, %.1f%% of step time waiting for data, %.0f s in all\n",
-                r.clips_per_s, 100 * r.data_share, r.seconds);
+  if (r.clips_per_s > 0) {  // no step ran when a finished run is reported again
+    std::snprintf(line, sizeof line, "training: %.1f clips/s, %.1f%% of step time waiting for data",
+                  r.clips_per_s, 100 * r.data_share);
+    out << line;
+  }
+  std::snprintf(line, sizeof line, "%s%.0f s in all\n", r.clips_per_s > 0 ? ", " : "", r.seconds);
   out << line;
   return out.str();
 }
