@@ -31,12 +31,7 @@ std::string join(const std::vector<std::string>& names, size_t max_shown = 12) {
 
 bool is_sample_path(const fs::directory_entry& e) {
   if (e.is_directory()) return true;  // a frame folder
-  if (!e.is_regular_file()) return false;
-  std::string ext = e.path().extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  const auto& exts = video_extensions();
-  return std::find(exts.begin(), exts.end(), ext) != exts.end();
+  return e.is_regular_file() && has_extension(e.path().string(), video_extensions());
 }
 
 class ManifestParser {
@@ -248,10 +243,8 @@ DatasetIndex read_manifest(const std::string& path,
 
 DatasetIndex open_dataset_index(const std::string& path,
                                 const std::optional<std::vector<std::string>>& classes) {
-  std::string ext = fs::path(path).extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return ext == ".csv" ? read_manifest(path, classes) : index_class_folders(path, classes);
+  return has_extension(path, {".csv"}) ? read_manifest(path, classes)
+                                       : index_class_folders(path, classes);
 }
 
 std::vector<std::string> split_csv_line(const std::string& line) {

@@ -16,17 +16,6 @@ namespace fs = std::filesystem;
 namespace adaptive {
 namespace {
 
-std::string lower_extension(const fs::path& p) {
-  std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return ext;
-}
-
-bool has_extension(const fs::path& p, const std::vector<std::string>& exts) {
-  return std::find(exts.begin(), exts.end(), lower_extension(p)) != exts.end();
-}
-
 // Converts any 8-bit decoder output (gray, BGR, BGRA) to RGB.
 void to_rgb(const cv::Mat& in, cv::Mat& rgb, const std::string& name) {
   if (in.depth() != CV_8U) {
@@ -80,7 +69,7 @@ class FrameFolderSource : public FrameSource {
  public:
   FrameFolderSource(std::string path, double fps) : path_(std::move(path)), fps_(fps) {
     for (const auto& entry : fs::directory_iterator(path_)) {
-      if (entry.is_regular_file() && has_extension(entry.path(), image_extensions())) {
+      if (entry.is_regular_file() && has_extension(entry.path().string(), image_extensions())) {
         files_.push_back(entry.path().string());
       }
     }
@@ -142,6 +131,13 @@ const std::vector<std::string>& video_extensions() {
 const std::vector<std::string>& image_extensions() {
   static const std::vector<std::string> exts = {".jpg", ".jpeg", ".png", ".bmp"};
   return exts;
+}
+
+bool has_extension(const std::string& path, const std::vector<std::string>& exts) {
+  std::string ext = fs::path(path).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  return std::find(exts.begin(), exts.end(), ext) != exts.end();
 }
 
 std::unique_ptr<FrameSource> open_frame_source(const std::string& path, double folder_fps) {

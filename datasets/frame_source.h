@@ -37,6 +37,9 @@ class FrameSource {
 const std::vector<std::string>& video_extensions();
 const std::vector<std::string>& image_extensions();
 
+// Whether `path`'s extension, compared case-insensitively, is one of `exts`.
+bool has_extension(const std::string& path, const std::vector<std::string>& exts);
+
 // Opens a video file (decoded with OpenCV's FFmpeg backend) or a frame folder
 // (Jester style: one image per frame, frames in file-name order). Grayscale
 // and BGRA inputs are converted to RGB. `folder_fps` is the rate given to
