@@ -51,10 +51,8 @@ void DataLoader::start_epoch(int64_t epoch, int64_t first_batch) {
   items_.clear();
   const int64_t n = static_cast<int64_t>(dataset_->size());
   if (options_.train) {
-    std::vector<int64_t> order(n);
-    for (int64_t i = 0; i < n; ++i) order[i] = i;
     Rng rng(derive_seed(options_.seed, {static_cast<uint64_t>(epoch), kShuffleStream}));
-    for (int64_t i = n - 1; i > 0; --i) std::swap(order[i], order[rng.uniform_int(0, i)]);
+    const std::vector<int64_t> order = shuffled_indices(n, rng);
     for (int64_t s : order) items_.push_back({s, 0});
   } else {
     for (int64_t s = 0; s < n; ++s) {

@@ -10,6 +10,8 @@
 #include <cmath>
 #include <cstdint>
 #include <initializer_list>
+#include <utility>
+#include <vector>
 
 namespace adaptive {
 
@@ -68,5 +70,13 @@ class Rng {
   static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
   uint64_t state_[4];
 };
+
+// 0..n-1 in an order drawn from `rng` (Fisher-Yates).
+inline std::vector<int64_t> shuffled_indices(int64_t n, Rng& rng) {
+  std::vector<int64_t> order(n);
+  for (int64_t i = 0; i < n; ++i) order[i] = i;
+  for (int64_t i = n - 1; i > 0; --i) std::swap(order[i], order[rng.uniform_int(0, i)]);
+  return order;
+}
 
 }  // namespace adaptive

@@ -445,10 +445,7 @@ struct Trainer::Impl {
     gate->train();
     for (int epoch = 0; epoch < g.epochs; ++epoch) {
       Rng rng(derive_seed(config.train.seed, {kGateStream, static_cast<uint64_t>(epoch)}));
-      std::vector<int64_t> order(n);
-      for (int64_t i = 0; i < n; ++i) order[i] = i;
-      for (int64_t i = n - 1; i > 0; --i) std::swap(order[i], order[rng.uniform_int(0, i)]);
-      const at::Tensor perm = torch::tensor(order, torch::kLong);
+      const at::Tensor perm = torch::tensor(shuffled_indices(n, rng), torch::kLong);
       double total = 0;
       for (int64_t b = 0; b < n; b += batch) {
         const at::Tensor idx = perm.slice(0, b, std::min(n, b + batch));
