@@ -21,16 +21,18 @@ SlimConvOptions conv_options(int64_t in, int64_t out, std::vector<int64_t> kerne
 // Registers the residual stages on `net`: stage s has base_channels << s
 // channels and blocks[s] blocks, the first block of every stage after the
 // first with spatial stride 2. Sets `channels` to the last stage's width.
+// Returns the blocks with their names.
 template <class Block>
-std::vector<Block> build_stages(torch::nn::Module& net, const ModelOptions& m, int64_t& channels) {
-  std::vector<Block> blocks;
+std::vector<std::pair<std::string, Block>> build_stages(torch::nn::Module& net,
+                                                        const ModelOptions& m, int64_t& channels) {
+  std::vector<std::pair<std::string, Block>> blocks;
   int64_t in = m.base_channels;
   for (size_t s = 0; s < m.blocks.size(); ++s) {
     const int64_t out = m.base_channels << s;
     for (int b = 0; b < m.blocks[s]; ++b) {
       const int64_t stride = (s > 0 && b == 0) ? 2 : 1;
       const std::string name = "stage" + std::to_string(s + 1) + "_" + std::to_string(b + 1);
-      blocks.push_back(net.register_module(name, Block(in, out, stride, m)));
+      blocks.emplace_back(name, net.register_module(name, Block(in, out, stride, m)));
       in = out;
     }
   }
@@ -63,6 +65,12 @@ class SpatioTemporalImpl : public torch::nn::Module {
     if (!temporal) return spatial->forward(x, ctx, relu);
     return temporal->forward(spatial->forward(x, ctx, true), ctx, relu);
   }
+  ScriptValue lower(ScriptBuilder& s, const std::string& name, const ScriptValue& x,
+                    const ForwardContext& ctx, bool relu) const {
+    if (!temporal) return spatial->lower(s, name + "_conv", x, ctx, relu);
+    return temporal->lower(s, name + "_temporal",
+                           spatial->lower(s, name + "_spatial", x, ctx, true), ctx, relu);
+  }
   ConvBn spatial{nullptr}, temporal{nullptr};
 };
 TORCH_MODULE(SpatioTemporal);
@@ -81,6 +89,13 @@ class BasicBlock3dImpl : public torch::nn::Module {
     at::Tensor y = conv2->forward(conv1->forward(x, ctx, true), ctx, false);
     return at::relu(y + (shortcut ? shortcut->forward(x, ctx, false) : x));
   }
+  ScriptValue lower(ScriptBuilder& s, const std::string& name, const ScriptValue& x,
+                    const ForwardContext& ctx) const {
+    const ScriptValue y = conv2->lower(s, name + "_conv2",
+                                       conv1->lower(s, name + "_conv1", x, ctx, true), ctx, false);
+    const ScriptValue r = shortcut ? shortcut->lower(s, name + "_shortcut", x, ctx, false) : x;
+    return s.let("torch.relu(" + y.name + " + " + r.name + ")", y.channels);
+  }
   SpatioTemporal conv1{nullptr}, conv2{nullptr};
   ConvBn shortcut{nullptr};
 };
@@ -96,15 +111,28 @@ class R2Plus1dNet : public SlimmableNet {
   }
   at::Tensor features(const at::Tensor& clips, const ForwardContext& ctx) override {
     at::Tensor x = stem_->forward(motion_input_ ? with_motion(clips) : clips, ctx, true);
-    for (auto& block : blocks_) x = block->forward(x, ctx);
+    for (auto& [name, block] : blocks_) x = block->forward(x, ctx);
     return x.mean({2, 3, 4});
+  }
+  ScriptValue lower_features(ScriptBuilder& s, const ScriptValue& clips,
+                             const ForwardContext& ctx) const override {
+    ScriptValue x = clips;
+    if (motion_input_) {  // with_motion(): frame differences, frame 0's zero
+      const std::string& c = clips.name;
+      x = s.let("torch.cat([" + c + ", torch.cat([torch.zeros_like(" + c + "[:, :, :1]), " + c +
+                    "[:, :, 1:] - " + c + "[:, :, :-1]], 2)], 1)",
+                2 * clips.channels);
+    }
+    x = stem_->lower(s, "stem", x, ctx, true);
+    for (const auto& [name, block] : blocks_) x = block->lower(s, name, x, ctx);
+    return s.let(x.name + ".mean([2, 3, 4])", x.channels);
   }
   int64_t feature_channels() const override { return channels_; }
 
  private:
   bool motion_input_;
   SpatioTemporal stem_{nullptr};
-  std::vector<BasicBlock3d> blocks_;
+  std::vector<std::pair<std::string, BasicBlock3d>> blocks_;
   int64_t channels_ = 0;
 };
 
@@ -130,9 +158,33 @@ class ShiftBlockImpl : public torch::nn::Module {
     y = pointwise->forward(y, ctx, false);
     return at::relu(y + (shortcut ? shortcut->forward(x, ctx, false) : x));
   }
+  ScriptValue lower(ScriptBuilder& s, const std::string& name, const ScriptValue& x,
+                    const ForwardContext& ctx) const {
+    ScriptValue y = depthwise->lower(s, name + "_depthwise", lower_shift(s, x), ctx, true);
+    y = pointwise->lower(s, name + "_pointwise", y, ctx, false);
+    const ScriptValue r = shortcut ? shortcut->lower(s, name + "_shortcut", x, ctx, false) : x;
+    return s.let("torch.relu(" + y.name + " + " + r.name + ")", y.channels);
+  }
   ConvBn depthwise{nullptr}, pointwise{nullptr}, shortcut{nullptr};
 
  private:
+  // temporal_shift() as TorchScript: the same fold, zero-filled at the ends.
+  ScriptValue lower_shift(ScriptBuilder& s, const ScriptValue& x) const {
+    const int64_t fold = static_cast<int64_t>(x.channels * shift_ / 2);
+    const int64_t t = s.frames();
+    if (fold == 0 || t < 2) return x;
+    const std::string v =
+        s.let(x.name + ".view(-1, " + std::to_string(t) + ", " + std::to_string(x.channels) + ", " +
+              x.name + ".size(2), " + x.name + ".size(3))");
+    const std::string f = std::to_string(fold), f2 = std::to_string(2 * fold);
+    const std::string forward = "torch.cat([torch.zeros_like(" + v + "[:, :1, :" + f + "]), " + v +
+                                "[:, :-1, :" + f + "]], 1)";
+    const std::string back = "torch.cat([" + v + "[:, 1:, " + f + ":" + f2 +
+                             "], torch.zeros_like(" + v + "[:, :1, " + f + ":" + f2 + "])], 1)";
+    return s.let("torch.cat([" + forward + ", " + back + ", " + v + "[:, :, " + f2 +
+                     ":]], 2).view(" + x.name + ".size())",
+                 x.channels);
+  }
   double shift_;
 };
 TORCH_MODULE(ShiftBlock);
@@ -151,14 +203,26 @@ class TsmMobileNet : public SlimmableNet {
     at::Tensor x =
         clips.transpose(1, 2).reshape({n * t, clips.size(1), clips.size(3), clips.size(4)});
     x = stem_->forward(x, ctx);
-    for (auto& block : blocks_) x = block->forward(x, t, ctx);
+    for (auto& [name, block] : blocks_) x = block->forward(x, t, ctx);
     return x.mean({2, 3}).view({n, t, -1}).mean(1);
+  }
+  ScriptValue lower_features(ScriptBuilder& s, const ScriptValue& clips,
+                             const ForwardContext& ctx) const override {
+    const std::string& c = clips.name;
+    ScriptValue x = s.let(
+        c + ".transpose(1, 2).reshape(-1, " + c + ".size(1), " + c + ".size(3), " + c + ".size(4))",
+        clips.channels);
+    x = stem_->lower(s, "stem", x, ctx, true);
+    for (const auto& [name, block] : blocks_) x = block->lower(s, name, x, ctx);
+    return s.let(x.name + ".mean([2, 3]).view(-1, " + std::to_string(s.frames()) + ", " +
+                     std::to_string(x.channels) + ").mean(1)",
+                 x.channels);
   }
   int64_t feature_channels() const override { return channels_; }
 
  private:
   ConvBn stem_{nullptr};
-  std::vector<ShiftBlock> blocks_;
+  std::vector<std::pair<std::string, ShiftBlock>> blocks_;
   int64_t channels_ = 0;
 };
 

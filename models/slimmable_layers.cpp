@@ -150,14 +150,26 @@ SlimLinearImpl::SlimLinearImpl(int64_t in_features, int64_t out_features, bool f
 
 at::Tensor SlimLinearImpl::forward(const at::Tensor& x, const ForwardContext& ctx) {
   const int64_t in = x.size(1);
-  const int64_t out =
-      fixed_out_ ? out_features_ : channels_at(out_features_, ctx.width, channel_multiple_);
+  const int64_t out = out_features_at(ctx.width);
   const at::Tensor w = weight.narrow(0, 0, out).narrow(1, 0, in), b = bias.narrow(0, 0, out);
   if (ctx.cost) {
     ctx.cost->flops += 2.0 * static_cast<double>(x.size(0)) * in * out;
     ctx.cost->params += w.numel() + b.numel();
   }
   return at::linear(x, w, b);
+}
+
+int64_t SlimLinearImpl::out_features_at(double width) const {
+  return fixed_out_ ? out_features_ : channels_at(out_features_, width, channel_multiple_);
+}
+
+ScriptValue SlimLinearImpl::lower(ScriptBuilder& s, const std::string& name, const ScriptValue& x,
+                                  const ForwardContext& ctx) const {
+  const int64_t out = out_features_at(ctx.width);
+  const std::string w =
+      s.tensor(name + "_weight", weight.narrow(0, 0, out).narrow(1, 0, x.channels));
+  const std::string b = s.tensor(name + "_bias", bias.narrow(0, 0, out));
+  return s.let("torch.linear(" + x.name + ", " + w + ", " + b + ")", out);
 }
 
 }  // namespace adaptive

@@ -18,6 +18,8 @@
 
 #include <torch/nn/module.h>
 
+#include "models/script_builder.h"
+
 namespace adaptive {
 
 // Channels a layer of `max_channels` has at `width`: max_channels * width
@@ -112,6 +114,10 @@ class SlimLinearImpl : public torch::nn::Module {
   SlimLinearImpl(int64_t in_features, int64_t out_features, bool fixed_out = true,
                  int64_t channel_multiple = 8);
   at::Tensor forward(const at::Tensor& x, const ForwardContext& ctx);
+  int64_t out_features_at(double width) const;
+  // TorchScript of forward() at ctx's width (see script_builder.h).
+  ScriptValue lower(ScriptBuilder& s, const std::string& name, const ScriptValue& x,
+                    const ForwardContext& ctx) const;
   at::Tensor weight, bias;
 
  private:

@@ -60,6 +60,37 @@ at::Tensor ConvBnImpl::forward(const at::Tensor& x, const ForwardContext& ctx, b
   return relu ? at::relu(y) : y;
 }
 
+ScriptValue ConvBnImpl::lower(ScriptBuilder& s, const std::string& name, const ScriptValue& x,
+                              const ForwardContext& ctx, bool relu) const {
+  const SlimConvOptions& o = conv->options();
+  const int64_t c_out = o.depthwise ? x.channels : conv->out_channels_at(ctx.width);
+  at::Tensor w = conv->weight.detach().narrow(0, 0, c_out);
+  if (!o.depthwise) w = w.narrow(1, 0, x.channels);
+  const SwitchableBatchNormImpl::Params bn_at = bn->params_at(ctx.width_index);
+  if (bn_at.mean.size(0) != c_out) {
+    throw std::logic_error("ConvBn::lower: " + name + " has " + std::to_string(c_out) +
+                           " outputs at width index " + std::to_string(ctx.width_index) +
+                           ", its BN " + std::to_string(bn_at.mean.size(0)));
+  }
+  // Folded in double precision, stored as float.
+  const at::Tensor scale =
+      bn_at.weight.to(at::kDouble) / (bn_at.var.to(at::kDouble) + bn->eps()).sqrt();
+  std::vector<int64_t> scale_shape(w.dim(), 1);
+  scale_shape[0] = c_out;
+  at::Tensor shift = bn_at.bias.to(at::kDouble) - bn_at.mean.to(at::kDouble) * scale;
+  if (conv->bias.defined())
+    shift = shift + conv->bias.detach().narrow(0, 0, c_out).to(at::kDouble) * scale;
+  const std::string weight =
+      s.tensor(name + "_weight", w.to(at::kDouble) * scale.view(scale_shape));
+  const std::string bias = s.tensor(name + "_bias", shift);
+  const bool is3d = o.kernel.size() == 3;
+  const std::string call = std::string(is3d ? "torch.conv3d(" : "torch.conv2d(") + x.name + ", " +
+                           weight + ", " + bias + ", " + script_list(o.stride) + ", " +
+                           script_list(o.padding) + ", " + (is3d ? "[1, 1, 1]" : "[1, 1]") + ", " +
+                           std::to_string(o.depthwise ? x.channels : 1) + ")";
+  return s.let(relu ? "torch.relu(" + call + ")" : call, c_out);
+}
+
 SlimmableNet::SlimmableNet(ModelOptions options) : options_(std::move(options)) {
   validate(options_);
 }
@@ -72,6 +103,11 @@ at::Tensor SlimmableNet::classify(const at::Tensor& features, const ForwardConte
   at::Tensor x = features;
   if (options_.dropout > 0 && is_training()) x = at::dropout(x, options_.dropout, true);
   return classifier_->forward(x, ctx);
+}
+
+ScriptValue SlimmableNet::lower_classify(ScriptBuilder& s, const ScriptValue& features,
+                                         const ForwardContext& ctx) const {
+  return classifier_->lower(s, "classifier", features, ctx);  // dropout is off in eval mode
 }
 
 void SlimmableNet::reset_bn_statistics() {

@@ -40,6 +40,11 @@ class ConvBnImpl : public torch::nn::Module {
   // `zero_scale`: the BN starts at scale 0 (end of a residual branch).
   ConvBnImpl(const SlimConvOptions& conv, const ModelOptions& model, bool zero_scale = false);
   at::Tensor forward(const at::Tensor& x, const ForwardContext& ctx, bool relu = true);
+  // TorchScript of forward() at ctx's width: one conv whose weights are the
+  // width's slice scaled by the BN's 1/sqrt(var + eps) * gamma, and whose bias
+  // is beta - mean * that scale (batch norm folded; eval mode only).
+  ScriptValue lower(ScriptBuilder& s, const std::string& name, const ScriptValue& x,
+                    const ForwardContext& ctx, bool relu = true) const;
   SlimConv conv{nullptr};
   SwitchableBatchNorm bn{nullptr};
 };
@@ -53,6 +58,13 @@ class SlimmableNet : public torch::nn::Module {
   virtual at::Tensor features(const at::Tensor& clips, const ForwardContext& ctx) = 0;
   // Logits from pooled features: dropout (training) then the classifier.
   at::Tensor classify(const at::Tensor& features, const ForwardContext& ctx);
+
+  // TorchScript of features() and classify() at ctx's width, eval mode (see
+  // script_builder.h); `clips` is the method's input [N, 3, T, H, W].
+  virtual ScriptValue lower_features(ScriptBuilder& s, const ScriptValue& clips,
+                                     const ForwardContext& ctx) const = 0;
+  ScriptValue lower_classify(ScriptBuilder& s, const ScriptValue& features,
+                             const ForwardContext& ctx) const;
   at::Tensor forward(const at::Tensor& clips, const ForwardContext& ctx) {
     return classify(features(clips, ctx), ctx);
   }

@@ -1,0 +1,42 @@
+#include "models/script_builder.h"
+
+#include <torch/script.h>
+
+namespace adaptive {
+
+ScriptBuilder::ScriptBuilder(torch::jit::Module& module, std::string scope, int64_t frames)
+    : module_(module), scope_(std::move(scope)), frames_(frames) {}
+
+std::string ScriptBuilder::tensor(const std::string& name, const at::Tensor& value) {
+  const std::string attr = scope_ + "_" + name;
+  at::Tensor stored = value.detach().to(at::kCPU, at::kFloat).contiguous().clone();
+  stored.set_requires_grad(false);
+  module_.register_parameter(attr, stored, /*is_buffer=*/false);
+  return "self." + attr;
+}
+
+std::string ScriptBuilder::let(const std::string& expr) {
+  const std::string name = "v" + std::to_string(next_++);
+  emit(name + " = " + expr);
+  return name;
+}
+
+void ScriptBuilder::emit(const std::string& line) {
+  lines_.push_back(line);
+}
+
+std::string ScriptBuilder::method(const std::string& name, const std::string& args,
+                                  const std::string& returns) const {
+  std::string code =
+      "def " + name + "(self" + (args.empty() ? "" : ", " + args) + ") -> " + returns + ":\n";
+  for (const auto& line : lines_) code += "    " + line + "\n";
+  return code;
+}
+
+std::string script_list(const std::vector<int64_t>& values) {
+  std::string s = "[";
+  for (size_t i = 0; i < values.size(); ++i) s += (i ? ", " : "") + std::to_string(values[i]);
+  return s + "]";
+}
+
+}  // namespace adaptive

@@ -1,0 +1,149 @@
+#include "models/script_export.h"
+
+#include <sstream>
+#include <stdexcept>
+
+namespace adaptive {
+namespace {
+
+std::string float_list(const std::vector<double>& values) {
+  std::ostringstream s;
+  s << "[";
+  for (size_t i = 0; i < values.size(); ++i) s << (i ? ", " : "") << values[i];
+  s << "]";
+  return s.str();
+}
+
+// The gate head as TorchScript: standardised narrowest features and class
+// probabilities in, width scores out (WidthGateImpl::forward).
+std::string lower_gate(torch::jit::Module& module, const WidthGateImpl& gate, int64_t frames) {
+  ScriptBuilder s(module, "gate", frames);
+  const std::string mean = s.tensor("feature_mean", gate.feature_mean);
+  const std::string std = s.tensor("feature_std", gate.feature_std);
+  const std::string x =
+      s.let("torch.cat([(features - " + mean + ") / " + std + ", torch.softmax(logits, 1)], 1)");
+  const std::string h =
+      s.let("torch.relu(torch.linear(" + x + ", " + s.tensor("hidden_weight", gate.hidden->weight) +
+            ", " + s.tensor("hidden_bias", gate.hidden->bias) + "))");
+  s.emit("return torch.linear(" + h + ", " + s.tensor("out_weight", gate.out->weight) + ", " +
+         s.tensor("out_bias", gate.out->bias) + ")");
+  return s.method("_gate_head", "features: Tensor, logits: Tensor", "Tensor");
+}
+
+}  // namespace
+
+torch::jit::Module lower_to_torchscript(const SlimmableNet& model, const WidthGateImpl* gate,
+                                        std::vector<int> width_indices, ScriptInputShape input,
+                                        int default_index) {
+  const int model_widths = static_cast<int>(model.widths().size());
+  if (width_indices.empty()) {
+    for (int i = 0; i < model_widths; ++i) width_indices.push_back(i);
+  }
+  for (size_t k = 0; k < width_indices.size(); ++k) {
+    const int i = width_indices[k];
+    if (i < 0 || i >= model_widths || (k > 0 && i <= width_indices[k - 1])) {
+      throw std::invalid_argument(
+          "export: width indices must be ascending and within the model's " +
+          std::to_string(model_widths) + " widths");
+    }
+  }
+  if (gate && static_cast<int>(width_indices.size()) != model_widths) {
+    throw std::invalid_argument("export: the gate scores all " + std::to_string(model_widths) +
+                                " widths of the model; export every width to include it");
+  }
+  const int count = static_cast<int>(width_indices.size());
+  if (default_index < 0) default_index = count - 1;
+  if (default_index >= count)
+    throw std::invalid_argument("export: default width index out of range");
+
+  torch::NoGradGuard no_grad;
+  torch::jit::Module module("__torch__.adaptive.AdaptiveVideoModel");
+  std::vector<double> widths;
+  for (int i : width_indices) widths.push_back(model.widths()[i]);
+  module.register_attribute("training", c10::BoolType::get(), false);
+  module.register_attribute("width_index", c10::IntType::get(), int64_t{default_index});
+  module.register_attribute("width_list", c10::ListType::ofFloats(), c10::List<double>(widths));
+
+  const std::string expected = "[N, " + std::to_string(input.channels) + ", " +
+                               std::to_string(input.frames) + ", " + std::to_string(input.height) +
+                               ", " + std::to_string(input.width) + "]";
+  std::string code =
+      "def _check_input(self, x: Tensor) -> None:\n"
+      "    assert x.dim() == 5 and x.size(1) == " +
+      std::to_string(input.channels) + " and x.size(2) == " + std::to_string(input.frames) +
+      " and x.size(3) == " + std::to_string(input.height) +
+      " and x.size(4) == " + std::to_string(input.width) + ", \"adaptive model: expected input " +
+      expected + " (NCTHW, float, normalised as adaptive.json says), got \" + str(x.shape)\n\n";
+
+  // Per width: _features_k(x) and _classify_k(features), straight-line code.
+  for (int k = 0; k < count; ++k) {
+    const ForwardContext ctx = model.at_width(width_indices[k]);
+    const std::string scope = "w" + std::to_string(k);
+    ScriptBuilder features(module, scope, input.frames);
+    const ScriptValue f = model.lower_features(features, {"x", input.channels}, ctx);
+    features.emit("return " + f.name);
+    code += features.method("_features_" + std::to_string(k), "x: Tensor", "Tensor") + "\n";
+    ScriptBuilder classify(module, scope, input.frames);
+    classify.emit("return " + model.lower_classify(classify, {"features", f.channels}, ctx).name);
+    code += classify.method("_classify_" + std::to_string(k), "features: Tensor", "Tensor") + "\n";
+  }
+
+  code +=
+      "def forward_at(self, x: Tensor, width_index: int) -> Tensor:\n"
+      "    self._check_input(x)\n";
+  for (int k = 0; k < count; ++k) {
+    const std::string n = std::to_string(k);
+    code += "    if width_index == " + n + ":\n        return self._classify_" + n +
+            "(self._features_" + n + "(x))\n";
+  }
+  code +=
+      "    assert False, \"adaptive model: width_index \" + str(width_index) + \" is out of "
+      "range: valid indices are 0.." +
+      std::to_string(count - 1) + " for widths " + float_list(widths) + "\"\n    return x\n\n";
+  code +=
+      "def forward(self, x: Tensor) -> Tensor:\n"
+      "    return self.forward_at(x, self.width_index)\n\n"
+      "def set_width(self, width: float) -> None:\n"
+      "    for i in range(len(self.width_list)):\n"
+      "        if abs(self.width_list[i] - width) < 1e-6:\n"
+      "            self.width_index = i\n"
+      "            return\n"
+      "    assert False, \"adaptive model: width \" + str(width) + \" is not in this model; valid "
+      "widths: " +
+      float_list(widths) +
+      "\"\n\n"
+      "def get_width(self) -> float:\n"
+      "    return self.width_list[self.width_index]\n\n"
+      "def widths(self) -> List[float]:\n"
+      "    return self.width_list\n\n";
+
+  if (gate) {
+    code += lower_gate(module, *gate, input.frames) + "\n";
+    code +=
+        "def gate(self, x: Tensor) -> Tensor:\n"
+        "    self._check_input(x)\n"
+        "    features = self._features_0(x)\n"
+        "    return self._gate_head(features, self._classify_0(features))\n\n"
+        "def forward_gated(self, x: Tensor) -> Tuple[Tensor, Tensor]:\n"
+        "    self._check_input(x)\n"
+        "    features = self._features_0(x)\n"
+        "    logits = self._classify_0(features)\n"
+        "    choice = torch.argmax(self._gate_head(features, logits), 1)\n"
+        "    out = logits.clone()\n";
+    for (int k = 1; k < count; ++k) {
+      const std::string n = std::to_string(k);
+      code += "    idx = torch.nonzero(choice == " + n +
+              ").view(-1)\n"
+              "    if idx.numel() > 0:\n"
+              "        out.index_copy_(0, idx, self._classify_" +
+              n + "(self._features_" + n + "(x.index_select(0, idx))))\n";
+    }
+    code += "    return out, choice\n";
+  }
+  module.define(code);
+  module.eval();
+  for (const auto& p : module.parameters()) p.set_requires_grad(false);
+  return module;
+}
+
+}  // namespace adaptive

@@ -1,0 +1,41 @@
+// Lowering a trained slimmable network (and its gate) to one TorchScript
+// module holding every exported width: the artifact's code and weights
+// ("Contract 1" in DESIGN.md; the metadata is added by train/exporter.h).
+//
+// Each width gets its own straight-line methods over weights sliced and
+// stored contiguous for that width, with batch norm folded into the convs, so
+// a narrow width runs exactly the convolutions of a plain network of its
+// channels. The module's methods:
+//
+//   forward(x)                 logits at the current width
+//   forward_at(x, width_index) logits at that width; changes no state
+//   set_width(w), get_width(), widths()
+//   gate(x), forward_gated(x)  when a gate is given
+//
+// Inputs are checked against [N, channels, frames, height, width]; a wrong
+// shape or width raises an error that says what is valid.
+#pragma once
+
+#include <vector>
+
+#include <torch/script.h>
+
+#include "models/slimmable_net.h"
+#include "models/width_gate.h"
+
+namespace adaptive {
+
+struct ScriptInputShape {
+  int64_t channels = 3, frames = 8, height = 64, width = 64;
+};
+
+// `width_indices`: indices into model.widths() to export, ascending (empty:
+// all). `gate`: trained on the model's narrowest width; it needs every width
+// exported (throws std::invalid_argument otherwise). `default_index`: index
+// into the exported widths that forward() uses after loading (-1: widest).
+// The model must be on the CPU; it is not modified (lowering reads weights).
+torch::jit::Module lower_to_torchscript(const SlimmableNet& model, const WidthGateImpl* gate,
+                                        std::vector<int> width_indices, ScriptInputShape input,
+                                        int default_index = -1);
+
+}  // namespace adaptive

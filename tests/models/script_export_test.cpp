@@ -1,0 +1,159 @@
+#include "models/script_export.h"
+
+#include <sstream>
+
+#include <torch/torch.h>
+#include <catch2/catch.hpp>
+
+#include "models/backbones.h"
+
+using namespace adaptive;
+
+namespace {
+
+ModelOptions tiny(const std::string& name) {
+  ModelOptions o;
+  o.name = name;
+  o.num_classes = 5;
+  o.widths = {0.25, 0.5, 0.75, 1.0};
+  o.base_channels = 16;
+  o.blocks = {1, 1};
+  return o;
+}
+
+// A model whose batch norms hold non-trivial statistics and affine
+// parameters, so folding them is really tested.
+std::shared_ptr<SlimmableNet> trained_looking(const ModelOptions& options) {
+  torch::manual_seed(3);
+  auto model = build_model(options);
+  torch::NoGradGuard no_grad;
+  for (auto& p : model->named_parameters()) {
+    if (p.key().find(".bn.") != std::string::npos) p.value().uniform_(0.5, 1.5);
+  }
+  for (auto& b : model->named_buffers()) {
+    if (b.key().find("running_mean") != std::string::npos) b.value().normal_(0, 0.2);
+    if (b.key().find("running_var") != std::string::npos) b.value().uniform_(0.5, 2.0);
+  }
+  model->eval();
+  return model;
+}
+
+constexpr ScriptInputShape kInput{3, 4, 32, 32};
+
+at::Tensor clips(int64_t n) {
+  return torch::randn({n, 3, 4, 32, 32});
+}
+
+// Saves and loads the module, as a consumer would see it.
+torch::jit::Module round_trip(const torch::jit::Module& module) {
+  std::stringstream bytes;
+  module.save(bytes);
+  return torch::jit::load(bytes);
+}
+
+std::string error_of(const std::function<void()>& call) {
+  try {
+    call();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("exported logits match the training model at every width", "[models][export]") {
+  std::vector<ModelOptions> variants = {tiny("r2plus1d"), tiny("tsm_mobile")};
+  variants.push_back(tiny("r2plus1d"));
+  variants.back().factorized = false;
+  variants.back().motion_input = false;
+  for (const ModelOptions& options : variants) {
+    INFO(options.name << (options.factorized ? "" : " (3D kernels)"));
+    auto model = trained_looking(options);
+    torch::jit::Module script = round_trip(lower_to_torchscript(*model, nullptr, {}, kInput));
+    torch::NoGradGuard no_grad;
+    const at::Tensor x = clips(3);
+    for (int i = 0; i < static_cast<int>(options.widths.size()); ++i) {
+      INFO("width " << options.widths[i]);
+      const at::Tensor expected = model->forward(x, model->at_width(i));
+      const at::Tensor got = script.get_method("forward_at")({x, int64_t{i}}).toTensor();
+      REQUIRE(got.sizes() == expected.sizes());
+      CHECK((got - expected).abs().max().item<double>() < 1e-4);
+    }
+  }
+}
+
+TEST_CASE("the width knob: set_width, get_width, widths, forward", "[models][export]") {
+  auto model = trained_looking(tiny("r2plus1d"));
+  torch::jit::Module script = round_trip(lower_to_torchscript(*model, nullptr, {}, kInput));
+  torch::NoGradGuard no_grad;
+  const at::Tensor x = clips(2);
+  CHECK(script.run_method("widths").toDoubleList().vec() ==
+        std::vector<double>{0.25, 0.5, 0.75, 1.0});
+  CHECK(script.run_method("get_width").toDouble() == 1.0);  // widest by default
+  script.run_method("set_width", 0.5);
+  CHECK(script.run_method("get_width").toDouble() == 0.5);
+  const at::Tensor at_half = model->forward(x, model->at_width(1));
+  CHECK((script.forward({x}).toTensor() - at_half).abs().max().item<double>() < 1e-4);
+  // forward_at leaves the knob where it was.
+  script.run_method("forward_at", x, int64_t{0});
+  CHECK(script.run_method("get_width").toDouble() == 0.5);
+
+  const std::string bad_width = error_of([&] { script.run_method("set_width", 0.3); });
+  CHECK_THAT(bad_width,
+             Catch::Contains("is not in this model; valid widths: [0.25, 0.5, 0.75, 1]"));
+  const std::string bad_index = error_of([&] { script.run_method("forward_at", x, int64_t{4}); });
+  CHECK_THAT(bad_index, Catch::Contains("width_index 4 is out of range: valid indices are 0..3"));
+  const std::string bad_shape = error_of([&] {
+    script.forward({torch::randn({1, 3, 8, 32, 32})});
+  });
+  CHECK_THAT(bad_shape, Catch::Contains("expected input [N, 3, 4, 32, 32]"));
+  CHECK_THAT(bad_shape, Catch::Contains("got [1, 3, 8, 32, 32]"));
+}
+
+TEST_CASE("a subset of widths exports each as its own contiguous weights", "[models][export]") {
+  auto model = trained_looking(tiny("tsm_mobile"));
+  torch::jit::Module script = lower_to_torchscript(*model, nullptr, {0, 3}, kInput, 0);
+  CHECK(script.run_method("widths").toDoubleList().vec() == std::vector<double>{0.25, 1.0});
+  CHECK(script.run_method("get_width").toDouble() == 0.25);
+  int64_t count = 0;
+  for (const auto& p : script.named_parameters()) {
+    CHECK_FALSE(p.value.requires_grad());
+    CHECK(p.value.is_contiguous());
+    ++count;
+  }
+  CHECK(count > 0);
+  CHECK_FALSE(script.is_training());
+  torch::NoGradGuard no_grad;
+  const at::Tensor x = clips(1);
+  const at::Tensor narrow = script.run_method("forward_at", x, int64_t{0}).toTensor();
+  CHECK((narrow - model->forward(x, model->at_width(0))).abs().max().item<double>() < 1e-4);
+  CHECK_THROWS_WITH(lower_to_torchscript(*model, nullptr, {2, 1}, kInput),
+                    Catch::Contains("ascending"));
+}
+
+TEST_CASE("the gate exports with forward_gated routing each clip to its width",
+          "[models][export]") {
+  auto model = trained_looking(tiny("r2plus1d"));
+  torch::manual_seed(5);
+  WidthGate gate(channels_at(model->feature_channels(), 0.25, 8), 5, 4, 16);
+  gate->eval();
+  torch::jit::Module script = round_trip(lower_to_torchscript(*model, gate.get(), {}, kInput));
+  torch::NoGradGuard no_grad;
+  const at::Tensor x = clips(6);
+  const at::Tensor features = model->features(x, model->at_width(0));
+  const at::Tensor logits0 = model->classify(features, model->at_width(0));
+  const at::Tensor scores = gate->forward(features, logits0);
+  CHECK((script.run_method("gate", x).toTensor() - scores).abs().max().item<double>() < 1e-4);
+  const auto out = script.run_method("forward_gated", x).toTuple();
+  const at::Tensor choice = out->elements()[1].toTensor();
+  CHECK(choice.equal(scores.argmax(1)));
+  const at::Tensor got = out->elements()[0].toTensor();
+  for (int64_t j = 0; j < x.size(0); ++j) {
+    const int w = static_cast<int>(choice[j].item<int64_t>());
+    const at::Tensor expected = model->forward(x.narrow(0, j, 1), model->at_width(w));
+    CHECK((got.narrow(0, j, 1) - expected).abs().max().item<double>() < 1e-4);
+  }
+  CHECK_THROWS_WITH(lower_to_torchscript(*model, gate.get(), {0, 3}, kInput),
+                    Catch::Contains("export every width"));
+}
