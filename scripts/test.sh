@@ -3,5 +3,6 @@
 # Extra arguments go to ctest (e.g. -R loader, -L slow).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/build.sh
+# python3-torch: a test loads an exported model with stock PyTorch.
+scripts/build.sh --with-python
 ctest --test-dir build --output-on-failure -j "$(nproc)" "$@"

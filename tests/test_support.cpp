@@ -1,5 +1,7 @@
 #include "test_support.h"
 
+#include "train/trainer.h"
+
 #include <atomic>
 #include <random>
 #include <stdexcept>
@@ -53,6 +55,46 @@ const std::string& tiny_synth_dataset() {
     return dir.str("synth");
   }();
   return root;
+}
+
+TrainConfig tiny_train_config(const std::string& root) {
+  TrainConfig c;
+  c.data.root = root;
+  c.data.synthesize = false;
+  c.data.frames = 4;
+  c.data.short_side = 36;
+  c.data.crop = 32;
+  c.data.workers = 0;
+  c.data.cache_mb = 0;
+  c.model.name = "tsm_mobile";
+  c.model.widths = {0.5, 1.0};
+  c.model.channel_multiple = 4;
+  c.model.base_channels = 8;
+  c.model.blocks = {1};
+  c.train.epochs = 2;
+  c.train.batch_size = 4;
+  c.train.lr = 0.05;
+  c.train.log_every = 1;
+  c.gate.epochs = 3;
+  return c;
+}
+
+TrainerOptions quiet_trainer(const std::string& out, const std::string& resume) {
+  TrainerOptions o;
+  o.out_dir = out;
+  o.resume = resume;
+  o.progress = false;
+  return o;
+}
+
+const std::string& tiny_trained_run() {
+  static TempDir dir;
+  static const std::string run = [] {
+    const std::string out = dir.str("run");
+    Trainer(tiny_train_config(tiny_synth_dataset()), quiet_trainer(out)).run();
+    return out;
+  }();
+  return run;
 }
 
 }  // namespace adaptive::test

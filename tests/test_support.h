@@ -8,6 +8,11 @@
 
 #include "datasets/synth_gestures.h"
 
+namespace adaptive {
+struct TrainConfig;
+struct TrainerOptions;
+}  // namespace adaptive
+
 namespace adaptive::test {
 
 // A fresh folder under the system temp dir, removed with everything in it.
@@ -34,5 +39,16 @@ SynthOptions tiny_synth_options(const std::string& out_dir, uint64_t seed = 7);
 // The tiny dataset (seed 7), rendered once per test process into a temporary
 // folder; returns its root.
 const std::string& tiny_synth_dataset();
+
+// A training run small enough for a unit test: the tiny dataset at `root`,
+// a tsm_mobile network of widths {0.5, 1.0}, 2 epochs, 4 frames of 32x32.
+TrainConfig tiny_train_config(const std::string& root);
+
+// Trainer options for a run into `out` without progress output.
+TrainerOptions quiet_trainer(const std::string& out, const std::string& resume = "");
+
+// The tiny config trained once per test process on the tiny dataset; returns
+// its run directory (with model.pt and checkpoints/final.pt).
+const std::string& tiny_trained_run();
 
 }  // namespace adaptive::test

@@ -2,6 +2,7 @@
 //
 //   adaptive-train --config FILE [--set key.path=value ...] [--out DIR]
 //                  [--resume auto|PATH] [--threads N] [--device cpu|cuda] [--print-config]
+//   adaptive-train export --checkpoint PATH --out model.pt [--widths 0.25,1.0]
 //
 // Exit codes: 0 ok, 1 runtime failure (data, I/O, divergence), 2 usage or config error.
 #include <filesystem>
@@ -12,6 +13,7 @@
 #include <cxxopts.hpp>
 
 #include "datasets/errors.h"
+#include "train/exporter.h"
 #include "train/trainer.h"
 
 namespace {
@@ -20,7 +22,42 @@ struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// adaptive-train export: a checkpoint to the deployable TorchScript file.
+int run_export(int argc, char** argv) {
+  cxxopts::Options cli("adaptive-train export",
+                       "Export a checkpoint to one TorchScript file with every width, a width "
+                       "knob and adaptive.json metadata.");
+  cli.add_options()("checkpoint", "checkpoint of a run (checkpoints/final.pt is calibrated)",
+                    cxxopts::value<std::string>())("out", "TorchScript file to write",
+                                                   cxxopts::value<std::string>())(
+      "widths", "widths to export, comma-separated (default: all)",
+      cxxopts::value<std::vector<double>>())("h,help", "show this help");
+  auto args = cli.parse(argc, argv);
+  if (args.count("help")) {
+    std::cout << cli.help() << "\n";
+    return 0;
+  }
+  if (!args.count("checkpoint") || !args.count("out"))
+    throw UsageError("export needs --checkpoint PATH and --out FILE (see --help)");
+  adaptive::ExportOptions options;
+  options.checkpoint = args["checkpoint"].as<std::string>();
+  options.out = args["out"].as<std::string>();
+  if (args.count("widths")) options.widths = args["widths"].as<std::vector<double>>();
+  const adaptive::ExportSummary summary = adaptive::export_checkpoint(options);
+  const auto& m = summary.metadata;
+  std::cout << options.out << ": " << summary.bytes / 1024 << " KiB, " << m["labels"].size()
+            << " classes, input " << m["input"]["frames"] << "x" << m["input"]["height"] << "x"
+            << m["input"]["width"] << " at " << m["input"]["fps"].get<double>() << " fps"
+            << (m["gate"].is_null() ? "" : ", gated") << "\n";
+  for (const auto& c : m["cost"]) {
+    std::cout << "  width " << c["width"].get<double>() << ": " << c["mflops"].get<double>()
+              << " MFLOPs, " << c["params"] << " parameters\n";
+  }
+  return 0;
+}
+
 int run(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "export") return run_export(argc - 1, argv + 1);
   cxxopts::Options cli("adaptive-train",
                        "Train a slimmable, gated video classifier from a JSON config.");
   cli.add_options()("config", "JSON config file (see configs/)", cxxopts::value<std::string>())(
@@ -34,6 +71,7 @@ int run(int argc, char** argv) {
       "print-config", "print the resolved config and exit")(
       "list-keys", "list every config key with its type, default and range, and exit")(
       "h,help", "show this help");
+  cli.custom_help("[options] | export --checkpoint PATH --out FILE [--widths W,...]");
   auto args = cli.parse(argc, argv);
   if (args.count("help")) {
     std::cout << cli.help() << "\n";
@@ -74,7 +112,7 @@ int run(int argc, char** argv) {
   const adaptive::TrainReport report = trainer.run();
   std::cout << adaptive::format_report(report);
   std::cout << "run directory: " << options.out_dir
-            << " (config.json, metrics.jsonl, report.json, checkpoints/)\n";
+            << " (model.pt, config.json, metrics.jsonl, report.json, checkpoints/)\n";
   return 0;
 }
 

@@ -102,6 +102,10 @@ void save_checkpoint(const std::string& path, torch::nn::Module& model,
   archive.write("state/best_metric", c10::IValue(s.best_metric));
   archive.write("state/best_epoch", c10::IValue(s.best_epoch));
   archive.write("config", c10::IValue(c.config_json));
+  std::string labels;
+  for (const auto& l : c.labels) labels += l + "\n";
+  archive.write("labels", c10::IValue(labels));
+  archive.write("clip_fps", c10::IValue(c.clip_fps));
   archive.write("rng/torch_cpu", at::detail::getDefaultCPUGenerator().get_state());
   if (torch::cuda::is_available()) {  // dropout on a GPU draws from its generator
     archive.write("rng/torch_cuda",
@@ -113,17 +117,60 @@ void save_checkpoint(const std::string& path, torch::nn::Module& model,
   write_file_atomically(path, bytes.str());
 }
 
-Checkpoint load_checkpoint(const std::string& path, torch::nn::Module& model,
-                           torch::optim::Optimizer* optimizer, torch::nn::Module* gate) {
+namespace {
+
+void open_archive(const std::string& path, torch::serialize::InputArchive& archive) {
   if (!fs::is_regular_file(path)) throw std::runtime_error(path + ": no such checkpoint file");
-  torch::serialize::InputArchive archive;
   try {
     archive.load_from(path);
   } catch (const c10::Error& e) {
     throw std::runtime_error(path + ": not a readable checkpoint (truncated or corrupt?): " +
                              std::string(e.what_without_backtrace()).substr(0, 200));
   }
+}
+
+// Everything but the modules and the optimizer; restores the RNG when asked.
+Checkpoint read_data(torch::serialize::InputArchive& archive, bool restore_rng) {
   Checkpoint c;
+  c10::IValue v;
+  archive.read("state/epoch", v), c.state.epoch = v.toInt();
+  archive.read("state/next_batch", v), c.state.next_batch = v.toInt();
+  archive.read("state/step", v), c.state.step = v.toInt();
+  archive.read("state/best_metric", v), c.state.best_metric = v.toDouble();
+  archive.read("state/best_epoch", v), c.state.best_epoch = v.toInt();
+  archive.read("config", v), c.config_json = v.toStringRef();
+  if (archive.try_read("labels", v)) {
+    std::istringstream lines(v.toStringRef());
+    for (std::string line; std::getline(lines, line);) c.labels.push_back(line);
+  }
+  if (archive.try_read("clip_fps", v)) c.clip_fps = v.toDouble();
+  if (restore_rng) {
+    at::Tensor rng;
+    archive.read("rng/torch_cpu", rng);
+    at::Generator generator = at::detail::getDefaultCPUGenerator();
+    generator.set_state(rng);
+    at::Tensor cuda_rng;
+    if (torch::cuda::is_available() && archive.try_read("rng/torch_cuda", cuda_rng)) {
+      at::Generator cuda = at::globalContext().defaultGenerator(c10::Device(c10::kCUDA));
+      cuda.set_state(cuda_rng);
+    }
+  }
+  for (const auto& key : archive.keys()) {
+    if (key.rfind("extra/", 0) == 0) {
+      at::Tensor t;
+      archive.read(key, t);
+      c.extra[key.substr(6)] = t;
+    }
+  }
+  return c;
+}
+
+}  // namespace
+
+Checkpoint load_checkpoint(const std::string& path, torch::nn::Module& model,
+                           torch::optim::Optimizer* optimizer, torch::nn::Module* gate) {
+  torch::serialize::InputArchive archive;
+  open_archive(path, archive);
   read_module(archive, "model/", model, path);
   if (gate) read_module(archive, "gate/", *gate, path);
   if (optimizer) {
@@ -136,30 +183,13 @@ Checkpoint load_checkpoint(const std::string& path, torch::nn::Module& model,
     }
     optimizer->load(optim);
   }
-  c10::IValue v;
-  archive.read("state/epoch", v), c.state.epoch = v.toInt();
-  archive.read("state/next_batch", v), c.state.next_batch = v.toInt();
-  archive.read("state/step", v), c.state.step = v.toInt();
-  archive.read("state/best_metric", v), c.state.best_metric = v.toDouble();
-  archive.read("state/best_epoch", v), c.state.best_epoch = v.toInt();
-  archive.read("config", v), c.config_json = v.toStringRef();
-  at::Tensor rng;
-  archive.read("rng/torch_cpu", rng);
-  at::Generator generator = at::detail::getDefaultCPUGenerator();
-  generator.set_state(rng);
-  at::Tensor cuda_rng;
-  if (torch::cuda::is_available() && archive.try_read("rng/torch_cuda", cuda_rng)) {
-    at::Generator cuda = at::globalContext().defaultGenerator(c10::Device(c10::kCUDA));
-    cuda.set_state(cuda_rng);
-  }
-  for (const auto& key : archive.keys()) {
-    if (key.rfind("extra/", 0) == 0) {
-      at::Tensor t;
-      archive.read(key, t);
-      c.extra[key.substr(6)] = t;
-    }
-  }
-  return c;
+  return read_data(archive, /*restore_rng=*/true);
+}
+
+Checkpoint read_checkpoint(const std::string& path) {
+  torch::serialize::InputArchive archive;
+  open_archive(path, archive);
+  return read_data(archive, /*restore_rng=*/false);
 }
 
 }  // namespace adaptive

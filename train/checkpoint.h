@@ -9,6 +9,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include <torch/nn/module.h>
 #include <torch/optim/optimizer.h>
@@ -27,6 +28,8 @@ struct Checkpoint {
   TrainingState state;
   std::string config_json;                  // the resolved config of the run
   std::map<std::string, at::Tensor> extra;  // e.g. temperatures, costs
+  std::vector<std::string> labels;          // class names, index = class id
+  double clip_fps = 0;  // frame rate of the frames in a training clip (0: unknown)
 };
 
 // Writes `bytes` to `path` atomically. Throws std::runtime_error naming the
@@ -43,5 +46,9 @@ void save_checkpoint(const std::string& path, torch::nn::Module& model,
 // tensors do not match the model's (name or shape).
 Checkpoint load_checkpoint(const std::string& path, torch::nn::Module& model,
                            torch::optim::Optimizer* optimizer, torch::nn::Module* gate = nullptr);
+
+// The checkpoint's data without its tensors of model, gate and optimizer
+// (e.g. to read the config a model must be built from). Same errors.
+Checkpoint read_checkpoint(const std::string& path);
 
 }  // namespace adaptive

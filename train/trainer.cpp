@@ -10,10 +10,12 @@
 #include <nlohmann/json.hpp>
 
 #include "datasets/errors.h"
+#include "datasets/frame_source.h"
 #include "models/calibration.h"
 #include "models/device.h"
 #include "models/width_gate.h"
 #include "train/checkpoint.h"
+#include "train/exporter.h"
 #include "train/progress.h"
 #include "train/sandwich.h"
 
@@ -97,6 +99,7 @@ struct Trainer::Impl {
   c10::Device device{c10::kCPU};
   fs::path dir, ckpt_dir;
   std::vector<std::string> classes;
+  double clip_fps = 0;  // frame rate of the frames in a clip (recorded for export)
   std::shared_ptr<VideoClipDataset> train_set, val_set;
   std::unique_ptr<DataLoader> train_loader;
   std::shared_ptr<SlimmableNet> model;
@@ -128,6 +131,11 @@ struct Trainer::Impl {
       fixed = read_class_list((root / config.data.classes).string());
     DatasetIndex train_index = open_dataset_index((root / config.data.train).string(), fixed);
     classes = train_index.classes;
+    clip_fps =
+        config.data.target_fps > 0
+            ? config.data.target_fps
+            : open_frame_source(train_index.samples.at(0).path, config.data.folder_fps)->fps() /
+                  config.data.frame_stride;
     DatasetIndex val_index = open_dataset_index((root / config.data.val).string(), classes);
     const auto clip_options = clip_dataset_options(config, classes);
     train_set = std::make_shared<VideoClipDataset>(std::move(train_index), clip_options);
@@ -182,7 +190,7 @@ struct Trainer::Impl {
     metrics.flush();
   }
 
-  Checkpoint checkpoint_data() const { return {state, config_json, {}}; }
+  Checkpoint checkpoint_data() const { return {state, config_json, {}, classes, clip_fps}; }
 
   void save_last() {
     save_checkpoint((ckpt_dir / "last.pt").string(), *model, optimizer.get(), checkpoint_data());
@@ -524,6 +532,8 @@ struct Trainer::Impl {
                         {"gate_mflops", torch::tensor(report.gate.gate_mflops, torch::kDouble)}};
     save_checkpoint((ckpt_dir / "final.pt").string(), *model, nullptr, final_ckpt,
                     config.gate.enabled ? gate.ptr().get() : nullptr);
+    export_checkpoint({(ckpt_dir / "final.pt").string(), (dir / "model.pt").string(), {}});
+    progress.message("exported " + (dir / "model.pt").string());
     report.finished = true;
     return report;
   }

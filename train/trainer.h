@@ -10,7 +10,8 @@
 //      temperature per width fitted on validation, expected calibration error
 //      before and after
 //   4. the width gate, trained on frozen features (models/width_gate.h)
-//   5. checkpoints/final.pt (weights, gate, temperatures, costs) and
+//   5. checkpoints/final.pt (weights, gate, temperatures, costs), model.pt
+//      (the deployable TorchScript artifact, train/exporter.h) and
 //      report.json, plus metrics.jsonl and config.json along the way
 #pragma once
 

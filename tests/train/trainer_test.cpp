@@ -15,27 +15,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A run small enough for a unit test: the tiny synthetic set, a tiny network.
 TrainConfig tiny_config(const std::string& root) {
-  TrainConfig c;
-  c.data.root = root;
-  c.data.synthesize = false;
-  c.data.frames = 4;
-  c.data.short_side = 36;
-  c.data.crop = 32;
-  c.data.workers = 0;
-  c.data.cache_mb = 0;
-  c.model.name = "tsm_mobile";
-  c.model.widths = {0.5, 1.0};
-  c.model.channel_multiple = 4;
-  c.model.base_channels = 8;
-  c.model.blocks = {1};
-  c.train.epochs = 2;
-  c.train.batch_size = 4;
-  c.train.lr = 0.05;
-  c.train.log_every = 1;
-  c.gate.epochs = 3;
-  return c;
+  return test::tiny_train_config(root);
 }
 
 const std::string& tiny_dataset() {
@@ -43,11 +24,7 @@ const std::string& tiny_dataset() {
 }
 
 TrainerOptions quiet(const std::string& out, const std::string& resume = "") {
-  TrainerOptions o;
-  o.out_dir = out;
-  o.resume = resume;
-  o.progress = false;
-  return o;
+  return test::quiet_trainer(out, resume);
 }
 
 std::map<std::string, at::Tensor> weights_of(const std::string& checkpoint, const TrainConfig& c) {

@@ -1,0 +1,84 @@
+"""Loads a model exported by adaptive-train with stock PyTorch, reads its
+adaptive.json, calls every method the contract names and compares the
+outputs with those the C++ library computed (expected.json).
+
+Usage: check_artifact.py DIR   (DIR/model.pt, DIR/expected.json)
+Exit: 0 pass, 1 fail, 77 skipped (no python3-torch).
+"""
+import json
+import sys
+
+try:
+    import torch
+except ImportError:
+    print("SKIPPED: python3-torch is not installed (scripts/setup.sh --with-python installs it)")
+    sys.exit(77)
+
+TOL = 1e-4
+
+
+def check(cond, what):
+    if not cond:
+        print("FAIL:", what)
+        sys.exit(1)
+
+
+def close(a, b, what):
+    diff = (a - b).abs().max().item()
+    check(diff < TOL, f"{what}: max difference {diff} >= {TOL}")
+
+
+def main(folder):
+    extra = {"adaptive.json": ""}
+    model = torch.jit.load(f"{folder}/model.pt", _extra_files=extra)
+    meta = json.loads(extra["adaptive.json"])
+    with open(f"{folder}/expected.json") as f:
+        expected = json.load(f)
+
+    for key in ["format", "format_version", "labels", "input", "widths", "default_width", "cost",
+                "temperature", "metrics", "gate", "producer", "config"]:
+        check(key in meta, f"adaptive.json has '{key}'")
+    check(meta["format"] == "adaptive-torchscript", "format")
+    check(meta["format_version"] == 1, "format_version")
+    for key in ["frames", "height", "width", "channels", "layout", "color", "mean", "std", "fps"]:
+        check(key in meta["input"], f"adaptive.json input has '{key}'")
+    check(not model.training, "saved in eval mode")
+    check(all(not p.requires_grad for p in model.parameters()), "no parameter requires grad")
+
+    widths = model.widths()
+    check(widths == meta["widths"], f"widths() {widths} == metadata {meta['widths']}")
+    check(model.get_width() == meta["default_width"], "get_width() after loading")
+
+    shape = expected["shape"]
+    numel = 1
+    for s in shape:
+        numel *= s
+    x = torch.sin(torch.arange(numel, dtype=torch.float32) * 0.37).reshape(shape)
+    with torch.no_grad():
+        for i, w in enumerate(widths):
+            want = torch.tensor(expected["forward_at"][i])
+            close(model.forward_at(x, i), want, f"forward_at(x, {i})")
+            model.set_width(w)
+            check(model.get_width() == w, f"set_width({w})")
+            close(model.forward(x), want, f"forward at width {w}")
+        try:
+            model.set_width(0.123)
+            check(False, "set_width(0.123) raises")
+        except torch.jit.Error as e:
+            check("valid widths" in str(e), f"set_width error lists the valid widths: {e}")
+        try:
+            model.forward(torch.zeros(1, 3, 2, 8, 8))
+            check(False, "a wrong input shape raises")
+        except torch.jit.Error as e:
+            check("expected input" in str(e), f"shape error names the expected shape: {e}")
+        if meta["gate"] is not None:
+            close(model.gate(x), torch.tensor(expected["gate"]), "gate(x)")
+            logits, choice = model.forward_gated(x)
+            close(logits, torch.tensor(expected["gated_logits"]), "forward_gated logits")
+            check(choice.tolist() == expected["gated_choice"], "forward_gated choice")
+    print(f"ok: torch {torch.__version__} loaded {folder}/model.pt, widths {widths}, "
+          f"{len(meta['labels'])} labels, every method matches the C++ outputs to {TOL}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

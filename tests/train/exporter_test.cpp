@@ -1,0 +1,264 @@
+#include "train/exporter.h"
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <torch/script.h>
+#include <torch/serialize.h>
+#include <torch/torch.h>
+#include <catch2/catch.hpp>
+#include "datasets/video_clip_dataset.h"
+#include "infer/model_artifact.h"
+#include "models/width_gate.h"
+#include "train/checkpoint.h"
+#include "train/train_config.h"
+
+#include "test_support.h"
+
+using namespace adaptive;
+using adaptive::test::TempDir;
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TrainedRun {
+  TrainConfig config;
+  std::shared_ptr<SlimmableNet> model;  // final.pt, eval mode
+  WidthGate gate{nullptr};
+  Checkpoint checkpoint;
+  std::string dir;
+};
+
+TrainedRun trained_run() {
+  TrainedRun r;
+  r.dir = test::tiny_trained_run();
+  const std::string final_pt = r.dir + "/checkpoints/final.pt";
+  r.checkpoint = read_checkpoint(final_pt);
+  r.config = train_config_from_json(json::parse(r.checkpoint.config_json));
+  r.model = build_model(model_options(r.config, 10));
+  r.gate = WidthGate(channels_at(r.model->feature_channels(), 0.5, 4), 10, 2, r.config.gate.hidden);
+  load_checkpoint(final_pt, *r.model, nullptr, r.gate.ptr().get());
+  r.model->eval();
+  r.gate->eval();
+  return r;
+}
+
+// Real validation clips of the tiny dataset, preprocessed as in training.
+at::Tensor validation_clips(const TrainConfig& config, const std::vector<std::string>& labels,
+                            int n) {
+  const fs::path root(config.data.root);
+  VideoClipDataset set(open_dataset_index((root / config.data.val).string(), labels),
+                       clip_dataset_options(config, labels));
+  std::vector<at::Tensor> clips;
+  Rng rng(1);
+  for (int i = 0; i < n; ++i) clips.push_back(set.get(i, false, rng).data);
+  return torch::stack(clips);
+}
+
+// The input the Python check rebuilds from the same formula.
+at::Tensor formula_input(const std::vector<int64_t>& shape) {
+  int64_t n = 1;
+  for (int64_t s : shape) n *= s;
+  return torch::sin(torch::arange(n, torch::kFloat) * 0.37).reshape(shape);
+}
+
+std::vector<std::vector<double>> rows(const at::Tensor& t) {
+  std::vector<std::vector<double>> out;
+  const at::Tensor d = t.to(torch::kDouble).contiguous();
+  for (int64_t i = 0; i < d.size(0); ++i) {
+    out.emplace_back(d[i].data_ptr<double>(), d[i].data_ptr<double>() + d.size(1));
+  }
+  return out;
+}
+
+std::string run_command(const std::string& command, int& status) {
+  std::string out;
+  FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  char buf[512];
+  while (fgets(buf, sizeof buf, pipe)) out += buf;
+  status = pclose(pipe);
+  return out;
+}
+
+std::string load_error(const std::string& path) {
+  try {
+    ModelArtifact::load(path);
+  } catch (const ModelError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("a finished run exports model.pt that matches final.pt at every width",
+          "[train][export]") {
+  TrainedRun r = trained_run();
+  const ModelArtifact artifact = ModelArtifact::load(r.dir + "/model.pt");
+  const ArtifactMetadata& m = artifact.metadata();
+  CHECK(m.json["format"] == "adaptive-torchscript");
+  CHECK(m.format_version == 1);
+  CHECK(m.labels == r.checkpoint.labels);
+  CHECK(m.labels.size() == 10);
+  CHECK(m.input.frames == 4);
+  CHECK(m.input.height == 32);
+  CHECK(m.input.short_side == 36);
+  CHECK(m.input.fps == Approx(16.0 / 2));  // the tiny set's 16 fps, every 2nd frame
+  CHECK(m.input.mean == r.config.data.mean);
+  REQUIRE(m.widths.size() == 2);
+  CHECK(m.default_width_index == 1);
+  CHECK(m.has_gate);
+  CHECK(m.json["config"] == json::parse(r.checkpoint.config_json));
+  CHECK(m.json["producer"]["name"] == "adaptive-video");
+  const at::Tensor temps = r.checkpoint.extra.at("temperature");
+  for (int i = 0; i < 2; ++i) {
+    CHECK(m.widths[i].width == r.model->widths()[i]);
+    CHECK(m.widths[i].temperature == Approx(temps[i].item<double>()));
+    CHECK(m.widths[i].mflops == Approx(model_cost(*r.model, i, 4, 32, 32).flops / 1e6));
+  }
+
+  torch::NoGradGuard no_grad;
+  const at::Tensor clips = validation_clips(r.config, m.labels, 5);
+  for (int i = 0; i < 2; ++i) {
+    INFO("width " << m.widths[i].width);
+    const at::Tensor expected = r.model->forward(clips, r.model->at_width(i));
+    CHECK((artifact.forward_at(clips, i) - expected).abs().max().item<double>() < 1e-4);
+  }
+  const at::Tensor features = r.model->features(clips, r.model->at_width(0));
+  const at::Tensor scores =
+      r.gate->forward(features, r.model->classify(features, r.model->at_width(0)));
+  CHECK((artifact.gate(clips) - scores).abs().max().item<double>() < 1e-4);
+  CHECK(artifact.forward_gated(clips).second.equal(scores.argmax(1)));
+}
+
+TEST_CASE("adaptive-train export writes a chosen subset of widths", "[train][export]") {
+  const TrainedRun r = trained_run();
+  TempDir dir;
+  const ExportSummary s =
+      export_checkpoint({r.dir + "/checkpoints/final.pt", dir.str("sub/wide.pt"), {1.0}});
+  CHECK(s.bytes == static_cast<int64_t>(fs::file_size(dir.str("sub/wide.pt"))));
+  const ModelArtifact wide = ModelArtifact::load(dir.str("sub/wide.pt"));
+  REQUIRE(wide.num_widths() == 1);
+  CHECK(wide.metadata().widths[0].width == 1.0);
+  CHECK_FALSE(wide.metadata().has_gate);  // the gate needs every width
+  // A training checkpoint (no calibration yet) exports with temperature 1.
+  export_checkpoint({r.dir + "/checkpoints/last.pt", dir.str("last.pt"), {}});
+  const ModelArtifact last = ModelArtifact::load(dir.str("last.pt"));
+  CHECK(last.metadata().widths[0].temperature == 1.0);
+  CHECK(last.metadata().json["calibrated"] == false);
+  CHECK_THROWS_WITH(export_checkpoint({r.dir + "/checkpoints/final.pt", dir.str("x.pt"), {0.3}}),
+                    "export: width 0.3 is not one of the model's widths ([0.5,1.0])");
+  CHECK_FALSE(fs::exists(dir.str("x.pt")));
+  CHECK_THROWS_WITH(export_checkpoint({dir.str("none.pt"), dir.str("y.pt"), {}}),
+                    Catch::Contains("no such checkpoint file"));
+}
+
+TEST_CASE("the model loader names what is wrong with a bad file", "[train][export]") {
+  const std::string good = test::tiny_trained_run() + "/model.pt";
+  TempDir dir;
+  std::ifstream in(good, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+
+  CHECK_THAT(load_error(dir.str("missing.pt")), Catch::EndsWith("missing.pt: no such model file"));
+  CHECK_THAT(load_error(dir.str()), Catch::Contains("not a file"));
+  test::write_file(dir.path() / "truncated.pt", bytes.substr(0, bytes.size() / 2));
+  CHECK_THAT(
+      load_error(dir.str("truncated.pt")),
+      Catch::Contains("truncated.pt: not a loadable TorchScript file (truncated or corrupt?)"));
+  test::write_file(dir.path() / "noise.pt", std::string(4096, '\x5a'));
+  CHECK_THAT(load_error(dir.str("noise.pt")), Catch::Contains("not a loadable TorchScript file"));
+
+  // TorchScript, but not ours: no adaptive.json.
+  torch::jit::Module plain("__torch__.Plain");
+  plain.define("def forward(self, x: Tensor) -> Tensor:\n    return x\n");
+  plain.save(dir.str("plain.pt"));
+  CHECK_THAT(load_error(dir.str("plain.pt")),
+             Catch::Contains("plain.pt: has no adaptive.json: a TorchScript file, but not an "
+                             "adaptive model"));
+
+  // Ours, with metadata from a newer toolkit or disagreeing with the module.
+  torch::jit::ExtraFilesMap extra{{"adaptive.json", ""}};
+  torch::jit::Module module = torch::jit::load(good, c10::kCPU, extra);
+  json meta = json::parse(extra["adaptive.json"]);
+  json newer = meta;
+  newer["format_version"] = 2;
+  module.save(dir.str("newer.pt"), {{"adaptive.json", newer.dump()}});
+  CHECK_THAT(load_error(dir.str("newer.pt")),
+             Catch::Contains("format_version 2 is not supported (this reader knows 1..1"));
+  json widths = meta;
+  widths["widths"] = {0.25, 1.0};
+  widths["default_width"] = 1.0;
+  module.save(dir.str("widths.pt"), {{"adaptive.json", widths.dump()}});
+  CHECK_THAT(load_error(dir.str("widths.pt")),
+             Catch::Contains("adaptive.json lists widths [0.25,1.0], the module holds [0.5,1.0]"));
+  json missing = meta;
+  missing["input"].erase("frames");
+  module.save(dir.str("missing_key.pt"), {{"adaptive.json", missing.dump()}});
+  CHECK_THAT(load_error(dir.str("missing_key.pt")),
+             Catch::Contains("adaptive.json has no '/input/frames'"));
+}
+
+TEST_CASE("a C++ consumer linking LibTorch alone classifies a clip at every width",
+          "[train][export]") {
+  const TrainedRun r = trained_run();
+  const ModelArtifact artifact = ModelArtifact::load(r.dir + "/model.pt");
+  TempDir dir;
+  const at::Tensor clip = validation_clips(r.config, artifact.metadata().labels, 1)[0];
+  const std::vector<char> bytes = torch::pickle_save(clip);
+  test::write_file(dir.path() / "clip.pt", std::string(bytes.begin(), bytes.end()));
+  int status = 0;
+  const std::string out = run_command(std::string(ADAPTIVE_CLASSIFY_CLIP) + " " + r.dir +
+                                          "/model.pt " + dir.str("clip.pt") + " 2>&1",
+                                      status);
+  INFO(out);
+  REQUIRE(status == 0);
+  CHECK_THAT(out, Catch::Contains("model: 10 classes, input [N, 3, 4, 32, 32] at 8.00 fps"));
+  torch::NoGradGuard no_grad;
+  for (int i = 0; i < 2; ++i) {
+    const at::Tensor p = artifact.probabilities(artifact.forward_at(clip.unsqueeze(0), i), i)[0];
+    const int64_t label = p.argmax().item<int64_t>();
+    char line[160];
+    std::snprintf(line, sizeof line, "width %.4g: %s %.4f", artifact.metadata().widths[i].width,
+                  artifact.metadata().labels[label].c_str(), p[label].item<double>());
+    CHECK_THAT(out, Catch::Contains(line));
+  }
+  CHECK_THAT(out, Catch::Contains("gate chose width"));
+  // A bad model file is an error with a non-zero exit, not a crash.
+  test::write_file(dir.path() / "bad.pt", "not a model");
+  run_command(std::string(ADAPTIVE_CLASSIFY_CLIP) + " " + dir.str("bad.pt") + " " +
+                  dir.str("clip.pt") + " 2>&1",
+              status);
+  CHECK(WEXITSTATUS(status) == 1);
+}
+
+// Not run by default: writes the files tests/interop/check_artifact.py checks
+// from Python (CTest runs it as the interop.python fixture).
+TEST_CASE("write the Python interop files", "[.interop]") {
+  const char* out = std::getenv("ADAPTIVE_INTEROP_DIR");
+  REQUIRE(out != nullptr);
+  fs::create_directories(out);
+  const std::string model = std::string(out) + "/model.pt";
+  fs::copy_file(test::tiny_trained_run() + "/model.pt", model,
+                fs::copy_options::overwrite_existing);
+  const ModelArtifact artifact = ModelArtifact::load(model);
+  torch::NoGradGuard no_grad;
+  const std::vector<int64_t> shape = {3, 3, 4, 32, 32};
+  const at::Tensor x = formula_input(shape);
+  json logits = json::array();
+  for (int i = 0; i < artifact.num_widths(); ++i) logits.push_back(rows(artifact.forward_at(x, i)));
+  const auto gated = artifact.forward_gated(x);
+  std::vector<int64_t> choice(gated.second.data_ptr<int64_t>(),
+                              gated.second.data_ptr<int64_t>() + gated.second.numel());
+  const json expected = {{"shape", shape},
+                         {"formula", "sin(arange(numel) * 0.37)"},
+                         {"forward_at", logits},
+                         {"gate", rows(artifact.gate(x))},
+                         {"gated_logits", rows(gated.first)},
+                         {"gated_choice", choice}};
+  test::write_file(std::string(out) + "/expected.json", expected.dump());
+}
