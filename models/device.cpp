@@ -4,6 +4,8 @@
 
 #include <torch/cuda.h>
 
+#include <dlfcn.h>
+
 namespace adaptive {
 
 c10::Device select_device(const std::string& name) {
@@ -17,6 +19,14 @@ c10::Device select_device(const std::string& name) {
     return c10::Device(name);
   }
   throw std::invalid_argument("unknown device '" + name + "' (known: cpu, cuda, cuda:N)");
+}
+
+bool set_blas_threads(int threads) {
+  using SetThreads = void (*)(int);
+  auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  if (!set) return false;
+  set(threads);
+  return true;
 }
 
 }  // namespace adaptive

@@ -12,4 +12,10 @@ namespace adaptive {
 // name or when CUDA is asked for and this LibTorch build or machine has none.
 c10::Device select_device(const std::string& name);
 
+// Threads of the BLAS library behind LibTorch's matrix products, when it is
+// OpenBLAS (its own thread pool, apart from LibTorch's OpenMP threads; the
+// two spinning at once on few cores slow batch-1 inference down). Returns
+// false, changing nothing, for another BLAS.
+bool set_blas_threads(int threads);
+
 }  // namespace adaptive
