@@ -153,6 +153,14 @@ std::pair<at::Tensor, at::Tensor> ModelArtifact::forward_gated(const at::Tensor&
   return {out->elements()[0].toTensor(), out->elements()[1].toTensor()};
 }
 
+std::pair<at::Tensor, at::Tensor> ModelArtifact::gate_with_logits(const at::Tensor& clips) const {
+  if (!metadata_.has_gate) throw std::logic_error(path_ + ": the model has no gate");
+  if (!module_->find_method("gate_with_logits"))  // not in the contract: two passes without it
+    return {gate(clips), forward_at(clips, 0)};
+  const auto out = module_->get_method("gate_with_logits")({clips}).toTuple();
+  return {out->elements()[0].toTensor(), out->elements()[1].toTensor()};
+}
+
 at::Tensor ModelArtifact::probabilities(const at::Tensor& logits, int width_index) const {
   return torch::softmax(logits / metadata_.widths.at(width_index).temperature, 1);
 }

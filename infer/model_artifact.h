@@ -69,6 +69,8 @@ class ModelArtifact {
   // Gated models: width scores [N, widths]; and logits with the chosen index.
   at::Tensor gate(const at::Tensor& clips) const;
   std::pair<at::Tensor, at::Tensor> forward_gated(const at::Tensor& clips) const;
+  // Gate scores and the narrowest width's logits from one narrowest pass.
+  std::pair<at::Tensor, at::Tensor> gate_with_logits(const at::Tensor& clips) const;
   // Calibrated probabilities softmax(logits / T_i).
   at::Tensor probabilities(const at::Tensor& logits, int width_index) const;
 

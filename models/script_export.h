@@ -11,6 +11,8 @@
 //   forward_at(x, width_index) logits at that width; changes no state
 //   set_width(w), get_width(), widths()
 //   gate(x), forward_gated(x)  when a gate is given
+//   gate_with_logits(x)        gate scores and the narrowest width's logits
+//                              from one pass (an extension of the contract)
 //
 // Inputs are checked against [N, channels, frames, height, width]; a wrong
 // shape or width raises an error that says what is valid.

@@ -1,0 +1,142 @@
+#include "infer/throttle.h"
+
+#include <algorithm>
+#include <sstream>
+#include <stdexcept>
+
+namespace adaptive {
+
+PolicyKind parse_policy(const std::string& name) {
+  if (name == "fixed") return PolicyKind::kFixed;
+  if (name == "confidence") return PolicyKind::kConfidence;
+  if (name == "gate") return PolicyKind::kGate;
+  throw std::invalid_argument("unknown policy '" + name + "' (known: fixed, confidence, gate)");
+}
+
+std::vector<std::pair<double, double>> parse_battery_curve(const std::string& text) {
+  std::vector<std::pair<double, double>> curve;
+  std::stringstream entries(text);
+  for (std::string entry; std::getline(entries, entry, ',');) {
+    const auto colon = entry.find(':');
+    double pct = -1, width = -1;
+    try {
+      if (colon != std::string::npos) {
+        pct = std::stod(entry.substr(0, colon));
+        width = std::stod(entry.substr(colon + 1));
+      }
+    } catch (const std::exception&) {
+    }
+    if (pct < 0 || pct > 100 || width <= 0 || width > 1) {
+      throw std::invalid_argument("battery curve entry '" + entry +
+                                  "': expected PERCENT:WIDTH with PERCENT in [0, 100] and WIDTH "
+                                  "in (0, 1], e.g. 30:0.5");
+    }
+    curve.emplace_back(pct, width);
+  }
+  return curve;
+}
+
+Throttle::Throttle(ThrottleOptions options, std::vector<double> widths, std::vector<double> mflops)
+    : options_(std::move(options)), widths_(std::move(widths)), mflops_(std::move(mflops)) {
+  if (widths_.empty() || widths_.size() != mflops_.size())
+    throw std::invalid_argument("throttle: one cost per width needed");
+  const int widest = static_cast<int>(widths_.size()) - 1;
+  if (options_.fixed_index < 0 || options_.fixed_index > widest) options_.fixed_index = widest;
+  bucket_ = options_.budget_mflops_per_s * options_.budget_horizon_s;
+}
+
+int Throttle::widest_within(double mflops) const {
+  int index = 0;
+  for (int i = 0; i < static_cast<int>(mflops_.size()); ++i)
+    if (mflops_[i] <= mflops + 1e-9) index = i;
+  return index;
+}
+
+Plan Throttle::begin(const WindowSignals& s) {
+  const int widest = static_cast<int>(widths_.size()) - 1;
+  // Context: battery, then budget (the bucket refills with video time).
+  cap_ = widest;
+  cap_reason_.clear();
+  if (s.battery_pct >= 0) {
+    double allowed = 1.0;
+    for (const auto& [pct, width] : options_.battery_curve)
+      if (s.battery_pct <= pct) allowed = std::min(allowed, width);
+    int index = 0;
+    for (int i = 0; i <= widest; ++i)
+      if (widths_[i] <= allowed + 1e-9) index = i;
+    if (index < cap_) cap_ = index, cap_reason_ = "battery";
+  }
+  if (options_.budget_mflops_per_s > 0) {
+    const double capacity = options_.budget_mflops_per_s * options_.budget_horizon_s;
+    if (last_start_s_ >= 0)
+      bucket_ =
+          std::min(capacity, bucket_ + options_.budget_mflops_per_s * (s.start_s - last_start_s_));
+    last_start_s_ = s.start_s;
+    const int index = widest_within(bucket_);
+    if (index < cap_) cap_ = index, cap_reason_ = "budget";
+  }
+
+  Plan plan;
+  const QualityOptions& q = options_.quality;
+  const bool poor = q.enabled && (s.luma < q.dark_below || s.sharpness < q.blur_below);
+  const bool still = q.enabled && s.motion < q.still_below;
+  switch (options_.policy) {
+    case PolicyKind::kFixed:
+      plan = {options_.fixed_index, "fixed"};
+      break;
+    case PolicyKind::kGate:
+      plan = {std::max(0, std::min(s.gate_choice, widest)), "gate"};
+      break;
+    case PolicyKind::kConfidence:
+      plan = {current_, pending_};
+      break;
+  }
+  if (options_.policy != PolicyKind::kFixed && (poor || still)) {
+    plan = {0, poor ? "quality" : "idle"};
+    if (options_.policy == PolicyKind::kConfidence) current_ = 0, pending_ = plan.decision;
+  }
+  if (plan.index > cap_) plan = {cap_, cap_reason_};
+  spent_this_window_ = mflops_[plan.index];
+  return plan;
+}
+
+std::optional<Plan> Throttle::after(int index, double confidence) {
+  if (options_.policy != PolicyKind::kConfidence || confidence >= options_.threshold) return {};
+  if (index >= cap_) return {};
+  if (!options_.rerun) {  // widen from the next window
+    current_ = index + 1;
+    pending_ = "escalate";
+    confident_run_ = 0;
+    return {};
+  }
+  // Re-run this window one width up, if the budget still allows it.
+  if (options_.budget_mflops_per_s > 0 && spent_this_window_ + mflops_[index + 1] > bucket_ + 1e-9)
+    return {};
+  spent_this_window_ += mflops_[index + 1];
+  return Plan{index + 1, "escalate"};
+}
+
+void Throttle::finish(int index, double confidence, bool idle_label, double mflops_spent) {
+  if (options_.budget_mflops_per_s > 0) bucket_ = std::max(0.0, bucket_ - mflops_spent);
+  if (options_.policy != PolicyKind::kConfidence) return;
+  if (confidence < options_.threshold) {
+    confident_run_ = 0;
+    if (options_.rerun) current_ = index, pending_ = index > 0 ? "escalate" : pending_;
+    return;
+  }
+  if (idle_label) {  // sure nothing is happening: back to the narrowest
+    current_ = 0;
+    pending_ = "idle";
+    confident_run_ = 0;
+    return;
+  }
+  current_ = index;
+  pending_ = "confident";
+  if (confidence >= options_.threshold + options_.hysteresis &&
+      ++confident_run_ >= options_.dwell) {
+    confident_run_ = 0;
+    if (current_ > 0) --current_, pending_ = "step_down";
+  }
+}
+
+}  // namespace adaptive

@@ -1,0 +1,103 @@
+// The throttle: which width each window of a video runs at, and why.
+//
+// Policies:
+//   fixed       always the configured width (the baseline)
+//   confidence  start at the narrowest width; a window whose calibrated
+//               confidence is below `threshold` escalates (re-run wider at
+//               once, or widen from the next window); after `dwell`
+//               windows confident by `threshold + hysteresis` it steps down
+//               one width, so it does not flap; a confident idle label
+//               (no_gesture) drops straight to the narrowest
+//   gate        the model's gate picks the width per window
+//
+// Context caps every policy: the battery level (a curve from percent to
+// the widest width allowed), a compute budget in MFLOPs per second of video
+// (a token bucket), and input quality (windows too dark, blurry or still to
+// carry information run at the narrowest width). Every plan names the
+// signal that set the width (see Contract 2's `decision`).
+//
+// Pure logic over numbers: no model, no video, so tests can script it.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace adaptive {
+
+enum class PolicyKind { kFixed, kConfidence, kGate };
+PolicyKind parse_policy(const std::string& name);  // "fixed" | "confidence" | "gate"
+
+struct QualityOptions {
+  bool enabled = true;
+  double dark_below = 0.06;  // mean luma in [0, 1] below this: too dark
+  double blur_below = 2.0;   // variance of the Laplacian below this: no detail
+  double still_below = 0.0;  // mean |frame difference| in [0, 1] below this: idle (0: off)
+};
+
+struct ThrottleOptions {
+  PolicyKind policy = PolicyKind::kConfidence;
+  int fixed_index = -1;      // fixed policy: width index (-1: widest)
+  double threshold = 0.8;    // calibrated confidence that counts as sure
+  bool rerun = true;         // escalate by re-running the window (false: from the next one)
+  int dwell = 3;             // confident windows before stepping down one width
+  double hysteresis = 0.05;  // stepping down needs threshold + hysteresis
+  // Battery: (percent, widest width allowed at or below that percent).
+  std::vector<std::pair<double, double>> battery_curve = {{50, 0.75}, {30, 0.5}, {15, 0.25}};
+  double budget_mflops_per_s = 0;  // 0: no budget
+  double budget_horizon_s = 2;     // the bucket holds this many seconds of budget
+  QualityOptions quality;
+};
+
+// Parses "50:0.75,30:0.5,15:0.25". Throws std::invalid_argument naming the entry.
+std::vector<std::pair<double, double>> parse_battery_curve(const std::string& text);
+
+// What is known before a window runs.
+struct WindowSignals {
+  double start_s = 0;       // video time of the window's start
+  double battery_pct = -1;  // < 0: unknown (no cap)
+  double luma = 0.5;        // mean, [0, 1]
+  double sharpness = 100;   // variance of the Laplacian
+  double motion = 1;        // mean |frame difference|, [0, 1]
+  int gate_choice = -1;     // gate policy: the gate's width index
+};
+
+struct Plan {
+  int index = 0;
+  std::string decision;  // why: start, escalate, confident, step_down, idle, battery, budget,
+                         // quality, fixed, gate
+};
+
+class Throttle {
+ public:
+  // `mflops`: cost of one window per width (ascending widths).
+  Throttle(ThrottleOptions options, std::vector<double> widths, std::vector<double> mflops);
+
+  // The width to run a window at first.
+  Plan begin(const WindowSignals& signals);
+  // After a pass at `index` with calibrated `confidence`: a wider pass of the
+  // same window (confidence policy, re-run mode), or nothing.
+  std::optional<Plan> after(int index, double confidence);
+  // The window is done: its final pass, whether its label is the idle one,
+  // and the MFLOPs it spent in all.
+  void finish(int index, double confidence, bool idle_label, double mflops_spent);
+
+  // The widest index the context allows now (battery and budget).
+  int cap() const { return cap_; }
+
+ private:
+  int widest_within(double mflops) const;
+
+  ThrottleOptions options_;
+  std::vector<double> widths_, mflops_;
+  int current_ = 0;                // confidence policy: the width to start the next window at
+  std::string pending_ = "start";  // why current_ is what it is
+  int confident_run_ = 0;          // consecutive windows confident enough to step down
+  int cap_ = 0;
+  std::string cap_reason_;
+  double bucket_ = 0, last_start_s_ = -1;
+  double spent_this_window_ = 0;
+};
+
+}  // namespace adaptive

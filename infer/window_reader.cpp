@@ -1,0 +1,169 @@
+#include "infer/window_reader.h"
+
+#include <cmath>
+
+#include <torch/torch.h>
+#include <opencv2/imgproc.hpp>
+
+#include "datasets/clip_transform.h"
+#include "datasets/errors.h"
+#include "datasets/rng.h"
+
+namespace adaptive {
+
+int64_t source_frame_at(int64_t k, double source_fps, double model_fps) {
+  if (model_fps <= 0 || source_fps <= 0) return k;
+  return static_cast<int64_t>(std::floor(static_cast<double>(k) * source_fps / model_fps + 1e-6));
+}
+
+WindowSpan window_span(int64_t w, int64_t frames, int64_t stride) {
+  return {w * stride, w * stride + frames - 1};
+}
+
+WindowQuality measure_quality(const std::vector<cv::Mat>& frames) {
+  WindowQuality q;
+  if (frames.empty()) return q;
+  cv::Mat grey, lap, previous;
+  for (size_t i = 0; i < frames.size(); ++i) {
+    cv::cvtColor(frames[i], grey, cv::COLOR_RGB2GRAY);
+    if (!previous.empty()) {
+      cv::Mat diff;
+      cv::absdiff(grey, previous, diff);
+      q.motion += cv::mean(diff)[0] / 255.0 / static_cast<double>(frames.size() - 1);
+    }
+    previous = grey.clone();
+  }
+  q.luma = cv::mean(previous)[0] / 255.0;
+  cv::Laplacian(previous, lap, CV_64F);
+  cv::Scalar mean, stddev;
+  cv::meanStdDev(lap, mean, stddev);
+  q.sharpness = stddev[0] * stddev[0];
+  return q;
+}
+
+WindowReader::WindowReader(const std::string& path, const ArtifactInput& input,
+                           WindowReaderOptions options)
+    : WindowReader(open_frame_source(path, options.folder_fps), input, options) {}
+
+WindowReader::WindowReader(std::unique_ptr<FrameSource> source, const ArtifactInput& input,
+                           WindowReaderOptions options)
+    : source_(std::move(source)), input_(input), options_(options) {
+  if (options_.stride < 1) throw std::invalid_argument("window stride must be >= 1");
+  source_fps_ = source_->fps() > 0 ? source_->fps() : options_.folder_fps;
+  end_.source_fps = source_fps_;
+  thread_ = std::thread([this] { run(); });
+}
+
+WindowReader::~WindowReader() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  changed_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::optional<Window> WindowReader::next() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  changed_.wait(lock, [&] { return !queue_.empty() || done_; });
+  if (queue_.empty()) return {};
+  Window w = std::move(queue_.front());
+  queue_.pop_front();
+  changed_.notify_all();
+  return w;
+}
+
+void WindowReader::push(Window w) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  changed_.wait(lock, [&] { return static_cast<int>(queue_.size()) < options_.queue || stop_; });
+  if (stop_) return;
+  queue_.push_back(std::move(w));
+  changed_.notify_all();
+}
+
+void WindowReader::run() {
+  ReaderEnd end;
+  end.source_fps = source_fps_;
+  try {
+    ClipTransformOptions t;
+    t.short_side = static_cast<int>(input_.short_side);
+    t.crop_height = static_cast<int>(input_.height);
+    t.crop_width = static_cast<int>(input_.width);
+    for (int c = 0; c < 3; ++c) {
+      t.mean[c] = static_cast<float>(input_.mean.at(c));
+      t.std[c] = static_cast<float>(input_.std.at(c));
+    }
+    const ClipTransform transform(t);
+    const int64_t T = input_.frames;
+    std::deque<cv::Mat> resized;       // the last T model frames
+    std::deque<int64_t> resized_from;  // their source frame indices
+    std::vector<cv::Mat> new_frames;
+    int64_t k = 0, w = 0, src = -1;
+    Rng rng(0);
+    auto emit = [&](bool padded) {
+      std::vector<cv::Mat> frames(resized.begin(), resized.end());
+      std::vector<const cv::Mat*> ptrs;
+      for (const auto& f : frames) ptrs.push_back(&f);
+      Window win;
+      win.index = w++;
+      win.start_frame = resized_from.front();
+      win.end_frame = src;
+      win.start_s = static_cast<double>(win.start_frame) / source_fps_;
+      win.end_s = static_cast<double>(win.end_frame + 1) / source_fps_;
+      win.clip = transform.apply(ptrs, 0, false, rng).data.unsqueeze(0);
+      win.quality = measure_quality(frames);
+      win.padded = padded;
+      win.new_frames = std::move(new_frames);
+      new_frames.clear();
+      push(std::move(win));
+    };
+    cv::Mat frame;
+    while (true) {
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (stop_) break;
+      }
+      bool ok = false;
+      try {
+        ok = source_->read(frame);
+      } catch (const BadSampleError& e) {
+        end.error = "decoding failed at frame " + std::to_string(src + 1) + ": " + e.what();
+        break;
+      }
+      if (!ok) break;
+      ++src;
+      if (end.width == 0) end.width = frame.cols, end.height = frame.rows;
+      if (options_.keep_frames) new_frames.push_back(frame.clone());
+      while (source_frame_at(k, source_fps_, input_.fps) == src) {
+        resized.push_back(transform.resize(frame));
+        resized_from.push_back(src);
+        ++k;
+        if (static_cast<int64_t>(resized.size()) > T) resized.pop_front(), resized_from.pop_front();
+        if (k - 1 == window_span(w, T, options_.stride).last_model_frame) emit(false);
+      }
+    }
+    end.frames = src + 1;
+    if (end.error.empty() && w == 0) {
+      if (resized.empty()) {
+        end.error = source_->name() + ": no decodable frame";
+      } else {
+        end.warning = source_->name() + ": " + std::to_string(k) + " frames at the model's " +
+                      std::to_string(input_.fps).substr(0, 5) + " fps, fewer than one window of " +
+                      std::to_string(T) + ": padded by repeating the last frame";
+        while (static_cast<int64_t>(resized.size()) < T) {
+          resized.push_back(resized.back());
+          resized_from.push_back(resized_from.back());
+        }
+        emit(true);
+      }
+    }
+  } catch (const std::exception& e) {
+    end.error = e.what();
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  end_ = end;
+  done_ = true;
+  changed_.notify_all();
+}
+
+}  // namespace adaptive

@@ -1,0 +1,103 @@
+// Windows over a video for inference: frames decoded and resampled to the
+// model's frame rate, preprocessed exactly as the model's metadata says, and
+// cut into windows of `frames` model frames every `stride` model frames.
+// Decoding runs on its own thread, ahead of inference, through a bounded
+// queue.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+#include <opencv2/core.hpp>
+
+#include "datasets/frame_source.h"
+#include "infer/model_artifact.h"
+
+namespace adaptive {
+
+// Source frame shown at model frame k when a source at `source_fps` is
+// resampled to `model_fps` (nearest earlier frame; model_fps <= 0: every
+// source frame).
+int64_t source_frame_at(int64_t k, double source_fps, double model_fps);
+
+// Window w covers model frames [w * stride, w * stride + frames).
+struct WindowSpan {
+  int64_t first_model_frame = 0, last_model_frame = 0;
+};
+WindowSpan window_span(int64_t w, int64_t frames, int64_t stride);
+
+// Input quality of a window, from its resized frames.
+struct WindowQuality {
+  double luma = 0;       // mean luma of the last frame, [0, 1]
+  double sharpness = 0;  // variance of the Laplacian of the last frame (grey, 0..255)
+  double motion = 0;     // mean |difference| of consecutive frames, [0, 1]
+};
+WindowQuality measure_quality(const std::vector<cv::Mat>& resized_rgb);
+
+struct Window {
+  int64_t index = 0;
+  int64_t start_frame = 0, end_frame = 0;  // source frames, inclusive
+  double start_s = 0, end_s = 0;           // video time
+  at::Tensor clip;                         // [1, 3, T, H, W], normalised
+  WindowQuality quality;
+  bool padded = false;              // the video was shorter than one window
+  std::vector<cv::Mat> new_frames;  // source frames (RGB) since the previous window, when kept
+};
+
+struct WindowReaderOptions {
+  int64_t stride = 1;        // model frames between window starts
+  int queue = 8;             // windows decoded ahead
+  bool keep_frames = false;  // fill Window::new_frames (overlay)
+  double folder_fps = 12;    // rate of frame folders
+};
+
+// What ended the stream.
+struct ReaderEnd {
+  int64_t frames = 0;  // source frames decoded
+  double source_fps = 0;
+  std::string error;              // "": normal end; else what failed and at which frame
+  std::string warning;            // e.g. the video was padded
+  int64_t width = 0, height = 0;  // source frame size
+};
+
+class WindowReader {
+ public:
+  // Opens the source (throws BadSampleError when it cannot be opened) and
+  // starts the decoding thread.
+  WindowReader(const std::string& path, const ArtifactInput& input, WindowReaderOptions options);
+  // For tests: frames from any source.
+  WindowReader(std::unique_ptr<FrameSource> source, const ArtifactInput& input,
+               WindowReaderOptions options);
+  ~WindowReader();  // stops and joins the thread
+
+  // The next window, or nothing at the end (then end() says why).
+  std::optional<Window> next();
+  const ReaderEnd& end() const { return end_; }
+  double source_fps() const { return source_fps_; }
+
+ private:
+  void run();
+  void push(Window w);
+
+  std::unique_ptr<FrameSource> source_;
+  ArtifactInput input_;
+  WindowReaderOptions options_;
+  double source_fps_ = 0;
+
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<Window> queue_;
+  bool done_ = false, stop_ = false;
+  ReaderEnd end_;
+  std::thread thread_;
+};
+
+}  // namespace adaptive
