@@ -132,8 +132,10 @@ void Throttle::finish(int index, double confidence, bool idle_label, double mflo
   }
   current_ = index;
   pending_ = "confident";
-  if (confidence >= options_.threshold + options_.hysteresis &&
-      ++confident_run_ >= options_.dwell) {
+  // Stepping down takes `dwell` windows in a row sure by the hysteresis margin.
+  if (confidence < options_.threshold + options_.hysteresis) {
+    confident_run_ = 0;
+  } else if (++confident_run_ >= options_.dwell) {
     confident_run_ = 0;
     if (current_ > 0) --current_, pending_ = "step_down";
   }

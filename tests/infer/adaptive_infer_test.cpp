@@ -1,0 +1,274 @@
+#include "infer/engine.h"
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <torch/script.h>
+#include <torch/torch.h>
+#include <catch2/catch.hpp>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/videoio.hpp>
+#include "datasets/timeline.h"
+#include "infer/scoring.h"
+
+#include "test_support.h"
+
+using namespace adaptive;
+using adaptive::test::TempDir;
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string model_path() {
+  return test::tiny_trained_run() + "/model.pt";
+}
+std::string stream_path() {
+  return test::tiny_synth_dataset() + "/streams/stream_000.avi";
+}
+
+struct Command {
+  int code = 0;
+  std::string out;  // stdout and stderr
+};
+
+Command infer(const std::string& args) {
+  Command c;
+  FILE* pipe = popen((std::string(ADAPTIVE_INFER) + " --quiet " + args + " 2>&1").c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  char buf[4096];
+  while (fgets(buf, sizeof buf, pipe)) c.out += buf;
+  c.code = WEXITSTATUS(pclose(pipe));
+  return c;
+}
+
+std::vector<json> json_lines(const std::string& text) {
+  std::vector<json> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty() && line[0] == '{') out.push_back(json::parse(line));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a fixed width costs what the metadata says, window by window", "[infer][engine]") {
+  const ModelArtifact model = ModelArtifact::load(model_path());
+  for (int i = 0; i < model.num_widths(); ++i) {
+    InferOptions o;
+    o.throttle.policy = PolicyKind::kFixed;
+    o.throttle.fixed_index = i;
+    std::vector<WindowResult> results;
+    const RunSummary s =
+        run_inference(model, stream_path(), o,
+                      [&](const WindowResult& r, const Window&) { results.push_back(r); });
+    REQUIRE(s.windows > 10);
+    CHECK(s.error.empty());
+    CHECK(s.frames == 96);  // 6 s at 16 fps
+    CHECK(static_cast<int64_t>(results.size()) == s.windows);
+    for (const auto& r : results) {
+      CHECK(r.width_index == i);
+      CHECK(r.decision == "fixed");
+      CHECK(r.mflops == Approx(model.metadata().widths[i].mflops));
+      CHECK(r.confidence > 0);
+      CHECK(r.confidence <= 1);
+    }
+    CHECK(s.gflops == Approx(s.windows * model.metadata().widths[i].mflops / 1e3));
+    CHECK(s.windows_per_width[i] == s.windows);
+  }
+}
+
+TEST_CASE("confidence and gate policies decide per window and say why", "[infer][engine]") {
+  const ModelArtifact model = ModelArtifact::load(model_path());
+  const auto& widths = model.metadata().widths;
+  for (PolicyKind policy : {PolicyKind::kConfidence, PolicyKind::kGate}) {
+    InferOptions o;
+    o.throttle.policy = policy;
+    o.throttle.threshold = 0.5;
+    std::vector<WindowResult> results;
+    const RunSummary s =
+        run_inference(model, stream_path(), o,
+                      [&](const WindowResult& r, const Window&) { results.push_back(r); });
+    REQUIRE(!results.empty());
+    for (const auto& r : results) {
+      INFO(window_json(r).dump());
+      if (policy == PolicyKind::kGate) {
+        CHECK(r.decision == "gate");
+        const double expected = widths[0].mflops + model.metadata().gate_mflops +
+                                (r.width_index > 0 ? widths[r.width_index].mflops : 0);
+        CHECK(r.mflops == Approx(expected));
+      } else {
+        CHECK_THAT(r.decision, Catch::Matches("start|escalate|confident|step_down|idle|quality"));
+        CHECK(r.mflops >= widths[0].mflops);
+        CHECK(r.passes >= 1);
+      }
+    }
+    CHECK(s.mean_width >= widths.front().width);
+    CHECK(s.mean_width <= widths.back().width);
+  }
+}
+
+TEST_CASE("JSON lines follow Contract 2", "[infer][cli]") {
+  const Command c = infer("--model " + model_path() + " --input " + stream_path() + " --truth " +
+                          test::tiny_synth_dataset() + "/streams/stream_000.json");
+  INFO(c.out);
+  REQUIRE(c.code == 0);
+  const auto lines = json_lines(c.out);
+  REQUIRE(lines.size() >= 2);
+  for (size_t i = 0; i + 1 < lines.size(); ++i) {
+    const json& w = lines[i];
+    CHECK(w["type"] == "window");
+    for (const char* key :
+         {"index", "start_frame", "end_frame", "start_s", "end_s", "width", "width_index", "label",
+          "label_index", "confidence", "mflops", "latency_ms", "decision"})
+      CHECK(w.contains(key));
+    CHECK(w["index"] == i);
+  }
+  const json& s = lines.back();
+  CHECK(s["type"] == "summary");
+  for (const char* key :
+       {"frames", "windows", "duration_s", "mean_width", "gflops", "gflops_full_width",
+        "compute_saving", "fps", "latency_ms", "windows_per_width", "truth"})
+    CHECK(s.contains(key));
+  CHECK(s["windows"] == lines.size() - 1);
+  CHECK(s["latency_ms"].contains("p95"));
+  CHECK(s["truth"].contains("segment_accuracy"));
+  CHECK(s["compute_saving"].get<double>() ==
+        Approx(1 - s["gflops"].get<double>() / s["gflops_full_width"].get<double>()));
+}
+
+TEST_CASE("csv, text, --output and the overlay video", "[infer][cli]") {
+  TempDir dir;
+  Command c =
+      infer("--model " + model_path() + " --input " + stream_path() + " --format csv --output " +
+            dir.str("out.csv") + " --overlay " + dir.str("overlay.avi"));
+  INFO(c.out);
+  REQUIRE(c.code == 0);
+  std::ifstream csv(dir.str("out.csv"));
+  std::string header;
+  std::getline(csv, header);
+  CHECK_THAT(header, Catch::StartsWith("index,start_frame,end_frame,start_s,end_s,width"));
+  int rows = 0;
+  for (std::string line; std::getline(csv, line);) ++rows;
+  CHECK(rows > 10);
+  // The overlay decodes: the source's frames up to the last window, same size.
+  auto overlay = open_frame_source(dir.str("overlay.avi"));
+  cv::Mat frame;
+  int frames = 0;
+  while (overlay->read(frame)) {
+    CHECK(frame.cols == 64);
+    CHECK(frame.rows == 48);
+    ++frames;
+  }
+  CHECK(frames > 80);
+  CHECK(frames <= 96);
+  CHECK_FALSE(fs::exists(dir.str("overlay.avi.tmp.avi")));
+
+  c = infer("--model " + model_path() + " --input " + stream_path() + " --format text");
+  CHECK(c.code == 0);
+  CHECK_THAT(c.out, Catch::Contains("windows: mean width"));
+}
+
+TEST_CASE("bad input: a clear message and a non-zero exit", "[infer][cli]") {
+  TempDir dir;
+  const std::string model = " --model " + model_path();
+  const std::string video = " --input " + stream_path();
+  Command c = infer("--model " + dir.str("none.pt") + video);
+  CHECK(c.code == 1);
+  CHECK_THAT(c.out, Catch::Contains("none.pt: no such model file"));
+
+  test::write_file(dir.path() / "corrupt.pt", "PK\x03\x04 not really a zip");
+  c = infer("--model " + dir.str("corrupt.pt") + video);
+  CHECK(c.code == 1);
+  CHECK_THAT(c.out, Catch::Contains("corrupt.pt: not a loadable TorchScript file"));
+
+  torch::jit::Module plain("__torch__.Plain");
+  plain.define("def forward(self, x: Tensor) -> Tensor:\n    return x\n");
+  plain.save(dir.str("plain.pt"));
+  c = infer("--model " + dir.str("plain.pt") + video);
+  CHECK(c.code == 1);
+  CHECK_THAT(c.out, Catch::Contains("has no adaptive.json"));
+
+  c = infer(model + " --input " + dir.str("none.avi"));
+  CHECK(c.code == 1);
+  CHECK_THAT(c.out, Catch::Contains("none.avi"));
+
+  std::string noise(20000, '\0');
+  for (size_t i = 0; i < noise.size(); ++i) noise[i] = static_cast<char>((i * 7919) % 251);
+  test::write_file(dir.path() / "noise.avi", noise);
+  c = infer(model + " --input " + dir.str("noise.avi"));
+  CHECK(c.code == 1);
+  CHECK_THAT(c.out, Catch::Contains("noise.avi"));
+  test::write_file(dir.path() / "text.avi", "this is a text file\n");
+  c = infer(model + " --input " + dir.str("text.avi"));
+  CHECK(c.code == 1);
+  CHECK_THAT(c.out, Catch::Contains("text.avi"));
+
+  c = infer(model + video + " --policy greedy");
+  CHECK(c.code == 2);
+  CHECK_THAT(c.out, Catch::Contains("unknown policy 'greedy' (known: fixed, confidence, gate)"));
+  c = infer(model + video + " --policy fixed --width 0.3");
+  CHECK(c.code == 2);
+  CHECK_THAT(c.out, Catch::Contains("--width 0.300 is not in the model (valid: 0.50, 1.00)"));
+  c = infer(model + video + " --battery-curve 30:2");
+  CHECK(c.code == 2);
+  CHECK_THAT(c.out, Catch::Contains("battery curve entry '30:2'"));
+  c = infer(model + video + " --battery-file " + dir.str("no_battery"));
+  CHECK(c.code == 1);
+  CHECK_THAT(c.out, Catch::Contains("no_battery: not a battery capacity file"));
+  c = infer(model + video + " --output " + dir.str("no/such/dir/out.jsonl"));
+  CHECK(c.code == 1);
+  CHECK_THAT(c.out, Catch::Contains("out.jsonl"));
+}
+
+TEST_CASE("adaptive-infer pads a video shorter than one window and warns", "[infer][cli]") {
+  TempDir dir;
+  cv::VideoWriter writer(dir.str("short.avi"), cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), 16,
+                         {64, 48});
+  for (int i = 0; i < 3; ++i) writer.write(cv::Mat(48, 64, CV_8UC3, cv::Scalar::all(40 * i)));
+  writer.release();
+  const Command c = infer("--model " + model_path() + " --input " + dir.str("short.avi"));
+  INFO(c.out);
+  CHECK(c.code == 0);
+  CHECK_THAT(c.out, Catch::Contains("warning: "));
+  CHECK_THAT(c.out, Catch::Contains("padded by repeating the last frame"));
+  CHECK(json_lines(c.out).size() == 2);  // one window and the summary
+}
+
+TEST_CASE("a battery file is read and caps the width", "[infer][cli]") {
+  TempDir dir;
+  test::write_file(dir.path() / "capacity", "12\n");
+  const Command c = infer("--model " + model_path() + " --input " + stream_path() +
+                          " --policy fixed --battery-file " + dir.str("capacity"));
+  REQUIRE(c.code == 0);
+  const auto lines = json_lines(c.out);
+  for (size_t i = 0; i + 1 < lines.size(); ++i) {
+    CHECK(lines[i]["width"] == 0.5);
+    CHECK(lines[i]["decision"] == "battery");
+  }
+}
+
+TEST_CASE("scoring against a timeline", "[infer][scoring]") {
+  const std::vector<TimelineSegment> truth = {{"no_gesture", 0, 2},
+                                              {"push", 2, 3},
+                                              {"no_gesture", 3, 6},
+                                              {"pull", 6, 7},
+                                              {"no_gesture", 7, 9}};
+  const std::vector<TimedPrediction> windows = {
+      {0.0, 1.0, "no_gesture"}, {0.5, 1.5, "pull"},       // idle: one false alarm
+      {2.0, 2.6, "push"},       {2.2, 2.8, "push"},       // push right, first ends at 2.6
+      {4.0, 5.0, "no_gesture"},                           // idle
+      {6.0, 6.8, "push"},       {6.1, 6.9, "no_gesture"}  // pull: wrong
+  };
+  const TruthScore s = score_timeline(windows, truth, "no_gesture");
+  CHECK(s.segments == 2);
+  CHECK(s.segments_correct == 1);
+  CHECK(s.segment_accuracy == 0.5);
+  CHECK(s.missed == 1);
+  CHECK(s.mean_delay_s == Approx(0.6));
+  CHECK(s.idle_windows == 3);
+  CHECK(s.false_alarms == 1);
+}

@@ -1,0 +1,186 @@
+#include "infer/throttle.h"
+
+#include <catch2/catch.hpp>
+
+using namespace adaptive;
+
+namespace {
+
+const std::vector<double> kWidths = {0.25, 0.5, 1.0};
+const std::vector<double> kMflops = {10, 20, 40};
+
+ThrottleOptions confidence_options() {
+  ThrottleOptions o;
+  o.policy = PolicyKind::kConfidence;
+  o.threshold = 0.8;
+  o.dwell = 2;
+  o.hysteresis = 0.05;
+  o.quality.enabled = false;
+  return o;
+}
+
+// One window: begin, then passes with the scripted confidences until the
+// throttle stops asking for wider ones. Returns the plans in order.
+std::vector<Plan> run_window(Throttle& t, const std::vector<double>& confidences,
+                             WindowSignals s = {}, bool idle = false) {
+  std::vector<Plan> plans = {t.begin(s)};
+  double spent = kMflops[plans.back().index];
+  size_t i = 0;
+  while (true) {
+    const double c = confidences.at(std::min(i++, confidences.size() - 1));
+    const auto next = t.after(plans.back().index, c);
+    if (!next) {
+      t.finish(plans.back().index, c, idle, spent);
+      return plans;
+    }
+    plans.push_back(*next);
+    spent += kMflops[next->index];
+  }
+}
+
+}  // namespace
+
+TEST_CASE("confidence policy: escalates a window until sure, then dwells and steps down",
+          "[infer][throttle]") {
+  Throttle t(confidence_options(), kWidths, kMflops);
+  auto plans = run_window(t, {0.5, 0.6, 0.9});
+  REQUIRE(plans.size() == 3);
+  CHECK(plans[0].index == 0);
+  CHECK(plans[0].decision == "start");
+  CHECK(plans[1].index == 1);
+  CHECK(plans[1].decision == "escalate");
+  CHECK(plans[2].index == 2);
+  // The next window starts where the last one was sure.
+  plans = run_window(t, {0.84});  // sure, but not by the hysteresis margin: no dwell count
+  CHECK(plans.front().index == 2);
+  CHECK(plans.front().decision == "confident");
+  plans = run_window(t, {0.9});  // first window sure by the margin
+  CHECK(plans.front().index == 2);
+  plans = run_window(t, {0.95});  // second: the dwell is reached
+  CHECK(plans.front().index == 2);
+  plans = run_window(t, {0.95});
+  CHECK(plans.front().index == 1);
+  CHECK(plans.front().decision == "step_down");
+  // A window that is unsure again escalates at once.
+  plans = run_window(t, {0.3, 0.9});
+  CHECK(plans.size() == 2);
+  CHECK(plans.back().index == 2);
+}
+
+TEST_CASE("confidence policy: hysteresis keeps a borderline width from flapping",
+          "[infer][throttle]") {
+  Throttle t(confidence_options(), kWidths, kMflops);
+  run_window(t, {0.5, 0.9});     // escalated to index 1
+  for (int i = 0; i < 6; ++i) {  // sure, but within the hysteresis band: stays
+    const auto plans = run_window(t, {0.82});
+    CHECK(plans.size() == 1);
+    CHECK(plans.front().index == 1);
+  }
+}
+
+TEST_CASE("confidence policy: 'next' escalation widens from the next window", "[infer][throttle]") {
+  ThrottleOptions o = confidence_options();
+  o.rerun = false;
+  Throttle t(o, kWidths, kMflops);
+  auto plans = run_window(t, {0.5});
+  CHECK(plans.size() == 1);  // no re-run
+  plans = run_window(t, {0.5});
+  CHECK(plans.front().index == 1);
+  CHECK(plans.front().decision == "escalate");
+  plans = run_window(t, {0.9});
+  CHECK(plans.front().index == 2);
+}
+
+TEST_CASE("confidence policy: a sure idle label drops straight to the narrowest",
+          "[infer][throttle]") {
+  Throttle t(confidence_options(), kWidths, kMflops);
+  run_window(t, {0.1, 0.1, 0.1});  // unsure up to the widest
+  run_window(t, {0.9}, {}, /*idle=*/true);
+  const auto plans = run_window(t, {0.9});
+  CHECK(plans.front().index == 0);
+  CHECK(plans.front().decision == "idle");
+}
+
+TEST_CASE("battery level caps every policy along its curve", "[infer][throttle]") {
+  ThrottleOptions o = confidence_options();
+  Throttle t(o, kWidths, kMflops);
+  WindowSignals s;
+  s.battery_pct = 25;  // default curve: <= 30% -> 0.5
+  auto plans = run_window(t, {0.1}, s);
+  REQUIRE(plans.size() == 2);  // escalates to the cap, not beyond
+  CHECK(plans.back().index == 1);
+  CHECK(t.cap() == 1);
+  s.battery_pct = 10;  // <= 15% -> 0.25
+  plans = run_window(t, {0.1}, s);
+  CHECK(plans.front().index == 0);
+  CHECK(plans.front().decision == "battery");
+  CHECK(plans.size() == 1);
+
+  o.policy = PolicyKind::kFixed;
+  Throttle fixed(o, kWidths, kMflops);
+  s.battery_pct = 80;
+  CHECK(fixed.begin(s).index == 2);
+  s.battery_pct = 40;  // <= 50% -> 0.75: the widest allowed is 0.5
+  const Plan p = fixed.begin(s);
+  CHECK(p.index == 1);
+  CHECK(p.decision == "battery");
+}
+
+TEST_CASE("a compute budget keeps the running MFLOPs under it", "[infer][throttle]") {
+  ThrottleOptions o;
+  o.policy = PolicyKind::kFixed;
+  o.budget_mflops_per_s = 300;  // bucket of 0.1 s = 30 MFLOPs
+  o.budget_horizon_s = 0.1;
+  Throttle t(o, kWidths, kMflops);
+  WindowSignals s;
+  s.start_s = 0;
+  Plan p = t.begin(s);
+  CHECK(p.index == 1);  // 40 > 30: the widest that fits
+  CHECK(p.decision == "budget");
+  t.finish(p.index, 1.0, false, 20);  // 10 left
+  s.start_s = 0.01;                   // +3 MFLOPs of budget
+  p = t.begin(s);
+  CHECK(p.index == 0);
+  t.finish(p.index, 1.0, false, 10);
+  s.start_s = 1.0;  // refilled to the bucket's size
+  CHECK(t.begin(s).index == 1);
+}
+
+TEST_CASE("quality: dark or blurry windows run narrowest; the gate's choice is capped",
+          "[infer][throttle]") {
+  ThrottleOptions o = confidence_options();
+  o.quality.enabled = true;
+  o.quality.still_below = 0.01;
+  Throttle t(o, kWidths, kMflops);
+  run_window(t, {0.1, 0.1, 0.9});  // at the widest now
+  WindowSignals dark;
+  dark.luma = 0.01;
+  Plan p = t.begin(dark);
+  CHECK(p.index == 0);
+  CHECK(p.decision == "quality");
+  WindowSignals still;
+  still.motion = 0.001;
+  CHECK(t.begin(still).decision == "idle");
+
+  o.policy = PolicyKind::kGate;
+  Throttle gate(o, kWidths, kMflops);
+  WindowSignals s;
+  s.gate_choice = 2;
+  p = gate.begin(s);
+  CHECK(p.index == 2);
+  CHECK(p.decision == "gate");
+  CHECK_FALSE(gate.after(2, 0.1));  // the gate decides alone
+  s.battery_pct = 20;
+  CHECK(gate.begin(s).decision == "battery");
+}
+
+TEST_CASE("policy names and battery curves are checked", "[infer][throttle]") {
+  CHECK_THROWS_WITH(parse_policy("greedy"),
+                    "unknown policy 'greedy' (known: fixed, confidence, gate)");
+  const auto curve = parse_battery_curve("40:0.5,10:0.25");
+  REQUIRE(curve.size() == 2);
+  CHECK(curve[1] == std::make_pair(10.0, 0.25));
+  CHECK_THROWS_WITH(parse_battery_curve("40:0.5,ten:0.25"),
+                    Catch::StartsWith("battery curve entry 'ten:0.25': expected PERCENT:WIDTH"));
+  CHECK_THROWS_AS(parse_battery_curve("40:1.5"), std::invalid_argument);
+}

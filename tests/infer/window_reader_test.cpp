@@ -1,0 +1,145 @@
+#include "infer/window_reader.h"
+
+#include <torch/torch.h>
+#include <catch2/catch.hpp>
+#include "datasets/clip_transform.h"
+#include "datasets/errors.h"
+#include "datasets/rng.h"
+
+using namespace adaptive;
+
+namespace {
+
+ArtifactInput input_spec(double fps) {
+  ArtifactInput in;
+  in.frames = 4;
+  in.height = in.width = 16;
+  in.short_side = 20;
+  in.mean = {0.5, 0.5, 0.5};
+  in.std = {0.25, 0.25, 0.25};
+  in.fps = fps;
+  return in;
+}
+
+// Frame i: a flat grey of level 10 * i (so frames tell which they are).
+std::vector<cv::Mat> numbered_frames(int n) {
+  std::vector<cv::Mat> frames;
+  for (int i = 0; i < n; ++i) frames.emplace_back(24, 32, CV_8UC3, cv::Scalar::all((10 * i) % 256));
+  return frames;
+}
+
+std::vector<Window> all_windows(WindowReader& reader) {
+  std::vector<Window> out;
+  while (auto w = reader.next()) out.push_back(std::move(*w));
+  return out;
+}
+
+// A source whose decoder fails at frame `fail_at`.
+class FailingSource : public FrameSource {
+ public:
+  explicit FailingSource(int fail_at) : fail_at_(fail_at) {}
+  bool read(cv::Mat& rgb) override {
+    if (next_ == fail_at_) throw BadSampleError("broken.avi", "cannot decode frame");
+    rgb = cv::Mat(24, 32, CV_8UC3, cv::Scalar::all(next_++));
+    return true;
+  }
+  double fps() const override { return 10; }
+  int64_t announced_frames() const override { return 100; }
+  const std::string& name() const override { return name_; }
+
+ private:
+  int fail_at_, next_ = 0;
+  std::string name_ = "broken.avi";
+};
+
+}  // namespace
+
+TEST_CASE("frames are resampled to the model's rate", "[infer][windows]") {
+  CHECK(source_frame_at(0, 16, 16.0 / 3) == 0);
+  CHECK(source_frame_at(1, 16, 16.0 / 3) == 3);
+  CHECK(source_frame_at(5, 16, 16.0 / 3) == 15);
+  CHECK(source_frame_at(3, 30, 8) == 11);  // floor(3 * 3.75)
+  CHECK(source_frame_at(3, 10, 20) == 1);  // a slower source: frames repeat
+  CHECK(source_frame_at(7, 25, 0) == 7);   // unknown model rate: every frame
+  const WindowSpan span = window_span(2, 8, 3);
+  CHECK(span.first_model_frame == 6);
+  CHECK(span.last_model_frame == 13);
+}
+
+TEST_CASE("windows slide by the stride over resampled, preprocessed frames", "[infer][windows]") {
+  // 40 frames at 16 fps, model at 8 fps: model frames are source frames 0, 2, ..., 38.
+  WindowReaderOptions o;
+  o.stride = 2;
+  o.keep_frames = true;
+  WindowReader reader(memory_frame_source(numbered_frames(40), 16), input_spec(8), o);
+  const auto windows = all_windows(reader);
+  // 20 model frames, windows of 4 every 2: starts 0, 2, ..., 16.
+  REQUIRE(windows.size() == 9);
+  CHECK(reader.end().error.empty());
+  CHECK(reader.end().frames == 40);
+  CHECK(windows[0].start_frame == 0);
+  CHECK(windows[0].end_frame == 6);
+  CHECK(windows[1].start_frame == 4);
+  CHECK(windows[1].end_frame == 10);
+  CHECK(windows[8].end_frame == 38);
+  CHECK(windows[1].start_s == Approx(4.0 / 16));
+  CHECK(windows[1].end_s == Approx(11.0 / 16));
+  CHECK(windows[0].new_frames.size() == 7);  // source frames 0..6
+  CHECK(windows[1].new_frames.size() == 4);  // 7..10
+  for (const auto& w : windows) CHECK_FALSE(w.padded);
+
+  // The clip is exactly what the training transform makes of frames 4, 6, 8, 10.
+  ClipTransformOptions t;
+  t.short_side = 20;
+  t.crop_height = t.crop_width = 16;
+  t.mean = {0.5f, 0.5f, 0.5f};
+  t.std = {0.25f, 0.25f, 0.25f};
+  const ClipTransform transform(t);
+  const auto source = numbered_frames(40);
+  std::vector<cv::Mat> resized;
+  for (int i : {4, 6, 8, 10}) resized.push_back(transform.resize(source[i]));
+  std::vector<const cv::Mat*> ptrs;
+  for (const auto& f : resized) ptrs.push_back(&f);
+  Rng rng(0);
+  const at::Tensor expected = transform.apply(ptrs, 0, false, rng).data.unsqueeze(0);
+  REQUIRE(windows[1].clip.sizes() == at::IntArrayRef({1, 3, 4, 16, 16}));
+  CHECK(windows[1].clip.equal(expected));
+}
+
+TEST_CASE("a video shorter than one window is padded with a warning", "[infer][windows]") {
+  WindowReader reader(memory_frame_source(numbered_frames(5), 16), input_spec(8), {});
+  const auto windows = all_windows(reader);
+  REQUIRE(windows.size() == 1);
+  CHECK(windows[0].padded);
+  CHECK(windows[0].clip.size(2) == 4);
+  CHECK_THAT(reader.end().warning,
+             Catch::Contains("3 frames at the model's 8.000 fps, fewer than one window of 4"));
+  CHECK(reader.end().error.empty());
+}
+
+TEST_CASE("a decoding error mid-file ends the windows and names the frame", "[infer][windows]") {
+  WindowReader reader(std::make_unique<FailingSource>(25), input_spec(0), {});
+  const auto windows = all_windows(reader);
+  CHECK(windows.size() == 22);  // frames 0..24: windows ending at frames 3..24
+  CHECK_THAT(reader.end().error,
+             Catch::StartsWith("decoding failed at frame 25: broken.avi: cannot decode frame"));
+}
+
+TEST_CASE("window quality: darkness, detail and motion", "[infer][windows]") {
+  const std::vector<cv::Mat> dark(4, cv::Mat(16, 16, CV_8UC3, cv::Scalar::all(5)));
+  WindowQuality q = measure_quality(dark);
+  CHECK(q.luma < 0.03);
+  CHECK(q.sharpness == Approx(0));
+  CHECK(q.motion == Approx(0));
+  std::vector<cv::Mat> noisy;
+  cv::RNG rng(1);
+  for (int i = 0; i < 4; ++i) {
+    cv::Mat m(16, 16, CV_8UC3);
+    rng.fill(m, cv::RNG::UNIFORM, 0, 255);
+    noisy.push_back(m);
+  }
+  q = measure_quality(noisy);
+  CHECK(q.luma > 0.3);
+  CHECK(q.sharpness > 1000);
+  CHECK(q.motion > 0.2);
+}
