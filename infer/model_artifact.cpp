@@ -3,6 +3,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/script.h>
 #include <torch/torch.h>
 
@@ -94,6 +95,11 @@ ArtifactMetadata parse_artifact_metadata(const std::string& text, const std::str
 
 ModelArtifact ModelArtifact::load(const std::string& path) {
   namespace fs = std::filesystem;
+  // The artifact is straight-line code over builtin ops: the graph
+  // executor's profiling and optimisation passes find nothing to fuse on a
+  // CPU, yet take ~0.5 s whenever they (re)specialise, which made each new
+  // video's first windows 100x slower. Off, for the whole process.
+  torch::jit::setGraphExecutorOptimize(false);
   std::error_code ec;
   if (!fs::exists(path, ec)) throw ModelError(path + ": no such model file");
   if (!fs::is_regular_file(path, ec)) throw ModelError(path + ": not a file");

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the toolkit needs from Debian's archive, and nothing else.
 # Idempotent: when every package is present it only checks, in about a second.
-# Usage: scripts/setup.sh [--with-python]   (--with-python adds python3-torch,
-# which the tests use to load exported models from stock PyTorch)
+# Usage: scripts/setup.sh [--with-python] [--with-plot]
+#   --with-python  python3-torch: the tests load exported models with stock PyTorch
+#   --with-plot    python3-matplotlib: the inference benchmark draws its chart
 set -euo pipefail
 
 packages=(cmake g++ make ccache pkg-config
@@ -11,7 +12,8 @@ packages=(cmake g++ make ccache pkg-config
 for arg in "$@"; do
   case "$arg" in
     --with-python) packages+=(python3-torch) ;;
-    *) echo "setup.sh: unknown option '$arg' (known: --with-python)" >&2; exit 2 ;;
+    --with-plot) packages+=(python3-matplotlib) ;;
+    *) echo "setup.sh: unknown option '$arg' (known: --with-python, --with-plot)" >&2; exit 2 ;;
   esac
 done
 
