@@ -155,6 +155,11 @@ std::unique_ptr<FrameSource> memory_frame_source(std::vector<cv::Mat> rgb_frames
   return std::make_unique<MemoryFrameSource>(std::move(rgb_frames), fps, std::move(name));
 }
 
+bool looks_truncated(int64_t decoded, int64_t announced) {
+  const int64_t missing = announced - decoded;
+  return announced > 0 && missing > 1 && missing * 50 > announced;
+}
+
 DecodedFrames decode_frames(FrameSource& source, int64_t first, int64_t last) {
   DecodedFrames out;
   out.fps = source.fps();
@@ -175,14 +180,12 @@ DecodedFrames decode_frames(FrameSource& source, int64_t first, int64_t last) {
   const int64_t decoded = index;  // frames the source delivered up to where we stopped
   const int64_t announced = source.announced_frames();
   const int64_t wanted_end = last < 0 ? announced : std::min(announced, last + 1);
-  if (announced > 0 && decoded < wanted_end) {
-    const int64_t missing = wanted_end - decoded;
-    if (missing > 1 && missing * 50 > announced) {
-      std::ostringstream msg;
-      msg << "truncated or corrupt: decoded " << decoded << " of " << announced
-          << " frames the container announces";
-      throw BadSampleError(source.name(), msg.str());
-    }
+  if (announced > 0 && decoded < wanted_end &&
+      looks_truncated(decoded + (announced - wanted_end), announced)) {
+    std::ostringstream msg;
+    msg << "truncated or corrupt: decoded " << decoded << " of " << announced
+        << " frames the container announces";
+    throw BadSampleError(source.name(), msg.str());
   }
   if (last >= 0 && decoded <= last) {
     std::ostringstream msg;

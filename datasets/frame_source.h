@@ -55,6 +55,11 @@ std::unique_ptr<FrameSource> memory_frame_source(std::vector<cv::Mat> rgb_frames
 // source, read in order. Throws BadSampleError if the source yields no frame
 // in range, or if it ends clearly before the count its container announced
 // (a truncated file: more than 2% and more than one frame missing).
+// Whether a source that delivered `decoded` frames of the `announced` ones
+// (announced < 0: unknown) was cut short: more than 2% and more than one
+// frame missing (containers round their counts).
+bool looks_truncated(int64_t decoded, int64_t announced);
+
 struct DecodedFrames {
   std::vector<cv::Mat> frames;  // RGB, CV_8UC3, all the same size
   double fps = 0;

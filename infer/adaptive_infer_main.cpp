@@ -152,11 +152,11 @@ int run(int argc, char** argv) {
                                      cxxopts::value<std::string>()->default_value("confidence"))(
       "width", "fixed policy: the width (default: widest)", cxxopts::value<double>())(
       "threshold", "confidence policy: calibrated confidence that counts as sure",
-      cxxopts::value<double>()->default_value("0.8"))(
-      "escalate", "rerun (the same window wider) or next (wider from the next window)",
-      cxxopts::value<std::string>()->default_value("rerun"))(
+      cxxopts::value<double>()->default_value("0.6"))(
+      "escalate", "next (wider from the next window) or rerun (the same window wider at once)",
+      cxxopts::value<std::string>()->default_value("next"))(
       "dwell", "confident windows before stepping down a width",
-      cxxopts::value<int>()->default_value("3"))("hysteresis",
+      cxxopts::value<int>()->default_value("1"))("hysteresis",
                                                  "stepping down needs threshold + this",
                                                  cxxopts::value<double>()->default_value("0.05"))(
       "stride", "model frames between windows", cxxopts::value<int>()->default_value("1"))(

@@ -143,6 +143,11 @@ void WindowReader::run() {
       }
     }
     end.frames = src + 1;
+    if (end.error.empty() && looks_truncated(end.frames, source_->announced_frames())) {
+      end.error = "decoding stopped at frame " + std::to_string(end.frames) + " of the " +
+                  std::to_string(source_->announced_frames()) +
+                  " frames the container announces (truncated or corrupt)";
+    }
     if (end.error.empty() && w == 0) {
       if (resized.empty()) {
         end.error = source_->name() + ": no decodable frame";

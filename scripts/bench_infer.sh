@@ -6,7 +6,7 @@
 # into RUN/bench_infer/tradeoff.png; raw results in RUN/bench_infer/.
 #   RUN=dir    a finished run with model.pt (default runs/bench/slimmable, see bench_train.sh)
 #   DATA=dir   the synthetic dataset (default data/synth)
-#   THRESHOLDS="0.6 0.7 0.8 0.9"  THREADS=2
+#   THRESHOLDS="0.5 0.6 0.7"  THREADS=2
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh --with-plot >/dev/null
@@ -18,7 +18,7 @@ if [[ ! -f $run/model.pt ]]; then
   exit 1
 fi
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-/usr/bin/python3 - "$run" "$data" "${THRESHOLDS:-0.6 0.7 0.8 0.9}" "${THREADS:-2}" <<'PY'
+/usr/bin/python3 - "$run" "$data" "${THRESHOLDS:-0.5 0.6 0.7}" "${THREADS:-2}" <<'PY'
 import glob, json, os, subprocess, sys, time, zipfile
 
 run, data, thresholds, threads = sys.argv[1], sys.argv[2], sys.argv[3].split(), sys.argv[4]
@@ -32,6 +32,7 @@ full_mflops = meta["cost"][-1]["mflops"]
 
 configs = [(f"fixed {w:g}", ["--policy", "fixed", "--width", str(w)]) for w in widths]
 configs += [(f"confidence {t}", ["--policy", "confidence", "--threshold", t]) for t in thresholds]
+configs.append(("conf 0.6 rerun", ["--policy", "confidence", "--threshold", "0.6", "--escalate", "rerun"]))
 if meta["gate"] is not None:
     configs.append(("gate", ["--policy", "gate"]))
 

@@ -32,16 +32,23 @@ std::string stream_path() {
 
 struct Command {
   int code = 0;
-  std::string out;  // stdout and stderr
+  std::string out;
 };
 
+// Runs adaptive-infer; `out` holds its stdout, then its stderr (kept apart,
+// so decoder messages do not cut JSON lines).
 Command infer(const std::string& args) {
+  TempDir dir;
   Command c;
-  FILE* pipe = popen((std::string(ADAPTIVE_INFER) + " --quiet " + args + " 2>&1").c_str(), "r");
+  const std::string err = dir.str("stderr");
+  FILE* pipe =
+      popen((std::string(ADAPTIVE_INFER) + " --quiet " + args + " 2>" + err).c_str(), "r");
   REQUIRE(pipe != nullptr);
   char buf[4096];
   while (fgets(buf, sizeof buf, pipe)) c.out += buf;
   c.code = WEXITSTATUS(pclose(pipe));
+  std::ifstream in(err);
+  c.out += std::string((std::istreambuf_iterator<char>(in)), {});
   return c;
 }
 
@@ -206,6 +213,19 @@ TEST_CASE("bad input: a clear message and a non-zero exit", "[infer][cli]") {
   c = infer(model + " --input " + dir.str("text.avi"));
   CHECK(c.code == 1);
   CHECK_THAT(c.out, Catch::Contains("text.avi"));
+
+  // A file cut short: the windows before the cut, the summary, then the error.
+  std::ifstream whole(stream_path(), std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(whole)), {});
+  test::write_file(dir.path() / "cut.avi", bytes.substr(0, bytes.size() * 6 / 10));
+  c = infer(model + " --input " + dir.str("cut.avi"));
+  CHECK(c.code == 1);
+  CHECK_THAT(c.out, Catch::Contains("frames the container announces (truncated or corrupt)"));
+  const auto lines = json_lines(c.out);
+  REQUIRE_FALSE(lines.empty());
+  CHECK(lines.back()["type"] == "summary");
+  CHECK(lines.back()["windows"].get<int>() > 0);
+  CHECK(lines.back().contains("error"));
 
   c = infer(model + video + " --policy greedy");
   CHECK(c.code == 2);

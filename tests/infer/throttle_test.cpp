@@ -13,6 +13,7 @@ ThrottleOptions confidence_options() {
   ThrottleOptions o;
   o.policy = PolicyKind::kConfidence;
   o.threshold = 0.8;
+  o.rerun = true;
   o.dwell = 2;
   o.hysteresis = 0.05;
   o.quality.enabled = false;
