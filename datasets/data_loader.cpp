@@ -29,6 +29,9 @@ DataLoader::DataLoader(std::shared_ptr<const VideoClipDataset> dataset, DataLoad
   if (options_.workers < 0) throw std::invalid_argument("workers must be >= 0");
   if (options_.prefetch < 1) throw std::invalid_argument("prefetch must be >= 1");
   if (options_.clips_per_video < 1) throw std::invalid_argument("clips_per_video must be >= 1");
+  if (options_.shard_count < 1 || options_.shard_index < 0 ||
+      options_.shard_index >= options_.shard_count)
+    throw std::invalid_argument("shard_index must be in [0, shard_count)");
   if (!options_.warn) {
     options_.warn = [](const std::string& msg) { std::cerr << "warning: " << msg << "\n"; };
   }
@@ -41,7 +44,7 @@ DataLoader::~DataLoader() {
 int64_t DataLoader::batches_per_epoch() const {
   const int64_t clips =
       static_cast<int64_t>(dataset_->size()) * (options_.train ? 1 : options_.clips_per_video);
-  const int64_t bs = options_.batch_size;
+  const int64_t bs = static_cast<int64_t>(options_.batch_size) * options_.shard_count;
   return options_.drop_last ? clips / bs : (clips + bs - 1) / bs;
 }
 
@@ -82,7 +85,9 @@ void DataLoader::stop_workers() {
 DataLoader::Result DataLoader::make_batch(int64_t b) const {
   Result result;
   try {
-    const int64_t begin = b * options_.batch_size;
+    const int64_t global = static_cast<int64_t>(options_.batch_size) * options_.shard_count;
+    const int64_t begin =
+        b * global + static_cast<int64_t>(options_.shard_index) * options_.batch_size;
     const int64_t end = std::min<int64_t>(begin + options_.batch_size, items_.size());
     std::vector<at::Tensor> clips;
     std::vector<int64_t> labels;

@@ -41,6 +41,11 @@ struct DataLoaderOptions {
   bool drop_last = false;   // drop a last batch smaller than batch_size
   int clips_per_video = 1;  // evaluation: clips spread over each video (>= 1)
   uint64_t seed = 0;
+  // Data-parallel training: the epoch's order is cut into global batches of
+  // batch_size * shard_count clips, and this loader yields slice
+  // shard_index of each; clips keep their global positions (and so their
+  // random draws), whatever the number of shards or workers.
+  int shard_index = 0, shard_count = 1;
   BadSamplePolicy on_bad_sample = BadSamplePolicy::kSkip;
   // Receives warnings (one per bad file). Default: a line on stderr.
   std::function<void(const std::string&)> warn;

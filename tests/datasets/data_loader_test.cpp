@@ -88,6 +88,42 @@ TEST_CASE("same seed, same batches, whatever the number of workers", "[datasets]
   CHECK(epoch_with(2, 6, 1)[0].samples != reference[0].samples);
 }
 
+TEST_CASE("shards split each global batch, clips as the single loader makes them",
+          "[datasets][loader]") {
+  auto ds = std::make_shared<VideoClipDataset>(read_manifest(tiny_dataset() + "/train.csv"),
+                                               small_clips());
+  DataLoaderOptions whole;
+  whole.batch_size = 6;
+  whole.drop_last = true;
+  whole.seed = 3;
+  DataLoader single(ds, whole);
+  const auto reference = run_epoch(single, 1);  // 3 batches of 6
+  std::vector<std::vector<Batch>> shards;
+  for (int r = 0; r < 2; ++r) {
+    DataLoaderOptions lo = whole;
+    lo.batch_size = 3;
+    lo.shard_index = r;
+    lo.shard_count = 2;
+    lo.workers = r + 1;  // the partition does not depend on the worker count
+    DataLoader loader(ds, lo);
+    CHECK(loader.batches_per_epoch() == 3);
+    shards.push_back(run_epoch(loader, 1));
+  }
+  REQUIRE(reference.size() == 3);
+  for (size_t b = 0; b < reference.size(); ++b) {
+    REQUIRE(shards[0].size() == 3);
+    REQUIRE(shards[1].size() == 3);
+    CHECK(at::equal(at::cat({shards[0][b].clips, shards[1][b].clips}), reference[b].clips));
+    std::vector<int64_t> samples = shards[0][b].samples;
+    samples.insert(samples.end(), shards[1][b].samples.begin(), shards[1][b].samples.end());
+    CHECK(samples == reference[b].samples);
+  }
+  DataLoaderOptions bad = whole;
+  bad.shard_index = 2;
+  bad.shard_count = 2;
+  CHECK_THROWS_WITH(DataLoader(ds, bad), "shard_index must be in [0, shard_count)");
+}
+
 TEST_CASE("an epoch resumed at batch k gives the same remaining batches", "[datasets][loader]") {
   auto ds = std::make_shared<VideoClipDataset>(read_manifest(tiny_dataset() + "/train.csv"),
                                                small_clips());
