@@ -5,6 +5,8 @@
 //   adaptive-train export --checkpoint PATH --out model.pt [--widths 0.25,1.0]
 //
 // Exit codes: 0 ok, 1 runtime failure (data, I/O, divergence), 2 usage or config error.
+#include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <thread>
@@ -13,6 +15,8 @@
 #include <cxxopts.hpp>
 
 #include "datasets/errors.h"
+#include "models/device.h"
+#include "train/distributed.h"
 #include "train/exporter.h"
 #include "train/trainer.h"
 
@@ -21,6 +25,8 @@ namespace {
 struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+
+std::string rank_prefix;  // "rank N: " in a distributed run
 
 // adaptive-train export: a checkpoint to the deployable TorchScript file.
 int run_export(int argc, char** argv) {
@@ -106,10 +112,19 @@ int run(int argc, char** argv) {
                         : "runs/" + std::filesystem::path(config_path).stem().string();
   if (args.count("resume")) options.resume = args["resume"].as<std::string>();
   options.device = args["device"].as<std::string>();
-  std::cerr << "adaptive-train: " << config_path << " -> " << options.out_dir << " (" << threads
-            << " threads, " << options.device << ")\n";
+  // Launched by torchrun (or with its variables): join the process group.
+  const auto env = adaptive::distributed_env([](const char* name) { return std::getenv(name); });
+  if (env && env->world_size > 1) {
+    if (options.device == "cuda") options.device = "cuda:" + std::to_string(env->local_rank);
+    rank_prefix = "rank " + std::to_string(env->rank) + ": ";
+    options.group = adaptive::make_process_group(*env, adaptive::select_device(options.device),
+                                                 std::chrono::seconds(config.train.dist_timeout_s));
+  }
+  std::cerr << "adaptive-train: " << rank_prefix << config_path << " -> " << options.out_dir << " ("
+            << threads << " threads, " << options.device << ")\n";
   adaptive::Trainer trainer(config, options);
   const adaptive::TrainReport report = trainer.run();
+  if (!rank_prefix.empty() && env->rank != 0) return 0;  // rank 0 reports
   std::cout << adaptive::format_report(report);
   std::cout << "run directory: " << options.out_dir
             << " (model.pt, config.json, metrics.jsonl, report.json, checkpoints/)\n";
@@ -129,8 +144,13 @@ int main(int argc, char** argv) {
     std::cerr << "adaptive-train: config error: " << e.what() << "\n";
   } catch (const std::invalid_argument& e) {
     std::cerr << "adaptive-train: " << e.what() << "\n";
+  } catch (const c10::Error& e) {  // e.g. a peer rank died or timed out
+    const std::string what = e.what_without_backtrace();
+    std::cerr << "adaptive-train: " << rank_prefix << "error: " << what.substr(0, what.find('\n'))
+              << "\n";
+    return 1;
   } catch (const std::exception& e) {
-    std::cerr << "adaptive-train: error: " << e.what() << "\n";
+    std::cerr << "adaptive-train: " << rank_prefix << "error: " << e.what() << "\n";
     return 1;
   }
   return 2;

@@ -69,7 +69,13 @@ void TrainConfig::visit(ConfigVisitor& v) {
 
   auto& t = train;
   v.field("train.epochs", t.epochs, 1, 100000, "epochs");
-  v.field("train.batch_size", t.batch_size, 1, 65536, "clips per step");
+  v.field("train.batch_size", t.batch_size, 1, 65536,
+          "clips per step (per rank in a distributed run, whose global batch is this x ranks)");
+  v.field("train.accumulate", t.accumulate, 1, 64,
+          "micro-batches per step: the batch is split, gradients averaged (batch norm sees "
+          "micro-batches, as the ranks of a distributed run do)");
+  v.field("train.dist_timeout_s", t.dist_timeout_s, 1, 86400,
+          "distributed runs: a rank that does not answer within this stops the others");
   v.choice("train.optimizer", t.optimizer, {"sgd", "adamw"}, "optimizer");
   v.field("train.lr", t.lr, 0, 10, "peak learning rate");
   v.field("train.momentum", t.momentum, 0, 0.999, "SGD momentum (AdamW: beta1)");

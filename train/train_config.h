@@ -60,6 +60,8 @@ struct ModelConfig {
 struct OptimConfig {
   int epochs = 20;
   int batch_size = 16;
+  int accumulate = 1;
+  int dist_timeout_s = 120;
   std::string optimizer = "sgd";
   double lr = 0.1;
   double momentum = 0.9;

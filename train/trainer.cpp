@@ -15,6 +15,7 @@
 #include "models/device.h"
 #include "models/width_gate.h"
 #include "train/checkpoint.h"
+#include "train/distributed.h"
 #include "train/exporter.h"
 #include "train/progress.h"
 #include "train/sandwich.h"
@@ -99,7 +100,10 @@ struct Trainer::Impl {
   c10::Device device{c10::kCPU};
   fs::path dir, ckpt_dir;
   std::vector<std::string> classes;
-  double clip_fps = 0;  // frame rate of the frames in a clip (recorded for export)
+  double clip_fps = 0;            // frame rate of the frames in a clip (recorded for export)
+  ProcessGroup* group = nullptr;  // distributed run, or null
+  bool writer = true;             // rank 0 (or alone): writes logs, checkpoints, report
+  int ranks = 1;
   std::shared_ptr<VideoClipDataset> train_set, val_set;
   std::unique_ptr<DataLoader> train_loader;
   std::shared_ptr<SlimmableNet> model;
@@ -116,6 +120,10 @@ struct Trainer::Impl {
     dir = options.out_dir;
     ckpt_dir = dir / "checkpoints";
     config_json = config_to_json(config).dump(2);
+    group = options.group.get();
+    writer = !group || group->rank() == 0;
+    ranks = group ? group->world_size() : 1;
+    if (!writer) options.progress = false;
     progress = ProgressReporter(config.train.epochs, 1, config.train.log_every, options.progress);
 
     const bool has_run = fs::exists(ckpt_dir / "last.pt");
@@ -140,7 +148,10 @@ struct Trainer::Impl {
     const auto clip_options = clip_dataset_options(config, classes);
     train_set = std::make_shared<VideoClipDataset>(std::move(train_index), clip_options);
     val_set = std::make_shared<VideoClipDataset>(std::move(val_index), clip_options);
-    train_loader = std::make_unique<DataLoader>(train_set, loader_options(config, true));
+    DataLoaderOptions train_options = loader_options(config, true);
+    train_options.shard_index = group ? group->rank() : 0;
+    train_options.shard_count = ranks;
+    train_loader = std::make_unique<DataLoader>(train_set, train_options);
     if (train_loader->batches_per_epoch() == 0) {
       throw ConfigError("train.batch_size: " + std::to_string(config.train.batch_size) +
                         " is larger than the " + std::to_string(train_set->size()) +
@@ -179,13 +190,50 @@ struct Trainer::Impl {
         }
       }
     }
+    if (group) {  // every rank starts from rank 0's weights
+      std::vector<at::Tensor> state_tensors = model->parameters();
+      for (const auto& b : model->buffers()) state_tensors.push_back(b);
+      group->broadcast(state_tensors, 0);
+      progress.message("distributed: " + std::to_string(ranks) + " ranks (" + group->backend() +
+                       "), global batch " + std::to_string(config.train.batch_size * ranks));
+    }
+    if (!writer) return;
     if (state.step == 0) write_file_atomically((dir / "config.json").string(), config_json + "\n");
     metrics.open(dir / "metrics.jsonl", state.step == 0 ? std::ios::trunc : std::ios::app);
     if (!metrics)
       throw std::runtime_error((dir / "metrics.jsonl").string() + ": cannot open for writing");
   }
 
+  // Distributed: gradients averaged across ranks, one bucket; a width that
+  // left a parameter without gradient contributes zeros.
+  void average_gradients() {
+    if (!group) return;
+    std::vector<at::Tensor> grads;
+    for (auto& p : model->parameters()) {
+      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+      grads.push_back(p.grad());
+    }
+    group->allreduce_mean(grads);
+  }
+
+  // Distributed: BN running statistics (each rank's from its own batches)
+  // averaged, so evaluation and checkpoints see one model.
+  void average_bn_statistics() {
+    if (!group) return;
+    std::vector<at::Tensor> stats;
+    for (const auto& b : model->named_buffers())
+      if (b.key().find("running_") != std::string::npos) stats.push_back(b.value());
+    if (!stats.empty()) group->allreduce_mean(stats);
+  }
+
+  // Distributed: the others wait until rank 0 has written (checkpoints are
+  // read by every rank on resume and at the end).
+  void sync() {
+    if (group) group->barrier();
+  }
+
   void log(json line) {
+    if (!writer) return;
     metrics << line.dump() << "\n";
     metrics.flush();
   }
@@ -193,11 +241,19 @@ struct Trainer::Impl {
   Checkpoint checkpoint_data() const { return {state, config_json, {}, classes, clip_fps}; }
 
   void save_last() {
-    save_checkpoint((ckpt_dir / "last.pt").string(), *model, optimizer.get(), checkpoint_data());
+    average_bn_statistics();
+    if (writer)
+      save_checkpoint((ckpt_dir / "last.pt").string(), *model, optimizer.get(), checkpoint_data());
+    sync();
   }
 
   // Epoch checkpoint, hard-linked as last.pt (and best.pt), older ones pruned.
   void save_epoch(bool best) {
+    if (writer) write_epoch_checkpoint(best);
+    sync();
+  }
+
+  void write_epoch_checkpoint(bool best) {
     char name[32];
     std::snprintf(name, sizeof name, "epoch_%04lld.pt", static_cast<long long>(state.epoch));
     const fs::path path = ckpt_dir / name;
@@ -316,6 +372,29 @@ struct Trainer::Impl {
     return r.back().top1;
   }
 
+  // The sandwich step over train.accumulate micro-batches of the batch, with
+  // gradients averaged over them. Returns the losses per width, averaged.
+  std::vector<double> accumulated_step(const Batch& batch, const std::vector<WidthChoice>& choices,
+                                       const SandwichOptions& sandwich) {
+    const int64_t n = batch.clips.size(0);
+    const int64_t parts = std::min<int64_t>(config.train.accumulate, n);
+    std::vector<double> losses;
+    for (int64_t k = 0; k < parts; ++k) {
+      const int64_t begin = n * k / parts, end = n * (k + 1) / parts;
+      const auto part =
+          sandwich_step(*model, batch.clips.slice(0, begin, end).to(device),
+                        batch.labels.slice(0, begin, end).to(device), choices, sandwich);
+      losses.resize(part.size(), 0.0);
+      for (size_t i = 0; i < part.size(); ++i) losses[i] += part[i] / parts;
+    }
+    if (parts > 1) {
+      torch::NoGradGuard no_grad;
+      for (auto& p : model->parameters())
+        if (p.grad().defined()) p.grad().div_(static_cast<double>(parts));
+    }
+    return losses;
+  }
+
   // Trains until the configured epochs are done; false if stopped early.
   bool fit() {
     const auto& t = config.train;
@@ -336,7 +415,8 @@ struct Trainer::Impl {
         std::optional<Batch> batch = train_loader->next();
         if (!batch) break;
         const double waited = seconds_since(t0);
-        const double lr = cosine_lr(state.step, total_steps, warmup, t.lr, t.min_lr);
+        // The learning rate follows the global batch (linear scaling).
+        const double lr = ranks * cosine_lr(state.step, total_steps, warmup, t.lr, t.min_lr);
         for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
         Rng rng(derive_seed(t.seed, {kWidthStream, static_cast<uint64_t>(state.step)}));
         const auto choices = sample_step_widths(sampling, model->widths(),
@@ -344,8 +424,7 @@ struct Trainer::Impl {
         optimizer->zero_grad();
         std::vector<double> losses;
         try {
-          losses = sandwich_step(*model, batch->clips.to(device), batch->labels.to(device), choices,
-                                 sandwich);
+          losses = accumulated_step(*batch, choices, sandwich);
         } catch (const NonFiniteLoss& e) {
           const fs::path last = ckpt_dir / "last.pt";
           throw std::runtime_error("training diverged at epoch " + std::to_string(state.epoch + 1) +
@@ -355,6 +434,7 @@ struct Trainer::Impl {
                                         : "; no checkpoint was written yet") +
                                    " (try a lower train.lr or train.grad_clip)");
         }
+        average_gradients();
         if (t.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params, t.grad_clip);
         optimizer->step();
         ++state.step;
@@ -362,9 +442,9 @@ struct Trainer::Impl {
         const double took = seconds_since(t0);
         data_seconds += waited;
         step_seconds += took;
-        clips_seen += batch->clips.size(0);
+        clips_seen += batch->clips.size(0) * ranks;  // the global batch
         smoothed = smoothed < 0 ? losses.front() : 0.9 * smoothed + 0.1 * losses.front();
-        progress.step(state.epoch, batch->index, smoothed, batch->clips.size(0) / took, lr);
+        progress.step(state.epoch, batch->index, smoothed, ranks * batch->clips.size(0) / took, lr);
         if (state.step % t.log_every == 0) {
           json widths = json::array();
           for (const auto& c : choices) widths.push_back(c.width);
@@ -374,7 +454,7 @@ struct Trainer::Impl {
                {"lr", lr},
                {"loss", losses},
                {"widths", widths},
-               {"clips_per_s", batch->clips.size(0) / took},
+               {"clips_per_s", ranks * batch->clips.size(0) / took},
                {"data_share", waited / took}});
         }
         if (t.checkpoint_every > 0 && state.step % t.checkpoint_every == 0) save_last();
@@ -386,6 +466,7 @@ struct Trainer::Impl {
         }
       }
       progress.end_epoch();
+      average_bn_statistics();
       const auto eval = evaluate();
       const double metric = metric_of(eval);
       const bool best = metric > state.best_metric;
@@ -530,10 +611,13 @@ struct Trainer::Impl {
                         {"val_top1", torch::tensor(top1, torch::kDouble)},
                         {"gate_enabled", torch::tensor(config.gate.enabled ? 1 : 0)},
                         {"gate_mflops", torch::tensor(report.gate.gate_mflops, torch::kDouble)}};
-    save_checkpoint((ckpt_dir / "final.pt").string(), *model, nullptr, final_ckpt,
-                    config.gate.enabled ? gate.ptr().get() : nullptr);
-    export_checkpoint({(ckpt_dir / "final.pt").string(), (dir / "model.pt").string(), {}});
-    progress.message("exported " + (dir / "model.pt").string());
+    if (writer) {
+      save_checkpoint((ckpt_dir / "final.pt").string(), *model, nullptr, final_ckpt,
+                      config.gate.enabled ? gate.ptr().get() : nullptr);
+      export_checkpoint({(ckpt_dir / "final.pt").string(), (dir / "model.pt").string(), {}});
+      progress.message("exported " + (dir / "model.pt").string());
+    }
+    sync();
     report.finished = true;
     return report;
   }
@@ -554,7 +638,7 @@ TrainReport Trainer::run() {
   report.data_share = impl_->step_seconds > 0 ? impl_->data_seconds / impl_->step_seconds : 0;
   if (done) report = impl_->finish(std::move(report));
   report.seconds = seconds_since(t0);
-  if (done) {
+  if (done && impl_->writer) {
     json widths = json::array();
     for (const auto& w : report.widths) {
       widths.push_back({{"width", w.width},

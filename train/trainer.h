@@ -25,6 +25,8 @@
 
 namespace adaptive {
 
+class ProcessGroup;
+
 struct TrainerOptions {
   std::string out_dir;  // the run directory
   std::string
@@ -33,6 +35,11 @@ struct TrainerOptions {
   bool progress = true;        // progress on stderr
   int64_t stop_after_steps =
       -1;  // > 0: checkpoint and stop after this many optimizer steps (tests)
+  // Data-parallel run (train/distributed.h): each rank trains on its shard
+  // of every global batch; gradients and BN statistics are averaged across
+  // ranks; the learning rate scales with the number of ranks; rank 0 alone
+  // writes logs, checkpoints, the report and the model. Null: a run alone.
+  std::shared_ptr<ProcessGroup> group;
 };
 
 struct WidthReport {

@@ -1,0 +1,176 @@
+#include "train/distributed.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include <torch/torch.h>
+#include <catch2/catch.hpp>
+#include "train/checkpoint.h"
+#include "train/train_config.h"
+
+#include "test_support.h"
+
+using namespace adaptive;
+using adaptive::test::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A tiny run without dropout (whose masks depend on how clips are split
+// between processes), written as a config file.
+std::string write_config(const TempDir& dir, const std::string& name,
+                         const std::function<void(TrainConfig&)>& change) {
+  TrainConfig c = test::tiny_train_config(test::tiny_synth_dataset());
+  c.model.dropout = 0;
+  c.train.epochs = 1;
+  c.train.threads = 1;
+  c.gate.enabled = false;
+  change(c);
+  const std::string path = dir.str(name + ".json");
+  test::write_file(path, config_to_json(c).dump(2));
+  return path;
+}
+
+int free_port() {
+  return 20000 + static_cast<int>(getpid() % 20000);
+}
+
+// Runs each command in the background at once; returns their exit codes.
+std::vector<int> run_together(const std::vector<std::string>& commands, const TempDir& dir) {
+  std::string script;
+  for (size_t i = 0; i < commands.size(); ++i) {
+    const std::string n = std::to_string(i);
+    script += "(" + commands[i] + " >" + dir.str("out" + n + ".log") + " 2>&1; echo $? >" +
+              dir.str("rc" + n) + ") & ";
+  }
+  script += "wait";
+  REQUIRE(std::system(("sh -c '" + script + "'").c_str()) == 0);
+  std::vector<int> codes;
+  for (size_t i = 0; i < commands.size(); ++i) {
+    std::ifstream in(dir.str("rc" + std::to_string(i)));
+    int rc = -1;
+    in >> rc;
+    codes.push_back(rc);
+  }
+  return codes;
+}
+
+std::string rank_command(int rank, int world, int port, const std::string& config,
+                         const std::string& out, const std::string& prefix = "") {
+  return "RANK=" + std::to_string(rank) + " WORLD_SIZE=" + std::to_string(world) +
+         " LOCAL_RANK=" + std::to_string(rank) +
+         " MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port) + " " + prefix +
+         ADAPTIVE_TRAIN + " --config " + config + " --out " + out;
+}
+
+std::map<std::string, at::Tensor> parameters_of(const std::string& checkpoint,
+                                                const std::string& config) {
+  const TrainConfig c = load_train_config(config);
+  auto model = build_model(model_options(c, 10));
+  load_checkpoint(checkpoint, *model, nullptr);
+  std::map<std::string, at::Tensor> out;
+  for (const auto& p : model->named_parameters()) out[p.key()] = p.value().clone();
+  return out;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+}  // namespace
+
+TEST_CASE("torchrun's variables: read, checked, or absent for a run alone",
+          "[train][distributed]") {
+  std::map<std::string, std::string> vars;
+  auto getenv = [&](const char* name) -> const char* {
+    const auto it = vars.find(name);
+    return it == vars.end() ? nullptr : it->second.c_str();
+  };
+  CHECK_FALSE(distributed_env(getenv));
+  vars = {{"WORLD_SIZE", "4"},      {"RANK", "3"},
+          {"LOCAL_RANK", "1"},      {"MASTER_ADDR", "10.0.0.2"},
+          {"MASTER_PORT", "29400"}, {"TORCHELASTIC_USE_AGENT_STORE", "True"}};
+  const auto env = distributed_env(getenv);
+  REQUIRE(env);
+  CHECK(env->rank == 3);
+  CHECK(env->world_size == 4);
+  CHECK(env->local_rank == 1);
+  CHECK(env->master_addr == "10.0.0.2");
+  CHECK(env->master_port == 29400);
+  CHECK(env->agent_store);
+  vars["RANK"] = "4";
+  CHECK_THROWS_WITH(distributed_env(getenv), "RANK=4 is outside [0, WORLD_SIZE=4)");
+  vars["RANK"] = "one";
+  CHECK_THROWS_WITH(distributed_env(getenv), "RANK='one': expected an integer");
+  vars.erase("RANK");
+  CHECK_THROWS_WITH(distributed_env(getenv), Catch::StartsWith("RANK is not set"));
+}
+
+TEST_CASE("2 processes train as 1 process with the same global batch", "[train][distributed]") {
+  TempDir dir;
+  // One process: batch 4 in 2 micro-batches of 2 (batch norm sees 2 clips,
+  // as each rank does). Two processes: 2 clips each, learning rate scaled by 2.
+  const std::string alone = write_config(dir, "alone", [](TrainConfig& c) {
+    c.train.batch_size = 4;
+    c.train.accumulate = 2;
+  });
+  const std::string ranked = write_config(dir, "ranked", [](TrainConfig& c) {
+    c.train.batch_size = 2;
+    c.train.lr /= 2;
+  });
+  const int port = free_port();
+  const auto codes = run_together({rank_command(0, 2, port, ranked, dir.str("dist")),
+                                   rank_command(1, 2, port, ranked, dir.str("dist"))},
+                                  dir);
+  INFO(slurp(dir.str("out0.log")) << slurp(dir.str("out1.log")));
+  REQUIRE(codes == std::vector<int>{0, 0});
+  REQUIRE(std::system((std::string(ADAPTIVE_TRAIN) + " --config " + alone + " --out " +
+                       dir.str("alone") + " >" + dir.str("alone.log") + " 2>&1")
+                          .c_str()) == 0);
+  // Rank 0 alone wrote the run directory.
+  CHECK_THAT(slurp(dir.str("out0.log")),
+             Catch::Contains("distributed: 2 ranks (gloo), global batch 4"));
+  CHECK(fs::exists(dir.str("dist/checkpoints/final.pt")));
+  const auto a = parameters_of(dir.str("alone/checkpoints/last.pt"), alone);
+  const auto d = parameters_of(dir.str("dist/checkpoints/last.pt"), ranked);
+  REQUIRE(a.size() == d.size());
+  double worst = 0, moved = 0;
+  for (const auto& [name, value] : a) {
+    worst = std::max(worst, (value - d.at(name)).abs().max().item<double>());
+  }
+  for (const auto& p : a) moved = std::max(moved, p.second.abs().max().item<double>());
+  CHECK(moved > 0.01);  // training changed the weights...
+  CHECK(worst < 1e-4);  // ...and both runs changed them alike (float sums in another order)
+  WARN("largest parameter difference, 2 processes vs 1: " << worst);
+}
+
+TEST_CASE("a rank that dies makes the other stop with an error, not hang", "[train][distributed]") {
+  TempDir dir;
+  const std::string config = write_config(dir, "long", [](TrainConfig& c) {
+    c.train.epochs = 1000;
+    c.train.dist_timeout_s = 20;
+  });
+  const int port = free_port() + 1;
+  const auto start = std::chrono::steady_clock::now();
+  const auto codes =
+      run_together({rank_command(0, 2, port, config, dir.str("run")),
+                    rank_command(1, 2, port, config, dir.str("run"), "timeout -s KILL 4 ")},
+                   dir);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const std::string log = slurp(dir.str("out0.log"));
+  INFO(log);
+  CHECK(codes[1] == 137);  // killed
+  CHECK(codes[0] == 1);
+  CHECK_THAT(log, Catch::Contains("adaptive-train: rank 0: error: "));
+  CHECK(seconds < 4 + 20 + 10);
+  WARN("rank 0 after rank 1 was killed at 4 s: exit "
+       << codes[0] << " at " << seconds << " s: " << log.substr(log.rfind("adaptive-train:")));
+}
