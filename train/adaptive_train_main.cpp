@@ -5,7 +5,9 @@
 //   adaptive-train export --checkpoint PATH --out model.pt [--widths 0.25,1.0]
 //
 // Exit codes: 0 ok, 1 runtime failure (data, I/O, divergence), 2 usage or config error.
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -27,6 +29,20 @@ struct UsageError : std::runtime_error {
 };
 
 std::string rank_prefix;  // "rank N: " in a distributed run
+
+// SIGINT / SIGTERM: the first asks the trainer to checkpoint and stop after
+// its current step; a second one ends the process at once.
+std::atomic<bool> stop_requested{false};
+volatile std::sig_atomic_t stop_signal = 0;
+extern "C" void on_stop_signal(int signal) {
+  if (stop_requested.load()) {
+    std::signal(signal, SIG_DFL);
+    std::raise(signal);
+    return;
+  }
+  stop_signal = signal;
+  stop_requested.store(true);
+}
 
 // adaptive-train export: a checkpoint to the deployable TorchScript file.
 int run_export(int argc, char** argv) {
@@ -122,8 +138,22 @@ int run(int argc, char** argv) {
   }
   std::cerr << "adaptive-train: " << rank_prefix << config_path << " -> " << options.out_dir << " ("
             << threads << " threads, " << options.device << ")\n";
+  options.stop_requested = &stop_requested;
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
   adaptive::Trainer trainer(config, options);
   const adaptive::TrainReport report = trainer.run();
+  if (report.interrupted) {
+    if (rank_prefix.empty() || env->rank == 0) {
+      std::string sets;
+      for (const auto& o : overrides) sets += " --set '" + o + "'";
+      std::cerr << "adaptive-train: stopped by "
+                << (stop_signal ? "signal " + std::to_string(stop_signal) : "another rank's signal")
+                << "; checkpoint written. Resume with:\n  adaptive-train --config " << config_path
+                << sets << " --out " << options.out_dir << " --resume auto\n";
+    }
+    return 128 + static_cast<int>(stop_signal ? stop_signal : SIGINT);
+  }
   if (!rank_prefix.empty() && env->rank != 0) return 0;  // rank 0 reports
   std::cout << adaptive::format_report(report);
   std::cout << "run directory: " << options.out_dir

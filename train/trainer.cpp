@@ -104,6 +104,7 @@ struct Trainer::Impl {
   ProcessGroup* group = nullptr;  // distributed run, or null
   bool writer = true;             // rank 0 (or alone): writes logs, checkpoints, report
   int ranks = 1;
+  bool interrupted = false;
   std::shared_ptr<VideoClipDataset> train_set, val_set;
   std::unique_ptr<DataLoader> train_loader;
   std::shared_ptr<SlimmableNet> model;
@@ -395,6 +396,15 @@ struct Trainer::Impl {
     return losses;
   }
 
+  // Whether this rank, or any rank of a distributed run, was asked to stop.
+  bool stop_requested() {
+    const bool here = options.stop_requested && options.stop_requested->load();
+    if (!group) return here;
+    std::vector<at::Tensor> flag = {torch::full({1}, here ? 1.0f : 0.0f)};
+    group->allreduce_mean(flag);
+    return flag[0].item<float>() > 0;
+  }
+
   // Trains until the configured epochs are done; false if stopped early.
   bool fit() {
     const auto& t = config.train;
@@ -458,6 +468,14 @@ struct Trainer::Impl {
                {"data_share", waited / took}});
         }
         if (t.checkpoint_every > 0 && state.step % t.checkpoint_every == 0) save_last();
+        if (stop_requested()) {
+          save_last();
+          interrupted = true;
+          progress.message("interrupted at epoch " + std::to_string(state.epoch + 1) + ", step " +
+                           std::to_string(state.step) + "; checkpoint " +
+                           (ckpt_dir / "last.pt").string());
+          return false;
+        }
         if (options.stop_after_steps > 0 && state.step >= options.stop_after_steps) {
           save_last();
           progress.message("stopped after " + std::to_string(state.step) + " steps; checkpoint " +
@@ -636,6 +654,7 @@ TrainReport Trainer::run() {
   report.best_epoch = impl_->state.best_epoch;
   report.clips_per_s = impl_->step_seconds > 0 ? impl_->clips_seen / impl_->step_seconds : 0;
   report.data_share = impl_->step_seconds > 0 ? impl_->data_seconds / impl_->step_seconds : 0;
+  report.interrupted = impl_->interrupted;
   if (done) report = impl_->finish(std::move(report));
   report.seconds = seconds_since(t0);
   if (done && impl_->writer) {

@@ -15,6 +15,7 @@
 //      report.json, plus metrics.jsonl and config.json along the way
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,6 +41,11 @@ struct TrainerOptions {
   // ranks; the learning rate scales with the number of ranks; rank 0 alone
   // writes logs, checkpoints, the report and the model. Null: a run alone.
   std::shared_ptr<ProcessGroup> group;
+  // Checked after every step: when it turns true (e.g. set by a SIGINT or
+  // SIGTERM handler), the run writes checkpoints/last.pt and stops
+  // (TrainReport::interrupted). In a distributed run any rank's request
+  // stops them all at the same step.
+  const std::atomic<bool>* stop_requested = nullptr;
 };
 
 struct WidthReport {
@@ -67,7 +73,8 @@ struct TrainReport {
   double clips_per_s = 0;  // training throughput over the run
   double data_share = 0;   // share of step time spent waiting for data
   double seconds = 0;
-  bool finished = false;  // false when stopped early (stop_after_steps)
+  bool finished = false;     // false when stopped early (stop_after_steps, stop_requested)
+  bool interrupted = false;  // stopped by stop_requested; last.pt holds the position
 };
 
 class Trainer {

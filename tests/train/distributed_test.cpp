@@ -4,15 +4,20 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 
 #include <torch/torch.h>
-#include <catch2/catch.hpp>
+
 #include "train/checkpoint.h"
 #include "train/train_config.h"
+#include "train/trainer.h"
+
+// Catch2 after LibTorch: both define CHECK, Catch2's must win.
+#include <catch2/catch.hpp>
 
 #include "test_support.h"
 
@@ -173,4 +178,34 @@ TEST_CASE("a rank that dies makes the other stop with an error, not hang", "[tra
   CHECK(seconds < 4 + 20 + 10);
   WARN("rank 0 after rank 1 was killed at 4 s: exit "
        << codes[0] << " at " << seconds << " s: " << log.substr(log.rfind("adaptive-train:")));
+}
+
+TEST_CASE("SIGTERM during training writes a checkpoint, says how to resume, and it resumes",
+          "[train][signals]") {
+  TempDir dir;
+  const std::string config =
+      write_config(dir, "long", [](TrainConfig& c) { c.train.epochs = 500; });
+  const std::string run = dir.str("run");
+  // Start, wait for the first logged step, then SIGTERM.
+  const std::string script = std::string(ADAPTIVE_TRAIN) + " --config " + config + " --out " + run +
+                             " >" + dir.str("out.log") + " 2>&1 & p=$!; " +
+                             "while ! grep -q train " + run + "/metrics.jsonl 2>/dev/null; do " +
+                             "sleep 0.1; done; kill -TERM $p; wait $p; echo $? >" + dir.str("rc");
+  REQUIRE(std::system(("sh -c '" + script + "'").c_str()) == 0);
+  std::ifstream rc_file(dir.str("rc"));
+  int rc = -1;
+  rc_file >> rc;
+  const std::string log = slurp(dir.str("out.log"));
+  INFO(log);
+  CHECK(rc == 128 + SIGTERM);
+  CHECK_THAT(log, Catch::Contains("interrupted at epoch "));
+  CHECK_THAT(log, Catch::Contains("stopped by signal 15; checkpoint written. Resume with:"));
+  CHECK_THAT(log, Catch::Contains(" --out " + run + " --resume auto"));
+  const Checkpoint stopped = read_checkpoint(run + "/checkpoints/last.pt");
+  CHECK(stopped.state.step > 0);
+  // The checkpoint resumes: one more step from where it stopped.
+  TrainerOptions resume = test::quiet_trainer(run, "auto");
+  resume.stop_after_steps = stopped.state.step + 1;
+  Trainer(load_train_config(config), resume).run();
+  CHECK(read_checkpoint(run + "/checkpoints/last.pt").state.step == stopped.state.step + 1);
 }
