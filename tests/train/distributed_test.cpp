@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <random>
 
 #include <torch/torch.h>
 
@@ -208,4 +209,58 @@ TEST_CASE("SIGTERM during training writes a checkpoint, says how to resume, and 
   resume.stop_after_steps = stopped.state.step + 1;
   Trainer(load_train_config(config), resume).run();
   CHECK(read_checkpoint(run + "/checkpoints/last.pt").state.step == stopped.state.step + 1);
+}
+
+TEST_CASE("a run killed (SIGKILL) again and again and resumed ends as an uninterrupted one",
+          "[train][signals]") {
+  TempDir dir;
+  const std::string config = write_config(dir, "kill", [](TrainConfig& c) {
+    c.train.epochs = 6;
+    c.train.checkpoint_every = 1;  // a checkpoint written at nearly every moment
+    c.model.dropout = 0.2;         // the torch generator's state must survive too
+  });
+  const std::string train = std::string(ADAPTIVE_TRAIN) + " --config " + config;
+  REQUIRE(std::system((train + " --out " + dir.str("whole") + " >/dev/null 2>&1").c_str()) == 0);
+  std::mt19937 rng(11);
+  int kills = 0;
+  // Kill when the run has logged `lines` steps (metrics.jsonl, one line per
+  // step, appended across resumes) plus a random 0-60 ms: mid-step, or while
+  // a checkpoint is being written.
+  const std::string metrics = dir.str("killed/metrics.jsonl");
+  for (int lines : {4, 10, 16, 22, 27}) {
+    const int ms = std::uniform_int_distribution<int>(0, 60)(rng);
+    const std::string script =
+        train + " --out " + dir.str("killed") + " --resume auto >>" + dir.str("killed.log") +
+        " 2>&1 & p=$!; while n=$(grep -c train " + metrics + " 2>/dev/null); [ ${n:-0} -lt " +
+        std::to_string(lines) + " ]; do kill -0 $p 2>/dev/null || break; sleep 0.01; done; sleep " +
+        std::to_string(ms / 1000.0) + "; kill -KILL $p 2>/dev/null && echo killed >>" +
+        dir.str("kills") + "; wait $p; true";
+    REQUIRE(std::system(("sh -c '" + script + "'").c_str()) == 0);
+  }
+  std::ifstream kill_log(dir.str("kills"));
+  for (std::string line; std::getline(kill_log, line);) ++kills;
+  // And once more to the end.
+  const int rc = std::system((train + " --out " + dir.str("killed") + " --resume auto >>" +
+                              dir.str("killed.log") + " 2>&1")
+                                 .c_str());
+  INFO(slurp(dir.str("killed.log")));
+  REQUIRE(rc == 0);
+  const std::string log = slurp(dir.str("killed.log"));
+  int resumed = 0;
+  for (size_t at = log.find("resuming from"); at != std::string::npos;
+       at = log.find("resuming from", at + 1))
+    ++resumed;
+  CHECK(kills == 5);
+  CHECK(resumed == 5);  // each kill came after a checkpoint, mid-run
+  WARN(kills << " SIGKILLs, " << resumed << " resumes before the run completed");
+  const TrainConfig c = load_train_config(config);
+  auto whole = build_model(model_options(c, 10));
+  auto killed = build_model(model_options(c, 10));
+  const Checkpoint a = load_checkpoint(dir.str("whole/checkpoints/last.pt"), *whole, nullptr);
+  const Checkpoint b = load_checkpoint(dir.str("killed/checkpoints/last.pt"), *killed, nullptr);
+  CHECK(a.state.step == b.state.step);
+  auto pa = whole->named_parameters(), pb = killed->named_parameters();
+  for (const auto& p : pa) CHECK(at::equal(p.value(), pb[p.key()]));  // bitwise
+  auto ba = whole->named_buffers(), bb = killed->named_buffers();
+  for (const auto& p : ba) CHECK(at::equal(p.value(), bb[p.key()]));
 }
