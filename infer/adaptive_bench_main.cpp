@@ -189,11 +189,14 @@ int run(int argc, char** argv) {
 int main(int argc, char** argv) {
   try {
     return run(argc, argv);
-  } catch (const adaptive::ModelError& e) {
-    std::cerr << "adaptive-bench: " << e.what() << "\n";
-    return 1;
-  } catch (const std::exception& e) {
+  } catch (const cxxopts::exceptions::exception& e) {
     std::cerr << "adaptive-bench: " << e.what() << "\n";
     return 2;
+  } catch (const std::invalid_argument& e) {  // bad options
+    std::cerr << "adaptive-bench: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {  // the model file, I/O
+    std::cerr << "adaptive-bench: error: " << e.what() << "\n";
+    return 1;
   }
 }
