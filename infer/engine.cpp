@@ -83,7 +83,7 @@ RunSummary run_inference(const ModelArtifact& model, std::unique_ptr<FrameSource
 
     const auto start = Clock::now();
     WindowResult r;
-    at::Tensor logits;
+    at::Tensor logits, probs;  // probs: calibrated, of the final pass
     if (options.throttle.policy == PolicyKind::kGate) {
       auto [scores, narrow_logits] = model.gate_with_logits(window->clip);
       signals.gate_choice = static_cast<int>(scores.argmax(1).item<int64_t>());
@@ -106,16 +106,16 @@ RunSummary run_inference(const ModelArtifact& model, std::unique_ptr<FrameSource
         r.mflops += mflops[plan.index];
         ++r.passes;
         r.width_index = plan.index;
-        const double confidence = model.probabilities(logits, plan.index).max().item<double>();
-        const auto wider = throttle.after(plan.index, confidence);
+        probs = model.probabilities(logits, plan.index)[0];
+        const auto wider = throttle.after(plan.index, probs.max().item<double>());
         if (!wider) break;
         plan = *wider;
         r.decision = plan.decision;
       }
     }
-    const at::Tensor p = model.probabilities(logits, r.width_index)[0];
-    r.label_index = static_cast<int>(p.argmax().item<int64_t>());
-    r.confidence = p[r.label_index].item<double>();
+    if (!probs.defined()) probs = model.probabilities(logits, r.width_index)[0];  // gate policy
+    r.label_index = static_cast<int>(probs.argmax().item<int64_t>());
+    r.confidence = probs[r.label_index].item<double>();
     r.latency_ms = ms_since(start);
     throttle.finish(r.width_index, r.confidence, r.label_index == idle_index, r.mflops);
 
