@@ -222,34 +222,40 @@ TEST_CASE("a run killed (SIGKILL) again and again and resumed ends as an uninter
   const std::string train = std::string(ADAPTIVE_TRAIN) + " --config " + config;
   REQUIRE(std::system((train + " --out " + dir.str("whole") + " >/dev/null 2>&1").c_str()) == 0);
   std::mt19937 rng(11);
-  int kills = 0;
-  // Kill when the run has logged `lines` steps (metrics.jsonl, one line per
-  // step, appended across resumes) plus a random 0-60 ms: mid-step, or while
-  // a checkpoint is being written.
+  // Each launch resumes, runs 3-5 more steps (lines in metrics.jsonl, which
+  // resumes append to) plus a random 0-60 ms, and is killed: mid-step, or
+  // while a checkpoint is being written.
   const std::string metrics = dir.str("killed/metrics.jsonl");
-  for (int lines : {4, 10, 16, 22, 27}) {
+  const auto launch_log = [&](int i) { return dir.str("killed" + std::to_string(i) + ".log"); };
+  const int launches = 5;
+  for (int i = 0; i < launches; ++i) {
+    const int steps = std::uniform_int_distribution<int>(3, 5)(rng);
     const int ms = std::uniform_int_distribution<int>(0, 60)(rng);
+    const std::string count = "$(grep -c train " + metrics + " 2>/dev/null)";
     const std::string script =
-        train + " --out " + dir.str("killed") + " --resume auto >>" + dir.str("killed.log") +
-        " 2>&1 & p=$!; while n=$(grep -c train " + metrics + " 2>/dev/null); [ ${n:-0} -lt " +
-        std::to_string(lines) + " ]; do kill -0 $p 2>/dev/null || break; sleep 0.01; done; sleep " +
-        std::to_string(ms / 1000.0) + "; kill -KILL $p 2>/dev/null && echo killed >>" +
-        dir.str("kills") + "; wait $p; true";
+        "n0=" + count + "; n0=${n0:-0}; " + train + " --out " + dir.str("killed") +
+        " --resume auto >" + launch_log(i) + " 2>&1 & p=$!; while n=" + count + "; [ ${n:-0} -lt " +
+        "$((n0 + " + std::to_string(steps) + ")) ]; do kill -0 $p 2>/dev/null || break; " +
+        "sleep 0.01; done; sleep " + std::to_string(ms / 1000.0) + "; kill -KILL $p 2>/dev/null " +
+        "&& echo killed >>" + dir.str("kills") + "; wait $p; true";
     REQUIRE(std::system(("sh -c '" + script + "'").c_str()) == 0);
   }
+  int kills = 0;
   std::ifstream kill_log(dir.str("kills"));
   for (std::string line; std::getline(kill_log, line);) ++kills;
   // And once more to the end.
-  const int rc = std::system((train + " --out " + dir.str("killed") + " --resume auto >>" +
-                              dir.str("killed.log") + " 2>&1")
-                                 .c_str());
-  INFO(slurp(dir.str("killed.log")));
+  const int rc = std::system(
+      (train + " --out " + dir.str("killed") + " --resume auto >" + launch_log(launches) + " 2>&1")
+          .c_str());
+  std::string log;
+  int resumed = 0;  // launches after the first that resumed from a checkpoint
+  for (int i = 0; i <= launches; ++i) {
+    const std::string text = slurp(launch_log(i));
+    log += "--- launch " + std::to_string(i) + "\n" + text;
+    if (i > 0 && text.find("resuming from") != std::string::npos) ++resumed;
+  }
+  INFO(log);
   REQUIRE(rc == 0);
-  const std::string log = slurp(dir.str("killed.log"));
-  int resumed = 0;
-  for (size_t at = log.find("resuming from"); at != std::string::npos;
-       at = log.find("resuming from", at + 1))
-    ++resumed;
   // Under load a late kill can miss a run that already finished: most land.
   CHECK(kills >= 3);
   CHECK(resumed >= kills);  // every kill came after a checkpoint, mid-run
