@@ -1,0 +1,1 @@
+// Bad input, swept: every entry point against a catalogue of broken files.

@@ -1,0 +1,1 @@
+// Disk faults: a full disk or an unwritable output folder.
