@@ -108,6 +108,7 @@ int inspect(int argc, char** argv) {
       "classes", "class list file fixing label order",
       cxxopts::value<std::string>()->default_value(""))(
       "check", "decode every sample and report the bad ones")(
+      "allow-outside-root", "a manifest may list paths outside its folder")(
       "timeline", "summarise a stream's ground-truth timeline (.json) instead",
       cxxopts::value<std::string>())("h,help", "show this help");
   auto args = cli.parse(argc, argv);
@@ -131,8 +132,9 @@ int inspect(int argc, char** argv) {
   }
   if (!args.count("data"))
     throw UsageError("inspect: --data PATH (or --timeline FILE) is required");
-  const DatasetIndex index = open_dataset_index(args["data"].as<std::string>(),
-                                                class_list(args["classes"].as<std::string>()));
+  const DatasetIndex index = open_dataset_index(
+      args["data"].as<std::string>(), class_list(args["classes"].as<std::string>()),
+      ManifestRules{args.count("allow-outside-root") > 0});
   std::printf("%s: %zu samples, %zu classes\n", index.source.c_str(), index.samples.size(),
               index.classes.size());
   const auto counts = index.class_counts();

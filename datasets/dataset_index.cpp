@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "datasets/errors.h"
 #include "datasets/frame_source.h"
@@ -29,6 +31,44 @@ std::string join(const std::vector<std::string>& names, size_t max_shown = 12) {
   return out;
 }
 
+// Offset of the first byte that does not belong to a well-formed UTF-8
+// sequence (overlong forms, surrogates and values past U+10FFFF included), or
+// npos.
+size_t invalid_utf8_at(const std::string& s) {
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t n = 0;
+    unsigned min = 0, cp = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      n = 1, min = 0x80, cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      n = 2, min = 0x800, cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      n = 3, min = 0x10000, cp = c & 0x07;
+    } else {
+      return i;
+    }
+    for (size_t k = 1; k <= n; ++k) {
+      if (i + k >= s.size()) return i;
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      if ((b & 0xC0) != 0x80) return i;
+      cp = (cp << 6) | (b & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
+    i += n + 1;
+  }
+  return std::string::npos;
+}
+
+std::string hex_byte(char c) {
+  char text[8];
+  std::snprintf(text, sizeof text, "0x%02X", static_cast<unsigned char>(c));
+  return text;
+}
+
 bool is_sample_path(const fs::directory_entry& e) {
   if (e.is_directory()) return true;  // a frame folder
   return e.is_regular_file() && has_extension(e.path().string(), video_extensions());
@@ -36,8 +76,12 @@ bool is_sample_path(const fs::directory_entry& e) {
 
 class ManifestParser {
  public:
-  ManifestParser(std::string path, const std::optional<std::vector<std::string>>& classes)
-      : path_(std::move(path)), base_(fs::path(path_).parent_path()), fixed_classes_(classes) {}
+  ManifestParser(std::string path, const std::optional<std::vector<std::string>>& classes,
+                 const ManifestRules& rules)
+      : path_(std::move(path)),
+        base_(fs::path(path_).parent_path().lexically_normal()),
+        fixed_classes_(classes),
+        rules_(rules) {}
 
   DatasetIndex parse() {
     std::ifstream in(path_);
@@ -45,10 +89,22 @@ class ManifestParser {
     std::string raw;
     std::vector<std::pair<int, std::vector<std::string>>> rows;
     for (int line_no = 1; std::getline(in, raw); ++line_no) {
-      if (line_no == 1 && raw.rfind("\xEF\xBB\xBF", 0) == 0) raw.erase(0, 3);  // UTF-8 BOM
+      line_ = line_no;
+      if (line_no == 1) {
+        if (raw.rfind("\xEF\xBB\xBF", 0) == 0) raw.erase(0, 3);  // UTF-8 BOM
+        if (raw.rfind("\xFF\xFE", 0) == 0 || raw.rfind("\xFE\xFF", 0) == 0)
+          fail("the manifest is UTF-16 text (byte order mark); save it as UTF-8");
+      }
+      if (raw.find('\0') != std::string::npos) {
+        fail("NUL byte at column " + std::to_string(raw.find('\0') + 1) +
+             ": not UTF-8 text (UTF-16 or a binary file?)");
+      }
+      if (const size_t at = invalid_utf8_at(raw); at != std::string::npos) {
+        fail("byte " + hex_byte(raw[at]) + " at column " + std::to_string(at + 1) +
+             " is not valid UTF-8; save the manifest as UTF-8");
+      }
       const std::string line = trim(raw);
       if (line.empty() || line[0] == '#') continue;
-      line_ = line_no;
       std::vector<std::string> fields;
       try {
         fields = split_csv_line(line);
@@ -68,9 +124,17 @@ class ManifestParser {
     DatasetIndex index;
     index.source = path_;
     index.classes = fixed_classes_ ? *fixed_classes_ : labels_in(rows);
+    std::map<std::tuple<std::string, int64_t, int64_t>, int> first_line;
     for (auto& [line_no, fields] : rows) {
       line_ = line_no;
-      index.samples.push_back(parse_row(fields, index));
+      SampleEntry entry = parse_row(fields, index);
+      const auto [it, fresh] =
+          first_line.emplace(std::tuple(entry.path, entry.start_frame, entry.end_frame), line_no);
+      if (!fresh) {
+        fail("'" + fields[column("path")] + "' with the same frames is listed twice (line " +
+             std::to_string(it->second) + " and here)");
+      }
+      index.samples.push_back(std::move(entry));
     }
     return index;
   }
@@ -80,12 +144,18 @@ class ManifestParser {
     throw DataError(path_ + ":" + std::to_string(line_) + ": " + what);
   }
 
+  // A first row naming either required column is a header (which then must
+  // name both): a header missing one would otherwise be read as a sample.
   static bool is_header(const std::vector<std::string>& fields) {
-    return std::find(fields.begin(), fields.end(), "path") != fields.end() &&
+    return std::find(fields.begin(), fields.end(), "path") != fields.end() ||
            std::find(fields.begin(), fields.end(), "label") != fields.end();
   }
 
   void set_columns(const std::vector<std::string>& names) {
+    for (const char* required : {"path", "label"}) {
+      if (std::find(names.begin(), names.end(), required) == names.end())
+        fail(std::string("header has no '") + required + "' column (got: " + join(names) + ")");
+    }
     columns_ = names;
     for (size_t i = 0; i < names.size(); ++i) {
       if (names[i].empty())
@@ -140,7 +210,13 @@ class ManifestParser {
     SampleEntry entry;
     const std::string& rel = fields[column("path")];
     if (rel.empty()) fail("empty path");
-    entry.path = fs::path(rel).is_absolute() ? rel : (base_ / rel).lexically_normal().string();
+    const fs::path resolved = (base_ / rel).lexically_normal();  // an absolute rel replaces base_
+    if (!rules_.allow_outside_root && !inside(resolved, base_)) {
+      fail("path '" + rel + "' leads outside the dataset root " +
+           (base_.empty() ? std::string(".") : base_.string()) +
+           " (allow such paths with data.allow_outside_root / --allow-outside-root)");
+    }
+    entry.path = resolved.string();
     const std::string& label = fields[column("label")];
     entry.label = index.class_index(label);
     if (entry.label < 0) {
@@ -164,9 +240,19 @@ class ManifestParser {
     return entry;
   }
 
+  // Whether normalised `p` lies in folder `root` (both normalised; an empty
+  // root is the working directory).
+  static bool inside(const fs::path& p, const fs::path& root) {
+    if (p.is_absolute() != root.is_absolute() && !root.empty()) return false;
+    if (root.empty()) return !p.is_absolute() && *p.begin() != "..";
+    const fs::path rel = p.lexically_relative(root);
+    return !rel.empty() && *rel.begin() != "..";
+  }
+
   std::string path_;
   fs::path base_;
   const std::optional<std::vector<std::string>>& fixed_classes_;
+  ManifestRules rules_;
   std::vector<std::string> columns_;
   int line_ = 0;
 };
@@ -237,13 +323,15 @@ DatasetIndex index_class_folders(const std::string& root,
 }
 
 DatasetIndex read_manifest(const std::string& path,
-                           const std::optional<std::vector<std::string>>& classes) {
-  return ManifestParser(path, classes).parse();
+                           const std::optional<std::vector<std::string>>& classes,
+                           const ManifestRules& rules) {
+  return ManifestParser(path, classes, rules).parse();
 }
 
 DatasetIndex open_dataset_index(const std::string& path,
-                                const std::optional<std::vector<std::string>>& classes) {
-  return has_extension(path, {".csv"}) ? read_manifest(path, classes)
+                                const std::optional<std::vector<std::string>>& classes,
+                                const ManifestRules& rules) {
+  return has_extension(path, {".csv"}) ? read_manifest(path, classes, rules)
                                        : index_class_folders(path, classes);
 }
 

@@ -4,9 +4,10 @@
 //   folder-per-class   root/<class>/<clip>.<ext>  or  root/<class>/<clip>/<frames>
 //                      classes sorted by name unless a class list fixes them
 //   CSV manifest       path,label[,start_frame,end_frame]
-//                      paths relative to the manifest's folder; an optional
-//                      header row names the columns (any order, extra columns
-//                      such as `difficulty` are kept as per-sample metadata)
+//                      UTF-8; paths relative to the manifest's folder (the
+//                      dataset root); an optional header row names the
+//                      columns (any order, extra columns such as `difficulty`
+//                      are kept as per-sample metadata)
 //
 // A class list file (one name per line, `#` comments, blank lines ignored)
 // fixes label order; without one, a manifest's labels are sorted by name.
@@ -49,16 +50,31 @@ std::vector<std::string> read_class_list(const std::string& path);
 DatasetIndex index_class_folders(const std::string& root,
                                  const std::optional<std::vector<std::string>>& classes = {});
 
+// What a manifest may list beyond the parsing rules.
+struct ManifestRules {
+  // A path leading outside the manifest's folder (absolute elsewhere, or up
+  // through "..") is an error unless allowed: a manifest should not make the
+  // toolkit read arbitrary files. Checked on the path's text (lexically), so
+  // a symbolic link inside the root may still point elsewhere.
+  bool allow_outside_root = false;
+};
+
 // Reads a CSV manifest. Throws DataError naming the manifest, the line number
-// and what was wrong: too few columns, empty path, label not in `classes`,
-// non-integer or negative frame numbers, start after end, no sample at all.
+// and what was wrong: text that is not UTF-8 (UTF-16, NUL bytes, invalid
+// sequences), a header without `path` or `label`, too few or too many
+// columns, empty path, a path outside the root (see ManifestRules), label not
+// in `classes`, non-integer or negative frame numbers, start after end, the
+// same path and frame range listed twice, no sample at all. Whether the files
+// exist is left to the loader (a missing one is a bad sample).
 DatasetIndex read_manifest(const std::string& path,
-                           const std::optional<std::vector<std::string>>& classes = {});
+                           const std::optional<std::vector<std::string>>& classes = {},
+                           const ManifestRules& rules = {});
 
 // Indexes `path`: a .csv manifest, or a folder in folder-per-class layout,
 // with `classes` (when given) fixing label order.
 DatasetIndex open_dataset_index(const std::string& path,
-                                const std::optional<std::vector<std::string>>& classes = {});
+                                const std::optional<std::vector<std::string>>& classes = {},
+                                const ManifestRules& rules = {});
 
 // Splits one CSV line into fields (RFC 4180 quotes: "a,b" and "" escapes).
 // Throws std::invalid_argument on an unterminated quote.

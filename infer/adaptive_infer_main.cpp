@@ -93,8 +93,8 @@ std::string text_summary(const RunSummary& s) {
 // video of its own; a line per clip (its label = the most confident window's)
 // and a summary with clip accuracy and compute.
 int run_manifest(const ModelArtifact& model, const std::string& manifest, const InferOptions& o,
-                 Output& out) {
-  const DatasetIndex index = open_dataset_index(manifest, model.metadata().labels);
+                 const ManifestRules& rules, Output& out) {
+  const DatasetIndex index = open_dataset_index(manifest, model.metadata().labels, rules);
   int64_t clips = 0, correct = 0, windows = 0, failed = 0;
   double mflops = 0, width_sum = 0, wall = 0;
   for (const SampleEntry& sample : index.samples) {
@@ -148,8 +148,10 @@ int run(int argc, char** argv) {
                        "Adaptive inference on a video: narrow when it can, wider when it must.");
   cli.add_options()("model", "exported model (.pt)", cxxopts::value<std::string>())(
       "input", "video file, frame folder, or a .csv manifest of labelled clips",
-      cxxopts::value<std::string>())("policy", "fixed, confidence or gate",
-                                     cxxopts::value<std::string>()->default_value("confidence"))(
+      cxxopts::value<std::string>())("allow-outside-root",
+                                     "a manifest may list paths outside its folder")(
+      "policy", "fixed, confidence or gate",
+      cxxopts::value<std::string>()->default_value("confidence"))(
       "width", "fixed policy: the width (default: widest)", cxxopts::value<double>())(
       "threshold", "confidence policy: calibrated confidence that counts as sure",
       cxxopts::value<double>()->default_value("0.6"))(
@@ -255,7 +257,7 @@ int run(int argc, char** argv) {
       throw UsageError(
           "a manifest input gives JSON lines per clip: no --format, --overlay or --truth");
     Output out(args.count("output") ? args["output"].as<std::string>() : "");
-    return run_manifest(model, input, o, out);
+    return run_manifest(model, input, o, ManifestRules{args.count("allow-outside-root") > 0}, out);
   }
   std::unique_ptr<OverlayWriter> overlay;
   if (args.count("overlay")) {

@@ -150,7 +150,7 @@ void WindowReader::run() {
     }
     if (end.error.empty() && w == 0) {
       if (resized.empty()) {
-        end.error = source_->name() + ": no decodable frame";
+        end.error = "no decodable frame";
       } else {
         end.warning = source_->name() + ": " + std::to_string(k) + " frames at the model's " +
                       std::to_string(input_.fps).substr(0, 5) + " fps, fewer than one window of " +

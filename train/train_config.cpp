@@ -43,6 +43,8 @@ void TrainConfig::visit(ConfigVisitor& v) {
           "memory for decoded, resized videos (MB); 0 = off");
   v.choice("data.on_bad_sample", d.on_bad_sample, {"skip", "fail"},
            "an undecodable video: skip it or stop");
+  v.field("data.allow_outside_root", d.allow_outside_root,
+          "manifests may list paths outside their folder (absolute, or up through ..)");
   v.field("data.eval_clips", d.eval_clips, 1, 64, "clips per video in evaluation");
   v.field("data.folder_fps", d.folder_fps, 0.1, 1000,
           "frame rate of frame-folder clips (Jester: 12)");

@@ -38,6 +38,7 @@ struct DataConfig {
   int prefetch = 4;
   int cache_mb = 2048;
   std::string on_bad_sample = "skip";
+  bool allow_outside_root = false;
   int eval_clips = 1;
   double folder_fps = 12;
 };

@@ -138,14 +138,16 @@ struct Trainer::Impl {
     std::optional<std::vector<std::string>> fixed;
     if (!config.data.classes.empty())
       fixed = read_class_list((root / config.data.classes).string());
-    DatasetIndex train_index = open_dataset_index((root / config.data.train).string(), fixed);
+    const ManifestRules rules{config.data.allow_outside_root};
+    DatasetIndex train_index =
+        open_dataset_index((root / config.data.train).string(), fixed, rules);
     classes = train_index.classes;
     clip_fps =
         config.data.target_fps > 0
             ? config.data.target_fps
             : open_frame_source(train_index.samples.at(0).path, config.data.folder_fps)->fps() /
                   config.data.frame_stride;
-    DatasetIndex val_index = open_dataset_index((root / config.data.val).string(), classes);
+    DatasetIndex val_index = open_dataset_index((root / config.data.val).string(), classes, rules);
     const auto clip_options = clip_dataset_options(config, classes);
     train_set = std::make_shared<VideoClipDataset>(std::move(train_index), clip_options);
     val_set = std::make_shared<VideoClipDataset>(std::move(val_index), clip_options);

@@ -173,12 +173,13 @@ TEST_CASE("bad samples are skipped with a warning and counted, or stop the run",
   TempDir dir;
   const std::string root = tiny_dataset();
   fs::copy_file(root + "/train/push/push_00000.avi", dir.str("good.avi"));
+  fs::copy_file(root + "/train/push/push_00000.avi", dir.str("good2.avi"));
   fs::copy_file(root + "/train/push/push_00000.avi", dir.str("cut.avi"));
   fs::resize_file(dir.str("cut.avi"), fs::file_size(dir.str("cut.avi")) * 3 / 5);
   test::write_file(dir.path() / "empty.avi", "");
   test::write_file(
       dir.str("m.csv"),
-      "good.avi,push\ncut.avi,push\nempty.avi,push\nmissing.avi,push\ngood.avi,push\n");
+      "good.avi,push\ncut.avi,push\nempty.avi,push\nmissing.avi,push\ngood2.avi,push\n");
   auto ds = std::make_shared<VideoClipDataset>(read_manifest(dir.str("m.csv")), small_clips());
 
   std::vector<std::string> warnings;
