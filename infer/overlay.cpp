@@ -13,6 +13,7 @@ struct OverlayWriter::Impl {
   double fps;
   std::vector<double> widths;
   cv::VideoWriter writer;
+  int64_t frames = 0;
   bool finished = false;
 };
 
@@ -62,13 +63,26 @@ void OverlayWriter::write(const std::vector<cv::Mat>& rgb_frames, const WindowRe
       cv::rectangle(frame, box, color, cv::FILLED);
     }
     impl_->writer.write(frame);
+    ++impl_->frames;
   }
 }
 
 void OverlayWriter::finish() {
   if (!impl_->writer.isOpened()) throw std::runtime_error(impl_->path + ": no frame to write");
   impl_->writer.release();
+  // cv::VideoWriter reports no write error (a full disk passes silently):
+  // read the file back before it takes the final name.
+  cv::VideoCapture check(impl_->tmp, cv::CAP_FFMPEG);
+  const int64_t readable =
+      check.isOpened() ? static_cast<int64_t>(check.get(cv::CAP_PROP_FRAME_COUNT)) : 0;
+  check.release();
   std::error_code ec;
+  if (readable != impl_->frames) {
+    std::filesystem::remove(impl_->tmp, ec);
+    throw std::runtime_error(impl_->path + ": the overlay video was not written whole (" +
+                             std::to_string(readable) + " of " + std::to_string(impl_->frames) +
+                             " frames readable back; disk full or unwritable?)");
+  }
   std::filesystem::rename(impl_->tmp, impl_->path, ec);
   if (ec)
     throw std::runtime_error(impl_->path + ": cannot move the overlay into place: " + ec.message());

@@ -1,11 +1,15 @@
 #include "test_support.h"
 
+#include "train/train_config.h"
 #include "train/trainer.h"
 
 #include <atomic>
+#include <cstdlib>
+#include <iterator>
 #include <random>
 #include <stdexcept>
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace fs = std::filesystem;
@@ -30,6 +34,24 @@ void write_file(const fs::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);
   out << text;
   if (!out) throw std::runtime_error("cannot write " + path.string());
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+CommandResult run_command(const std::string& command, int timeout_s) {
+  TempDir dir;
+  write_file(dir.path() / "command.sh", command + "\n");
+  const std::string line = "timeout -s KILL " + std::to_string(timeout_s) + " sh " +
+                           dir.str("command.sh") + " >" + dir.str("output") + " 2>&1";
+  const int status = std::system(line.c_str());
+  CommandResult r;
+  r.output = read_file(dir.str("output"));
+  if (status == -1) throw std::runtime_error("cannot run: " + command);
+  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
 }
 
 SynthOptions tiny_synth_options(const std::string& out_dir, uint64_t seed) {
@@ -77,6 +99,19 @@ TrainConfig tiny_train_config(const std::string& root) {
   c.train.log_every = 1;
   c.gate.epochs = 3;
   return c;
+}
+
+std::string write_tiny_config(const TempDir& dir, const std::string& name,
+                              const std::function<void(TrainConfig&)>& change) {
+  TrainConfig c = tiny_train_config(tiny_synth_dataset());
+  c.model.dropout = 0;
+  c.train.epochs = 1;
+  c.train.threads = 1;
+  c.gate.enabled = false;
+  change(c);
+  const std::string path = dir.str(name + ".json");
+  write_file(path, config_to_json(c).dump(2));
+  return path;
 }
 
 TrainerOptions quiet_trainer(const std::string& out, const std::string& resume) {

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 
 #include "datasets/synth_gestures.h"
@@ -46,6 +47,23 @@ TrainConfig tiny_train_config(const std::string& root);
 
 // Trainer options for a run into `out` without progress output.
 TrainerOptions quiet_trainer(const std::string& out, const std::string& resume = "");
+
+// The tiny config for a CLI run, written as `dir`/`name`.json after
+// `change`: 1 epoch, 1 thread, no dropout, no gate. Returns the file's path.
+std::string write_tiny_config(const TempDir& dir, const std::string& name,
+                              const std::function<void(TrainConfig&)>& change);
+
+// A whole file's bytes ("" when it cannot be read).
+std::string read_file(const std::string& path);
+
+// Runs `command` with sh, stdout and stderr together, killed after
+// `timeout_s` seconds. rc: the exit status, 128 + N when a signal N ended it
+// (a timeout gives 137); output holds what it printed.
+struct CommandResult {
+  int rc = -1;
+  std::string output;
+};
+CommandResult run_command(const std::string& command, int timeout_s = 120);
 
 // The tiny config trained once per test process on the tiny dataset; returns
 // its run directory (with model.pt and checkpoints/final.pt).

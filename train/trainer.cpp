@@ -1,7 +1,9 @@
 #include "train/trainer.h"
 
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -239,6 +241,10 @@ struct Trainer::Impl {
     if (!writer) return;
     metrics << line.dump() << "\n";
     metrics.flush();
+    if (!metrics) {
+      throw std::runtime_error((dir / "metrics.jsonl").string() +
+                               ": cannot write: " + std::strerror(errno));
+    }
   }
 
   Checkpoint checkpoint_data() const { return {state, config_json, {}, classes, clip_fps}; }

@@ -28,21 +28,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A tiny run without dropout (whose masks depend on how clips are split
-// between processes), written as a config file.
-std::string write_config(const TempDir& dir, const std::string& name,
-                         const std::function<void(TrainConfig&)>& change) {
-  TrainConfig c = test::tiny_train_config(test::tiny_synth_dataset());
-  c.model.dropout = 0;
-  c.train.epochs = 1;
-  c.train.threads = 1;
-  c.gate.enabled = false;
-  change(c);
-  const std::string path = dir.str(name + ".json");
-  test::write_file(path, config_to_json(c).dump(2));
-  return path;
-}
-
 int free_port() {
   return 20000 + static_cast<int>(getpid() % 20000);
 }
@@ -85,11 +70,6 @@ std::map<std::string, at::Tensor> parameters_of(const std::string& checkpoint,
   return out;
 }
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
 }  // namespace
 
 TEST_CASE("torchrun's variables: read, checked, or absent for a run alone",
@@ -123,11 +103,11 @@ TEST_CASE("2 processes train as 1 process with the same global batch", "[train][
   TempDir dir;
   // One process: batch 4 in 2 micro-batches of 2 (batch norm sees 2 clips,
   // as each rank does). Two processes: 2 clips each, learning rate scaled by 2.
-  const std::string alone = write_config(dir, "alone", [](TrainConfig& c) {
+  const std::string alone = test::write_tiny_config(dir, "alone", [](TrainConfig& c) {
     c.train.batch_size = 4;
     c.train.accumulate = 2;
   });
-  const std::string ranked = write_config(dir, "ranked", [](TrainConfig& c) {
+  const std::string ranked = test::write_tiny_config(dir, "ranked", [](TrainConfig& c) {
     c.train.batch_size = 2;
     c.train.lr /= 2;
   });
@@ -135,13 +115,13 @@ TEST_CASE("2 processes train as 1 process with the same global batch", "[train][
   const auto codes = run_together({rank_command(0, 2, port, ranked, dir.str("dist")),
                                    rank_command(1, 2, port, ranked, dir.str("dist"))},
                                   dir);
-  INFO(slurp(dir.str("out0.log")) << slurp(dir.str("out1.log")));
+  INFO(test::read_file(dir.str("out0.log")) << test::read_file(dir.str("out1.log")));
   REQUIRE(codes == std::vector<int>{0, 0});
   REQUIRE(std::system((std::string(ADAPTIVE_TRAIN) + " --config " + alone + " --out " +
                        dir.str("alone") + " >" + dir.str("alone.log") + " 2>&1")
                           .c_str()) == 0);
   // Rank 0 alone wrote the run directory.
-  CHECK_THAT(slurp(dir.str("out0.log")),
+  CHECK_THAT(test::read_file(dir.str("out0.log")),
              Catch::Contains("distributed: 2 ranks (gloo), global batch 4"));
   CHECK(fs::exists(dir.str("dist/checkpoints/final.pt")));
   const auto a = parameters_of(dir.str("alone/checkpoints/last.pt"), alone);
@@ -159,7 +139,7 @@ TEST_CASE("2 processes train as 1 process with the same global batch", "[train][
 
 TEST_CASE("a rank that dies makes the other stop with an error, not hang", "[train][distributed]") {
   TempDir dir;
-  const std::string config = write_config(dir, "long", [](TrainConfig& c) {
+  const std::string config = test::write_tiny_config(dir, "long", [](TrainConfig& c) {
     c.train.epochs = 1000;
     c.train.dist_timeout_s = 20;
   });
@@ -171,7 +151,7 @@ TEST_CASE("a rank that dies makes the other stop with an error, not hang", "[tra
                    dir);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const std::string log = slurp(dir.str("out0.log"));
+  const std::string log = test::read_file(dir.str("out0.log"));
   INFO(log);
   CHECK(codes[1] == 137);  // killed
   CHECK(codes[0] == 1);
@@ -185,7 +165,7 @@ TEST_CASE("SIGTERM during training writes a checkpoint, says how to resume, and 
           "[train][signals]") {
   TempDir dir;
   const std::string config =
-      write_config(dir, "long", [](TrainConfig& c) { c.train.epochs = 500; });
+      test::write_tiny_config(dir, "long", [](TrainConfig& c) { c.train.epochs = 500; });
   const std::string run = dir.str("run");
   // Start, wait for the first logged step, then SIGTERM.
   const std::string script = std::string(ADAPTIVE_TRAIN) + " --config " + config + " --out " + run +
@@ -196,7 +176,7 @@ TEST_CASE("SIGTERM during training writes a checkpoint, says how to resume, and 
   std::ifstream rc_file(dir.str("rc"));
   int rc = -1;
   rc_file >> rc;
-  const std::string log = slurp(dir.str("out.log"));
+  const std::string log = test::read_file(dir.str("out.log"));
   INFO(log);
   CHECK(rc == 128 + SIGTERM);
   CHECK_THAT(log, Catch::Contains("interrupted at epoch "));
@@ -214,7 +194,7 @@ TEST_CASE("SIGTERM during training writes a checkpoint, says how to resume, and 
 TEST_CASE("a run killed (SIGKILL) again and again and resumed ends as an uninterrupted one",
           "[train][signals]") {
   TempDir dir;
-  const std::string config = write_config(dir, "kill", [](TrainConfig& c) {
+  const std::string config = test::write_tiny_config(dir, "kill", [](TrainConfig& c) {
     c.train.epochs = 6;
     c.train.checkpoint_every = 1;  // a checkpoint written at nearly every moment
     c.model.dropout = 0.2;         // the torch generator's state must survive too
@@ -250,7 +230,7 @@ TEST_CASE("a run killed (SIGKILL) again and again and resumed ends as an uninter
   std::string log;
   int resumed = 0;  // launches after the first that resumed from a checkpoint
   for (int i = 0; i <= launches; ++i) {
-    const std::string text = slurp(launch_log(i));
+    const std::string text = test::read_file(launch_log(i));
     log += "--- launch " + std::to_string(i) + "\n" + text;
     if (i > 0 && text.find("resuming from") != std::string::npos) ++resumed;
   }
