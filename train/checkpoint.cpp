@@ -120,6 +120,7 @@ void save_checkpoint(const std::string& path, torch::nn::Module& model,
 namespace {
 
 void open_archive(const std::string& path, torch::serialize::InputArchive& archive) {
+  if (fs::is_directory(path)) throw std::runtime_error(path + ": is a folder, not a checkpoint");
   if (!fs::is_regular_file(path)) throw std::runtime_error(path + ": no such checkpoint file");
   try {
     archive.load_from(path);
@@ -127,10 +128,17 @@ void open_archive(const std::string& path, torch::serialize::InputArchive& archi
     throw std::runtime_error(path + ": not a readable checkpoint (truncated or corrupt?): " +
                              std::string(e.what_without_backtrace()).substr(0, 200));
   }
+  c10::IValue epoch;
+  if (!archive.try_read("state/epoch", epoch)) {
+    throw std::runtime_error(path +
+                             ": not a training checkpoint of this toolkit (no training state; an "
+                             "exported model? checkpoints are in RUN/checkpoints/)");
+  }
 }
 
 // Everything but the modules and the optimizer; restores the RNG when asked.
-Checkpoint read_data(torch::serialize::InputArchive& archive, bool restore_rng) {
+Checkpoint read_data(torch::serialize::InputArchive& archive, bool restore_rng,
+                     const std::string& path) try {
   Checkpoint c;
   c10::IValue v;
   archive.read("state/epoch", v), c.state.epoch = v.toInt();
@@ -163,6 +171,9 @@ Checkpoint read_data(torch::serialize::InputArchive& archive, bool restore_rng) 
     }
   }
   return c;
+} catch (const c10::Error& e) {
+  throw std::runtime_error(path + ": a checkpoint with missing or malformed entries: " +
+                           std::string(e.what_without_backtrace()).substr(0, 200));
 }
 
 }  // namespace
@@ -183,13 +194,13 @@ Checkpoint load_checkpoint(const std::string& path, torch::nn::Module& model,
     }
     optimizer->load(optim);
   }
-  return read_data(archive, /*restore_rng=*/true);
+  return read_data(archive, /*restore_rng=*/true, path);
 }
 
 Checkpoint read_checkpoint(const std::string& path) {
   torch::serialize::InputArchive archive;
   open_archive(path, archive);
-  return read_data(archive, /*restore_rng=*/false);
+  return read_data(archive, /*restore_rng=*/false, path);
 }
 
 }  // namespace adaptive

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <limits>
@@ -407,10 +408,38 @@ std::string describe_fields(const ConfigFields& fields) {
 
 }  // namespace internal
 
+namespace {
+
+// `text` with bytes outside printable ASCII written as \xNN, for messages
+// that quote a file's bytes.
+std::string printable(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    if (c >= 0x20 && c < 0x7F) {
+      out += c;
+    } else {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02X", static_cast<unsigned char>(c));
+      out += hex;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 json read_json_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw ConfigError(path + ": is a folder, expected a JSON config file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ConfigError(path + ": cannot open config file");
-  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  std::string text;
+  try {
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  } catch (const std::exception& e) {
+    throw ConfigError(path + ": cannot read config file: " + e.what());
+  }
   try {
     return json::parse(text, nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
   } catch (const json::parse_error& e) {
@@ -425,7 +454,7 @@ json read_json_file(const std::string& path) {
     const size_t colon = message.find(": ", message.find("parse error"));
     if (colon != std::string::npos) message = message.substr(colon + 2);
     throw ConfigError(path + ":" + std::to_string(line) + ":" + std::to_string(column) +
-                      ": invalid JSON: " + message);
+                      ": invalid JSON: " + printable(message));
   }
 }
 
