@@ -290,6 +290,10 @@ int run(int argc, char** argv) {
       last_progress = now;
     }
   });
+  // An input that ends before its first window is as unreadable as a corrupt
+  // file: an error, with no summary and no output written.
+  if (!summary.error.empty() && summary.windows == 0)
+    throw std::runtime_error(input + ": " + summary.error);
   if (!truth.empty()) summary.truth = score_timeline(predictions, truth, o.idle_label);
   if (!summary.warning.empty()) std::cerr << "adaptive-infer: warning: " << summary.warning << "\n";
   if (format == "text") {

@@ -6,6 +6,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
+#include <mutex>
+#include <set>
 #include <sstream>
 
 #include <torch/torch.h>
@@ -27,6 +30,19 @@ using json = nlohmann::json;
 
 namespace adaptive {
 namespace {
+
+// The frame rate of a split's videos: that of the first one that opens (a
+// bad one is the loader's to skip or fail on).
+double source_fps(const DatasetIndex& index, double folder_fps) {
+  for (const SampleEntry& s : index.samples) {
+    try {
+      return open_frame_source(s.path, folder_fps)->fps();
+    } catch (const BadSampleError&) {
+    }
+  }
+  throw DataError(index.source + ": none of its " + std::to_string(index.samples.size()) +
+                  " videos can be opened");
+}
 
 constexpr uint64_t kWidthStream = 0x57494454ULL;  // seeds of per-step width sampling
 constexpr uint64_t kGateStream = 0x47415445ULL;
@@ -109,6 +125,8 @@ struct Trainer::Impl {
   bool interrupted = false;
   std::shared_ptr<VideoClipDataset> train_set, val_set;
   std::unique_ptr<DataLoader> train_loader;
+  std::mutex skipped_mutex;
+  std::set<std::string> skipped;  // "skipping PATH: why", once each
   std::shared_ptr<SlimmableNet> model;
   std::unique_ptr<torch::optim::Optimizer> optimizer;
   TrainingState state;
@@ -144,16 +162,14 @@ struct Trainer::Impl {
     DatasetIndex train_index =
         open_dataset_index((root / config.data.train).string(), fixed, rules);
     classes = train_index.classes;
-    clip_fps =
-        config.data.target_fps > 0
-            ? config.data.target_fps
-            : open_frame_source(train_index.samples.at(0).path, config.data.folder_fps)->fps() /
-                  config.data.frame_stride;
+    clip_fps = config.data.target_fps > 0
+                   ? config.data.target_fps
+                   : source_fps(train_index, config.data.folder_fps) / config.data.frame_stride;
     DatasetIndex val_index = open_dataset_index((root / config.data.val).string(), classes, rules);
     const auto clip_options = clip_dataset_options(config, classes);
     train_set = std::make_shared<VideoClipDataset>(std::move(train_index), clip_options);
     val_set = std::make_shared<VideoClipDataset>(std::move(val_index), clip_options);
-    DataLoaderOptions train_options = loader_options(config, true);
+    DataLoaderOptions train_options = loader(true);
     train_options.shard_index = group ? group->rank() : 0;
     train_options.shard_count = ranks;
     train_loader = std::make_unique<DataLoader>(train_set, train_options);
@@ -207,6 +223,17 @@ struct Trainer::Impl {
     metrics.open(dir / "metrics.jsonl", state.step == 0 ? std::ios::trunc : std::ios::app);
     if (!metrics)
       throw std::runtime_error((dir / "metrics.jsonl").string() + ": cannot open for writing");
+  }
+
+  // Loader options of this run: a bad sample skipped by any of its loaders
+  // is warned about once and counted.
+  DataLoaderOptions loader(bool train) {
+    DataLoaderOptions o = loader_options(config, train);
+    o.warn = [this](const std::string& message) {
+      std::lock_guard<std::mutex> lock(skipped_mutex);
+      if (skipped.insert(message).second) std::cerr << "warning: " << message << "\n";
+    };
+    return o;
   }
 
   // Distributed: gradients averaged across ranks, one bucket; a width that
@@ -290,7 +317,7 @@ struct Trainer::Impl {
     torch::NoGradGuard no_grad;
     model->reset_bn_statistics();
     model->train();
-    DataLoaderOptions lo = loader_options(config, true);  // shuffled training clips, as in training
+    DataLoaderOptions lo = loader(true);  // shuffled training clips, as in training
     lo.seed = config.train.seed + 1;
     DataLoader loader(train_set, lo);
     for (int i = 0; i < static_cast<int>(model->widths().size()); ++i) {
@@ -311,7 +338,7 @@ struct Trainer::Impl {
   Cached collect(const std::shared_ptr<VideoClipDataset>& set) {
     torch::NoGradGuard no_grad;
     model->eval();
-    DataLoader loader(set, loader_options(config, false));
+    DataLoader loader(set, this->loader(false));
     const int64_t n = static_cast<int64_t>(set->size());
     const int k = static_cast<int>(model->widths().size());
     Cached out;
@@ -663,6 +690,7 @@ TrainReport Trainer::run() {
   report.clips_per_s = impl_->step_seconds > 0 ? impl_->clips_seen / impl_->step_seconds : 0;
   report.data_share = impl_->step_seconds > 0 ? impl_->data_seconds / impl_->step_seconds : 0;
   report.interrupted = impl_->interrupted;
+  report.skipped_samples = static_cast<int64_t>(impl_->skipped.size());
   if (done) report = impl_->finish(std::move(report));
   report.seconds = seconds_since(t0);
   if (done && impl_->writer) {
@@ -690,6 +718,7 @@ TrainReport Trainer::run() {
                     {"best_epoch", report.best_epoch},
                     {"train_clips_per_s", report.clips_per_s},
                     {"data_share", report.data_share},
+                    {"skipped_samples", report.skipped_samples},
                     {"seconds", report.seconds}};
     write_file_atomically((impl_->dir / "report.json").string(), j.dump(2) + "\n");
     impl_->log({{"type", "report"}, {"report", j}});
@@ -728,6 +757,10 @@ std::string format_report(const TrainReport& r) {
   }
   std::snprintf(line, sizeof line, "%s%.0f s in all\n", r.clips_per_s > 0 ? ", " : "", r.seconds);
   out << line;
+  if (r.skipped_samples > 0) {
+    out << "skipped " << r.skipped_samples
+        << " bad video(s), named in the warnings above (data.on_bad_sample: skip)\n";
+  }
   return out.str();
 }
 

@@ -73,8 +73,9 @@ struct TrainReport {
   double clips_per_s = 0;  // training throughput over the run
   double data_share = 0;   // share of step time spent waiting for data
   double seconds = 0;
-  bool finished = false;     // false when stopped early (stop_after_steps, stop_requested)
-  bool interrupted = false;  // stopped by stop_requested; last.pt holds the position
+  bool finished = false;        // false when stopped early (stop_after_steps, stop_requested)
+  bool interrupted = false;     // stopped by stop_requested; last.pt holds the position
+  int64_t skipped_samples = 0;  // bad videos skipped (data.on_bad_sample: skip), each counted once
 };
 
 class Trainer {
