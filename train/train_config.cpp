@@ -164,7 +164,13 @@ TrainConfig load_train_config(const std::string& path, const std::vector<std::st
   try {
     return train_config_from_json(j);
   } catch (const ConfigError& e) {
-    throw ConfigError(path + ": " + e.what());
+    // A value that came from --set is blamed on the option, not the file.
+    const std::string what = e.what();
+    for (auto o = overrides.rbegin(); o != overrides.rend(); ++o) {
+      if (what.rfind(o->substr(0, o->find('=')) + ":", 0) == 0)
+        throw ConfigError("--set '" + *o + "' (over " + path + "): " + what);
+    }
+    throw ConfigError(path + ": " + what);
   }
 }
 

@@ -312,7 +312,9 @@ TEST_CASE("broken configs are named by file, key or line and column; exit 2",
     const std::string config = test::write_tiny_config(dir, "tiny", [](TrainConfig&) {});
     check_clear_failure(run_command(std::string(ADAPTIVE_TRAIN) + " --config " + config +
                                     " --set train.epochs=abc --out " + dir.str("run")),
-                        2, "train.epochs: expected an integer, got string \"abc\"");
+                        2,
+                        "--set 'train.epochs=abc' (over " + config +
+                            "): train.epochs: expected an integer, got string \"abc\"");
     CHECK_FALSE(fs::exists(dir.path() / "run"));
   }
 }

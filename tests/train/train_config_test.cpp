@@ -13,9 +13,12 @@ std::string config_error(const std::string& text, const std::vector<std::string>
   try {
     load_train_config(dir.str("c.json"), overrides);
   } catch (const ConfigError& e) {
-    const std::string prefix = dir.str("c.json") + ": ";
+    // The file's path written as FILE; a message starting with it loses it.
     std::string msg = e.what();
-    return msg.rfind(prefix, 0) == 0 ? msg.substr(prefix.size()) : msg;
+    const std::string file = dir.str("c.json");
+    for (size_t at; (at = msg.find(file)) != std::string::npos;)
+      msg.replace(at, file.size(), "FILE");
+    return msg.rfind("FILE: ", 0) == 0 ? msg.substr(6) : msg;
   }
   return "<no error>";
 }
@@ -55,7 +58,9 @@ TEST_CASE("train config errors name the key, what was expected and what came", "
         "data.crop: expected at most data.short_side (72), got 100");
   CHECK(config_error(R"({"schema_version": 2})") ==
         "schema_version: expected an integer in [1, 1], got 2");
-  CHECK(config_error("{}", {"train.lr=-1"}) == "train.lr: expected a number in [0, 10], got -1");
+  // A bad value from --set names the option.
+  CHECK(config_error("{}", {"train.lr=-1"}) ==
+        "--set 'train.lr=-1' (over FILE): train.lr: expected a number in [0, 10], got -1");
 }
 
 TEST_CASE("invalid JSON is reported with line and column", "[train][config]") {
