@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs what the toolkit needs from Debian's archive, and nothing else.
 # Idempotent: when every package is present it only checks, in about a second.
-# Usage: scripts/setup.sh [--with-python] [--with-plot]
-#   --with-python  python3-torch: the tests load exported models with stock PyTorch
-#   --with-plot    python3-matplotlib: the inference benchmark draws its chart
+# Usage: scripts/setup.sh [--with-python] [--with-plot] [--with-sanitizers]
+#   --with-python      python3-torch: the tests load exported models with stock PyTorch
+#   --with-plot        python3-matplotlib: the inference benchmark draws its chart
+#   --with-sanitizers  clang, its sanitizer and libFuzzer runtimes, llvm-symbolizer (llvm-14):
+#                      scripts/test_sanitized.sh
 set -euo pipefail
 
 packages=(cmake g++ make ccache pkg-config
@@ -13,7 +15,8 @@ for arg in "$@"; do
   case "$arg" in
     --with-python) packages+=(python3-torch) ;;
     --with-plot) packages+=(python3-matplotlib) ;;
-    *) echo "setup.sh: unknown option '$arg' (known: --with-python, --with-plot)" >&2; exit 2 ;;
+    --with-sanitizers) packages+=(clang libclang-rt-14-dev llvm-14) ;;
+    *) echo "setup.sh: unknown option '$arg' (known: --with-python, --with-plot, --with-sanitizers)" >&2; exit 2 ;;
   esac
 done
 
