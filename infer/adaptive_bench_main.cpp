@@ -61,7 +61,8 @@ std::vector<Timing> time_round_robin(
   std::vector<std::vector<double>> ms(targets.size());
   for (int r = -warmup; r < runs; ++r) {
     for (size_t k = 0; k < targets.size(); ++k) {
-      const auto& [model, index] = targets[k];
+      const ModelArtifact* model = targets[k].first;
+      const int index = targets[k].second;  // (C++17 lambdas cannot capture structured bindings)
       const double s = seconds([&] { model->forward_at(clip, index); });
       if (r >= 0) ms[k].push_back(1e3 * s);
     }
