@@ -217,7 +217,10 @@ TEST_CASE("a run killed (SIGKILL) again and again and resumed ends as an uninter
         " --resume auto >" + launch_log(i) + " 2>&1 & p=$!; while n=" + count + "; [ ${n:-0} -lt " +
         "$((n0 + " + std::to_string(steps) + ")) ]; do kill -0 $p 2>/dev/null || break; " +
         "sleep 0.01; done; sleep " + std::to_string(ms / 1000.0) + "; kill -KILL $p 2>/dev/null " +
-        "&& echo killed >>" + dir.str("kills") + "; wait $p; true";
+        "&& echo killed >>" + dir.str("kills") + "; wait $p; " +
+        // A temp file left behind: the kill landed while a checkpoint was written.
+        "ls " + dir.str("killed/checkpoints") + " | grep -q tmp && echo >>" + dir.str("mid_write") +
+        "; true";
     REQUIRE(std::system(("sh -c '" + script + "'").c_str()) == 0);
   }
   int kills = 0;
@@ -239,7 +242,10 @@ TEST_CASE("a run killed (SIGKILL) again and again and resumed ends as an uninter
   // Under load a late kill can miss a run that already finished: most land.
   CHECK(kills >= 3);
   CHECK(resumed >= kills);  // every kill came after a checkpoint, mid-run
-  WARN(kills << " SIGKILLs, " << resumed << " resumes before the run completed");
+  const std::string mid_write = test::read_file(dir.str("mid_write"));
+  WARN(kills << " SIGKILLs (" << std::count(mid_write.begin(), mid_write.end(), '\n')
+             << " while a checkpoint was being written), " << resumed
+             << " resumes before the run completed");
   const TrainConfig c = load_train_config(config);
   auto whole = build_model(model_options(c, 10));
   auto killed = build_model(model_options(c, 10));
