@@ -8,8 +8,14 @@
 // tool runs, or mounted read-only. The mounts vanish with the
 // namespace. Where this system refuses namespaces the cases say so and pass
 // without running.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <filesystem>
 #include <string>
+#include <thread>
 
 #include "train/checkpoint.h"
 #include "train/train_config.h"
@@ -97,6 +103,35 @@ TEST_CASE("a disk that fills mid-run stops training with an error; the last chec
   INFO(test::read_file(dir.str("resume.log")));
   CHECK(read_rc(dir, "rc_resume") == 0);
   CHECK_THAT(test::read_file(dir.str("resume.log")), Catch::Contains("resuming from"));
+}
+
+TEST_CASE("a file write killed midway leaves the previous version whole", "[reliability][disk]") {
+  // What every checkpoint, export and result file goes through.
+  TempDir dir;
+  const std::string path = dir.str("last.pt"), tmp = path + ".tmp";
+  const std::string before = "the previous checkpoint, whole\n";
+  write_file_atomically(path, before);
+  const std::string big(64 << 20, 'x');
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    write_file_atomically(path, big);
+    _exit(0);
+  }
+  // Kill the writer once its temp file has bytes in it.
+  std::error_code ec;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!(fs::exists(tmp, ec) && fs::file_size(tmp, ec) > 0) &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::yield();
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  const bool killed = WIFSIGNALED(status);
+  const std::string after = test::read_file(path);
+  INFO("killed: " << killed << ", temp file " << fs::file_size(tmp, ec) << " bytes");
+  REQUIRE(killed);         // mid-write: 64 MB take far longer than the poll
+  CHECK(after == before);  // the old file, untouched
 }
 
 TEST_CASE("an output folder that cannot be written stops a run before it trains",
