@@ -19,12 +19,13 @@ class DataError : public std::runtime_error {
 // as `on_bad_sample` says.
 class BadSampleError : public DataError {
  public:
-  BadSampleError(std::string path, const std::string& reason)
-      : DataError(path + ": " + reason), path_(std::move(path)) {}
+  BadSampleError(std::string path, std::string reason)
+      : DataError(path + ": " + reason), path_(std::move(path)), reason_(std::move(reason)) {}
   const std::string& path() const { return path_; }
+  const std::string& reason() const { return reason_; }  // what() without the path
 
  private:
-  std::string path_;
+  std::string path_, reason_;
 };
 
 }  // namespace adaptive

@@ -127,7 +127,8 @@ void WindowReader::run() {
       try {
         ok = source_->read(frame);
       } catch (const BadSampleError& e) {
-        end.error = "decoding failed at frame " + std::to_string(src + 1) + ": " + e.what();
+        // Frames numbered from 0, as in the window results.
+        end.error = "decoding failed at frame " + std::to_string(src + 1) + ": " + e.reason();
         break;
       }
       if (!ok) break;

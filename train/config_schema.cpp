@@ -440,21 +440,36 @@ json read_json_file(const std::string& path) {
   } catch (const std::exception& e) {
     throw ConfigError(path + ": cannot read config file: " + e.what());
   }
-  try {
-    return json::parse(text, nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
-  } catch (const json::parse_error& e) {
-    // e.byte is the 1-based offset of the offending byte (size + 1 at the end).
-    const size_t offset = std::min<size_t>(e.byte > 0 ? e.byte - 1 : 0, text.size());
+  // "PATH:LINE:COLUMN: invalid JSON: what" for the byte at `offset`.
+  const auto invalid = [&](size_t offset, const std::string& what) {
+    offset = std::min(offset, text.size());
     const std::string before = text.substr(0, offset);
     const size_t line = 1 + std::count(before.begin(), before.end(), '\n');
     const size_t newline = before.rfind('\n');
     const size_t column = newline == std::string::npos ? offset + 1 : offset - newline;
+    return ConfigError(path + ":" + std::to_string(line) + ":" + std::to_string(column) +
+                       ": invalid JSON: " + printable(what));
+  };
+  try {
+    return json::parse(text, nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
+  } catch (const json::parse_error& e) {
+    // e.byte is the 1-based offset of the offending byte (size + 1 at the end).
     // Drop nlohmann's "[json.exception.parse_error.101] parse error at line 3, column 5: ".
     std::string message = e.what();
     const size_t colon = message.find(": ", message.find("parse error"));
     if (colon != std::string::npos) message = message.substr(colon + 2);
-    throw ConfigError(path + ":" + std::to_string(line) + ":" + std::to_string(column) +
-                      ": invalid JSON: " + printable(message));
+    throw invalid(e.byte > 0 ? e.byte - 1 : 0, message);
+  } catch (const json::exception& e) {
+    // A number beyond a double's range (406: "number overflow parsing '1e400'")
+    // carries no position: point at the first occurrence of the number.
+    std::string message = e.what();
+    message = message.substr(message.find(']') + 1);
+    if (!message.empty() && message[0] == ' ') message.erase(0, 1);
+    const size_t quote = message.find('\'');
+    const std::string token = quote == std::string::npos
+                                  ? ""
+                                  : message.substr(quote + 1, message.rfind('\'') - quote - 1);
+    throw invalid(token.empty() ? 0 : text.find(token), message);
   }
 }
 

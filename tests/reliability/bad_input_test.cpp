@@ -70,11 +70,11 @@ std::string big_endian(uint32_t v) {
 // A well-formed PNG header announcing a `width` x `height` RGB image, with no
 // pixel data.
 std::string png_header(uint32_t width, uint32_t height) {
-  const std::string ihdr = "IHDR" + big_endian(width) + big_endian(height) + "\x08\x02\x00\x00\x00";
+  const std::string ihdr =
+      "IHDR" + big_endian(width) + big_endian(height) + std::string("\x08\x02\x00\x00\x00", 5);
   const std::string iend = "IEND";
-  return std::string("\x89PNG\r\n\x1a\n", 8) + big_endian(13) + std::string(ihdr.data(), 17) +
-         big_endian(crc32(std::string(ihdr.data(), 17))) + big_endian(0) + iend +
-         big_endian(crc32(iend));
+  return std::string("\x89PNG\r\n\x1a\n", 8) + big_endian(13) + ihdr + big_endian(crc32(ihdr)) +
+         big_endian(0) + iend + big_endian(crc32(iend));
 }
 
 const std::string& good_clip() {
@@ -277,6 +277,8 @@ TEST_CASE("broken configs are named by file, key or line and column; exit 2",
       {"empty", "", "empty.json:1:1: invalid JSON"},
       {"binary", random_bytes(300, 2), "binary.json:1:1: invalid JSON"},
       {"not_an_object", "[1, 2]", "top level: expected an object"},
+      {"number_overflow", "{\"train\": {\"lr\": 1e400}}",
+       "number_overflow.json:1:18: invalid JSON: number overflow parsing '1e400'"},
       {"unknown_key", R"({"trian": {"epochs": 3}})", "trian: unknown key, did you mean train?"},
       {"unknown_nested_key", R"({"train": {"epoch": 3}})", "train.epoch: unknown key"},
       {"wrong_type", R"({"train": {"epochs": "ten"}})",
