@@ -474,6 +474,11 @@ json read_json_file(const std::string& path) {
 }
 
 void apply_override(json& j, const std::string& assignment) {
+  try {
+    (void)json(assignment).dump();  // nlohmann checks UTF-8 when it writes a string
+  } catch (const json::type_error&) {
+    throw ConfigError("--set '" + printable(assignment) + "': not valid UTF-8 text");
+  }
   const size_t eq = assignment.find('=');
   const std::string key = assignment.substr(0, eq);
   const std::string context = "--set '" + assignment + "'";

@@ -317,6 +317,9 @@ TEST_CASE("broken configs are named by file, key or line and column; exit 2",
                         2,
                         "--set 'train.epochs=abc' (over " + config +
                             "): train.epochs: expected an integer, got string \"abc\"");
+    check_clear_failure(run_command(std::string(ADAPTIVE_TRAIN) + " --config " + config +
+                                    " --set 'data.root=caf\xE9' --out " + dir.str("run")),
+                        2, "--set 'data.root=caf\\xE9': not valid UTF-8 text");
     CHECK_FALSE(fs::exists(dir.path() / "run"));
   }
 }
