@@ -16,15 +16,6 @@ using namespace adaptive;
 using adaptive::test::TempDir;
 namespace fs = std::filesystem;
 
-namespace {
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-}  // namespace
-
 TEST_CASE("synth writes splits, manifests, class list and streams that the pipeline reads",
           "[datasets][synth]") {
   TempDir dir;
@@ -64,7 +55,8 @@ TEST_CASE("synth writes splits, manifests, class list and streams that the pipel
   auto stream = open_frame_source(dir.str("out/streams/stream_000.avi"));
   const int64_t frames = static_cast<int64_t>(decode_frames(*stream).frames.size());
   CHECK(frames == 96);
-  const auto timeline = nlohmann::json::parse(slurp(dir.str("out/streams/stream_000.json")));
+  const auto timeline =
+      nlohmann::json::parse(test::read_file(dir.str("out/streams/stream_000.json")));
   REQUIRE(timeline.is_array());
   REQUIRE(timeline.size() >= 3);
   double end = 0;
@@ -81,7 +73,7 @@ TEST_CASE("synth writes splits, manifests, class list and streams that the pipel
   CHECK(gestures >= 1);
   CHECK(timeline.front().at("label") == "no_gesture");
 
-  const auto meta = nlohmann::json::parse(slurp(dir.str("out/synth.json")));
+  const auto meta = nlohmann::json::parse(test::read_file(dir.str("out/synth.json")));
   CHECK(meta.at("seed") == 7);
   CHECK(meta.at("splits").at("train") == 20);
 }
@@ -96,10 +88,10 @@ TEST_CASE("synth is deterministic by seed", "[datasets][synth]") {
   generate_synth_gestures(a);
   generate_synth_gestures(b);
   generate_synth_gestures(c);
-  CHECK(slurp(dir.str("a/train.csv")) == slurp(dir.str("b/train.csv")));
-  CHECK(slurp(dir.str("a/train/shake/shake_00001.avi")) ==
-        slurp(dir.str("b/train/shake/shake_00001.avi")));
-  CHECK(slurp(dir.str("a/train.csv")) != slurp(dir.str("c/train.csv")));
+  CHECK(test::read_file(dir.str("a/train.csv")) == test::read_file(dir.str("b/train.csv")));
+  CHECK(test::read_file(dir.str("a/train/shake/shake_00001.avi")) ==
+        test::read_file(dir.str("b/train/shake/shake_00001.avi")));
+  CHECK(test::read_file(dir.str("a/train.csv")) != test::read_file(dir.str("c/train.csv")));
 }
 
 TEST_CASE("difficulty makes clips harder to read", "[datasets][synth]") {

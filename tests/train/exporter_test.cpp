@@ -75,16 +75,6 @@ std::vector<std::vector<double>> rows(const at::Tensor& t) {
   return out;
 }
 
-std::string run_command(const std::string& command, int& status) {
-  std::string out;
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char buf[512];
-  while (fgets(buf, sizeof buf, pipe)) out += buf;
-  status = pclose(pipe);
-  return out;
-}
-
 std::string load_error(const std::string& path) {
   try {
     ModelArtifact::load(path);
@@ -211,12 +201,11 @@ TEST_CASE("a C++ consumer linking LibTorch alone classifies a clip at every widt
   const at::Tensor clip = validation_clips(r.config, artifact.metadata().labels, 1)[0];
   const std::vector<char> bytes = torch::pickle_save(clip);
   test::write_file(dir.path() / "clip.pt", std::string(bytes.begin(), bytes.end()));
-  int status = 0;
-  const std::string out = run_command(std::string(ADAPTIVE_CLASSIFY_CLIP) + " " + r.dir +
-                                          "/model.pt " + dir.str("clip.pt") + " 2>&1",
-                                      status);
+  const auto run = test::run_command(std::string(ADAPTIVE_CLASSIFY_CLIP) + " " + r.dir +
+                                     "/model.pt " + dir.str("clip.pt"));
+  const std::string& out = run.output;
   INFO(out);
-  REQUIRE(status == 0);
+  REQUIRE(run.rc == 0);
   CHECK_THAT(out, Catch::Contains("model: 10 classes, input [N, 3, 4, 32, 32] at 8.00 fps"));
   torch::NoGradGuard no_grad;
   for (int i = 0; i < 2; ++i) {
@@ -230,10 +219,9 @@ TEST_CASE("a C++ consumer linking LibTorch alone classifies a clip at every widt
   CHECK_THAT(out, Catch::Contains("gate chose width"));
   // A bad model file is an error with a non-zero exit, not a crash.
   test::write_file(dir.path() / "bad.pt", "not a model");
-  run_command(std::string(ADAPTIVE_CLASSIFY_CLIP) + " " + dir.str("bad.pt") + " " +
-                  dir.str("clip.pt") + " 2>&1",
-              status);
-  CHECK(WEXITSTATUS(status) == 1);
+  CHECK(test::run_command(std::string(ADAPTIVE_CLASSIFY_CLIP) + " " + dir.str("bad.pt") + " " +
+                          dir.str("clip.pt"))
+            .rc == 1);
 }
 
 // Not run by default: writes the files tests/interop/check_artifact.py checks

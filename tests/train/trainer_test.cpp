@@ -36,11 +36,6 @@ std::map<std::string, at::Tensor> weights_of(const std::string& checkpoint, cons
   return out;
 }
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 }  // namespace
 
 TEST_CASE("a tiny run writes its run directory and a report for every width", "[train][trainer]") {
@@ -118,12 +113,12 @@ TEST_CASE("a NaN loss stops the run at its step and keeps the last checkpoint",
     model->named_parameters()["classifier.bias"].fill_(std::numeric_limits<float>::quiet_NaN());
   }
   save_checkpoint(dir.str("poisoned.pt"), *model, optimizer.get(), ck);
-  const std::string before = slurp(last);
+  const std::string before = test::read_file(last);
   CHECK_THROWS_WITH(
       Trainer(c, quiet(dir.str("run"), dir.str("poisoned.pt"))).run(),
       "training diverged at epoch 1, step 3: loss is NaN at width 1; the last good checkpoint is " +
           last.string() + " (try a lower train.lr or train.grad_clip)");
-  CHECK(slurp(last) == before);
+  CHECK(test::read_file(last) == before);
   // A final model has no optimizer state to resume from.
   save_checkpoint(dir.str("final.pt"), *model, nullptr, ck);
   CHECK_THROWS_WITH(Trainer(c, quiet(dir.str("run"), dir.str("final.pt"))),
