@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 
 #include <ATen/Parallel.h>
@@ -19,6 +18,7 @@
 
 #include "infer/model_artifact.h"
 #include "models/device.h"
+#include "train/checkpoint.h"
 
 namespace {
 
@@ -177,10 +177,11 @@ int run(int argc, char** argv) {
   std::printf("narrowest width: %.2fx faster than the widest (%.2fx fewer FLOPs)\n",
               full_ms / adaptive_t.front().median_ms, full_mflops / meta.widths.front().mflops);
   if (args.count("json")) {
-    std::ofstream(args["json"].as<std::string>())
-        << nlohmann::json{{"threads", threads}, {"matmul_gflops_per_s", peak}, {"widths", rows}}
-               .dump(2)
-        << "\n";
+    adaptive::write_file_atomically(
+        args["json"].as<std::string>(),
+        nlohmann::json{{"threads", threads}, {"matmul_gflops_per_s", peak}, {"widths", rows}}.dump(
+            2) +
+            "\n");
   }
   return 0;
 }
