@@ -12,8 +12,7 @@
 #include <iostream>
 #include <map>
 
-#include <cxxopts.hpp>
-
+#include "common/cli.h"
 #include "datasets/data_loader.h"
 #include "datasets/errors.h"
 #include "datasets/frame_source.h"
@@ -23,10 +22,6 @@
 namespace {
 
 using namespace adaptive;
-
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 // The class list file named by --classes, if any.
 std::optional<std::vector<std::string>> class_list(const std::string& path) {
@@ -68,7 +63,7 @@ int synth(int argc, char** argv) {
     std::cout << cli.help() << "\n";
     return 0;
   }
-  if (!args.count("out")) throw UsageError("synth: --out DIR is required");
+  if (!args.count("out")) throw UsageError("--out DIR is required");
   o.out_dir = args["out"].as<std::string>();
   o.seed = args["seed"].as<uint64_t>();
   o.train_per_class = args["train-per-class"].as<int>();
@@ -130,8 +125,7 @@ int inspect(int argc, char** argv) {
                 gestures.c_str());
     return 0;
   }
-  if (!args.count("data"))
-    throw UsageError("inspect: --data PATH (or --timeline FILE) is required");
+  if (!args.count("data")) throw UsageError("--data PATH (or --timeline FILE) is required");
   const DatasetIndex index = open_dataset_index(
       args["data"].as<std::string>(), class_list(args["classes"].as<std::string>()),
       ManifestRules{args.count("allow-outside-root") > 0});
@@ -189,7 +183,7 @@ int bench(int argc, char** argv) {
     std::cout << cli.help() << "\n";
     return 0;
   }
-  if (!args.count("data")) throw UsageError("bench: --data PATH is required");
+  if (!args.count("data")) throw UsageError("--data PATH is required");
   DatasetIndex index = open_dataset_index(args["data"].as<std::string>(),
                                           class_list(args["classes"].as<std::string>()));
   const int clips = args["clips"].as<int>();
@@ -200,7 +194,6 @@ int bench(int argc, char** argv) {
   base.sampler.frame_stride = args["stride"].as<double>();
   base.transform.short_side = args["short-side"].as<int>();
   base.transform.crop_height = base.transform.crop_width = args["crop"].as<int>();
-  base.transform.brightness = base.transform.contrast = 0.2;
 
   std::printf("data pipeline: %zu clips of %d x %dx%d (stride %.1f), batch %d, training mode\n",
               index.samples.size(), base.sampler.frames, base.transform.crop_width,
@@ -243,44 +236,12 @@ int bench(int argc, char** argv) {
   return 0;
 }
 
-void usage(std::ostream& out) {
-  out << "usage: adaptive-data <command> [options]\n"
-         "  synth    render the synthetic gesture dataset\n"
-         "  inspect  summarise a dataset (and --check that every sample decodes)\n"
-         "  bench    measure data-pipeline throughput\n"
-         "Run 'adaptive-data <command> --help' for a command's options.\n";
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) {
-    usage(std::cerr);
-    return 2;
-  }
-  const std::string command = argv[1];
-  if (command == "-h" || command == "--help") {
-    usage(std::cout);
-    return 0;
-  }
-  try {
-    if (command == "synth") return synth(argc - 1, argv + 1);
-    if (command == "inspect") return inspect(argc - 1, argv + 1);
-    if (command == "bench") return bench(argc - 1, argv + 1);
-    std::cerr << "adaptive-data: unknown command '" << command
-              << "' (known: synth, inspect, bench)\n";
-    return 2;
-  } catch (const cxxopts::exceptions::exception& e) {
-    std::cerr << "adaptive-data " << command << ": " << e.what() << "\n";
-    return 2;
-  } catch (const UsageError& e) {
-    std::cerr << "adaptive-data " << e.what() << "\n";
-    return 2;
-  } catch (const std::invalid_argument& e) {
-    std::cerr << "adaptive-data " << command << ": " << e.what() << "\n";
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << "adaptive-data " << command << ": error: " << e.what() << "\n";
-    return 1;
-  }
+  return adaptive::run_subcommands(
+      "adaptive-data", argc, argv,
+      {{"synth", "render the synthetic gesture dataset", synth},
+       {"inspect", "summarise a dataset (and --check that every sample decodes)", inspect},
+       {"bench", "measure data-pipeline throughput", bench}});
 }

@@ -6,15 +6,32 @@
 
 namespace adaptive {
 
+const NameTable<ShortVideoPolicy>& short_video_names() {
+  static const NameTable<ShortVideoPolicy> names(
+      "short-video policy",
+      {{ShortVideoPolicy::kLoop, "loop"}, {ShortVideoPolicy::kRepeatLast, "repeat_last"}});
+  return names;
+}
+
 ShortVideoPolicy parse_short_video_policy(const std::string& name) {
-  if (name == "loop") return ShortVideoPolicy::kLoop;
-  if (name == "repeat_last") return ShortVideoPolicy::kRepeatLast;
-  throw std::invalid_argument("unknown short-video policy '" + name +
-                              "' (known: loop, repeat_last)");
+  return short_video_names().parse(name);
 }
 
 std::string to_string(ShortVideoPolicy policy) {
-  return policy == ShortVideoPolicy::kLoop ? "loop" : "repeat_last";
+  return short_video_names().name(policy);
+}
+
+int64_t source_frame_index(double position) {
+  return static_cast<int64_t>(std::floor(position + 1e-6));
+}
+
+void ClipSamplerOptions::visit(ConfigVisitor& v) {
+  v.field("frames", frames, 1, 512, "frames per clip (T)");
+  v.field("frame_stride", frame_stride, 1, 64, "source frames between clip frames");
+  v.field("target_fps", target_fps, 0, 240,
+          "> 0: sample clips at this rate instead of frame_stride");
+  v.choice("short_video", short_video, short_video_names(),
+           "padding of videos shorter than a clip");
 }
 
 ClipSampler::ClipSampler(ClipSamplerOptions options) : options_(options) {
@@ -44,8 +61,7 @@ double ClipSampler::max_start(int64_t num_frames, double stride) const {
 std::vector<int64_t> ClipSampler::clip_at(double start, int64_t num_frames, double stride) const {
   std::vector<int64_t> indices(options_.frames);
   for (int t = 0; t < options_.frames; ++t) {
-    // The small epsilon keeps exact products (e.g. 3 * 2.0) from rounding down.
-    int64_t i = static_cast<int64_t>(std::floor(start + t * stride + 1e-9));
+    int64_t i = source_frame_index(start + t * stride);
     if (i >= num_frames) {
       i = options_.short_video == ShortVideoPolicy::kLoop ? i % num_frames : num_frames - 1;
     }

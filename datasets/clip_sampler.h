@@ -12,21 +12,31 @@
 #include <string>
 #include <vector>
 
+#include "common/config.h"
 #include "datasets/rng.h"
 
 namespace adaptive {
 
 enum class ShortVideoPolicy { kLoop, kRepeatLast };
 
-// Parses "loop" / "repeat_last"; throws std::invalid_argument naming both.
+const NameTable<ShortVideoPolicy>& short_video_names();  // "loop" | "repeat_last"
+// Throws std::invalid_argument naming the known policies.
 ShortVideoPolicy parse_short_video_policy(const std::string& name);
 std::string to_string(ShortVideoPolicy policy);
 
+// The source frame shown at fractional frame position `position` >= 0 (the
+// nearest earlier frame; exact products such as 3 * 2.0 do not round down).
+// Training clips and inference windows resample frames through this one rule.
+int64_t source_frame_index(double position);
+
+// Also the config's clip keys (data.frames, ...): visit() declares them.
 struct ClipSamplerOptions {
   int frames = 8;           // T, frames per clip (>= 1)
   double frame_stride = 2;  // source frames between clip frames (>= 1); ignored if target_fps > 0
   double target_fps = 0;    // > 0: sample at this rate instead of frame_stride
   ShortVideoPolicy short_video = ShortVideoPolicy::kLoop;
+
+  void visit(ConfigVisitor& v);
 };
 
 class ClipSampler {

@@ -10,6 +10,29 @@
 
 namespace adaptive {
 
+void ClipTransformOptions::visit(ConfigVisitor& v) {
+  v.field("short_side", short_side, 8, 4096, "resize the shorter side to this (pixels)");
+  v.field("crop", crop_height, 8, 4096, "square crop size (pixels), <= short_side");
+  crop_width = crop_height;  // read just above
+  v.field("brightness", brightness, 0, 0.99, "training brightness jitter");
+  v.field("contrast", contrast, 0, 0.99, "training contrast jitter");
+  v.field("horizontal_flip", horizontal_flip, "training horizontal flip (uses flip_pairs)");
+  v.field("mean", mean, -10, 10, 3, 3, "normalisation mean, RGB on [0, 1] pixels");
+  v.field("std", std, 1e-6, 10, 3, 3, "normalisation std, RGB");
+}
+
+ClipTransformOptions eval_transform_options(int64_t short_side, int64_t height, int64_t width,
+                                            const std::vector<double>& mean,
+                                            const std::vector<double>& std) {
+  ClipTransformOptions o;
+  o.short_side = static_cast<int>(short_side);
+  o.crop_height = static_cast<int>(height);
+  o.crop_width = static_cast<int>(width);
+  o.mean = mean;
+  o.std = std;
+  return o;
+}
+
 ClipTransform::ClipTransform(ClipTransformOptions options) : options_(std::move(options)) {
   const auto& o = options_;
   if (o.crop_height < 1 || o.crop_width < 1) throw std::invalid_argument("crop size must be >= 1");
@@ -21,7 +44,9 @@ ClipTransform::ClipTransform(ClipTransformOptions options) : options_(std::move(
   if (!(o.brightness >= 0 && o.brightness < 1) || !(o.contrast >= 0 && o.contrast < 1)) {
     throw std::invalid_argument("brightness and contrast jitter must be in [0, 1)");
   }
-  for (float s : o.std) {
+  if (o.mean.size() != 3 || o.std.size() != 3)
+    throw std::invalid_argument("normalisation needs 3 means and 3 stds (RGB)");
+  for (double s : o.std) {
     if (!(s > 0)) throw std::invalid_argument("normalisation std must be > 0");
   }
   if (o.horizontal_flip && o.flip_label_map.empty()) {

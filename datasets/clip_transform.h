@@ -17,23 +17,37 @@
 #include <ATen/core/Tensor.h>
 #include <opencv2/core.hpp>
 
+#include "common/config.h"
 #include "datasets/rng.h"
 
 namespace adaptive {
 
+// Also the config's transform keys (data.short_side, ...): visit() declares
+// them, except the flip map, which the trainer derives from data.flip_pairs.
 struct ClipTransformOptions {
-  int short_side = 128;   // shorter side after resize, in pixels (>= crop size)
-  int crop_height = 112;  // output H
-  int crop_width = 112;   // output W
-  double brightness = 0;  // training: pixel values scaled by U[1-b, 1+b]; 0 = off
-  double contrast = 0;  // training: distance to the clip's mean grey scaled by U[1-c, 1+c]; 0 = off
+  int short_side = 72;      // shorter side after resize, in pixels (>= crop size)
+  int crop_height = 64;     // output H
+  int crop_width = 64;      // output W
+  double brightness = 0.2;  // training: pixel values scaled by U[1-b, 1+b]; 0 = off
+  double contrast =
+      0.2;  // training: distance to the clip's mean grey scaled by U[1-c, 1+c]; 0 = off
   bool horizontal_flip = false;  // training: flip half of the clips
   // Label of the mirrored clip, one entry per class (required when flipping;
   // a class that has no mirror maps to itself).
   std::vector<int> flip_label_map;
-  std::array<float, 3> mean = {0.485f, 0.456f, 0.406f};  // RGB, on [0, 1] pixels
-  std::array<float, 3> std = {0.229f, 0.224f, 0.225f};
+  std::vector<double> mean = {0.485, 0.456, 0.406};  // RGB, on [0, 1] pixels (3 values)
+  std::vector<double> std = {0.229, 0.224, 0.225};
+
+  // The config declares one square crop ("crop").
+  void visit(ConfigVisitor& v);
 };
+
+// The evaluation preprocessing an exported model declares (adaptive.json
+// "input": resize.short_side, height, width, mean, std; docs/artifact.md):
+// what inference applies to every window.
+ClipTransformOptions eval_transform_options(int64_t short_side, int64_t height, int64_t width,
+                                            const std::vector<double>& mean,
+                                            const std::vector<double>& std);
 
 struct TransformedClip {
   at::Tensor data;  // float32 [3, T, H, W]

@@ -12,14 +12,18 @@ namespace {
 constexpr uint64_t kShuffleStream = 0x5348554646ULL;  // separates the shuffle from per-clip draws
 }
 
+const NameTable<BadSamplePolicy>& bad_sample_names() {
+  static const NameTable<BadSamplePolicy> names(
+      "on_bad_sample policy", {{BadSamplePolicy::kSkip, "skip"}, {BadSamplePolicy::kFail, "fail"}});
+  return names;
+}
+
 BadSamplePolicy parse_bad_sample_policy(const std::string& name) {
-  if (name == "skip") return BadSamplePolicy::kSkip;
-  if (name == "fail") return BadSamplePolicy::kFail;
-  throw std::invalid_argument("unknown on_bad_sample policy '" + name + "' (known: skip, fail)");
+  return bad_sample_names().parse(name);
 }
 
 std::string to_string(BadSamplePolicy policy) {
-  return policy == BadSamplePolicy::kSkip ? "skip" : "fail";
+  return bad_sample_names().name(policy);
 }
 
 DataLoader::DataLoader(std::shared_ptr<const VideoClipDataset> dataset, DataLoaderOptions options)

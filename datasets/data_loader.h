@@ -23,13 +23,15 @@
 #include <thread>
 #include <vector>
 
+#include "common/enum_names.h"
 #include "datasets/video_clip_dataset.h"
 
 namespace adaptive {
 
 enum class BadSamplePolicy { kSkip, kFail };
 
-// Parses "skip" / "fail"; throws std::invalid_argument naming both.
+const NameTable<BadSamplePolicy>& bad_sample_names();  // "skip" | "fail"
+// Throws std::invalid_argument naming both.
 BadSamplePolicy parse_bad_sample_policy(const std::string& name);
 std::string to_string(BadSamplePolicy policy);
 

@@ -14,11 +14,11 @@
 
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
-#include <cxxopts.hpp>
 
+#include "common/atomic_file.h"
+#include "common/cli.h"
 #include "infer/model_artifact.h"
 #include "models/device.h"
-#include "train/checkpoint.h"
 
 namespace {
 
@@ -104,17 +104,15 @@ int run(int argc, char** argv) {
       if (eq == std::string::npos)
         throw std::invalid_argument("--plain expects W=FILE, got " + spec);
       const double w = std::stod(spec.substr(0, eq));
-      int index = -1;
-      for (int i = 0; i < model.num_widths(); ++i)
-        if (std::abs(meta.widths[i].width - w) < 1e-6) index = i;
-      if (index < 0)
+      const std::optional<int> index = meta.width_index(w);
+      if (!index)
         throw std::invalid_argument("--plain: width " + spec.substr(0, eq) +
                                     " is not in the model");
       ModelArtifact p = ModelArtifact::load(spec.substr(eq + 1));
-      if (p.num_widths() != 1 || std::abs(p.metadata().widths[0].width - w) > 1e-6)
+      if (p.num_widths() != 1 || !p.metadata().width_index(w))
         throw std::invalid_argument("--plain: " + spec.substr(eq + 1) +
                                     " is not a single-width file of width " + spec.substr(0, eq));
-      plain.emplace(index, std::move(p));
+      plain.emplace(*index, std::move(p));
     }
   }
 
@@ -189,16 +187,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const cxxopts::exceptions::exception& e) {
-    std::cerr << "adaptive-bench: " << e.what() << "\n";
-    return 2;
-  } catch (const std::invalid_argument& e) {  // bad options
-    std::cerr << "adaptive-bench: " << e.what() << "\n";
-    return 2;
-  } catch (const std::exception& e) {  // the model file, I/O
-    std::cerr << "adaptive-bench: error: " << e.what() << "\n";
-    return 1;
-  }
+  return adaptive::run_tool("adaptive-bench", [&] { return run(argc, argv); });
 }

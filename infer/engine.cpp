@@ -38,11 +38,135 @@ RunSummary run_inference(const ModelArtifact& model, const std::string& input,
                        on_window);
 }
 
+namespace {
+
+// The battery level: fixed, or read from a capacity file and re-read at most
+// once a second (a file being rewritten may read badly for a moment: the
+// last level is kept).
+class BatteryGauge {
+ public:
+  BatteryGauge(double fixed_pct, std::string file) : level_(fixed_pct), file_(std::move(file)) {
+    if (!file_.empty()) level_ = read_battery_file(file_), read_at_ = Clock::now();
+  }
+  double level() {
+    if (!file_.empty() && ms_since(read_at_) >= 1000) {
+      try {
+        level_ = read_battery_file(file_);
+      } catch (const std::runtime_error&) {
+      }
+      read_at_ = Clock::now();
+    }
+    return level_;
+  }
+
+ private:
+  double level_;
+  std::string file_;
+  Clock::time_point read_at_;
+};
+
+// One window through the model at the widths the throttle plans: the gate's
+// choice from one narrowest pass (whose logits serve when it picks the
+// narrowest), or confidence passes widening while the throttle asks.
+// Fills the width, label, confidence, cost, passes and decision.
+WindowResult classify_window(const ModelArtifact& model, Throttle& throttle, const Window& window,
+                             WindowSignals signals, PolicyKind policy, int idle_index) {
+  const ArtifactMetadata& meta = model.metadata();
+  const auto start = Clock::now();
+  WindowResult r;
+  at::Tensor logits, probs;  // probs: calibrated, of the final pass
+  if (policy == PolicyKind::kGate) {
+    auto [scores, narrow_logits] = model.gate_with_logits(window.clip);
+    signals.gate_choice = static_cast<int>(scores.argmax(1).item<int64_t>());
+    r.mflops += meta.widths[0].mflops + meta.gate_mflops;
+    const Plan plan = throttle.begin(signals);
+    r.decision = plan.decision;
+    r.width_index = plan.index;
+    if (plan.index == 0) {
+      logits = narrow_logits;
+    } else {
+      logits = model.forward_at(window.clip, plan.index);
+      r.mflops += meta.widths[plan.index].mflops;
+    }
+    r.passes = plan.index == 0 ? 1 : 2;
+    probs = model.probabilities(logits, r.width_index)[0];
+  } else {
+    Plan plan = throttle.begin(signals);
+    r.decision = plan.decision;
+    while (true) {
+      logits = model.forward_at(window.clip, plan.index);
+      r.mflops += meta.widths[plan.index].mflops;
+      ++r.passes;
+      r.width_index = plan.index;
+      probs = model.probabilities(logits, plan.index)[0];
+      const auto wider = throttle.after(plan.index, probs.max().item<double>());
+      if (!wider) break;
+      plan = *wider;
+      r.decision = plan.decision;
+    }
+  }
+  r.label_index = static_cast<int>(probs.argmax().item<int64_t>());
+  r.confidence = probs[r.label_index].item<double>();
+  r.latency_ms = ms_since(start);
+  throttle.finish(r.width_index, r.confidence, r.label_index == idle_index, r.mflops);
+
+  r.index = window.index;
+  r.start_frame = window.start_frame;
+  r.end_frame = window.end_frame;
+  r.start_s = window.start_s;
+  r.end_s = window.end_s;
+  r.width = meta.widths[r.width_index].width;
+  r.label = meta.labels.at(r.label_index);
+  r.quality = window.quality;
+  return r;
+}
+
+// The run's totals, window by window.
+class SummaryTally {
+ public:
+  explicit SummaryTally(size_t widths) { s_.windows_per_width.assign(widths, 0); }
+
+  void add(const WindowResult& r) {
+    ++s_.windows;
+    ++s_.windows_per_width[r.width_index];
+    width_sum_ += r.width;
+    mflops_sum_ += r.mflops;
+    latencies_.push_back(r.latency_ms);
+  }
+
+  RunSummary finish(const ReaderEnd& end, double wall_s, double full_width_mflops) {
+    RunSummary s = s_;
+    s.wall_s = wall_s;
+    s.frames = end.frames;
+    s.duration_s = end.source_fps > 0 ? static_cast<double>(end.frames) / end.source_fps : 0;
+    s.mean_width = s.windows ? width_sum_ / static_cast<double>(s.windows) : 0;
+    s.gflops = mflops_sum_ / 1e3;
+    s.gflops_full_width = static_cast<double>(s.windows) * full_width_mflops / 1e3;
+    s.compute_saving = s.gflops_full_width > 0 ? 1 - s.gflops / s.gflops_full_width : 0;
+    s.fps = s.wall_s > 0 ? static_cast<double>(s.frames) / s.wall_s : 0;
+    s.latency_p50 = percentile(latencies_, 0.5);
+    s.latency_p95 = percentile(latencies_, 0.95);
+    s.latency_max =
+        latencies_.empty() ? 0 : *std::max_element(latencies_.begin(), latencies_.end());
+    s.error = end.error;
+    s.warning = end.warning;
+    return s;
+  }
+
+ private:
+  RunSummary s_;
+  double width_sum_ = 0, mflops_sum_ = 0;
+  std::vector<double> latencies_;
+};
+
+}  // namespace
+
 RunSummary run_inference(const ModelArtifact& model, std::unique_ptr<FrameSource> source,
                          const InferOptions& options, const WindowCallback& on_window) {
   const ArtifactMetadata& meta = model.metadata();
-  std::vector<double> widths, mflops;
-  for (const auto& w : meta.widths) widths.push_back(w.width), mflops.push_back(w.mflops);
+  const std::vector<double> widths = meta.width_values();
+  std::vector<double> mflops;
+  for (const auto& w : meta.widths) mflops.push_back(w.mflops);
   if (options.throttle.policy == PolicyKind::kGate && !meta.has_gate) {
     throw std::invalid_argument(model.path() +
                                 ": the gate policy needs a gated model (this one has no gate)");
@@ -51,105 +175,26 @@ RunSummary run_inference(const ModelArtifact& model, std::unique_ptr<FrameSource
   const auto idle_it = std::find(meta.labels.begin(), meta.labels.end(), options.idle_label);
   const int idle_index =
       idle_it == meta.labels.end() ? -1 : static_cast<int>(idle_it - meta.labels.begin());
-
-  double battery = options.battery_pct;
-  Clock::time_point battery_read;
-  if (!options.battery_file.empty()) {
-    battery = read_battery_file(options.battery_file);
-    battery_read = Clock::now();
-  }
+  BatteryGauge battery(options.battery_pct, options.battery_file);
 
   const auto t0 = Clock::now();
   WindowReader reader(std::move(source), meta.input, options.reader);
   c10::InferenceMode inference;
-  RunSummary s;
-  s.windows_per_width.assign(widths.size(), 0);
-  std::vector<double> latencies;
-  double width_sum = 0, mflops_sum = 0;
+  SummaryTally tally(widths.size());
   while (auto window = reader.next()) {
-    if (!options.battery_file.empty() && ms_since(battery_read) >= 1000) {
-      try {  // a file being rewritten may read badly for a moment: keep the last level
-        battery = read_battery_file(options.battery_file);
-      } catch (const std::runtime_error&) {
-      }
-      battery_read = Clock::now();
-    }
     WindowSignals signals;
     signals.start_s = window->start_s;
-    signals.battery_pct = battery;
+    signals.battery_pct = battery.level();
     signals.luma = window->quality.luma;
     signals.sharpness = window->quality.sharpness;
     signals.motion = window->quality.motion;
-
-    const auto start = Clock::now();
-    WindowResult r;
-    at::Tensor logits, probs;  // probs: calibrated, of the final pass
-    if (options.throttle.policy == PolicyKind::kGate) {
-      auto [scores, narrow_logits] = model.gate_with_logits(window->clip);
-      signals.gate_choice = static_cast<int>(scores.argmax(1).item<int64_t>());
-      r.mflops += mflops[0] + meta.gate_mflops;
-      Plan plan = throttle.begin(signals);
-      r.decision = plan.decision;
-      r.width_index = plan.index;
-      if (plan.index == 0) {
-        logits = narrow_logits;
-      } else {
-        logits = model.forward_at(window->clip, plan.index);
-        r.mflops += mflops[plan.index];
-      }
-      r.passes = plan.index == 0 ? 1 : 2;
-    } else {
-      Plan plan = throttle.begin(signals);
-      r.decision = plan.decision;
-      while (true) {
-        logits = model.forward_at(window->clip, plan.index);
-        r.mflops += mflops[plan.index];
-        ++r.passes;
-        r.width_index = plan.index;
-        probs = model.probabilities(logits, plan.index)[0];
-        const auto wider = throttle.after(plan.index, probs.max().item<double>());
-        if (!wider) break;
-        plan = *wider;
-        r.decision = plan.decision;
-      }
-    }
-    if (!probs.defined()) probs = model.probabilities(logits, r.width_index)[0];  // gate policy
-    r.label_index = static_cast<int>(probs.argmax().item<int64_t>());
-    r.confidence = probs[r.label_index].item<double>();
-    r.latency_ms = ms_since(start);
-    throttle.finish(r.width_index, r.confidence, r.label_index == idle_index, r.mflops);
-
-    r.index = window->index;
-    r.start_frame = window->start_frame;
-    r.end_frame = window->end_frame;
-    r.start_s = window->start_s;
-    r.end_s = window->end_s;
-    r.width = widths[r.width_index];
-    r.label = meta.labels.at(r.label_index);
-    r.quality = window->quality;
-    r.battery_pct = battery;
-    ++s.windows;
-    ++s.windows_per_width[r.width_index];
-    width_sum += r.width;
-    mflops_sum += r.mflops;
-    latencies.push_back(r.latency_ms);
+    WindowResult r =
+        classify_window(model, throttle, *window, signals, options.throttle.policy, idle_index);
+    r.battery_pct = signals.battery_pct;
+    tally.add(r);
     if (on_window) on_window(r, *window);
   }
-  const ReaderEnd& end = reader.end();
-  s.wall_s = ms_since(t0) / 1e3;
-  s.frames = end.frames;
-  s.duration_s = end.source_fps > 0 ? static_cast<double>(end.frames) / end.source_fps : 0;
-  s.mean_width = s.windows ? width_sum / static_cast<double>(s.windows) : 0;
-  s.gflops = mflops_sum / 1e3;
-  s.gflops_full_width = static_cast<double>(s.windows) * mflops.back() / 1e3;
-  s.compute_saving = s.gflops_full_width > 0 ? 1 - s.gflops / s.gflops_full_width : 0;
-  s.fps = s.wall_s > 0 ? static_cast<double>(s.frames) / s.wall_s : 0;
-  s.latency_p50 = percentile(latencies, 0.5);
-  s.latency_p95 = percentile(latencies, 0.95);
-  s.latency_max = latencies.empty() ? 0 : *std::max_element(latencies.begin(), latencies.end());
-  s.error = end.error;
-  s.warning = end.warning;
-  return s;
+  return tally.finish(reader.end(), ms_since(t0) / 1e3, mflops.back());
 }
 
 nlohmann::json window_json(const WindowResult& r) {

@@ -1,6 +1,6 @@
 // Adaptive inference over one video: windows from a WindowReader, widths
 // from a Throttle, logits from a ModelArtifact; one result per window and a
-// summary ("Contract 2" in DESIGN.md).
+// summary (docs/inference-output.md).
 #pragma once
 
 #include <functional>

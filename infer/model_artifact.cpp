@@ -7,91 +7,16 @@
 #include <torch/script.h>
 #include <torch/torch.h>
 
-#include "train/exporter.h"
-
 using json = nlohmann::json;
 
 namespace adaptive {
 namespace {
-
-// The value at a JSON pointer, with the file and the path in errors.
-template <class T>
-T field(const json& j, const std::string& pointer, const std::string& origin) {
-  const json::json_pointer p(pointer);
-  if (!j.contains(p)) throw ModelError(origin + ": adaptive.json has no '" + pointer + "'");
-  try {
-    return j.at(p).get<T>();
-  } catch (const json::exception&) {
-    throw ModelError(origin + ": adaptive.json '" + pointer + "' has the wrong type (got " +
-                     j.at(p).dump().substr(0, 60) + ")");
-  }
-}
 
 std::string first_line(const std::string& text) {
   return text.substr(0, text.find('\n'));
 }
 
 }  // namespace
-
-ArtifactMetadata parse_artifact_metadata(const std::string& text, const std::string& origin) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw ModelError(origin + ": adaptive.json is not valid JSON: " + e.what());
-  }
-  ArtifactMetadata m;
-  const auto format = field<std::string>(j, "/format", origin);
-  if (format != kArtifactFormat) {
-    throw ModelError(origin + ": adaptive.json format is '" + format + "', expected '" +
-                     kArtifactFormat + "'");
-  }
-  m.format_version = field<int>(j, "/format_version", origin);
-  if (m.format_version > kArtifactFormatVersion || m.format_version < 1) {
-    throw ModelError(origin + ": adaptive.json format_version " + std::to_string(m.format_version) +
-                     " is not supported (this reader knows 1.." +
-                     std::to_string(kArtifactFormatVersion) + "; a newer toolkit wrote it?)");
-  }
-  m.labels = field<std::vector<std::string>>(j, "/labels", origin);
-  auto& in = m.input;
-  in.frames = field<int64_t>(j, "/input/frames", origin);
-  in.height = field<int64_t>(j, "/input/height", origin);
-  in.width = field<int64_t>(j, "/input/width", origin);
-  in.channels = field<int64_t>(j, "/input/channels", origin);
-  in.mean = field<std::vector<double>>(j, "/input/mean", origin);
-  in.std = field<std::vector<double>>(j, "/input/std", origin);
-  in.fps = field<double>(j, "/input/fps", origin);
-  in.short_side = j.contains(json::json_pointer("/input/resize/short_side"))
-                      ? field<int64_t>(j, "/input/resize/short_side", origin)
-                      : std::max(in.height, in.width);
-  if (in.frames < 1 || in.height < 1 || in.width < 1 || in.channels != 3 || in.mean.size() != 3 ||
-      in.std.size() != 3) {
-    throw ModelError(origin +
-                     ": adaptive.json 'input' is not a 3-channel clip spec with 3 means "
-                     "and 3 stds");
-  }
-  const auto widths = field<std::vector<double>>(j, "/widths", origin);
-  const auto temperature = field<std::vector<double>>(j, "/temperature", origin);
-  const json cost = field<json>(j, "/cost", origin);
-  if (widths.empty() || temperature.size() != widths.size() || cost.size() != widths.size()) {
-    throw ModelError(origin + ": adaptive.json lists " + std::to_string(widths.size()) +
-                     " widths, " + std::to_string(temperature.size()) + " temperatures and " +
-                     std::to_string(cost.size()) + " costs; expected one of each per width");
-  }
-  const double default_width = field<double>(j, "/default_width", origin);
-  for (size_t i = 0; i < widths.size(); ++i) {
-    const std::string at = "/cost/" + std::to_string(i);
-    m.widths.push_back({widths[i], field<double>(j, at + "/mflops", origin),
-                        field<int64_t>(j, at + "/params", origin), temperature[i]});
-    if (std::abs(widths[i] - default_width) < 1e-9) m.default_width_index = static_cast<int>(i);
-  }
-  if (j.contains("gate") && !j["gate"].is_null()) {
-    m.has_gate = true;
-    m.gate_mflops = field<double>(j, "/gate/mflops", origin);
-  }
-  m.json = std::move(j);
-  return m;
-}
 
 ModelArtifact ModelArtifact::load(const std::string& path) {
   namespace fs = std::filesystem;
@@ -119,9 +44,7 @@ ModelArtifact ModelArtifact::load(const std::string& path) {
                      "adaptive-train export)");
   }
   a.metadata_ = parse_artifact_metadata(text, path);
-  std::vector<std::string> methods = {"forward", "forward_at", "set_width", "get_width", "widths"};
-  if (a.metadata_.has_gate) methods.insert(methods.end(), {"gate", "forward_gated"});
-  for (const auto& name : methods) {
+  for (const auto& name : required_methods(a.metadata_.has_gate)) {
     if (!a.module_->find_method(name)) {
       throw ModelError(path + ": the module has no method '" + name + "' that " +
                        kArtifactMetadataFile + " promises");

@@ -1,6 +1,7 @@
-// Loading the toolkit's model artifact ("Contract 1" in DESIGN.md): a
-// TorchScript file with every width and its adaptive.json metadata, as
-// written by adaptive-train. What adaptive-infer and the benchmarks use.
+// Loading the toolkit's model artifact (docs/artifact.md; the format is
+// models/artifact_format.h): a TorchScript file with every width and its
+// adaptive.json metadata, as written by adaptive-train. What adaptive-infer
+// and the benchmarks use.
 #pragma once
 
 #include <memory>
@@ -12,44 +13,13 @@
 #include <ATen/core/Tensor.h>
 #include <nlohmann/json.hpp>
 
+#include "models/artifact_format.h"
+
 namespace torch::jit {
 struct Module;
 }
 
 namespace adaptive {
-
-// A model file that cannot be used: message names the file and what is wrong.
-struct ModelError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-struct ArtifactInput {
-  int64_t frames = 0, height = 0, width = 0, channels = 3;
-  std::vector<double> mean, std;  // per RGB channel, applied to pixels in [0, 1]
-  double fps = 0;                 // rate of the frames in a clip (0: unknown)
-  int64_t short_side = 0;         // resize the short side to this, then centre-crop
-};
-
-struct ArtifactWidth {
-  double width = 0;
-  double mflops = 0;  // one clip
-  int64_t params = 0;
-  double temperature = 1;
-};
-
-struct ArtifactMetadata {
-  int format_version = 0;
-  std::vector<std::string> labels;
-  ArtifactInput input;
-  std::vector<ArtifactWidth> widths;  // ascending
-  int default_width_index = 0;
-  bool has_gate = false;
-  double gate_mflops = 0;
-  nlohmann::json json;  // the whole adaptive.json
-};
-
-// Parses and checks adaptive.json; `origin` names the file in messages.
-ArtifactMetadata parse_artifact_metadata(const std::string& text, const std::string& origin);
 
 class ModelArtifact {
  public:

@@ -6,11 +6,15 @@
 
 namespace adaptive {
 
+const NameTable<PolicyKind>& policy_names() {
+  static const NameTable<PolicyKind> names("policy", {{PolicyKind::kFixed, "fixed"},
+                                                      {PolicyKind::kConfidence, "confidence"},
+                                                      {PolicyKind::kGate, "gate"}});
+  return names;
+}
+
 PolicyKind parse_policy(const std::string& name) {
-  if (name == "fixed") return PolicyKind::kFixed;
-  if (name == "confidence") return PolicyKind::kConfidence;
-  if (name == "gate") return PolicyKind::kGate;
-  throw std::invalid_argument("unknown policy '" + name + "' (known: fixed, confidence, gate)");
+  return policy_names().parse(name);
 }
 
 std::vector<std::pair<double, double>> parse_battery_curve(const std::string& text) {
@@ -34,6 +38,13 @@ std::vector<std::pair<double, double>> parse_battery_curve(const std::string& te
     curve.emplace_back(pct, width);
   }
   return curve;
+}
+
+std::string format_battery_curve(const std::vector<std::pair<double, double>>& curve) {
+  std::ostringstream out;
+  for (size_t i = 0; i < curve.size(); ++i)
+    out << (i ? "," : "") << curve[i].first << ":" << curve[i].second;
+  return out.str();
 }
 
 Throttle::Throttle(ThrottleOptions options, std::vector<double> widths, std::vector<double> mflops)

@@ -24,10 +24,13 @@
 #include <utility>
 #include <vector>
 
+#include "common/enum_names.h"
+
 namespace adaptive {
 
 enum class PolicyKind { kFixed, kConfidence, kGate };
-PolicyKind parse_policy(const std::string& name);  // "fixed" | "confidence" | "gate"
+const NameTable<PolicyKind>& policy_names();  // "fixed" | "confidence" | "gate"
+PolicyKind parse_policy(const std::string& name);
 
 struct QualityOptions {
   bool enabled = true;
@@ -36,12 +39,13 @@ struct QualityOptions {
   double still_below = 0.0;  // mean |frame difference| in [0, 1] below this: idle (0: off)
 };
 
+// The defaults here are adaptive-infer's defaults (its options read them).
 struct ThrottleOptions {
   PolicyKind policy = PolicyKind::kConfidence;
-  int fixed_index = -1;      // fixed policy: width index (-1: widest)
-  double threshold = 0.8;    // calibrated confidence that counts as sure
-  bool rerun = true;         // escalate by re-running the window (false: from the next one)
-  int dwell = 3;             // confident windows before stepping down one width
+  int fixed_index = -1;      // fixed policy: the artifact's width index (-1: widest)
+  double threshold = 0.6;    // calibrated confidence that counts as sure
+  bool rerun = false;        // escalate by re-running the window (false: from the next one)
+  int dwell = 1;             // confident windows before stepping down one width
   double hysteresis = 0.05;  // stepping down needs threshold + hysteresis
   // Battery: (percent, widest width allowed at or below that percent).
   std::vector<std::pair<double, double>> battery_curve = {{50, 0.75}, {30, 0.5}, {15, 0.25}};
@@ -52,6 +56,8 @@ struct ThrottleOptions {
 
 // Parses "50:0.75,30:0.5,15:0.25". Throws std::invalid_argument naming the entry.
 std::vector<std::pair<double, double>> parse_battery_curve(const std::string& text);
+// The same text back: "50:0.75,30:0.5,15:0.25".
+std::string format_battery_curve(const std::vector<std::pair<double, double>>& curve);
 
 // What is known before a window runs.
 struct WindowSignals {

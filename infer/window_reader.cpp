@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 #include <opencv2/imgproc.hpp>
 
+#include "datasets/clip_sampler.h"
 #include "datasets/clip_transform.h"
 #include "datasets/errors.h"
 #include "datasets/rng.h"
@@ -13,7 +14,7 @@ namespace adaptive {
 
 int64_t source_frame_at(int64_t k, double source_fps, double model_fps) {
   if (model_fps <= 0 || source_fps <= 0) return k;
-  return static_cast<int64_t>(std::floor(static_cast<double>(k) * source_fps / model_fps + 1e-6));
+  return source_frame_index(static_cast<double>(k) * source_fps / model_fps);
 }
 
 WindowSpan window_span(int64_t w, int64_t frames, int64_t stride) {
@@ -85,15 +86,8 @@ void WindowReader::run() {
   ReaderEnd end;
   end.source_fps = source_fps_;
   try {
-    ClipTransformOptions t;
-    t.short_side = static_cast<int>(input_.short_side);
-    t.crop_height = static_cast<int>(input_.height);
-    t.crop_width = static_cast<int>(input_.width);
-    for (int c = 0; c < 3; ++c) {
-      t.mean[c] = static_cast<float>(input_.mean.at(c));
-      t.std[c] = static_cast<float>(input_.std.at(c));
-    }
-    const ClipTransform transform(t);
+    const ClipTransform transform(eval_transform_options(input_.short_side, input_.height,
+                                                         input_.width, input_.mean, input_.std));
     const int64_t T = input_.frames;
     std::deque<cv::Mat> resized;       // the last T model frames
     std::deque<int64_t> resized_from;  // their source frame indices

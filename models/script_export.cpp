@@ -30,15 +30,9 @@ std::string lower_gate(torch::jit::Module& module, const WidthGateImpl& gate, in
   return s.method("_gate_head", "features: Tensor, logits: Tensor", "Tensor");
 }
 
-}  // namespace
-
-torch::jit::Module lower_to_torchscript(const SlimmableNet& model, const WidthGateImpl* gate,
-                                        std::vector<int> width_indices, ScriptInputShape input,
-                                        int default_index) {
-  const int model_widths = static_cast<int>(model.widths().size());
-  if (width_indices.empty()) {
-    for (int i = 0; i < model_widths; ++i) width_indices.push_back(i);
-  }
+// Throws std::invalid_argument unless the indices ascend within the model
+// and the gate, when there is one, can score every exported width.
+void check_export(int model_widths, const std::vector<int>& width_indices, bool gated) {
   for (size_t k = 0; k < width_indices.size(); ++k) {
     const int i = width_indices[k];
     if (i < 0 || i >= model_widths || (k > 0 && i <= width_indices[k - 1])) {
@@ -47,36 +41,31 @@ torch::jit::Module lower_to_torchscript(const SlimmableNet& model, const WidthGa
           std::to_string(model_widths) + " widths");
     }
   }
-  if (gate && static_cast<int>(width_indices.size()) != model_widths) {
+  if (gated && static_cast<int>(width_indices.size()) != model_widths) {
     throw std::invalid_argument("export: the gate scores all " + std::to_string(model_widths) +
                                 " widths of the model; export every width to include it");
   }
-  const int count = static_cast<int>(width_indices.size());
-  if (default_index < 0) default_index = count - 1;
-  if (default_index >= count)
-    throw std::invalid_argument("export: default width index out of range");
+}
 
-  torch::NoGradGuard no_grad;
-  torch::jit::Module module("__torch__.adaptive.AdaptiveVideoModel");
-  std::vector<double> widths;
-  for (int i : width_indices) widths.push_back(model.widths()[i]);
-  module.register_attribute("training", c10::BoolType::get(), false);
-  module.register_attribute("width_index", c10::IntType::get(), int64_t{default_index});
-  module.register_attribute("width_list", c10::ListType::ofFloats(), c10::List<double>(widths));
-
+// _check_input(x): the input's shape, with a message naming the expected one.
+std::string input_check_method(const ScriptInputShape& input) {
   const std::string expected = "[N, " + std::to_string(input.channels) + ", " +
                                std::to_string(input.frames) + ", " + std::to_string(input.height) +
                                ", " + std::to_string(input.width) + "]";
-  std::string code =
-      "def _check_input(self, x: Tensor) -> None:\n"
-      "    assert x.dim() == 5 and x.size(1) == " +
-      std::to_string(input.channels) + " and x.size(2) == " + std::to_string(input.frames) +
-      " and x.size(3) == " + std::to_string(input.height) +
-      " and x.size(4) == " + std::to_string(input.width) + ", \"adaptive model: expected input " +
-      expected + " (NCTHW, float, normalised as adaptive.json says), got \" + str(x.shape)\n\n";
+  return "def _check_input(self, x: Tensor) -> None:\n"
+         "    assert x.dim() == 5 and x.size(1) == " +
+         std::to_string(input.channels) + " and x.size(2) == " + std::to_string(input.frames) +
+         " and x.size(3) == " + std::to_string(input.height) +
+         " and x.size(4) == " + std::to_string(input.width) +
+         ", \"adaptive model: expected input " + expected +
+         " (NCTHW, float, normalised as adaptive.json says), got \" + str(x.shape)\n\n";
+}
 
-  // Per width: _features_k(x) and _classify_k(features), straight-line code.
-  for (int k = 0; k < count; ++k) {
+// Per exported width k: _features_k(x) and _classify_k(features), straight-line code.
+std::string width_methods(torch::jit::Module& module, const SlimmableNet& model,
+                          const std::vector<int>& width_indices, const ScriptInputShape& input) {
+  std::string code;
+  for (size_t k = 0; k < width_indices.size(); ++k) {
     const ForwardContext ctx = model.at_width(width_indices[k]);
     const std::string scope = "w" + std::to_string(k);
     ScriptBuilder features(module, scope, input.frames);
@@ -87,8 +76,13 @@ torch::jit::Module lower_to_torchscript(const SlimmableNet& model, const WidthGa
     classify.emit("return " + model.lower_classify(classify, {"features", f.channels}, ctx).name);
     code += classify.method("_classify_" + std::to_string(k), "features: Tensor", "Tensor") + "\n";
   }
+  return code;
+}
 
-  code +=
+// The width knob: forward_at, forward, set_width, get_width, widths.
+std::string knob_methods(const std::vector<double>& widths) {
+  const int count = static_cast<int>(widths.size());
+  std::string code =
       "def forward_at(self, x: Tensor, width_index: int) -> Tensor:\n"
       "    self._check_input(x)\n";
   for (int k = 0; k < count; ++k) {
@@ -116,35 +110,65 @@ torch::jit::Module lower_to_torchscript(const SlimmableNet& model, const WidthGa
       "    return self.width_list[self.width_index]\n\n"
       "def widths(self) -> List[float]:\n"
       "    return self.width_list\n\n";
+  return code;
+}
 
-  if (gate) {
-    code += lower_gate(module, *gate, input.frames) + "\n";
-    code +=
-        "def gate(self, x: Tensor) -> Tensor:\n"
-        "    self._check_input(x)\n"
-        "    features = self._features_0(x)\n"
-        "    return self._gate_head(features, self._classify_0(features))\n\n"
-        "def gate_with_logits(self, x: Tensor) -> Tuple[Tensor, Tensor]:\n"
-        "    self._check_input(x)\n"
-        "    features = self._features_0(x)\n"
-        "    logits = self._classify_0(features)\n"
-        "    return self._gate_head(features, logits), logits\n\n"
-        "def forward_gated(self, x: Tensor) -> Tuple[Tensor, Tensor]:\n"
-        "    self._check_input(x)\n"
-        "    features = self._features_0(x)\n"
-        "    logits = self._classify_0(features)\n"
-        "    choice = torch.argmax(self._gate_head(features, logits), 1)\n"
-        "    out = logits.clone()\n";
-    for (int k = 1; k < count; ++k) {
-      const std::string n = std::to_string(k);
-      code += "    idx = torch.nonzero(choice == " + n +
-              ").view(-1)\n"
-              "    if idx.numel() > 0:\n"
-              "        out.index_copy_(0, idx, self._classify_" +
-              n + "(self._features_" + n + "(x.index_select(0, idx))))\n";
-    }
-    code += "    return out, choice\n";
+// gate, gate_with_logits and forward_gated over `count` exported widths.
+std::string gate_methods(torch::jit::Module& module, const WidthGateImpl& gate, int count,
+                         int64_t frames) {
+  std::string code = lower_gate(module, gate, frames) + "\n";
+  code +=
+      "def gate(self, x: Tensor) -> Tensor:\n"
+      "    self._check_input(x)\n"
+      "    features = self._features_0(x)\n"
+      "    return self._gate_head(features, self._classify_0(features))\n\n"
+      "def gate_with_logits(self, x: Tensor) -> Tuple[Tensor, Tensor]:\n"
+      "    self._check_input(x)\n"
+      "    features = self._features_0(x)\n"
+      "    logits = self._classify_0(features)\n"
+      "    return self._gate_head(features, logits), logits\n\n"
+      "def forward_gated(self, x: Tensor) -> Tuple[Tensor, Tensor]:\n"
+      "    self._check_input(x)\n"
+      "    features = self._features_0(x)\n"
+      "    logits = self._classify_0(features)\n"
+      "    choice = torch.argmax(self._gate_head(features, logits), 1)\n"
+      "    out = logits.clone()\n";
+  for (int k = 1; k < count; ++k) {
+    const std::string n = std::to_string(k);
+    code += "    idx = torch.nonzero(choice == " + n +
+            ").view(-1)\n"
+            "    if idx.numel() > 0:\n"
+            "        out.index_copy_(0, idx, self._classify_" +
+            n + "(self._features_" + n + "(x.index_select(0, idx))))\n";
   }
+  return code + "    return out, choice\n";
+}
+
+}  // namespace
+
+torch::jit::Module lower_to_torchscript(const SlimmableNet& model, const WidthGateImpl* gate,
+                                        std::vector<int> width_indices, ScriptInputShape input,
+                                        int default_index) {
+  const int model_widths = static_cast<int>(model.widths().size());
+  if (width_indices.empty()) {
+    for (int i = 0; i < model_widths; ++i) width_indices.push_back(i);
+  }
+  check_export(model_widths, width_indices, gate != nullptr);
+  const int count = static_cast<int>(width_indices.size());
+  if (default_index < 0) default_index = count - 1;
+  if (default_index >= count)
+    throw std::invalid_argument("export: default width index out of range");
+
+  torch::NoGradGuard no_grad;
+  torch::jit::Module module("__torch__.adaptive.AdaptiveVideoModel");
+  std::vector<double> widths;
+  for (int i : width_indices) widths.push_back(model.widths()[i]);
+  module.register_attribute("training", c10::BoolType::get(), false);
+  module.register_attribute("width_index", c10::IntType::get(), int64_t{default_index});
+  module.register_attribute("width_list", c10::ListType::ofFloats(), c10::List<double>(widths));
+  std::string code = input_check_method(input) +
+                     width_methods(module, model, width_indices, input) + knob_methods(widths);
+  if (gate) code += gate_methods(module, *gate, count, input.frames);
   module.define(code);
   module.eval();
   for (const auto& p : module.parameters()) p.set_requires_grad(false);

@@ -1,6 +1,6 @@
 // Lowering a trained slimmable network (and its gate) to one TorchScript
 // module holding every exported width: the artifact's code and weights
-// ("Contract 1" in DESIGN.md; the metadata is added by train/exporter.h).
+// (docs/artifact.md; the metadata is added by train/exporter.h).
 //
 // Each width gets its own straight-line methods over weights sliced and
 // stored contiguous for that width, with batch norm folded into the convs, so

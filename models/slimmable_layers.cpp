@@ -14,14 +14,18 @@ int64_t channels_at(int64_t max_channels, double width, int64_t multiple) {
   return std::min(max_channels, std::max(multiple, c));
 }
 
+const NameTable<WidthMode>& width_mode_names() {
+  static const NameTable<WidthMode> names(
+      "width mode", {{WidthMode::kDiscrete, "discrete"}, {WidthMode::kUniversal, "universal"}});
+  return names;
+}
+
 WidthMode parse_width_mode(const std::string& name) {
-  if (name == "discrete") return WidthMode::kDiscrete;
-  if (name == "universal") return WidthMode::kUniversal;
-  throw std::invalid_argument("unknown width mode '" + name + "' (known: discrete, universal)");
+  return width_mode_names().parse(name);
 }
 
 std::string to_string(WidthMode mode) {
-  return mode == WidthMode::kDiscrete ? "discrete" : "universal";
+  return width_mode_names().name(mode);
 }
 
 SlimConvImpl::SlimConvImpl(SlimConvOptions options) : options_(std::move(options)) {
@@ -68,24 +72,20 @@ at::Tensor SlimConvImpl::forward(const at::Tensor& x, const ForwardContext& ctx)
   return y;
 }
 
-SwitchableBatchNormImpl::SwitchableBatchNormImpl(int64_t channels,
-                                                 const std::vector<double>& widths, WidthMode mode,
-                                                 int64_t channel_multiple, bool zero_scale,
-                                                 double momentum, double eps)
-    : mode_(mode), momentum_(momentum), eps_(eps) {
-  if (widths.empty()) throw std::invalid_argument("SwitchableBatchNorm: no width");
+SwitchableBatchNormImpl::SwitchableBatchNormImpl(const SwitchableBatchNormOptions& o)
+    : mode_(o.mode), momentum_(o.momentum), eps_(o.eps) {
+  if (o.widths.empty()) throw std::invalid_argument("SwitchableBatchNorm: no width");
+  const double scale = o.zero_scale ? 0.0 : 1.0;
   if (mode_ == WidthMode::kUniversal) {
-    weights_.push_back(
-        register_parameter("weight", torch::full({channels}, zero_scale ? 0.0 : 1.0)));
-    biases_.push_back(register_parameter("bias", torch::zeros({channels})));
+    weights_.push_back(register_parameter("weight", torch::full({o.channels}, scale)));
+    biases_.push_back(register_parameter("bias", torch::zeros({o.channels})));
   }
-  for (size_t i = 0; i < widths.size(); ++i) {
-    const int64_t c = channels_at(channels, widths[i], channel_multiple);
+  for (size_t i = 0; i < o.widths.size(); ++i) {
+    const int64_t c = channels_at(o.channels, o.widths[i], o.channel_multiple);
     channels_.push_back(c);
     const std::string k = std::to_string(i);
     if (mode_ == WidthMode::kDiscrete) {
-      weights_.push_back(
-          register_parameter("weight" + k, torch::full({c}, zero_scale ? 0.0 : 1.0)));
+      weights_.push_back(register_parameter("weight" + k, torch::full({c}, scale)));
       biases_.push_back(register_parameter("bias" + k, torch::zeros({c})));
     }
     means_.push_back(register_buffer("running_mean" + k, torch::zeros({c})));
@@ -107,7 +107,7 @@ void SwitchableBatchNormImpl::reset_statistics() {
 
 at::Tensor SwitchableBatchNormImpl::forward(const at::Tensor& x, const ForwardContext& ctx) {
   const int64_t c = x.size(1);
-  const int i = ctx.width_index;
+  const int i = ctx.model_width_index;
   if (i >= static_cast<int>(channels_.size()))
     throw std::out_of_range("SwitchableBatchNorm: width index");
   if (mode_ == WidthMode::kDiscrete || !is_training() || ctx.bn_calibration_momentum >= 0) {

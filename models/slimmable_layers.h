@@ -18,6 +18,7 @@
 
 #include <torch/nn/module.h>
 
+#include "common/enum_names.h"
 #include "models/script_builder.h"
 
 namespace adaptive {
@@ -28,7 +29,8 @@ namespace adaptive {
 int64_t channels_at(int64_t max_channels, double width, int64_t multiple);
 
 enum class WidthMode { kDiscrete, kUniversal };
-WidthMode parse_width_mode(const std::string& name);  // "discrete" | "universal"
+const NameTable<WidthMode>& width_mode_names();  // "discrete" | "universal"
+WidthMode parse_width_mode(const std::string& name);
 std::string to_string(WidthMode mode);
 
 // Compute of one forward pass over its whole input (model_cost() runs one
@@ -44,9 +46,11 @@ struct CostTally {
 // How one forward pass runs.
 struct ForwardContext {
   double width = 1.0;
-  int width_index = -1;  // index into the model's width list; -1: a width between them
+  // Index into the model's width list; -1: a width between them (universal
+  // mode). Not the index of an exported model's list, which may hold a subset.
+  int model_width_index = -1;
   // >= 0: universal batch norm folds this batch into the statistics of
-  // `width_index` with this momentum (recalibration pass, in train mode).
+  // `model_width_index` with this momentum (recalibration pass, in train mode).
   double bn_calibration_momentum = -1;
   CostTally* cost = nullptr;  // when set, layers add their cost
 };
@@ -79,15 +83,23 @@ class SlimConvImpl : public torch::nn::Module {
 };
 TORCH_MODULE(SlimConv);
 
+struct SwitchableBatchNormOptions {
+  int64_t channels = 0;        // at full width
+  std::vector<double> widths;  // the model's widths, ascending
+  WidthMode mode = WidthMode::kDiscrete;
+  int64_t channel_multiple = 8;
+  // Start with scale 0 (the last BN of a residual branch, so each block
+  // starts as the identity and deep nets train sooner).
+  bool zero_scale = false;
+  double momentum = 0.1;
+  double eps = 1e-5;
+};
+
 // Batch norm with per-width statistics (discrete: per-width affine too;
 // universal: shared affine, per-width statistics from recalibration).
 class SwitchableBatchNormImpl : public torch::nn::Module {
  public:
-  // `zero_scale`: start with scale 0 (the last BN of a residual branch, so
-  // each block starts as the identity and deep nets train sooner).
-  SwitchableBatchNormImpl(int64_t channels, const std::vector<double>& widths, WidthMode mode,
-                          int64_t channel_multiple, bool zero_scale = false, double momentum = 0.1,
-                          double eps = 1e-5);
+  explicit SwitchableBatchNormImpl(const SwitchableBatchNormOptions& options);
   at::Tensor forward(const at::Tensor& x, const ForwardContext& ctx);
 
   // Scale, shift, running mean and variance used at width index `i` (for

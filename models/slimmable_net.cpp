@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <sstream>
 #include <stdexcept>
 
 #include <torch/nn/functional/dropout.h>
@@ -25,34 +26,66 @@ const std::vector<std::pair<std::string, Builder>>& registry() {
 
 }  // namespace
 
+void ModelOptions::visit(ConfigVisitor& v) {
+  v.choice("name", name, model_names(), "backbone");
+  v.field("widths", widths, 0.01, 1.0, 1, 32, "width multipliers, ascending");
+  v.choice("width_mode", width_mode, width_mode_names(),
+           "discrete: switchable BN per width; universal: any width, BN recalibrated");
+  v.field("channel_multiple", channel_multiple, 1, 256, "channels per width rounded to this");
+  v.field("base_channels", base_channels, 1, 4096, "full-width channels of the first stage");
+  v.field("blocks", blocks, 1, 64, 1, 8, "blocks per stage");
+  v.field("temporal_kernel", temporal_kernel, 1, 15, "temporal kernel size (odd)");
+  v.field("factorized", factorized, "r2plus1d: (2+1)D convs instead of full 3D");
+  v.field("shift_fraction", shift_fraction, 0, 1, "tsm_mobile: share of channels shifted in time");
+  v.field("dropout", dropout, 0, 0.95, "dropout before the classifier");
+  v.field("motion_input", motion_input, "r2plus1d: frame differences as 3 extra input channels");
+}
+
 void validate(const ModelOptions& o) {
   auto require = [](bool ok, const std::string& what) {
     if (!ok) throw std::invalid_argument(what);
   };
-  require(o.num_classes >= 2, "model: num_classes must be >= 2");
-  require(!o.widths.empty(), "model.widths: at least one width");
+  const auto text = [](auto x) {
+    std::ostringstream out;
+    out << x;
+    return out.str();
+  };
+  require(o.num_classes >= 2,
+          "model.num_classes: expected at least 2 classes, got " + text(o.num_classes));
+  require(!o.widths.empty(), "model.widths: expected at least one width");
   for (size_t i = 0; i < o.widths.size(); ++i) {
-    require(o.widths[i] > 0 && o.widths[i] <= 1, "model.widths: every width must be in (0, 1]");
+    require(o.widths[i] > 0 && o.widths[i] <= 1,
+            "model.widths: expected widths in (0, 1], got " + text(o.widths[i]));
     require(i == 0 || o.widths[i] > o.widths[i - 1],
-            "model.widths: widths must be strictly ascending");
+            "model.widths: expected strictly ascending widths");
   }
-  require(o.channel_multiple >= 1, "model.channel_multiple must be >= 1");
+  require(o.channel_multiple >= 1,
+          "model.channel_multiple: expected at least 1, got " + text(o.channel_multiple));
   require(o.base_channels >= o.channel_multiple && o.base_channels % o.channel_multiple == 0,
-          "model.base_channels must be a multiple of model.channel_multiple");
-  require(!o.blocks.empty(), "model.blocks: at least one stage");
-  for (int b : o.blocks) require(b >= 1, "model.blocks: every stage needs >= 1 block");
+          "model.base_channels: expected a multiple of model.channel_multiple (" +
+              text(o.channel_multiple) + "), got " + text(o.base_channels));
+  require(!o.blocks.empty(), "model.blocks: expected at least one stage");
+  for (int b : o.blocks)
+    require(b >= 1, "model.blocks: expected at least 1 block per stage, got " + text(b));
   require(o.temporal_kernel >= 1 && o.temporal_kernel % 2 == 1,
-          "model.temporal_kernel must be odd and >= 1");
-  require(o.shift_fraction >= 0 && o.shift_fraction <= 1, "model.shift_fraction must be in [0, 1]");
-  require(o.dropout >= 0 && o.dropout < 1, "model.dropout must be in [0, 1)");
+          "model.temporal_kernel: expected an odd number, got " + text(o.temporal_kernel));
+  require(o.shift_fraction >= 0 && o.shift_fraction <= 1,
+          "model.shift_fraction: expected a number in [0, 1], got " + text(o.shift_fraction));
+  require(o.dropout >= 0 && o.dropout < 1,
+          "model.dropout: expected a number in [0, 1), got " + text(o.dropout));
 }
 
 ConvBnImpl::ConvBnImpl(const SlimConvOptions& c, const ModelOptions& model, bool zero_scale) {
   SlimConvOptions options = c;
   options.channel_multiple = model.channel_multiple;
   conv = register_module("conv", SlimConv(options));
-  bn = register_module("bn", SwitchableBatchNorm(c.out_channels, model.widths, model.width_mode,
-                                                 model.channel_multiple, zero_scale));
+  SwitchableBatchNormOptions bn_options;
+  bn_options.channels = c.out_channels;
+  bn_options.widths = model.widths;
+  bn_options.mode = model.width_mode;
+  bn_options.channel_multiple = model.channel_multiple;
+  bn_options.zero_scale = zero_scale;
+  bn = register_module("bn", SwitchableBatchNorm(bn_options));
 }
 
 at::Tensor ConvBnImpl::forward(const at::Tensor& x, const ForwardContext& ctx, bool relu) {
@@ -66,10 +99,10 @@ ScriptValue ConvBnImpl::lower(ScriptBuilder& s, const std::string& name, const S
   const int64_t c_out = o.depthwise ? x.channels : conv->out_channels_at(ctx.width);
   at::Tensor w = conv->weight.detach().narrow(0, 0, c_out);
   if (!o.depthwise) w = w.narrow(1, 0, x.channels);
-  const SwitchableBatchNormImpl::Params bn_at = bn->params_at(ctx.width_index);
+  const SwitchableBatchNormImpl::Params bn_at = bn->params_at(ctx.model_width_index);
   if (bn_at.mean.size(0) != c_out) {
     throw std::logic_error("ConvBn::lower: " + name + " has " + std::to_string(c_out) +
-                           " outputs at width index " + std::to_string(ctx.width_index) +
+                           " outputs at width index " + std::to_string(ctx.model_width_index) +
                            ", its BN " + std::to_string(bn_at.mean.size(0)));
   }
   // Folded in double precision, stored as float.
@@ -131,13 +164,13 @@ std::vector<std::string> model_names() {
   return names;
 }
 
-CostTally model_cost(SlimmableNet& model, int width_index, int64_t frames, int64_t height,
+CostTally model_cost(SlimmableNet& model, int model_width_index, int64_t frames, int64_t height,
                      int64_t width) {
   torch::NoGradGuard no_grad;
   const bool was_training = model.is_training();
   model.eval();
   CostTally cost;
-  ForwardContext ctx = model.at_width(width_index);
+  ForwardContext ctx = model.at_width(model_width_index);
   ctx.cost = &cost;
   const auto device = model.parameters().front().device();
   model.forward(torch::zeros({1, 3, frames, height, width}, torch::TensorOptions().device(device)),

@@ -11,10 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "common/config.h"
 #include "models/slimmable_layers.h"
 
 namespace adaptive {
 
+// The model's options, and the config's "model" section: visit() declares
+// every key but num_classes, which comes from the data.
 struct ModelOptions {
   std::string name = "r2plus1d";  // see model_names()
   int64_t num_classes = 10;
@@ -29,9 +32,13 @@ struct ModelOptions {
   double shift_fraction = 0.25;   // tsm_mobile: channels shifted in time (half each way)
   double dropout = 0.2;           // before the classifier
   bool motion_input = true;       // r2plus1d: frame differences as extra input channels
+
+  void visit(ConfigVisitor& v);
 };
 
-// Throws std::invalid_argument naming the option that is wrong.
+// Throws std::invalid_argument naming the option, what was expected and what
+// was found ("model.widths: expected strictly ascending widths"); the one
+// check of these options, for the config and for build_model alike.
 void validate(const ModelOptions& options);
 
 // A pair that export folds into one conv: slim conv, switchable BN, optional ReLU.
@@ -93,7 +100,7 @@ std::vector<std::string> model_names();
 
 // Cost of one clip of shape [3, T, H, W] at width index i (a forward pass on
 // zeros, batch 1, eval mode, no grad; the model's mode is restored).
-CostTally model_cost(SlimmableNet& model, int width_index, int64_t frames, int64_t height,
+CostTally model_cost(SlimmableNet& model, int model_width_index, int64_t frames, int64_t height,
                      int64_t width);
 
 }  // namespace adaptive

@@ -6,13 +6,22 @@
 
 namespace adaptive {
 
-WidthGateImpl::WidthGateImpl(int64_t feature_channels, int64_t num_classes, int64_t num_widths,
-                             int64_t hidden_units) {
+WidthGateOptions gate_options_for(const SlimmableNet& model, int64_t hidden) {
+  const ModelOptions& m = model.options();
+  WidthGateOptions o;
+  o.feature_channels = channels_at(model.feature_channels(), m.widths.front(), m.channel_multiple);
+  o.num_classes = m.num_classes;
+  o.num_widths = static_cast<int64_t>(m.widths.size());
+  o.hidden = hidden;
+  return o;
+}
+
+WidthGateImpl::WidthGateImpl(const WidthGateOptions& o) {
   hidden =
-      register_module("hidden", torch::nn::Linear(feature_channels + num_classes, hidden_units));
-  out = register_module("out", torch::nn::Linear(hidden_units, num_widths));
-  feature_mean = register_buffer("feature_mean", torch::zeros({feature_channels}));
-  feature_std = register_buffer("feature_std", torch::ones({feature_channels}));
+      register_module("hidden", torch::nn::Linear(o.feature_channels + o.num_classes, o.hidden));
+  out = register_module("out", torch::nn::Linear(o.hidden, o.num_widths));
+  feature_mean = register_buffer("feature_mean", torch::zeros({o.feature_channels}));
+  feature_std = register_buffer("feature_std", torch::ones({o.feature_channels}));
 }
 
 void WidthGateImpl::fit_normalisation(const at::Tensor& features) {

@@ -13,14 +13,24 @@
 #include <torch/nn/module.h>
 #include <torch/nn/modules/linear.h>
 
-#include "models/slimmable_layers.h"
+#include "models/slimmable_net.h"
 
 namespace adaptive {
 
+struct WidthGateOptions {
+  int64_t feature_channels = 0;  // pooled features of the narrowest width
+  int64_t num_classes = 0;
+  int64_t num_widths = 0;  // scores, one per width
+  int64_t hidden = 64;     // hidden units
+};
+
+// The gate of `model`: its narrowest width's features and logits in, one
+// score per width of the model out.
+WidthGateOptions gate_options_for(const SlimmableNet& model, int64_t hidden);
+
 class WidthGateImpl : public torch::nn::Module {
  public:
-  // `feature_channels`: pooled features of the narrowest width.
-  WidthGateImpl(int64_t feature_channels, int64_t num_classes, int64_t num_widths, int64_t hidden);
+  explicit WidthGateImpl(const WidthGateOptions& options);
 
   // Scores [N, num_widths] from the narrowest width's features [N, C] and
   // logits [N, num_classes]. Adds its own cost when `cost` is set.

@@ -83,9 +83,9 @@ TrainConfig tiny_train_config(const std::string& root) {
   TrainConfig c;
   c.data.root = root;
   c.data.synthesize = false;
-  c.data.frames = 4;
-  c.data.short_side = 36;
-  c.data.crop = 32;
+  c.data.clip.frames = 4;
+  c.data.transform.short_side = 36;
+  c.data.transform.crop_height = c.data.transform.crop_width = 32;
   c.data.workers = 0;
   c.data.cache_mb = 0;
   c.model.name = "tsm_mobile";

@@ -14,9 +14,8 @@
 #include <thread>
 
 #include <ATen/Parallel.h>
-#include <cxxopts.hpp>
 
-#include "datasets/errors.h"
+#include "common/cli.h"
 #include "models/device.h"
 #include "train/distributed.h"
 #include "train/exporter.h"
@@ -24,11 +23,9 @@
 
 namespace {
 
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+using adaptive::UsageError;
 
-std::string rank_prefix;  // "rank N: " in a distributed run
+std::string rank_prefix;  // "rank N: " in a distributed run, in error messages
 
 // SIGINT / SIGTERM: the first asks the trainer to checkpoint and stop after
 // its current step; a second one ends the process at once.
@@ -60,7 +57,7 @@ int run_export(int argc, char** argv) {
     return 0;
   }
   if (!args.count("checkpoint") || !args.count("out"))
-    throw UsageError("export needs --checkpoint PATH and --out FILE (see --help)");
+    throw UsageError("--checkpoint PATH and --out FILE are required (see --help)");
   adaptive::ExportOptions options;
   options.checkpoint = args["checkpoint"].as<std::string>();
   options.out = args["out"].as<std::string>();
@@ -78,8 +75,8 @@ int run_export(int argc, char** argv) {
   return 0;
 }
 
-int run(int argc, char** argv) {
-  if (argc > 1 && std::string(argv[1]) == "export") return run_export(argc - 1, argv + 1);
+// adaptive-train [--config ...]: a training run.
+int run_train(int argc, char** argv) {
   cxxopts::Options cli("adaptive-train",
                        "Train a slimmable, gated video classifier from a JSON config.");
   cli.add_options()("config", "JSON config file (see configs/)", cxxopts::value<std::string>())(
@@ -107,7 +104,7 @@ int run(int argc, char** argv) {
     throw UsageError("--config FILE is required (see configs/, or --help)");
   const std::string config_path = args["config"].as<std::string>();
   std::vector<std::string> overrides;
-  if (args.count("set")) overrides = args["set"].as<std::vector<std::string>>();
+  if (args.count("set")) overrides = adaptive::raw_values(args, "set");
   if (args.count("threads"))
     overrides.push_back("train.threads=" + std::to_string(args["threads"].as<int>()));
   adaptive::TrainConfig config = adaptive::load_train_config(config_path, overrides);
@@ -164,24 +161,10 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const cxxopts::exceptions::exception& e) {
-    std::cerr << "adaptive-train: " << e.what() << "\n";
-  } catch (const UsageError& e) {
-    std::cerr << "adaptive-train: " << e.what() << "\n";
-  } catch (const adaptive::ConfigError& e) {
-    std::cerr << "adaptive-train: config error: " << e.what() << "\n";
-  } catch (const std::invalid_argument& e) {
-    std::cerr << "adaptive-train: " << e.what() << "\n";
-  } catch (const c10::Error& e) {  // e.g. a peer rank died or timed out
-    const std::string what = e.what_without_backtrace();
-    std::cerr << "adaptive-train: " << rank_prefix << "error: " << what.substr(0, what.find('\n'))
-              << "\n";
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "adaptive-train: " << rank_prefix << "error: " << e.what() << "\n";
-    return 1;
-  }
-  return 2;
+  const std::vector<adaptive::Subcommand> commands = {
+      {"train", "train from a JSON config: adaptive-train --config FILE [options]", run_train,
+       &rank_prefix},
+      {"export", "a checkpoint to one TorchScript file with every width", run_export},
+  };
+  return adaptive::run_subcommands("adaptive-train", argc, argv, commands, "train");
 }

@@ -1,26 +1,19 @@
 #include "train/checkpoint.h"
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <sstream>
-
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 #include <torch/torch.h>
 
+#include "common/atomic_file.h"
+
 namespace fs = std::filesystem;
 
 namespace adaptive {
 namespace {
-
-[[noreturn]] void system_error(const std::string& what, const std::string& path) {
-  throw std::runtime_error(path + ": " + what + ": " + std::strerror(errno));
-}
 
 void write_module(torch::serialize::OutputArchive& archive, const std::string& prefix,
                   torch::nn::Module& m) {
@@ -52,37 +45,6 @@ void read_module(torch::serialize::InputArchive& archive, const std::string& pre
 }
 
 }  // namespace
-
-void write_file_atomically(const std::string& path, const std::string& bytes) {
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) system_error("cannot create", tmp);
-  size_t written = 0;
-  while (written < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      errno = err;
-      system_error("cannot write", tmp);
-    }
-    written += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    errno = err;
-    system_error("cannot flush", tmp);
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    errno = err;
-    system_error("cannot rename into place", path);
-  }
-}
 
 void save_checkpoint(const std::string& path, torch::nn::Module& model,
                      torch::optim::Optimizer* optimizer, const Checkpoint& c,

@@ -3,8 +3,8 @@
 // A checkpoint file holds the model's parameters and buffers, the optimizer's
 // state, the trainer's position (epoch, next batch, global step), the best
 // metric so far, the torch random generator's state and the resolved config.
-// Files are written atomically (temp file, flush, fsync, rename), so a crash
-// while writing leaves the previous checkpoint intact.
+// Files are written atomically (common/atomic_file.h), so a crash while
+// writing leaves the previous checkpoint intact.
 #pragma once
 
 #include <map>
@@ -31,10 +31,6 @@ struct Checkpoint {
   std::vector<std::string> labels;          // class names, index = class id
   double clip_fps = 0;  // frame rate of the frames in a training clip (0: unknown)
 };
-
-// Writes `bytes` to `path` atomically. Throws std::runtime_error naming the
-// path and the system error (e.g. no space left on device).
-void write_file_atomically(const std::string& path, const std::string& bytes);
 
 // Saves model (+ optional gate module), optimizer (may be null) and checkpoint data.
 void save_checkpoint(const std::string& path, torch::nn::Module& model,

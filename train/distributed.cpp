@@ -147,4 +147,29 @@ std::unique_ptr<ProcessGroup> make_process_group(const DistributedEnv& env, c10:
   }
 }
 
+void average_gradients(ProcessGroup* group, torch::nn::Module& model) {
+  if (!group) return;
+  std::vector<at::Tensor> grads;
+  for (auto& p : model.parameters()) {
+    if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+    grads.push_back(p.grad());
+  }
+  group->allreduce_mean(grads);
+}
+
+void average_bn_statistics(ProcessGroup* group, torch::nn::Module& model) {
+  if (!group) return;
+  std::vector<at::Tensor> stats;
+  for (const auto& b : model.named_buffers())
+    if (b.key().find("running_") != std::string::npos) stats.push_back(b.value());
+  if (!stats.empty()) group->allreduce_mean(stats);
+}
+
+bool any_rank(ProcessGroup* group, bool flag) {
+  if (!group) return flag;
+  std::vector<at::Tensor> value = {torch::full({1}, flag ? 1.0f : 0.0f)};
+  group->allreduce_mean(value);
+  return value[0].item<float>() > 0;
+}
+
 }  // namespace adaptive

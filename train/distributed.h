@@ -20,6 +20,7 @@
 
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
+#include <torch/nn/module.h>
 
 namespace adaptive {
 
@@ -55,5 +56,17 @@ class ProcessGroup {
 // naming the address and what failed.
 std::unique_ptr<ProcessGroup> make_process_group(const DistributedEnv& env, c10::Device device,
                                                  std::chrono::milliseconds timeout);
+
+// The collectives of a training step. Each does nothing when `group` is
+// null (a run alone), so the trainer calls them unconditionally.
+
+// Gradients averaged across ranks in one bucket; a parameter that a width
+// left without a gradient contributes zeros.
+void average_gradients(ProcessGroup* group, torch::nn::Module& model);
+// BN running statistics (each rank's from its own batches) averaged, so
+// evaluation and checkpoints see one model.
+void average_bn_statistics(ProcessGroup* group, torch::nn::Module& model);
+// Whether `flag` holds on any rank (e.g. a stop request).
+bool any_rank(ProcessGroup* group, bool flag);
 
 }  // namespace adaptive

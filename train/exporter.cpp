@@ -1,14 +1,18 @@
 #include "train/exporter.h"
 
-#include <cmath>
+#include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
 #include <torch/script.h>
 #include <torch/torch.h>
 
+#include "common/atomic_file.h"
+#include "models/artifact_format.h"
 #include "models/script_export.h"
+#include "models/width_gate.h"
 #include "train/checkpoint.h"
 #include "train/train_config.h"
 
@@ -26,17 +30,14 @@ std::vector<int> width_indices(const std::vector<double>& model_widths,
     for (size_t i = 0; i < model_widths.size(); ++i) indices.push_back(static_cast<int>(i));
   }
   for (double w : wanted) {
-    int found = -1;
-    for (size_t i = 0; i < model_widths.size(); ++i) {
-      if (std::abs(model_widths[i] - w) < 1e-6) found = static_cast<int>(i);
-    }
-    if (found < 0) {
+    const std::optional<int> found = find_width_index(model_widths, w);
+    if (!found) {
       std::ostringstream msg;
       msg << "export: width " << w << " is not one of the model's widths ("
           << json(model_widths).dump() << ")";
       throw std::invalid_argument(msg.str());
     }
-    indices.push_back(found);
+    indices.push_back(*found);
   }
   std::sort(indices.begin(), indices.end());
   indices.erase(std::unique(indices.begin(), indices.end()), indices.end());
@@ -74,59 +75,35 @@ ExportSummary export_checkpoint(const ExportOptions& options) {
   const bool has_gate = final_model && extra_at(info, "gate_enabled", 0, 0) > 0;
   const std::vector<int> indices = width_indices(model->widths(), options.widths);
   const bool with_gate = has_gate && indices.size() == model->widths().size();
-  WidthGate gate(
-      channels_at(model->feature_channels(), model->widths().front(), model_opts.channel_multiple),
-      static_cast<int64_t>(info.labels.size()), static_cast<int64_t>(model->widths().size()),
-      config.gate.hidden);
+  WidthGate gate(gate_options_for(*model, config.gate.hidden));
   load_checkpoint(path, *model, nullptr, has_gate ? gate.ptr().get() : nullptr);
   model->eval();
   gate->eval();
 
-  const ScriptInputShape shape{3, config.data.frames, config.data.crop, config.data.crop};
+  const ClipTransformOptions& t = config.data.transform;
+  const ScriptInputShape shape{3, config.data.clip.frames, t.crop_height, t.crop_width};
   torch::jit::Module module =
       lower_to_torchscript(*model, with_gate ? gate.get() : nullptr, indices, shape);
 
-  json widths = json::array(), cost = json::array(), temperature = json::array(),
-       top1 = json::array();
+  ArtifactMetadata m;
+  m.labels = info.labels;
+  m.input = {shape.frames, shape.height, shape.width,   shape.channels,
+             t.mean,       t.std,        info.clip_fps, t.short_side};
   for (int i : indices) {
-    const double w = model->widths()[i];
     const CostTally c = model_cost(*model, i, shape.frames, shape.height, shape.width);
-    widths.push_back(w);
-    cost.push_back({{"width", w}, {"mflops", c.flops / 1e6}, {"params", c.params}});
-    temperature.push_back(extra_at(info, "temperature", i, 1.0));
-    if (final_model) top1.push_back(extra_at(info, "val_top1", i, 0.0));
+    ArtifactWidth w{model->widths()[i], c.flops / 1e6, c.params,
+                    extra_at(info, "temperature", i, 1.0), std::nullopt};
+    if (final_model) w.val_top1 = extra_at(info, "val_top1", i, 0.0);
+    m.widths.push_back(w);
   }
-  json gate_info = nullptr;
-  if (with_gate) {
-    gate_info = {{"mflops", extra_at(info, "gate_mflops", 0, 0.0)},
-                 {"reads", "features and class probabilities of the narrowest width"},
-                 {"forward_gated", "narrowest width + gate head + the chosen width when wider"}};
-  }
-  const json metadata = {
-      {"format", kArtifactFormat},
-      {"format_version", kArtifactFormatVersion},
-      {"labels", info.labels},
-      {"input",
-       {{"frames", shape.frames},
-        {"height", shape.height},
-        {"width", shape.width},
-        {"channels", shape.channels},
-        {"layout", "NCTHW"},
-        {"color", "RGB"},
-        {"mean", config.data.mean},
-        {"std", config.data.std},
-        {"fps", info.clip_fps},
-        {"resize", {{"short_side", config.data.short_side}, {"crop", "center"}}}}},
-      {"widths", widths},
-      {"default_width", widths.back()},
-      {"cost", cost},
-      {"temperature", temperature},
-      {"calibrated", final_model && config.calibration.enabled},
-      {"metrics", final_model ? json{{"val_top1", top1}} : json::object()},
-      {"gate", gate_info},
-      {"producer", {{"name", "adaptive-video"}, {"version", ADAPTIVE_VERSION}}},
-      {"source", {{"checkpoint", fs::path(path).filename().string()}, {"step", info.state.step}}},
-      {"config", json::parse(info.config_json)}};
+  m.default_width_index = static_cast<int>(m.widths.size()) - 1;
+  m.calibrated = final_model && config.calibration.enabled;
+  m.has_gate = with_gate;
+  m.gate_mflops = with_gate ? extra_at(info, "gate_mflops", 0, 0.0) : 0;
+  m.producer = {{"name", "adaptive-video"}, {"version", ADAPTIVE_VERSION}};
+  m.source = {{"checkpoint", fs::path(path).filename().string()}, {"step", info.state.step}};
+  m.config = json::parse(info.config_json);
+  const json metadata = to_json(m);
 
   std::ostringstream bytes;
   module.save(bytes, {{kArtifactMetadataFile, metadata.dump(2)}});

@@ -1,7 +1,7 @@
 // Export: a checkpoint of adaptive-train to the deployable artifact, one
 // TorchScript file with every width, a runtime width knob and its metadata
-// in the extra file adaptive.json ("Contract 1" in DESIGN.md; the module is
-// built by models/script_export.h).
+// in the extra file adaptive.json (docs/artifact.md; the format is
+// models/artifact_format.h, the module is built by models/script_export.h).
 #pragma once
 
 #include <string>
@@ -10,10 +10,6 @@
 #include <nlohmann/json.hpp>
 
 namespace adaptive {
-
-inline constexpr const char* kArtifactFormat = "adaptive-torchscript";
-inline constexpr int kArtifactFormatVersion = 1;
-inline constexpr const char* kArtifactMetadataFile = "adaptive.json";
 
 struct ExportOptions {
   std::string checkpoint;  // a checkpoint of adaptive-train (checkpoints/final.pt is calibrated)

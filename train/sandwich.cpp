@@ -7,12 +7,16 @@
 
 namespace adaptive {
 
+const NameTable<WidthSampling>& width_sampling_names() {
+  static const NameTable<WidthSampling> names("width sampling",
+                                              {{WidthSampling::kSandwich, "sandwich"},
+                                               {WidthSampling::kAll, "all"},
+                                               {WidthSampling::kSingle, "single"}});
+  return names;
+}
+
 WidthSampling parse_width_sampling(const std::string& name) {
-  if (name == "sandwich") return WidthSampling::kSandwich;
-  if (name == "all") return WidthSampling::kAll;
-  if (name == "single") return WidthSampling::kSingle;
-  throw std::invalid_argument("unknown width sampling '" + name +
-                              "' (known: sandwich, all, single)");
+  return width_sampling_names().parse(name);
 }
 
 NonFiniteLoss::NonFiniteLoss(double w, double value)

@@ -9,13 +9,15 @@
 #include <string>
 #include <vector>
 
+#include "common/enum_names.h"
 #include "datasets/rng.h"
 #include "models/slimmable_net.h"
 
 namespace adaptive {
 
 enum class WidthSampling { kSandwich, kAll, kSingle };
-WidthSampling parse_width_sampling(const std::string& name);  // sandwich | all | single
+const NameTable<WidthSampling>& width_sampling_names();  // "sandwich" | "all" | "single"
+WidthSampling parse_width_sampling(const std::string& name);
 
 struct WidthChoice {
   double width = 1;

@@ -5,68 +5,39 @@
 
 namespace adaptive {
 
+void DataConfig::visit(ConfigVisitor& v) {
+  v.field("root", root, "dataset folder (relative to the working directory)");
+  v.field("train", train, "training split in root: a .csv manifest or a folder-per-class");
+  v.field("val", val, "validation split in root");
+  v.field("classes", classes, "class list file in root fixing label order; empty: from the data");
+  v.field("synthesize", synthesize,
+          "render the synthetic gesture dataset into root when it is missing");
+  v.field("synth_seed", synth_seed, "seed of the synthetic dataset");
+  v.field("synth_train_per_class", synth_train_per_class, 1, 100000,
+          "synthetic training clips per class");
+  v.field("synth_val_per_class", synth_val_per_class, 1, 100000,
+          "synthetic validation clips per class");
+  v.field("synth_test_per_class", synth_test_per_class, 1, 100000,
+          "synthetic test clips per class");
+  clip.visit(v);
+  transform.visit(v);
+  v.field("flip_pairs", flip_pairs, "classes that swap under a flip: a:b,c:d");
+  v.field("workers", workers, 0, 64, "loader threads");
+  v.field("prefetch", prefetch, 1, 256, "batches prepared ahead");
+  v.field("cache_mb", cache_mb, 0, 1 << 20, "memory for decoded, resized videos (MB); 0 = off");
+  v.choice("on_bad_sample", on_bad_sample, bad_sample_names(),
+           "an undecodable video: skip it or stop");
+  v.field("allow_outside_root", allow_outside_root,
+          "manifests may list paths outside their folder (absolute, or up through ..)");
+  v.field("eval_clips", eval_clips, 1, 64, "clips per video in evaluation");
+  v.field("folder_fps", folder_fps, 0.1, 1000, "frame rate of frame-folder clips (Jester: 12)");
+}
+
 void TrainConfig::visit(ConfigVisitor& v) {
   v.field("schema_version", schema_version, 1, kConfigSchemaVersion, "config format version");
-
-  auto& d = data;
-  v.field("data.root", d.root, "dataset folder (relative to the working directory)");
-  v.field("data.train", d.train, "training split in root: a .csv manifest or a folder-per-class");
-  v.field("data.val", d.val, "validation split in root");
-  v.field("data.classes", d.classes,
-          "class list file in root fixing label order; empty: from the data");
-  v.field("data.synthesize", d.synthesize,
-          "render the synthetic gesture dataset into root when it is missing");
-  v.field("data.synth_seed", d.synth_seed, "seed of the synthetic dataset");
-  v.field("data.synth_train_per_class", d.synth_train_per_class, 1, 100000,
-          "synthetic training clips per class");
-  v.field("data.synth_val_per_class", d.synth_val_per_class, 1, 100000,
-          "synthetic validation clips per class");
-  v.field("data.synth_test_per_class", d.synth_test_per_class, 1, 100000,
-          "synthetic test clips per class");
-  v.field("data.frames", d.frames, 1, 512, "frames per clip (T)");
-  v.field("data.frame_stride", d.frame_stride, 1, 64, "source frames between clip frames");
-  v.field("data.target_fps", d.target_fps, 0, 240,
-          "> 0: sample clips at this rate instead of frame_stride");
-  v.choice("data.short_video", d.short_video, {"loop", "repeat_last"},
-           "padding of videos shorter than a clip");
-  v.field("data.short_side", d.short_side, 8, 4096, "resize the shorter side to this (pixels)");
-  v.field("data.crop", d.crop, 8, 4096, "square crop size (pixels), <= short_side");
-  v.field("data.brightness", d.brightness, 0, 0.99, "training brightness jitter");
-  v.field("data.contrast", d.contrast, 0, 0.99, "training contrast jitter");
-  v.field("data.horizontal_flip", d.horizontal_flip, "training horizontal flip (uses flip_pairs)");
-  v.field("data.flip_pairs", d.flip_pairs, "classes that swap under a flip: a:b,c:d");
-  v.field("data.mean", d.mean, -10, 10, 3, 3, "normalisation mean, RGB on [0, 1] pixels");
-  v.field("data.std", d.std, 1e-6, 10, 3, 3, "normalisation std, RGB");
-  v.field("data.workers", d.workers, 0, 64, "loader threads");
-  v.field("data.prefetch", d.prefetch, 1, 256, "batches prepared ahead");
-  v.field("data.cache_mb", d.cache_mb, 0, 1 << 20,
-          "memory for decoded, resized videos (MB); 0 = off");
-  v.choice("data.on_bad_sample", d.on_bad_sample, {"skip", "fail"},
-           "an undecodable video: skip it or stop");
-  v.field("data.allow_outside_root", d.allow_outside_root,
-          "manifests may list paths outside their folder (absolute, or up through ..)");
-  v.field("data.eval_clips", d.eval_clips, 1, 64, "clips per video in evaluation");
-  v.field("data.folder_fps", d.folder_fps, 0.1, 1000,
-          "frame rate of frame-folder clips (Jester: 12)");
-
-  auto& m = model;
-  v.choice("model.name", m.name, model_names(), "backbone");
-  v.field("model.widths", m.widths, 0.01, 1.0, 1, 32, "width multipliers, ascending");
-  v.choice("model.width_mode", m.width_mode, {"discrete", "universal"},
-           "discrete: switchable BN per width; universal: any width, BN recalibrated");
-  v.field("model.channel_multiple", m.channel_multiple, 1, 256,
-          "channels per width rounded to this");
-  v.field("model.base_channels", m.base_channels, 1, 4096,
-          "full-width channels of the first stage");
-  v.field("model.blocks", m.blocks, 1, 64, 1, 8, "blocks per stage");
-  v.field("model.temporal_kernel", m.temporal_kernel, 1, 15, "temporal kernel size (odd)");
-  v.field("model.factorized", m.factorized, "r2plus1d: (2+1)D convs instead of full 3D");
-  v.field("model.shift_fraction", m.shift_fraction, 0, 1,
-          "tsm_mobile: share of channels shifted in time");
-  v.field("model.dropout", m.dropout, 0, 0.95, "dropout before the classifier");
-  v.field("model.motion_input", m.motion_input,
-          "r2plus1d: frame differences as 3 extra input channels");
-  v.field("model.bn_calibration_batches", m.bn_calibration_batches, 1, 100000,
+  v.group("data", data);
+  v.group("model", model);
+  v.field("model.bn_calibration_batches", train.bn_calibration_batches, 1, 100000,
           "universal mode: training batches used to recalibrate BN per width");
 
   auto& t = train;
@@ -88,7 +59,7 @@ void TrainConfig::visit(ConfigVisitor& v) {
   v.field("train.min_lr", t.min_lr, 0, 10, "learning rate at the end of the cosine");
   v.field("train.label_smoothing", t.label_smoothing, 0, 0.99, "label smoothing of the label loss");
   v.field("train.grad_clip", t.grad_clip, 0, 1e6, "max global gradient norm; 0 = off");
-  v.choice("train.sampling", t.sampling, {"sandwich", "all", "single"},
+  v.choice("train.sampling", t.sampling, width_sampling_names(),
            "widths per step: sandwich (max, min, random), all listed, or the widest only");
   v.field("train.random_widths", t.random_widths, 0, 16, "sandwich: random widths per step");
   v.field("train.distill", t.distill, "narrow widths learn from the widest width's predictions");
@@ -124,23 +95,18 @@ namespace {
 
 void check(const TrainConfig& c) {
   auto fail = [](const std::string& msg) { throw ConfigError(msg); };
+  try {
+    validate(c.model);  // the model's own checks, messages naming model.* keys
+  } catch (const std::invalid_argument& e) {
+    fail(e.what());
+  }
+  const auto& t = c.data.transform;
+  if (t.crop_height > t.short_side) {
+    fail("data.crop: expected at most data.short_side (" + std::to_string(t.short_side) +
+         "), got " + std::to_string(t.crop_height));
+  }
   const auto& w = c.model.widths;
-  for (size_t i = 1; i < w.size(); ++i) {
-    if (w[i] <= w[i - 1]) fail("model.widths: expected strictly ascending widths");
-  }
-  if (c.data.crop > c.data.short_side) {
-    fail("data.crop: expected at most data.short_side (" + std::to_string(c.data.short_side) +
-         "), got " + std::to_string(c.data.crop));
-  }
-  if (c.model.temporal_kernel % 2 == 0)
-    fail("model.temporal_kernel: expected an odd number, got " +
-         std::to_string(c.model.temporal_kernel));
-  if (c.model.base_channels % c.model.channel_multiple != 0) {
-    fail("model.base_channels: expected a multiple of model.channel_multiple (" +
-         std::to_string(c.model.channel_multiple) + "), got " +
-         std::to_string(c.model.base_channels));
-  }
-  if (c.train.sampling == "single" && w.size() != 1) {
+  if (c.train.sampling == WidthSampling::kSingle && w.size() != 1) {
     fail("train.sampling: 'single' trains one width; set model.widths to that one width (got " +
          std::to_string(w.size()) + " widths)");
   }
@@ -175,19 +141,8 @@ TrainConfig load_train_config(const std::string& path, const std::vector<std::st
 }
 
 ModelOptions model_options(const TrainConfig& c, int64_t num_classes) {
-  ModelOptions o;
-  o.name = c.model.name;
+  ModelOptions o = c.model;
   o.num_classes = num_classes;
-  o.widths = c.model.widths;
-  o.width_mode = parse_width_mode(c.model.width_mode);
-  o.channel_multiple = c.model.channel_multiple;
-  o.base_channels = c.model.base_channels;
-  o.blocks = c.model.blocks;
-  o.temporal_kernel = c.model.temporal_kernel;
-  o.factorized = c.model.factorized;
-  o.shift_fraction = c.model.shift_fraction;
-  o.dropout = c.model.dropout;
-  o.motion_input = c.model.motion_input;
   return o;
 }
 
@@ -195,20 +150,9 @@ VideoClipDatasetOptions clip_dataset_options(const TrainConfig& c,
                                              const std::vector<std::string>& classes) {
   const auto& d = c.data;
   VideoClipDatasetOptions o;
-  o.sampler.frames = d.frames;
-  o.sampler.frame_stride = d.frame_stride;
-  o.sampler.target_fps = d.target_fps;
-  o.sampler.short_video = parse_short_video_policy(d.short_video);
-  o.transform.short_side = d.short_side;
-  o.transform.crop_height = o.transform.crop_width = d.crop;
-  o.transform.brightness = d.brightness;
-  o.transform.contrast = d.contrast;
-  o.transform.horizontal_flip = d.horizontal_flip;
-  for (int i = 0; i < 3; ++i) {
-    o.transform.mean[i] = static_cast<float>(d.mean[i]);
-    o.transform.std[i] = static_cast<float>(d.std[i]);
-  }
-  if (d.horizontal_flip) {
+  o.sampler = d.clip;
+  o.transform = d.transform;
+  if (d.transform.horizontal_flip) {
     std::vector<int>& map = o.transform.flip_label_map;
     for (size_t i = 0; i < classes.size(); ++i) map.push_back(static_cast<int>(i));
     std::stringstream pairs(d.flip_pairs);
@@ -242,7 +186,7 @@ DataLoaderOptions loader_options(const TrainConfig& c, bool train) {
   o.drop_last = train;
   o.clips_per_video = train ? 1 : c.data.eval_clips;
   o.seed = c.train.seed;
-  o.on_bad_sample = parse_bad_sample_policy(c.data.on_bad_sample);
+  o.on_bad_sample = c.data.on_bad_sample;
   return o;
 }
 

@@ -8,12 +8,16 @@
 #include "datasets/data_loader.h"
 #include "datasets/synth_gestures.h"
 #include "models/slimmable_net.h"
-#include "train/config_schema.h"
+#include "train/sandwich.h"
 
 namespace adaptive {
 
 constexpr int kConfigSchemaVersion = 1;
 
+// The "data" section. The clip and transform keys are the library's own
+// options (datasets/clip_sampler.h, datasets/clip_transform.h), declared by
+// them under "data."; the defaults below that mirror a library's are taken
+// from it.
 struct DataConfig {
   std::string root = "data/synth";  // dataset folder; relative paths below are inside it
   std::string train = "train.csv";  // manifest (.csv) or folder-per-class
@@ -21,43 +25,25 @@ struct DataConfig {
   std::string classes = "classes.txt";  // class list; "" = from the training data
   // Rendered into `root` when no dataset is there yet (the built-in data).
   bool synthesize = true;
-  uint64_t synth_seed = 1;
-  int synth_train_per_class = 120, synth_val_per_class = 30, synth_test_per_class = 30;
-  int frames = 8;
-  double frame_stride = 2;
-  double target_fps = 0;
-  std::string short_video = "loop";
-  int short_side = 72;
-  int crop = 64;
-  double brightness = 0.2, contrast = 0.2;
-  bool horizontal_flip = false;
+  uint64_t synth_seed = SynthOptions{}.seed;
+  int synth_train_per_class = SynthOptions{}.train_per_class;
+  int synth_val_per_class = SynthOptions{}.val_per_class;
+  int synth_test_per_class = SynthOptions{}.test_per_class;
+  ClipSamplerOptions clip;         // data.frames, frame_stride, target_fps, short_video
+  ClipTransformOptions transform;  // data.short_side, crop, brightness, contrast, mean, std, ...
   std::string flip_pairs = "swipe_left:swipe_right,rotate_cw:rotate_ccw";
-  std::vector<double> mean = {0.485, 0.456, 0.406};
-  std::vector<double> std = {0.229, 0.224, 0.225};
-  int workers = 2;
-  int prefetch = 4;
-  int cache_mb = 2048;
-  std::string on_bad_sample = "skip";
+  int workers = DataLoaderOptions{}.workers;
+  int prefetch = DataLoaderOptions{}.prefetch;
+  int cache_mb = 2048;  // the library's default is off; training caches
+  BadSamplePolicy on_bad_sample = DataLoaderOptions{}.on_bad_sample;
   bool allow_outside_root = false;
   int eval_clips = 1;
-  double folder_fps = 12;
+  double folder_fps = VideoClipDatasetOptions{}.folder_fps;
+
+  void visit(ConfigVisitor& v);
 };
 
-struct ModelConfig {
-  std::string name = "r2plus1d";
-  std::vector<double> widths = {0.25, 0.5, 0.75, 1.0};
-  std::string width_mode = "discrete";
-  int channel_multiple = 8;
-  int base_channels = 16;
-  std::vector<int> blocks = {1, 1, 1, 1};
-  int temporal_kernel = 3;
-  bool factorized = true;
-  double shift_fraction = 0.25;
-  double dropout = 0.2;
-  bool motion_input = true;
-  int bn_calibration_batches = 20;
-};
-
+// The "train" section: optimisation and the run.
 struct OptimConfig {
   int epochs = 20;
   int batch_size = 16;
@@ -72,7 +58,7 @@ struct OptimConfig {
   double min_lr = 0;
   double label_smoothing = 0.1;
   double grad_clip = 5.0;
-  std::string sampling = "sandwich";
+  WidthSampling sampling = WidthSampling::kSandwich;
   int random_widths = 2;
   bool distill = true;
   double distill_temperature = 1.0;
@@ -82,6 +68,9 @@ struct OptimConfig {
   int checkpoint_every = 0;
   int keep_checkpoints = 2;
   std::string best_metric = "top1_max";
+  // Universal mode: training batches that recalibrate BN per width (the key
+  // is model.bn_calibration_batches).
+  int bn_calibration_batches = 20;
 };
 
 struct GateConfig {
@@ -101,7 +90,7 @@ struct CalibrationConfig {
 struct TrainConfig {
   int schema_version = kConfigSchemaVersion;
   DataConfig data;
-  ModelConfig model;
+  ModelOptions model;  // the library's options; num_classes comes from the data
   OptimConfig train;
   GateConfig gate;
   CalibrationConfig calibration;
@@ -116,7 +105,7 @@ TrainConfig load_train_config(const std::string& path,
 // Same from JSON already parsed (tests, checkpoints).
 TrainConfig train_config_from_json(const nlohmann::json& j);
 
-// Derived options for the library pieces.
+// Options for the library pieces. The model's: config.model with num_classes.
 ModelOptions model_options(const TrainConfig& c, int64_t num_classes);
 VideoClipDatasetOptions clip_dataset_options(const TrainConfig& c,
                                              const std::vector<std::string>& classes);

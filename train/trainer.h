@@ -13,6 +13,11 @@
 //   5. checkpoints/final.pt (weights, gate, temperatures, costs), model.pt
 //      (the deployable TorchScript artifact, train/exporter.h) and
 //      report.json, plus metrics.jsonl and config.json along the way
+//
+// The pieces live beside it: the run directory (train/run_directory.h),
+// evaluation and calibration (train/evaluation.h), the gate
+// (train/gate_training.h), the optimizer and schedule (train/optimizer.h)
+// and the collectives of a distributed run (train/distributed.h).
 #pragma once
 
 #include <atomic>
@@ -20,9 +25,8 @@
 #include <string>
 #include <vector>
 
-#include <torch/optim/optimizer.h>
-
 #include "train/train_config.h"
+#include "train/train_report.h"
 
 namespace adaptive {
 
@@ -48,36 +52,6 @@ struct TrainerOptions {
   const std::atomic<bool>* stop_requested = nullptr;
 };
 
-struct WidthReport {
-  double width = 0;
-  double top1 = 0, loss = 0;  // validation
-  double mflops = 0;
-  int64_t params = 0;
-  double temperature = 1, ece_before = 0, ece_after = 0;
-};
-
-struct GateReport {
-  bool trained = false;
-  double top1 = 0;         // validation top-1 with the gate choosing the width
-  double mean_mflops = 0;  // narrowest pass + gate + chosen width when wider
-  double gate_mflops = 0;
-  double target_accuracy = 0;  // share of validation clips where the gate picks its target width
-  std::vector<double> share;   // share of validation clips sent to each width
-};
-
-struct TrainReport {
-  std::vector<WidthReport> widths;
-  GateReport gate;
-  int64_t epochs_run = 0;
-  int64_t best_epoch = -1;
-  double clips_per_s = 0;  // training throughput over the run
-  double data_share = 0;   // share of step time spent waiting for data
-  double seconds = 0;
-  bool finished = false;        // false when stopped early (stop_after_steps, stop_requested)
-  bool interrupted = false;     // stopped by stop_requested; last.pt holds the position
-  int64_t skipped_samples = 0;  // bad videos skipped (data.on_bad_sample: skip), each counted once
-};
-
 class Trainer {
  public:
   // Prepares the run: dataset, model, optimizer, run directory, resume.
@@ -92,13 +66,5 @@ class Trainer {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-// The optimizer of a run: SGD (momentum, Nesterov) or AdamW, with weight decay
-// on conv and linear weights only (not on BN parameters and biases).
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(torch::nn::Module& model,
-                                                        const OptimConfig& config);
-
-// The report as an aligned text table.
-std::string format_report(const TrainReport& report);
 
 }  // namespace adaptive

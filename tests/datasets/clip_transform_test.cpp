@@ -20,6 +20,7 @@ ClipTransformOptions identity_options(int short_side, int crop) {
   ClipTransformOptions o;
   o.short_side = short_side;
   o.crop_height = o.crop_width = crop;
+  o.brightness = o.contrast = 0;
   o.mean = {0, 0, 0};
   o.std = {1, 1, 1};
   return o;

@@ -1,5 +1,5 @@
 // libFuzzer target: the training config reader (train/train_config.h,
-// train/config_schema.h), fed the way adaptive-train feeds it.
+// common/config.h), fed the way adaptive-train feeds it.
 //
 // Input: config text (JSON with comments), optionally followed by `--set`
 // assignments, each after a NUL byte: `{"train":{}}\0train.lr=0.5\0model.widths=[1]`.
@@ -18,8 +18,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/config.h"
 #include "fuzz_support.h"
-#include "train/config_schema.h"
 #include "train/train_config.h"
 
 namespace {
@@ -29,7 +29,7 @@ void use_loaded_config(const adaptive::TrainConfig& c) {
   // The resolved config, as the trainer writes it beside every run.
   const nlohmann::json resolved = adaptive::config_to_json(c);
   const std::string text = resolved.dump(2);
-  // Round trip (config_schema.h): reading the resolved config gives it back.
+  // Round trip (common/config.h): reading the resolved config gives it back.
   const adaptive::TrainConfig again = adaptive::train_config_from_json(resolved);
   if (adaptive::config_to_json(again) != resolved) {
     adaptive_fuzz::finding("resolved config does not round-trip:\n" + text);

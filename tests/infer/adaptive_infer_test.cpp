@@ -41,8 +41,7 @@ Command infer(const std::string& args) {
   TempDir dir;
   Command c;
   const std::string err = dir.str("stderr");
-  FILE* pipe =
-      popen((std::string(ADAPTIVE_INFER) + " --quiet " + args + " 2>" + err).c_str(), "r");
+  FILE* pipe = popen((std::string(ADAPTIVE_INFER) + " --quiet " + args + " 2>" + err).c_str(), "r");
   REQUIRE(pipe != nullptr);
   char buf[4096];
   while (fgets(buf, sizeof buf, pipe)) c.out += buf;
@@ -95,6 +94,8 @@ TEST_CASE("confidence and gate policies decide per window and say why", "[infer]
     InferOptions o;
     o.throttle.policy = policy;
     o.throttle.threshold = 0.5;
+    o.throttle.rerun = true;  // the engine's re-run path
+    o.throttle.dwell = 3;
     std::vector<WindowResult> results;
     const RunSummary s =
         run_inference(model, stream_path(), o,

@@ -136,7 +136,7 @@ TEST_CASE("the gate exports with forward_gated routing each clip to its width",
           "[models][export]") {
   auto model = trained_looking(tiny("r2plus1d"));
   torch::manual_seed(5);
-  WidthGate gate(channels_at(model->feature_channels(), 0.25, 8), 5, 4, 16);
+  WidthGate gate(gate_options_for(*model, 16));
   gate->eval();
   torch::jit::Module script = round_trip(lower_to_torchscript(*model, gate.get(), {}, kInput));
   torch::NoGradGuard no_grad;

@@ -57,7 +57,7 @@ TEST_CASE("slim linear keeps its outputs and counts 2 x in x out", "[models][cos
 }
 
 TEST_CASE("switchable BN keeps separate statistics and affine per width", "[models][bn]") {
-  SwitchableBatchNorm bn(32, std::vector<double>{0.5, 1.0}, WidthMode::kDiscrete, 8);
+  SwitchableBatchNorm bn(SwitchableBatchNormOptions{32, {0.5, 1.0}, WidthMode::kDiscrete, 8});
   bn->train();
   bn->forward(torch::randn({4, 16, 3, 3}) * 3 + 5, ForwardContext{0.5, 0});
   const auto narrow = bn->params_at(0), wide = bn->params_at(1);
@@ -72,7 +72,7 @@ TEST_CASE("switchable BN keeps separate statistics and affine per width", "[mode
 }
 
 TEST_CASE("universal BN shares affine, recalibrates statistics per width", "[models][bn]") {
-  SwitchableBatchNorm bn(32, std::vector<double>{0.5, 1.0}, WidthMode::kUniversal, 8);
+  SwitchableBatchNorm bn(SwitchableBatchNormOptions{32, {0.5, 1.0}, WidthMode::kUniversal, 8});
   CHECK(bn->params_at(0).weight.data_ptr() == bn->params_at(1).weight.data_ptr());
   bn->train();
   // Training at any width uses batch statistics only.

@@ -55,7 +55,7 @@ TEST_CASE("unknown model names list the known ones", "[models][net]") {
   CHECK_THROWS_WITH(build_model(o), "unknown model 'resnet_9000' (known: r2plus1d, tsm_mobile)");
   o = tiny("r2plus1d");
   o.widths = {0.5, 0.25};
-  CHECK_THROWS_WITH(build_model(o), "model.widths: widths must be strictly ascending");
+  CHECK_THROWS_WITH(build_model(o), "model.widths: expected strictly ascending widths");
 }
 
 TEST_CASE("model cost grows with width and matches a hand count", "[models][cost]") {

@@ -35,7 +35,7 @@ TEST_CASE("gate loss: cost weight pushes towards narrow widths", "[models][gate]
 }
 
 TEST_CASE("gate scores every width and counts its own cost", "[models][gate]") {
-  WidthGate gate(16, 5, 3, 8);
+  WidthGate gate(WidthGateOptions{16, 5, 3, 8});
   CostTally cost;
   const at::Tensor s = gate->forward(torch::randn({4, 16}), torch::randn({4, 5}), &cost);
   CHECK(s.sizes() == at::IntArrayRef({4, 3}));

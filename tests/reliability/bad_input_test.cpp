@@ -168,7 +168,7 @@ TEST_CASE("training skips and counts broken videos, or stops at the first under 
   const auto config = [&](const std::string& policy) {
     return test::write_tiny_config(dir, policy, [&](TrainConfig& c) {
       c.data.train = dir.str("train_bad.csv");
-      c.data.on_bad_sample = policy;
+      c.data.on_bad_sample = parse_bad_sample_policy(policy);
       c.data.allow_outside_root = true;
     });
   };

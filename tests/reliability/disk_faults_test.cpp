@@ -17,6 +17,7 @@
 #include <string>
 #include <thread>
 
+#include "common/atomic_file.h"
 #include "train/checkpoint.h"
 #include "train/train_config.h"
 

@@ -40,7 +40,7 @@ TrainedRun trained_run() {
   r.checkpoint = read_checkpoint(final_pt);
   r.config = train_config_from_json(json::parse(r.checkpoint.config_json));
   r.model = build_model(model_options(r.config, 10));
-  r.gate = WidthGate(channels_at(r.model->feature_channels(), 0.5, 4), 10, 2, r.config.gate.hidden);
+  r.gate = WidthGate(gate_options_for(*r.model, r.config.gate.hidden));
   load_checkpoint(final_pt, *r.model, nullptr, r.gate.ptr().get());
   r.model->eval();
   r.gate->eval();
@@ -99,7 +99,7 @@ TEST_CASE("a finished run exports model.pt that matches final.pt at every width"
   CHECK(m.input.height == 32);
   CHECK(m.input.short_side == 36);
   CHECK(m.input.fps == Approx(16.0 / 2));  // the tiny set's 16 fps, every 2nd frame
-  CHECK(m.input.mean == r.config.data.mean);
+  CHECK(m.input.mean == r.config.data.transform.mean);
   REQUIRE(m.widths.size() == 2);
   CHECK(m.default_width_index == 1);
   CHECK(m.has_gate);

@@ -72,11 +72,29 @@ TEST_CASE("invalid JSON is reported with line and column", "[train][config]") {
 
 TEST_CASE("flip pairs become a label map over the classes", "[train][config]") {
   TrainConfig c;
-  c.data.horizontal_flip = true;
+  c.data.transform.horizontal_flip = true;
   c.data.flip_pairs = "left:right";
   const auto o = clip_dataset_options(c, {"left", "push", "right"});
   CHECK(o.transform.flip_label_map == std::vector<int>{2, 1, 0});
   c.data.flip_pairs = "left:up";
   CHECK_THROWS_WITH(clip_dataset_options(c, {"left", "right"}),
                     "data.flip_pairs: 'up' is not a class");
+}
+
+TEST_CASE("adaptive-train --set takes list values whole, commas included", "[train][config][cli]") {
+  test::TempDir dir;
+  test::write_file(dir.path() / "c.json", "{}");
+  const auto r = test::run_command(std::string(ADAPTIVE_TRAIN) + " --config " + dir.str("c.json") +
+                                   " --set 'model.widths=[0.5,1.0]' --set 'model.blocks=[1,2]'" +
+                                   " --print-config 2>&1");
+  REQUIRE(r.rc == 0);
+  const auto printed = nlohmann::json::parse(r.output);
+  CHECK(printed["model"]["widths"] == nlohmann::json({0.5, 1.0}));
+  CHECK(printed["model"]["blocks"] == nlohmann::json({1, 2}));
+}
+
+TEST_CASE("adaptive-train names a mistyped command", "[train][cli]") {
+  const auto r = test::run_command(std::string(ADAPTIVE_TRAIN) + " exprot --checkpoint x.pt");
+  CHECK(r.rc == 2);
+  CHECK_THAT(r.output, Catch::Contains("adaptive-train: unknown command 'exprot' (known: "));
 }

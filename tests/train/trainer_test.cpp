@@ -8,6 +8,7 @@
 
 #include "test_support.h"
 #include "train/checkpoint.h"
+#include "train/optimizer.h"
 
 using namespace adaptive;
 using adaptive::test::TempDir;
@@ -151,9 +152,9 @@ TEST_CASE("universal mode trains any width and recalibrates BN per listed width"
           "[train][trainer]") {
   TempDir dir;
   TrainConfig c = tiny_config(tiny_dataset());
-  c.model.width_mode = "universal";
+  c.model.width_mode = WidthMode::kUniversal;
   c.model.widths = {0.5, 0.75, 1.0};
-  c.model.bn_calibration_batches = 2;
+  c.train.bn_calibration_batches = 2;
   c.train.epochs = 1;
   c.gate.enabled = false;
   const TrainReport r = Trainer(c, quiet(dir.str("run"))).run();

@@ -6,9 +6,11 @@
 //   struct TrainConfig {
 //     int epochs = 30;
 //     std::string optimizer = "sgd";
+//     ModelOptions model;  // a library's options struct, with a visit() of its own
 //     void visit(ConfigVisitor& v) {
 //       v.field("train.epochs", epochs, 1, 100000, "epochs to train");
 //       v.choice("train.optimizer", optimizer, {"sgd", "adamw"}, "optimizer");
+//       v.group("model", model);  // its keys under "model."
 //     }
 //   };
 //
@@ -26,14 +28,10 @@
 
 #include <nlohmann/json.hpp>
 
-namespace adaptive {
+#include "common/enum_names.h"
+#include "common/errors.h"
 
-// A usage or configuration error: bad JSON, unknown key, wrong type, value out
-// of range, malformed --set. CLIs map it to exit code 2.
-class ConfigError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+namespace adaptive {
 
 // Receives each field of a config once. `path` is the dot-separated JSON path
 // ("train.epochs": key "epochs" inside object "train"); ranges are inclusive;
@@ -58,7 +56,70 @@ class ConfigVisitor {
   // A string that must be one of `choices`.
   virtual void choice(const std::string& path, std::string& value,
                       const std::vector<std::string>& choices, const char* help) = 0;
+
+  // An enum, read and written by its names.
+  template <class Enum>
+  void choice(const std::string& path, Enum& value, const NameTable<Enum>& names,
+              const char* help) {
+    std::string name = names.name(value);
+    choice(path, name, names.names(), help);
+    value = names.parse(name);
+  }
+
+  // The fields of `options`, whose visit(ConfigVisitor&) declares paths
+  // relative to `prefix` ("widths" becomes "model.widths").
+  template <class Options>
+  void group(const std::string& prefix, Options& options);
 };
+
+namespace internal {
+// Declares every path it receives under a prefix, to the visitor it wraps.
+class PrefixedVisitor : public ConfigVisitor {
+ public:
+  PrefixedVisitor(ConfigVisitor& inner, std::string prefix)
+      : inner_(inner), prefix_(std::move(prefix) + ".") {}
+  void field(const std::string& p, int& v, int lo, int hi, const char* h) override {
+    inner_.field(prefix_ + p, v, lo, hi, h);
+  }
+  void field(const std::string& p, int64_t& v, int64_t lo, int64_t hi, const char* h) override {
+    inner_.field(prefix_ + p, v, lo, hi, h);
+  }
+  void field(const std::string& p, uint64_t& v, const char* h) override {
+    inner_.field(prefix_ + p, v, h);
+  }
+  void field(const std::string& p, double& v, double lo, double hi, const char* h) override {
+    inner_.field(prefix_ + p, v, lo, hi, h);
+  }
+  void field(const std::string& p, bool& v, const char* h) override {
+    inner_.field(prefix_ + p, v, h);
+  }
+  void field(const std::string& p, std::string& v, const char* h) override {
+    inner_.field(prefix_ + p, v, h);
+  }
+  void field(const std::string& p, std::vector<double>& v, double lo, double hi, size_t min_size,
+             size_t max_size, const char* h) override {
+    inner_.field(prefix_ + p, v, lo, hi, min_size, max_size, h);
+  }
+  void field(const std::string& p, std::vector<int>& v, int lo, int hi, size_t min_size,
+             size_t max_size, const char* h) override {
+    inner_.field(prefix_ + p, v, lo, hi, min_size, max_size, h);
+  }
+  void choice(const std::string& p, std::string& v, const std::vector<std::string>& choices,
+              const char* h) override {
+    inner_.choice(prefix_ + p, v, choices, h);
+  }
+
+ private:
+  ConfigVisitor& inner_;
+  std::string prefix_;
+};
+}  // namespace internal
+
+template <class Options>
+void ConfigVisitor::group(const std::string& prefix, Options& options) {
+  internal::PrefixedVisitor prefixed(*this, prefix);
+  options.visit(prefixed);
+}
 
 namespace internal {
 // The non-template core of the functions below; call those instead.

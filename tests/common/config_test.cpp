@@ -1,4 +1,4 @@
-#include "train/config_schema.h"
+#include "common/config.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,0 +1,45 @@
+// Evaluation of a slimmable network: every width over a split, per video;
+// accuracy and loss per width; BN recalibration (universal mode); softmax
+// temperatures and calibration error per width.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
+
+#include "datasets/data_loader.h"
+#include "models/slimmable_net.h"
+#include "train/train_report.h"
+
+namespace adaptive {
+
+// A split seen through the frozen network, one row per video that decoded
+// (the clips of a video averaged; videos skipped as bad samples have none).
+struct SplitOutputs {
+  at::Tensor narrow_features;      // [N, C] the narrowest width's pooled features
+  std::vector<at::Tensor> logits;  // per width, [N, classes]
+  at::Tensor labels;               // [N]
+};
+
+// Runs every width of `model` (eval mode, no grad) over `set`. Throws
+// DataError when no video of the split decodes.
+SplitOutputs collect_outputs(SlimmableNet& model, const std::shared_ptr<VideoClipDataset>& set,
+                             const DataLoaderOptions& loader, c10::Device device);
+
+// Top-1 and loss per width (`width`, `top1`, `loss` of each report).
+std::vector<WidthReport> score_widths(const SplitOutputs& split, const std::vector<double>& widths);
+
+// Universal mode: per-width BN statistics from `batches` shuffled training
+// batches, in train mode; the model is left in eval mode. Nothing to do in
+// discrete mode.
+void recalibrate_bn(SlimmableNet& model, const std::shared_ptr<VideoClipDataset>& train_set,
+                    const DataLoaderOptions& loader, int batches, c10::Device device);
+
+// Per width: ECE before, a softmax temperature fitted on `split` (1 when
+// `fit` is off), ECE after; fills the reports' calibration fields.
+void calibrate_confidence(const SplitOutputs& split, bool fit, int bins,
+                          std::vector<WidthReport>& widths);
+
+}  // namespace adaptive

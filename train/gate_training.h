@@ -1,0 +1,26 @@
+// Training the width gate (models/width_gate.h) on the frozen network's
+// outputs: targets per clip, the cost of each choice, Adam over cached
+// features; then its validation accuracy, compute and choices.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+#include <nlohmann/json.hpp>
+
+#include "models/width_gate.h"
+#include "train/evaluation.h"
+#include "train/train_config.h"
+#include "train/train_report.h"
+
+namespace adaptive {
+
+// Trains `gate` on `train` and reports on `val`. `widths` holds each width's
+// MFLOPs and temperature. What choosing width w costs: the narrowest pass
+// always runs; a wider choice runs again at its width. `log` receives a loss
+// line five times over the run.
+GateReport train_gate(WidthGate& gate, const SplitOutputs& train, const SplitOutputs& val,
+                      const std::vector<WidthReport>& widths, const GateConfig& config,
+                      uint64_t seed, const std::function<void(const nlohmann::json&)>& log);
+
+}  // namespace adaptive

@@ -1,0 +1,77 @@
+#include "train/train_report.h"
+
+#include <cstdio>
+#include <sstream>
+
+namespace adaptive {
+
+using json = nlohmann::json;
+
+json report_json(const TrainReport& report) {
+  json widths = json::array();
+  for (const auto& w : report.widths) {
+    widths.push_back({{"width", w.width},
+                      {"val_top1", w.top1},
+                      {"val_loss", w.loss},
+                      {"mflops", w.mflops},
+                      {"params", w.params},
+                      {"temperature", w.temperature},
+                      {"ece_before", w.ece_before},
+                      {"ece_after", w.ece_after}});
+  }
+  json gate = nullptr;
+  if (report.gate.trained) {
+    gate = {{"val_top1", report.gate.top1},
+            {"mean_mflops", report.gate.mean_mflops},
+            {"gate_mflops", report.gate.gate_mflops},
+            {"target_accuracy", report.gate.target_accuracy},
+            {"share_per_width", report.gate.share}};
+  }
+  return {{"widths", widths},
+          {"gate", gate},
+          {"best_epoch", report.best_epoch},
+          {"train_clips_per_s", report.clips_per_s},
+          {"data_share", report.data_share},
+          {"skipped_samples", report.skipped_samples},
+          {"seconds", report.seconds}};
+}
+
+std::string format_report(const TrainReport& r) {
+  std::ostringstream out;
+  char line[256];
+  std::snprintf(line, sizeof line, "%-7s %8s %9s %10s %9s %8s %8s\n", "width", "top-1", "MFLOPs",
+                "params", "temp", "ECE", "ECE cal");
+  out << line;
+  for (const auto& w : r.widths) {
+    std::snprintf(line, sizeof line, "%-7.3g %7.1f%% %9.1f %10lld %9.2f %8.3f %8.3f\n", w.width,
+                  100 * w.top1, w.mflops, static_cast<long long>(w.params), w.temperature,
+                  w.ece_before, w.ece_after);
+    out << line;
+  }
+  if (r.gate.trained && !r.widths.empty()) {
+    std::snprintf(line, sizeof line,
+                  "gate    %7.1f%% %9.1f  (%.0f%% of full-width compute; gate head %.3f MFLOPs)\n",
+                  100 * r.gate.top1, r.gate.mean_mflops,
+                  100 * r.gate.mean_mflops / r.widths.back().mflops, r.gate.gate_mflops);
+    out << line << "        widths chosen:";
+    for (size_t i = 0; i < r.gate.share.size(); ++i) {
+      std::snprintf(line, sizeof line, " %.3gx %.0f%%", r.widths[i].width, 100 * r.gate.share[i]);
+      out << line;
+    }
+    out << "\n";
+  }
+  if (r.clips_per_s > 0) {  // no step ran when a finished run is reported again
+    std::snprintf(line, sizeof line, "training: %.1f clips/s, %.1f%% of step time waiting for data",
+                  r.clips_per_s, 100 * r.data_share);
+    out << line;
+  }
+  std::snprintf(line, sizeof line, "%s%.0f s in all\n", r.clips_per_s > 0 ? ", " : "", r.seconds);
+  out << line;
+  if (r.skipped_samples > 0) {
+    out << "skipped " << r.skipped_samples
+        << " bad video(s), named in the warnings above (data.on_bad_sample: skip)\n";
+  }
+  return out.str();
+}
+
+}  // namespace adaptive

@@ -1,0 +1,50 @@
+// What a training run reports: per width (validation accuracy, cost,
+// calibration), the gate, and the run's throughput. Printed by
+// adaptive-train and written as report.json in the run directory.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace adaptive {
+
+struct WidthReport {
+  double width = 0;
+  double top1 = 0, loss = 0;  // validation
+  double mflops = 0;
+  int64_t params = 0;
+  double temperature = 1, ece_before = 0, ece_after = 0;
+};
+
+struct GateReport {
+  bool trained = false;
+  double top1 = 0;         // validation top-1 with the gate choosing the width
+  double mean_mflops = 0;  // narrowest pass + gate + chosen width when wider
+  double gate_mflops = 0;
+  double target_accuracy = 0;  // share of validation clips where the gate picks its target width
+  std::vector<double> share;   // share of validation clips sent to each width
+};
+
+struct TrainReport {
+  std::vector<WidthReport> widths;
+  GateReport gate;
+  int64_t epochs_run = 0;
+  int64_t best_epoch = -1;
+  double clips_per_s = 0;  // training throughput over the run
+  double data_share = 0;   // share of step time spent waiting for data
+  double seconds = 0;
+  bool finished = false;        // false when stopped early (stop_after_steps, stop_requested)
+  bool interrupted = false;     // stopped by stop_requested; last.pt holds the position
+  int64_t skipped_samples = 0;  // bad videos skipped (data.on_bad_sample: skip), each counted once
+};
+
+// The report as an aligned text table.
+std::string format_report(const TrainReport& report);
+
+// report.json of a finished run.
+nlohmann::json report_json(const TrainReport& report);
+
+}  // namespace adaptive
