@@ -11,7 +11,7 @@
 # Environment:
 #   FUZZ_SECONDS   seconds per fuzzer (default 30; 0 skips fuzzing)
 #   SKIP_TESTS=1   build and fuzz only
-# Longer fuzzing and keeping new inputs: README, "The two commands".
+# Longer fuzzing and keeping new inputs: docs/reliability.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
