@@ -1,5 +1,7 @@
 #include "train/evaluation.h"
 
+#include <cstdio>
+
 #include <torch/torch.h>
 
 #include "datasets/errors.h"
@@ -92,6 +94,26 @@ void calibrate_confidence(const SplitOutputs& split, bool fit, int bins,
     r.temperature = fit ? fit_temperature(split.logits[i], split.labels) : 1.0;
     r.ece_after = expected_calibration_error(split.logits[i], split.labels, r.temperature, bins);
   }
+}
+
+double best_metric(const std::string& metric, const std::vector<WidthReport>& r) {
+  if (metric == "top1_min") return r.front().top1;
+  if (metric == "top1_mean") {
+    double s = 0;
+    for (const auto& w : r) s += w.top1;
+    return s / r.size();
+  }
+  return r.back().top1;
+}
+
+std::string format_top1(const std::vector<WidthReport>& widths) {
+  std::string line;
+  for (const auto& r : widths) {
+    char buf[48];
+    std::snprintf(buf, sizeof buf, " %.2fx %.1f%%", r.width, 100 * r.top1);
+    line += buf;
+  }
+  return line;
 }
 
 }  // namespace adaptive

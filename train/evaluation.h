@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
@@ -41,5 +42,12 @@ void recalibrate_bn(SlimmableNet& model, const std::shared_ptr<VideoClipDataset>
 // `fit` is off), ECE after; fills the reports' calibration fields.
 void calibrate_confidence(const SplitOutputs& split, bool fit, int bins,
                           std::vector<WidthReport>& widths);
+
+// The validation metric that picks checkpoints/best.pt (train.best_metric):
+// top1_max (the widest width's top-1), top1_mean or top1_min (the narrowest's).
+double best_metric(const std::string& metric, const std::vector<WidthReport>& widths);
+
+// Top-1 per width for a progress line: " 0.50x 61.0% 1.00x 72.3%".
+std::string format_top1(const std::vector<WidthReport>& widths);
 
 }  // namespace adaptive

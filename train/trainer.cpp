@@ -10,7 +10,6 @@
 #include <nlohmann/json.hpp>
 
 #include "datasets/errors.h"
-#include "datasets/frame_source.h"
 #include "models/device.h"
 #include "models/width_gate.h"
 #include "train/checkpoint.h"
@@ -22,6 +21,7 @@
 #include "train/progress.h"
 #include "train/run_directory.h"
 #include "train/sandwich.h"
+#include "train/training_data.h"
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -29,66 +29,11 @@ using json = nlohmann::json;
 namespace adaptive {
 namespace {
 
-// The frame rate of a split's videos: that of the first one that opens (a
-// bad one is the loader's to skip or fail on).
-double source_fps(const DatasetIndex& index, double folder_fps) {
-  for (const SampleEntry& s : index.samples) {
-    try {
-      return open_frame_source(s.path, folder_fps)->fps();
-    } catch (const BadSampleError&) {
-    }
-  }
-  throw DataError(index.source + ": none of its " + std::to_string(index.samples.size()) +
-                  " videos can be opened");
-}
-
 constexpr uint64_t kWidthStream = 0x57494454ULL;  // seeds of per-step width sampling
 
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
-}
-
-// Renders the built-in synthetic dataset when the config points at one that
-// is not there yet; later runs find it and reuse it.
-void prepare_dataset(const TrainConfig& c, ProgressReporter& progress) {
-  const fs::path root(c.data.root);
-  if (fs::exists(root / c.data.train)) return;
-  if (!c.data.synthesize) {
-    throw DataError((root / c.data.train).string() +
-                    ": training data not found (data.synthesize is off)");
-  }
-  if (fs::exists(root) && !fs::is_empty(root)) {
-    throw DataError(root.string() + ": exists but holds no " + c.data.train +
-                    "; not rendering the synthetic dataset over it");
-  }
-  progress.message("rendering the synthetic gesture dataset into " + root.string() +
-                   " (first run only)");
-  const SynthSummary s = generate_synth_gestures(synth_options(c));
-  progress.message("  " + std::to_string(s.clips[0] + s.clips[1] + s.clips[2]) + " clips in " +
-                   std::to_string(static_cast<int>(s.seconds)) + " s");
-}
-
-// The validation metric that picks checkpoints/best.pt.
-double best_metric_of(const std::string& metric, const std::vector<WidthReport>& r) {
-  if (metric == "top1_min") return r.front().top1;
-  if (metric == "top1_mean") {
-    double s = 0;
-    for (const auto& w : r) s += w.top1;
-    return s / r.size();
-  }
-  return r.back().top1;
-}
-
-// "epoch 3 val top-1: 0.50x 61.0% 1.00x 72.3%"
-std::string eval_line(int64_t epoch, const std::vector<WidthReport>& eval) {
-  std::string line = "epoch " + std::to_string(epoch) + " val top-1:";
-  for (const auto& r : eval) {
-    char buf[48];
-    std::snprintf(buf, sizeof buf, " %.2fx %.1f%%", r.width, 100 * r.top1);
-    line += buf;
-  }
-  return line;
 }
 
 }  // namespace
@@ -98,12 +43,10 @@ struct Trainer::Impl {
   TrainerOptions options;
   c10::Device device{c10::kCPU};
   RunDirectory run_dir;
-  std::vector<std::string> classes;
-  double clip_fps = 0;            // frame rate of the frames in a clip (recorded for export)
+  TrainingData data;
   ProcessGroup* group = nullptr;  // distributed run, or null
   int ranks = 1;
   bool interrupted = false;
-  std::shared_ptr<VideoClipDataset> train_set, val_set;
   std::unique_ptr<DataLoader> train_loader;
   std::mutex skipped_mutex;
   std::set<std::string> skipped;  // "skipping PATH: why", once each
@@ -134,7 +77,7 @@ struct Trainer::Impl {
     }
     open_data();
     torch::manual_seed(config.train.seed);
-    model = build_model(model_options(config, static_cast<int64_t>(classes.size())));
+    model = build_model(model_options(config, static_cast<int64_t>(data.classes.size())));
     model->to(device);
     optimizer = make_optimizer(*model, config.train);
     if (!options.resume.empty()) resume(has_run);
@@ -148,30 +91,16 @@ struct Trainer::Impl {
     run_dir.open(config_json, state.step);
   }
 
-  // The dataset (rendered first when it is the synthetic one and missing),
-  // its classes and clip rate, and the training loader.
+  // The dataset and the training loader (this rank's shard).
   void open_data() {
-    prepare_dataset(config, progress);
-    const DataConfig& d = config.data;
-    const fs::path root(d.root);
-    std::optional<std::vector<std::string>> fixed;
-    if (!d.classes.empty()) fixed = read_class_list((root / d.classes).string());
-    const ManifestRules rules{d.allow_outside_root};
-    DatasetIndex train_index = open_dataset_index((root / d.train).string(), fixed, rules);
-    classes = train_index.classes;
-    clip_fps = d.clip.target_fps > 0 ? d.clip.target_fps
-                                     : source_fps(train_index, d.folder_fps) / d.clip.frame_stride;
-    DatasetIndex val_index = open_dataset_index((root / d.val).string(), classes, rules);
-    const auto clip_options = clip_dataset_options(config, classes);
-    train_set = std::make_shared<VideoClipDataset>(std::move(train_index), clip_options);
-    val_set = std::make_shared<VideoClipDataset>(std::move(val_index), clip_options);
+    data = open_training_data(config, [this](const std::string& m) { progress.message(m); });
     DataLoaderOptions train_options = loader(true);
     train_options.shard_index = group ? group->rank() : 0;
     train_options.shard_count = ranks;
-    train_loader = std::make_unique<DataLoader>(train_set, train_options);
+    train_loader = std::make_unique<DataLoader>(data.train, train_options);
     if (train_loader->batches_per_epoch() == 0) {
       throw ConfigError("train.batch_size: " + std::to_string(config.train.batch_size) +
-                        " is larger than the " + std::to_string(train_set->size()) +
+                        " is larger than the " + std::to_string(data.train->size()) +
                         " training clips");
     }
   }
@@ -221,7 +150,9 @@ struct Trainer::Impl {
     if (group) group->barrier();
   }
 
-  Checkpoint checkpoint_data() const { return {state, config_json, {}, classes, clip_fps}; }
+  Checkpoint checkpoint_data() const {
+    return {state, config_json, {}, data.classes, data.clip_fps};
+  }
 
   void save_last() {
     average_bn_statistics(group, *model);
@@ -232,7 +163,7 @@ struct Trainer::Impl {
   void recalibrate_bn() {
     DataLoaderOptions o = loader(true);  // shuffled training clips, as in training
     o.seed = config.train.seed + 1;
-    adaptive::recalibrate_bn(*model, train_set, o, config.train.bn_calibration_batches, device);
+    adaptive::recalibrate_bn(*model, data.train, o, config.train.bn_calibration_batches, device);
   }
 
   SplitOutputs outputs(const std::shared_ptr<VideoClipDataset>& set) {
@@ -241,7 +172,7 @@ struct Trainer::Impl {
 
   std::vector<WidthReport> evaluate() {
     recalibrate_bn();
-    return score_widths(outputs(val_set), model->widths());
+    return score_widths(outputs(data.val), model->widths());
   }
 
   // The sandwich step over train.accumulate micro-batches of the batch, with
@@ -330,7 +261,7 @@ struct Trainer::Impl {
     progress.end_epoch();
     average_bn_statistics(group, *model);
     const auto eval = evaluate();
-    const double metric = best_metric_of(config.train.best_metric, eval);
+    const double metric = best_metric(config.train.best_metric, eval);
     const bool best = metric > state.best_metric;
     if (best) {
       state.best_metric = metric;
@@ -348,7 +279,8 @@ struct Trainer::Impl {
                  {"top1", top1},
                  {"loss", loss},
                  {"best", best}});
-    progress.message(eval_line(state.epoch + 1, eval) + (best ? "  (best)" : ""));
+    progress.message("epoch " + std::to_string(state.epoch + 1) +
+                     " val top-1:" + format_top1(eval) + (best ? "  (best)" : ""));
     // The checkpoint records the position after this epoch.
     ++state.epoch;
     state.next_batch = 0;
@@ -409,7 +341,7 @@ struct Trainer::Impl {
     progress.message("final model: best epoch " + std::to_string(state.best_epoch) + " (" +
                      best.string() + ")");
     recalibrate_bn();
-    const SplitOutputs val = outputs(val_set);
+    const SplitOutputs val = outputs(data.val);
     std::vector<WidthReport>& widths = report.widths;
     widths = score_widths(val, model->widths());
     const DataConfig& d = config.data;
@@ -424,7 +356,7 @@ struct Trainer::Impl {
     WidthGate gate(gate_options_for(*model, config.gate.hidden));
     if (config.gate.enabled) {
       progress.message("gate: caching features of the training clips");
-      report.gate = train_gate(gate, outputs(train_set), val, widths, config.gate,
+      report.gate = train_gate(gate, outputs(data.train), val, widths, config.gate,
                                config.train.seed, [this](const json& line) { run_dir.log(line); });
     }
     Checkpoint final_ckpt = checkpoint_data();

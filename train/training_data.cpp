@@ -1,0 +1,68 @@
+#include "train/training_data.h"
+
+#include <filesystem>
+
+#include "datasets/errors.h"
+#include "datasets/frame_source.h"
+
+namespace fs = std::filesystem;
+
+namespace adaptive {
+namespace {
+
+// The frame rate of a split's videos: that of the first one that opens (a
+// bad one is the loader's to skip or fail on).
+double source_fps(const DatasetIndex& index, double folder_fps) {
+  for (const SampleEntry& s : index.samples) {
+    try {
+      return open_frame_source(s.path, folder_fps)->fps();
+    } catch (const BadSampleError&) {
+    }
+  }
+  throw DataError(index.source + ": none of its " + std::to_string(index.samples.size()) +
+                  " videos can be opened");
+}
+
+// Renders the built-in synthetic dataset when the config points at one that
+// is not there yet; later runs find it and reuse it.
+void prepare_dataset(const TrainConfig& c, const std::function<void(const std::string&)>& message) {
+  const fs::path root(c.data.root);
+  if (fs::exists(root / c.data.train)) return;
+  if (!c.data.synthesize) {
+    throw DataError((root / c.data.train).string() +
+                    ": training data not found (data.synthesize is off)");
+  }
+  if (fs::exists(root) && !fs::is_empty(root)) {
+    throw DataError(root.string() + ": exists but holds no " + c.data.train +
+                    "; not rendering the synthetic dataset over it");
+  }
+  message("rendering the synthetic gesture dataset into " + root.string() + " (first run only)");
+  const SynthSummary s = generate_synth_gestures(synth_options(c));
+  message("  " + std::to_string(s.clips[0] + s.clips[1] + s.clips[2]) + " clips in " +
+          std::to_string(static_cast<int>(s.seconds)) + " s");
+}
+
+}  // namespace
+
+TrainingData open_training_data(const TrainConfig& config,
+                                const std::function<void(const std::string&)>& message) {
+  prepare_dataset(config, message);
+  const DataConfig& d = config.data;
+  const fs::path root(d.root);
+  std::optional<std::vector<std::string>> fixed;
+  if (!d.classes.empty()) fixed = read_class_list((root / d.classes).string());
+  const ManifestRules rules{d.allow_outside_root};
+  DatasetIndex train_index = open_dataset_index((root / d.train).string(), fixed, rules);
+  TrainingData out;
+  out.classes = train_index.classes;
+  out.clip_fps = d.clip.target_fps > 0
+                     ? d.clip.target_fps
+                     : source_fps(train_index, d.folder_fps) / d.clip.frame_stride;
+  DatasetIndex val_index = open_dataset_index((root / d.val).string(), out.classes, rules);
+  const auto clip_options = clip_dataset_options(config, out.classes);
+  out.train = std::make_shared<VideoClipDataset>(std::move(train_index), clip_options);
+  out.val = std::make_shared<VideoClipDataset>(std::move(val_index), clip_options);
+  return out;
+}
+
+}  // namespace adaptive

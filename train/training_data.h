@@ -1,0 +1,29 @@
+// The data of a training run: the configured dataset (the built-in synthetic
+// one is rendered into data.root first when it is not there yet), its class
+// list, the rate of the frames in a clip, and the training and validation
+// splits as clip datasets.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "datasets/video_clip_dataset.h"
+#include "train/train_config.h"
+
+namespace adaptive {
+
+struct TrainingData {
+  std::vector<std::string> classes;  // label order
+  double clip_fps = 0;               // frame rate of the frames in a clip (recorded for export)
+  std::shared_ptr<VideoClipDataset> train, val;
+};
+
+// Opens (or first renders) the dataset `config.data` names. `message`
+// receives progress lines (rendering). Throws DataError (missing or unusable
+// data) or ConfigError (a bad flip pair).
+TrainingData open_training_data(const TrainConfig& config,
+                                const std::function<void(const std::string&)>& message);
+
+}  // namespace adaptive
