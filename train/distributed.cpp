@@ -149,12 +149,19 @@ std::unique_ptr<ProcessGroup> make_process_group(const DistributedEnv& env, c10:
 
 void average_gradients(ProcessGroup* group, torch::nn::Module& model) {
   if (!group) return;
-  std::vector<at::Tensor> grads;
+  // Every rank trains the same widths at a step, so the unused parameters are
+  // the same on every rank: they travel as zeros (one bucket layout for all)
+  // and are left without a gradient again, for the optimizer to skip.
+  std::vector<at::Tensor> grads, unused;
   for (auto& p : model.parameters()) {
-    if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+    if (!p.grad().defined()) {
+      p.mutable_grad() = torch::zeros_like(p);
+      unused.push_back(p);
+    }
     grads.push_back(p.grad());
   }
   group->allreduce_mean(grads);
+  for (auto& p : unused) p.mutable_grad() = at::Tensor();
 }
 
 void average_bn_statistics(ProcessGroup* group, torch::nn::Module& model) {

@@ -60,8 +60,8 @@ std::unique_ptr<ProcessGroup> make_process_group(const DistributedEnv& env, c10:
 // The collectives of a training step. Each does nothing when `group` is
 // null (a run alone), so the trainer calls them unconditionally.
 
-// Gradients averaged across ranks in one bucket; a parameter that a width
-// left without a gradient contributes zeros.
+// Gradients averaged across ranks in one bucket; a parameter that no width
+// of the step used travels as zeros and is left without a gradient.
 void average_gradients(ProcessGroup* group, torch::nn::Module& model);
 // BN running statistics (each rank's from its own batches) averaged, so
 // evaluation and checkpoints see one model.

@@ -210,7 +210,7 @@ struct Trainer::Impl {
     Rng rng(derive_seed(t.seed, {kWidthStream, static_cast<uint64_t>(state.step)}));
     const auto choices = sample_step_widths(t.sampling, model->widths(),
                                             model->options().width_mode, t.random_widths, rng);
-    optimizer->zero_grad();
+    clear_gradients(*optimizer);
     std::vector<double> losses;
     try {
       losses =
