@@ -76,7 +76,7 @@ std::string config_long_run(const TempDir& dir) {
 
 }  // namespace
 
-TEST_CASE("a disk that fills mid-run stops training with an error; the last checkpoint resumes",
+TEST_CASE("a disk that fills mid-run stops training with an error, and the last checkpoint resumes",
           "[reliability][disk]") {
   TempDir dir;
   const std::string disk = dir.str("disk"), run = disk + "/run";
