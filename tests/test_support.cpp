@@ -7,10 +7,14 @@
 #include <cstdlib>
 #include <iterator>
 #include <random>
+#include <set>
 #include <stdexcept>
 
 #include <sys/wait.h>
 #include <unistd.h>
+
+// Catch2 after LibTorch: both define CHECK, Catch2's must win.
+#include <catch2/catch.hpp>
 
 namespace fs = std::filesystem;
 
@@ -52,6 +56,27 @@ CommandResult run_command(const std::string& command, int timeout_s) {
   if (status == -1) throw std::runtime_error("cannot run: " + command);
   r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return r;
+}
+
+namespace {
+std::set<std::string>& skipped_names() {
+  static std::set<std::string> names;
+  return names;
+}
+}  // namespace
+
+void skip(const std::string& reason) {
+  const char* env = std::getenv("ADAPTIVE_NO_SKIP");
+  const std::string no_skip = env ? env : "";
+  if (!no_skip.empty() && no_skip != "0") {
+    FAIL("cannot run here, and ADAPTIVE_NO_SKIP=" + no_skip + " makes a skip a failure: " + reason);
+  }
+  WARN("SKIPPED: " << reason);
+  skipped_names().insert(Catch::getResultCapture().getCurrentTestName());
+}
+
+int skipped_cases() {
+  return static_cast<int>(skipped_names().size());
 }
 
 SynthOptions tiny_synth_options(const std::string& out_dir, uint64_t seed) {
