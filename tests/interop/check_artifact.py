@@ -27,7 +27,10 @@ except Exception as e:  # installed, but broken: not a skip
     print(f"FAIL: import torch: {e!r}")
     sys.exit(1)
 
-TOL = 1e-4
+# Outputs match the C++ ones up to float32 rounding at their scale
+# (tests/test_support.h, kParityRtol and kParityAtol).
+RTOL = 1e-5
+ATOL = 1e-7
 
 
 def check(cond, what):
@@ -37,8 +40,14 @@ def check(cond, what):
 
 
 def close(a, b, what):
+    a = a.double()
+    b = b.double()
+    check(a.shape == b.shape, f"{what}: shape {list(a.shape)} == {list(b.shape)}")
     diff = (a - b).abs().max().item()
-    check(diff < TOL, f"{what}: max difference {diff} >= {TOL}")
+    scale = b.abs().max().item()
+    bound = RTOL * scale + ATOL
+    check(diff <= bound, f"{what}: max difference {diff} > {bound} ({RTOL} x max|expected| "
+                         f"{scale} + {ATOL})")
 
 
 def main(folder):
@@ -89,8 +98,14 @@ def main(folder):
             logits, choice = model.forward_gated(x)
             close(logits, torch.tensor(expected["gated_logits"]), "forward_gated logits")
             check(choice.tolist() == expected["gated_choice"], "forward_gated choice")
+            # The model's gate spreads the clips over every width.
+            check(sorted(set(choice.tolist())) == list(range(len(widths))),
+                  f"forward_gated takes every route: choice {choice.tolist()}")
+            for j, w in enumerate(choice.tolist()):
+                close(logits[j], model.forward_at(x, w)[j], f"forward_gated clip {j} (width {w})")
     print(f"ok: torch {torch.__version__} loaded {folder}/model.pt, widths {widths}, "
-          f"{len(meta['labels'])} labels, every method matches the C++ outputs to {TOL}")
+          f"{len(meta['labels'])} labels, every method matches the C++ outputs to "
+          f"{RTOL} x their scale + {ATOL}")
 
 
 if __name__ == "__main__":
