@@ -1,16 +1,22 @@
 #include "test_support.h"
 
+#include "models/width_gate.h"
 #include "train/train_config.h"
 #include "train/trainer.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <iterator>
 #include <random>
+#include <set>
 #include <stdexcept>
 
 #include <sys/wait.h>
 #include <unistd.h>
+
+// Catch2 after LibTorch: both define CHECK, Catch2's must win.
+#include <catch2/catch.hpp>
 
 namespace fs = std::filesystem;
 
@@ -52,6 +58,81 @@ CommandResult run_command(const std::string& command, int timeout_s) {
   if (status == -1) throw std::runtime_error("cannot run: " + command);
   r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return r;
+}
+
+namespace {
+std::set<std::string>& skipped_names() {
+  static std::set<std::string> names;
+  return names;
+}
+}  // namespace
+
+void skip(const std::string& reason) {
+  const char* env = std::getenv("ADAPTIVE_NO_SKIP");
+  const std::string no_skip = env ? env : "";
+  if (!no_skip.empty() && no_skip != "0") {
+    FAIL("cannot run here, and ADAPTIVE_NO_SKIP=" + no_skip + " makes a skip a failure: " + reason);
+  }
+  WARN("SKIPPED: " << reason);
+  skipped_names().insert(Catch::getResultCapture().getCurrentTestName());
+}
+
+int skipped_cases() {
+  return static_cast<int>(skipped_names().size());
+}
+
+Parity parity(const at::Tensor& got, const at::Tensor& want) {
+  REQUIRE(got.sizes() == want.sizes());
+  Parity p;
+  const at::Tensor g = got.to(torch::kDouble), w = want.to(torch::kDouble);
+  p.diff = (g - w).abs().max().item<double>();
+  p.scale = w.abs().max().item<double>();
+  p.bound = kParityRtol * p.scale + kParityAtol;
+  return p;
+}
+
+void route_all_to(WidthGateImpl& gate, int64_t route) {
+  torch::NoGradGuard no_grad;
+  gate.out->weight.zero_();
+  gate.out->bias.zero_();
+  gate.out->bias[route] = 1.0;
+}
+
+at::Tensor route_in_turn(WidthGateImpl& gate, const at::Tensor& features) {
+  torch::NoGradGuard no_grad;
+  const int64_t n = features.size(0), widths = gate.out->weight.size(0);
+  REQUIRE(n >= widths);
+  // The standardised feature whose sorted values lie furthest apart.
+  const at::Tensor x = ((features - gate.feature_mean) / gate.feature_std).to(torch::kDouble);
+  const at::Tensor sorted = std::get<0>(x.sort(0));
+  const at::Tensor gaps = (sorted.narrow(0, 1, n - 1) - sorted.narrow(0, 0, n - 1)).amin(0);
+  const int64_t c = gaps.argmax().item<int64_t>();
+  REQUIRE(gaps[c].item<double>() > 2e-4);
+  // Hidden unit 0 = that feature less its smallest value, >= 0, which the
+  // relu passes as it is; the other units are 0.
+  const at::Tensor v = x.select(1, c);
+  const double offset = -v.min().item<double>();
+  gate.hidden->weight.zero_();
+  gate.hidden->bias.zero_();
+  gate.hidden->weight[0][c] = 1.0;
+  gate.hidden->bias[0] = offset;
+  // Score k = k * h - (t_1 + ... + t_k): score k beats score k-1 exactly when
+  // h > t_k, so a clip goes to the number of thresholds below its h. t_k lies
+  // halfway between the last clip of group k-1 and the first of group k.
+  const at::Tensor order = v.argsort();
+  const at::Tensor h = v + offset;
+  at::Tensor routes = torch::empty({n}, torch::kLong);
+  for (int64_t r = 0; r < n; ++r) routes[order[r]] = r * widths / n;
+  gate.out->weight.zero_();
+  gate.out->bias.zero_();
+  double sum = 0;
+  for (int64_t k = 1; k < widths; ++k) {
+    const int64_t first = (k * n + widths - 1) / widths;  // first rank with r * widths / n == k
+    sum += (h[order[first - 1]].item<double>() + h[order[first]].item<double>()) / 2;
+    gate.out->weight[k][0] = static_cast<double>(k);
+    gate.out->bias[k] = -sum;
+  }
+  return routes;
 }
 
 SynthOptions tiny_synth_options(const std::string& out_dir, uint64_t seed) {

@@ -9,9 +9,14 @@
 
 #include "datasets/synth_gestures.h"
 
+namespace at {
+class Tensor;
+}  // namespace at
+
 namespace adaptive {
 struct TrainConfig;
 struct TrainerOptions;
+class WidthGateImpl;
 }  // namespace adaptive
 
 namespace adaptive::test {
@@ -64,6 +69,44 @@ struct CommandResult {
   std::string output;
 };
 CommandResult run_command(const std::string& command, int timeout_s = 120);
+
+// A case that cannot run on this system (a missing kernel feature, not a
+// bug) calls skip(reason) and returns at once, before it checks anything.
+// The reason is printed as "SKIPPED: reason"; when every case of the run was
+// skipped, the run exits with kSkipExitCode, which CTest reports as skipped
+// (main.cpp). With ADAPTIVE_NO_SKIP=1 in the environment (CI, where the
+// project's scripts install everything the suite needs) skip fails the case
+// instead, naming the reason.
+inline constexpr int kSkipExitCode = 77;
+void skip(const std::string& reason);
+
+// How many cases of this run called skip (for main.cpp).
+int skipped_cases();
+
+// Export parity. An exported model computes what the C++ model computes with
+// other float32 rounding (batch norm folded into the convolutions, other
+// kernels), so an output may differ from the C++ one by rounding at the
+// output's scale and no more:
+//   max|got - want| <= kParityRtol * max|want| + kParityAtol.
+inline constexpr double kParityRtol = 1e-5;
+inline constexpr double kParityAtol = 1e-7;
+struct Parity {
+  double diff = 0;   // max|got - want|
+  double scale = 0;  // max|want|
+  double bound = 0;  // kParityRtol * scale + kParityAtol
+};
+// Same shapes (REQUIREd).
+Parity parity(const at::Tensor& got, const at::Tensor& want);
+
+// Gates that route as a test says, to check forward_gated on every route.
+// Makes `gate` choose width index `route` for every clip.
+void route_all_to(WidthGateImpl& gate, int64_t route);
+// Makes `gate` spread the clips whose narrowest pooled features are
+// `features` [N, C] over its widths in turn (N >= widths): sorted by one
+// standardised feature, the clips fall into equal groups, the first group to
+// the narrowest width, the last to the widest. Returns each clip's width
+// index [N] (int64); the rewritten gate's choice leads by >= 1e-4.
+at::Tensor route_in_turn(WidthGateImpl& gate, const at::Tensor& features);
 
 // The tiny config trained once per test process on the tiny dataset; returns
 // its run directory (with model.pt and checkpoints/final.pt).

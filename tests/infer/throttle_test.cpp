@@ -147,7 +147,7 @@ TEST_CASE("a compute budget keeps the running MFLOPs under it", "[infer][throttl
   CHECK(t.begin(s).index == 1);
 }
 
-TEST_CASE("quality: dark or blurry windows run narrowest; the gate's choice is capped",
+TEST_CASE("quality: dark or blurry windows run narrowest, and the gate's choice is capped",
           "[infer][throttle]") {
   ThrottleOptions o = confidence_options();
   o.quality.enabled = true;

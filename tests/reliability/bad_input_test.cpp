@@ -265,7 +265,7 @@ TEST_CASE("broken manifests are named by file and line, in inspect and in traini
   }
 }
 
-TEST_CASE("broken configs are named by file, key or line and column; exit 2",
+TEST_CASE("broken configs are named by file, key or line and column - exit 2",
           "[reliability][bad_input]") {
   TempDir dir;
   struct Case {
@@ -324,7 +324,7 @@ TEST_CASE("broken configs are named by file, key or line and column; exit 2",
   }
 }
 
-TEST_CASE("broken models and checkpoints are refused by adaptive-infer and export; exit 1",
+TEST_CASE("broken models and checkpoints are refused by adaptive-infer and export - exit 1",
           "[reliability][bad_input]") {
   TempDir dir;
   const std::string run = test::tiny_trained_run();

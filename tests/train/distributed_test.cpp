@@ -111,30 +111,43 @@ TEST_CASE("2 processes train as 1 process with the same global batch", "[train][
     c.train.batch_size = 2;
     c.train.lr /= 2;
   });
+  // The run alone at learning rate 0: same seed, so its parameters are the
+  // ones both runs started from.
+  const std::string still = test::write_tiny_config(dir, "still", [](TrainConfig& c) {
+    c.train.batch_size = 4;
+    c.train.accumulate = 2;
+    c.train.lr = 0;
+  });
   const int port = free_port();
   const auto codes = run_together({rank_command(0, 2, port, ranked, dir.str("dist")),
                                    rank_command(1, 2, port, ranked, dir.str("dist"))},
                                   dir);
   INFO(test::read_file(dir.str("out0.log")) << test::read_file(dir.str("out1.log")));
   REQUIRE(codes == std::vector<int>{0, 0});
-  REQUIRE(std::system((std::string(ADAPTIVE_TRAIN) + " --config " + alone + " --out " +
-                       dir.str("alone") + " >" + dir.str("alone.log") + " 2>&1")
-                          .c_str()) == 0);
+  for (const auto& [config, out] : {std::pair{alone, "alone"}, std::pair{still, "still"}}) {
+    const auto run = test::run_command(std::string(ADAPTIVE_TRAIN) + " --config " + config +
+                                       " --out " + dir.str(out));
+    INFO(run.output);
+    REQUIRE(run.rc == 0);
+  }
   // Rank 0 alone wrote the run directory.
   CHECK_THAT(test::read_file(dir.str("out0.log")),
              Catch::Contains("distributed: 2 ranks (gloo), global batch 4"));
   CHECK(fs::exists(dir.str("dist/checkpoints/final.pt")));
   const auto a = parameters_of(dir.str("alone/checkpoints/last.pt"), alone);
   const auto d = parameters_of(dir.str("dist/checkpoints/last.pt"), ranked);
+  const auto initial = parameters_of(dir.str("still/checkpoints/last.pt"), still);
   REQUIRE(a.size() == d.size());
+  REQUIRE(a.size() == initial.size());
   double worst = 0, moved = 0;
   for (const auto& [name, value] : a) {
     worst = std::max(worst, (value - d.at(name)).abs().max().item<double>());
+    moved = std::max(moved, (value - initial.at(name)).abs().max().item<double>());
   }
-  for (const auto& p : a) moved = std::max(moved, p.second.abs().max().item<double>());
-  CHECK(moved > 0.01);  // training changed the weights...
+  CHECK(moved > 0.01);  // training changed the weights from where they started...
   CHECK(worst < 1e-4);  // ...and both runs changed them alike (float sums in another order)
-  WARN("largest parameter difference, 2 processes vs 1: " << worst);
+  WARN("largest parameter change by training: "
+       << moved << "; largest difference, 2 processes vs 1: " << worst);
 }
 
 TEST_CASE("a rank that dies makes the other stop with an error, not hang", "[train][distributed]") {

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include <torch/script.h>
 #include <torch/serialize.h>
@@ -75,6 +76,19 @@ std::vector<std::vector<double>> rows(const at::Tensor& t) {
   return out;
 }
 
+// Exports `r` after `route` rewrote its gate (returning each clip's width
+// index) through a checkpoint, as adaptive-train export does; returns the
+// model file's path.
+std::string export_routed(TrainedRun& r, const std::string& out,
+                          const std::function<void(WidthGateImpl&)>& route) {
+  route(*r.gate);
+  const std::string checkpoint = out + ".checkpoint.pt";
+  save_checkpoint(checkpoint, *r.model, nullptr, r.checkpoint, r.gate.ptr().get());
+  export_checkpoint({checkpoint, out, {}});
+  fs::remove(checkpoint);
+  return out;
+}
+
 std::string load_error(const std::string& path) {
   try {
     ModelArtifact::load(path);
@@ -116,14 +130,60 @@ TEST_CASE("a finished run exports model.pt that matches final.pt at every width"
   const at::Tensor clips = validation_clips(r.config, m.labels, 5);
   for (int i = 0; i < 2; ++i) {
     INFO("width " << m.widths[i].width);
-    const at::Tensor expected = r.model->forward(clips, r.model->at_width(i));
-    CHECK((artifact.forward_at(clips, i) - expected).abs().max().item<double>() < 1e-4);
+    const test::Parity p =
+        test::parity(artifact.forward_at(clips, i), r.model->forward(clips, r.model->at_width(i)));
+    INFO("max|logits| " << p.scale);
+    CHECK(p.diff <= p.bound);
   }
   const at::Tensor features = r.model->features(clips, r.model->at_width(0));
   const at::Tensor scores =
       r.gate->forward(features, r.model->classify(features, r.model->at_width(0)));
-  CHECK((artifact.gate(clips) - scores).abs().max().item<double>() < 1e-4);
+  const test::Parity p = test::parity(artifact.gate(clips), scores);
+  INFO("max|scores| " << p.scale);
+  CHECK(p.diff <= p.bound);
   CHECK(artifact.forward_gated(clips).second.equal(scores.argmax(1)));
+}
+
+TEST_CASE("an exported model's forward_gated runs the width its gate picks, on every route",
+          "[train][export]") {
+  // The trained gate sends the tiny set's clips to one width; rewritten
+  // gates send them all to each width in turn, then spread them over both.
+  TrainedRun r = trained_run();
+  TempDir dir;
+  torch::NoGradGuard no_grad;
+  const at::Tensor clips = validation_clips(r.config, r.checkpoint.labels, 6);
+  const at::Tensor features = r.model->features(clips, r.model->at_width(0));
+  const at::Tensor narrow_logits = r.model->classify(features, r.model->at_width(0));
+  std::vector<at::Tensor> at_width;  // the C++ model's logits at each width
+  for (int i = 0; i < 2; ++i) at_width.push_back(r.model->forward(clips, r.model->at_width(i)));
+  std::vector<std::pair<std::string, at::Tensor>> routings;
+  for (int64_t i = 0; i < 2; ++i) {
+    routings.push_back({"all to " + std::to_string(i), torch::full({6}, i, torch::kLong)});
+  }
+  routings.push_back({"in turn", at::Tensor()});
+  for (size_t k = 0; k < routings.size(); ++k) {
+    at::Tensor& routes = routings[k].second;
+    INFO("routes: " << routings[k].first);
+    const std::string out = dir.str("routed" + std::to_string(k) + ".pt");
+    const std::string model = export_routed(r, out, [&](WidthGateImpl& gate) {
+      if (routes.defined()) {
+        test::route_all_to(gate, routes[0].item<int64_t>());
+      } else {
+        routes = test::route_in_turn(gate, features);
+      }
+    });
+    INFO("routes " << routes);
+    REQUIRE(r.gate->forward(features, narrow_logits).argmax(1).equal(routes));
+    const auto [logits, choice] = ModelArtifact::load(model).forward_gated(clips);
+    CHECK(choice.equal(routes));
+    for (int64_t j = 0; j < clips.size(0); ++j) {
+      const int64_t w = routes[j].item<int64_t>();
+      INFO("clip " << j << " at width index " << w);
+      const test::Parity p = test::parity(logits[j], at_width[w][j]);
+      INFO("max|logits| " << p.scale);
+      CHECK(p.diff <= p.bound);
+    }
+  }
 }
 
 TEST_CASE("adaptive-train export writes a chosen subset of widths", "[train][export]") {
@@ -225,18 +285,22 @@ TEST_CASE("a C++ consumer linking LibTorch alone classifies a clip at every widt
 }
 
 // Not run by default: writes the files tests/interop/check_artifact.py checks
-// from Python (CTest runs it as the interop.python fixture).
+// from Python (CTest runs it as the interop.python fixture). The model is the
+// tiny run's with its gate rewritten to spread the 3 input clips over both
+// widths, so that Python's forward_gated takes every route.
 TEST_CASE("write the Python interop files", "[.interop]") {
   const char* out = std::getenv("ADAPTIVE_INTEROP_DIR");
   REQUIRE(out != nullptr);
   fs::create_directories(out);
-  const std::string model = std::string(out) + "/model.pt";
-  fs::copy_file(test::tiny_trained_run() + "/model.pt", model,
-                fs::copy_options::overwrite_existing);
-  const ModelArtifact artifact = ModelArtifact::load(model);
+  TrainedRun r = trained_run();
   torch::NoGradGuard no_grad;
   const std::vector<int64_t> shape = {3, 3, 4, 32, 32};
   const at::Tensor x = formula_input(shape);
+  const std::string model =
+      export_routed(r, std::string(out) + "/model.pt", [&](WidthGateImpl& gate) {
+        test::route_in_turn(gate, r.model->features(x, r.model->at_width(0)));
+      });
+  const ModelArtifact artifact = ModelArtifact::load(model);
   json logits = json::array();
   for (int i = 0; i < artifact.num_widths(); ++i) logits.push_back(rows(artifact.forward_at(x, i)));
   const auto gated = artifact.forward_gated(x);
