@@ -67,7 +67,7 @@ RunSummary run_inference(const ModelArtifact& model, std::unique_ptr<FrameSource
 // Reads a battery capacity file (a number, percent). Throws std::runtime_error.
 double read_battery_file(const std::string& path);
 
-// Contract 2 objects.
+// The JSON objects of docs/inference-output.md: a window line and the summary.
 nlohmann::json window_json(const WindowResult& r);
 nlohmann::json summary_json(const RunSummary& s, const ModelArtifact& model);
 

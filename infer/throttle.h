@@ -14,7 +14,7 @@
 // the widest width allowed), a compute budget in MFLOPs per second of video
 // (a token bucket), and input quality (windows too dark, blurry or still to
 // carry information run at the narrowest width). Every plan names the
-// signal that set the width (see Contract 2's `decision`).
+// signal that set the width (docs/inference-output.md, `decision`).
 //
 // Pure logic over numbers: no model, no video, so tests can script it.
 #pragma once

@@ -27,8 +27,10 @@
 
 namespace adaptive {
 
+// The clip the exported methods take, [N, channels, frames, height, width]:
+// the training clip's (the exporter fills it from the config).
 struct ScriptInputShape {
-  int64_t channels = 3, frames = 8, height = 64, width = 64;
+  int64_t channels = 3, frames = 0, height = 0, width = 0;
 };
 
 // `width_indices`: indices into model.widths() to export, ascending (empty:

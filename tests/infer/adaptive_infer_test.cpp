@@ -119,7 +119,7 @@ TEST_CASE("confidence and gate policies decide per window and say why", "[infer]
   }
 }
 
-TEST_CASE("JSON lines follow Contract 2", "[infer][cli]") {
+TEST_CASE("JSON lines follow the output contract (docs/inference-output.md)", "[infer][cli]") {
   const Command c = infer("--model " + model_path() + " --input " + stream_path() + " --truth " +
                           test::tiny_synth_dataset() + "/streams/stream_000.json");
   INFO(c.out);
