@@ -65,6 +65,19 @@ void validate(const ModelOptions& o) {
           "model.base_channels: expected a multiple of model.channel_multiple (" +
               text(o.channel_multiple) + "), got " + text(o.base_channels));
   require(!o.blocks.empty(), "model.blocks: expected at least one stage");
+  for (size_t stage = 0; stage < o.blocks.size(); ++stage) {
+    const int64_t full = o.base_channels << stage;
+    for (size_t i = 1; i < o.widths.size(); ++i) {
+      const int64_t narrower = channels_at(full, o.widths[i - 1], o.channel_multiple);
+      require(channels_at(full, o.widths[i], o.channel_multiple) > narrower,
+              "model.widths: widths " + text(o.widths[i - 1]) + " and " + text(o.widths[i]) +
+                  " both run " + text(narrower) + " of the " + text(full) + " channels of stage " +
+                  text(stage + 1) + " (model.base_channels " + text(o.base_channels) +
+                  ", model.channel_multiple " + text(o.channel_multiple) +
+                  "): every width must be a distinct sub-network; lower channel_multiple or "
+                  "raise base_channels");
+    }
+  }
   for (int b : o.blocks)
     require(b >= 1, "model.blocks: expected at least 1 block per stage, got " + text(b));
   require(o.temporal_kernel >= 1 && o.temporal_kernel % 2 == 1,

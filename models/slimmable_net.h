@@ -23,7 +23,7 @@ struct ModelOptions {
   int64_t num_classes = 10;
   std::vector<double> widths = {0.25, 0.5, 0.75, 1.0};  // ascending, in (0, 1]
   WidthMode width_mode = WidthMode::kDiscrete;
-  int64_t channel_multiple = 8;  // channels per width rounded to this
+  int64_t channel_multiple = 4;  // channels per width rounded to this
   int64_t base_channels = 16;    // full-width channels of the first stage
   std::vector<int> blocks = {1, 1, 1,
                              1};  // blocks per stage; each stage doubles channels, halves H and W
@@ -38,7 +38,10 @@ struct ModelOptions {
 
 // Throws std::invalid_argument naming the option, what was expected and what
 // was found ("model.widths: expected strictly ascending widths"); the one
-// check of these options, for the config and for build_model alike.
+// check of these options, for the config and for build_model alike. Every
+// listed width must be a distinct sub-network: at every stage (base_channels
+// << s channels), rounding to channel_multiple must give each width more
+// channels than the next narrower one.
 void validate(const ModelOptions& options);
 
 // A pair that export folds into one conv: slim conv, switchable BN, optional ReLU.

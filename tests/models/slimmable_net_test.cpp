@@ -37,7 +37,8 @@ TEST_CASE("every backbone: shapes and one backward step at every width", "[model
         // The classifier's used columns get gradient, the unused ones none.
         const at::Tensor g = model->named_parameters()["classifier.weight"].grad();
         REQUIRE(g.defined());
-        const int64_t used = channels_at(model->feature_channels(), model->widths()[i], 8);
+        const int64_t used = channels_at(model->feature_channels(), model->widths()[i],
+                                         model->options().channel_multiple);
         CHECK(g.narrow(1, 0, used).abs().sum().item<float>() > 0);
         if (used < g.size(1))
           CHECK(g.narrow(1, used, g.size(1) - used).abs().sum().item<float>() == 0);
@@ -56,6 +57,12 @@ TEST_CASE("unknown model names list the known ones", "[models][net]") {
   o = tiny("r2plus1d");
   o.widths = {0.5, 0.25};
   CHECK_THROWS_WITH(build_model(o), "model.widths: expected strictly ascending widths");
+  o.widths = {0.25, 0.5, 1.0};
+  o.channel_multiple = 8;  // 0.25 and 0.5 of 16 channels both round to 8
+  CHECK_THROWS_WITH(build_model(o),
+                    "model.widths: widths 0.25 and 0.5 both run 8 of the 16 channels of stage 1 "
+                    "(model.base_channels 16, model.channel_multiple 8): every width must be a "
+                    "distinct sub-network; lower channel_multiple or raise base_channels");
 }
 
 TEST_CASE("model cost grows with width and matches a hand count", "[models][cost]") {

@@ -51,6 +51,10 @@ TEST_CASE("train config errors name the key, what was expected and what came", "
         "model.name: expected one of r2plus1d, tsm_mobile, got \"resnet\"");
   CHECK(config_error(R"({"model": {"widths": [0.5, 0.25]}})") ==
         "model.widths: expected strictly ascending widths");
+  CHECK(config_error(R"({"model": {"channel_multiple": 8}})") ==
+        "model.widths: widths 0.25 and 0.5 both run 8 of the 16 channels of stage 1 "
+        "(model.base_channels 16, model.channel_multiple 8): every width must be a distinct "
+        "sub-network; lower channel_multiple or raise base_channels");
   CHECK(config_error(R"({"train": {"sampling": "single"}})") ==
         "train.sampling: 'single' trains one width; set model.widths to that one width (got 4 "
         "widths)");
