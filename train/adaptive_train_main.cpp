@@ -3,6 +3,7 @@
 //   adaptive-train --config FILE [--set key.path=value ...] [--out DIR]
 //                  [--resume auto|PATH] [--threads N] [--device cpu|cuda] [--print-config]
 //   adaptive-train export --checkpoint PATH --out model.pt [--widths 0.25,1.0]
+//   adaptive-train evaluate --checkpoint PATH --split data/synth/test.csv [--json FILE]
 //
 // Exit codes: 0 ok, 1 runtime failure (data, I/O, divergence), 2 usage or config error.
 #include <atomic>
@@ -15,9 +16,11 @@
 
 #include <ATen/Parallel.h>
 
+#include "common/atomic_file.h"
 #include "common/cli.h"
 #include "models/device.h"
 #include "train/distributed.h"
+#include "train/evaluation.h"
 #include "train/exporter.h"
 #include "train/trainer.h"
 
@@ -71,6 +74,41 @@ int run_export(int argc, char** argv) {
   for (const auto& c : m["cost"]) {
     std::cout << "  width " << c["width"].get<double>() << ": " << c["mflops"].get<double>()
               << " MFLOPs, " << c["params"] << " parameters\n";
+  }
+  return 0;
+}
+
+// adaptive-train evaluate: a checkpoint's accuracy and calibration per width
+// on a labelled split, e.g. the test split that no choice was made on.
+int run_evaluate(int argc, char** argv) {
+  cxxopts::Options cli("adaptive-train evaluate",
+                       "Evaluate a checkpoint at every width on a labelled split.");
+  cli.add_options()("checkpoint", "checkpoint of a run (checkpoints/final.pt is calibrated)",
+                    cxxopts::value<std::string>())(
+      "split", "manifest (.csv) or folder-per-class, e.g. data/synth/test.csv",
+      cxxopts::value<std::string>())("json", "also write the figures to this file",
+                                     cxxopts::value<std::string>())(
+      "threads", "compute threads (0: all cores)", cxxopts::value<int>()->default_value("0"))(
+      "h,help", "show this help");
+  auto args = cli.parse(argc, argv);
+  if (args.count("help")) {
+    std::cout << cli.help() << "\n";
+    return 0;
+  }
+  if (!args.count("checkpoint") || !args.count("split"))
+    throw UsageError("--checkpoint PATH and --split MANIFEST are required (see --help)");
+  const int threads = args["threads"].as<int>();
+  at::set_num_threads(
+      threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  const adaptive::CheckpointEvaluation e = adaptive::evaluate_checkpoint(
+      args["checkpoint"].as<std::string>(), args["split"].as<std::string>());
+  std::cout << e.split << ": " << e.clips << " videos\n" << adaptive::format_widths(e.widths);
+  if (args.count("json")) {
+    const nlohmann::json j = {{"checkpoint", args["checkpoint"].as<std::string>()},
+                              {"split", e.split},
+                              {"clips", e.clips},
+                              {"widths", adaptive::widths_json(e.widths, "")}};
+    adaptive::write_file_atomically(args["json"].as<std::string>(), j.dump(2) + "\n");
   }
   return 0;
 }
@@ -165,6 +203,8 @@ int main(int argc, char** argv) {
       {"train", "train from a JSON config: adaptive-train --config FILE [options]", run_train,
        &rank_prefix},
       {"export", "a checkpoint to one TorchScript file with every width", run_export},
+      {"evaluate", "a checkpoint's accuracy and calibration per width on a labelled split",
+       run_evaluate},
   };
   return adaptive::run_subcommands("adaptive-train", argc, argv, commands, "train");
 }

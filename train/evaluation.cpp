@@ -6,6 +6,8 @@
 
 #include "datasets/errors.h"
 #include "models/calibration.h"
+#include "train/checkpoint.h"
+#include "train/train_config.h"
 
 namespace adaptive {
 
@@ -86,14 +88,74 @@ void recalibrate_bn(SlimmableNet& model, const std::shared_ptr<VideoClipDataset>
   model.eval();
 }
 
+namespace {
+
+// Rows `start`, `start` + 2, ... of a split's outputs.
+SplitOutputs every_other(const SplitOutputs& split, int64_t start) {
+  const at::Tensor rows = torch::arange(start, split.labels.size(0), 2, torch::kLong);
+  SplitOutputs out;
+  out.narrow_features = split.narrow_features.index_select(0, rows);
+  for (const auto& l : split.logits) out.logits.push_back(l.index_select(0, rows));
+  out.labels = split.labels.index_select(0, rows);
+  return out;
+}
+
+}  // namespace
+
 void calibrate_confidence(const SplitOutputs& split, bool fit, int bins,
                           std::vector<WidthReport>& widths) {
+  const bool halves = split.labels.size(0) >= 2;
+  const SplitOutputs fit_half = halves ? every_other(split, 0) : split;
+  const SplitOutputs report_half = halves ? every_other(split, 1) : split;
+  for (size_t i = 0; i < widths.size(); ++i)
+    widths[i].temperature = fit ? fit_temperature(fit_half.logits[i], fit_half.labels) : 1.0;
+  report_calibration(report_half, bins, widths);
+}
+
+void report_calibration(const SplitOutputs& split, int bins, std::vector<WidthReport>& widths) {
   for (size_t i = 0; i < widths.size(); ++i) {
     auto& r = widths[i];
     r.ece_before = expected_calibration_error(split.logits[i], split.labels, 1.0, bins);
-    r.temperature = fit ? fit_temperature(split.logits[i], split.labels) : 1.0;
     r.ece_after = expected_calibration_error(split.logits[i], split.labels, r.temperature, bins);
   }
+}
+
+CheckpointEvaluation evaluate_checkpoint(const std::string& path, const std::string& split,
+                                         c10::Device device) {
+  const Checkpoint info = read_checkpoint(path);
+  const TrainConfig config = train_config_from_json(nlohmann::json::parse(info.config_json));
+  if (info.labels.empty())
+    throw std::runtime_error(path + ": the checkpoint holds no class labels");
+  const bool final_model = info.extra.count("temperature") > 0;
+  auto model = build_model(model_options(config, static_cast<int64_t>(info.labels.size())));
+  if (model->options().width_mode == WidthMode::kUniversal && !final_model) {
+    throw std::runtime_error(path +
+                             ": a universal-width checkpoint whose batch-norm statistics "
+                             "were not recalibrated per width; evaluate the run's "
+                             "checkpoints/final.pt");
+  }
+  load_checkpoint(path, *model, nullptr);
+  model->to(device);
+  const ManifestRules rules{config.data.allow_outside_root};
+  auto set = std::make_shared<VideoClipDataset>(open_dataset_index(split, info.labels, rules),
+                                                clip_dataset_options(config, info.labels));
+  DataLoaderOptions loader = loader_options(config, false);
+  const SplitOutputs outputs = collect_outputs(*model, set, loader, device);
+  CheckpointEvaluation e;
+  e.split = split;
+  e.clips = outputs.labels.size(0);
+  e.widths = score_widths(outputs, model->widths());
+  const DataConfig& d = config.data;
+  model->to(c10::kCPU);
+  for (size_t i = 0; i < e.widths.size(); ++i) {
+    const CostTally cost = model_cost(*model, static_cast<int>(i), d.clip.frames,
+                                      d.transform.crop_height, d.transform.crop_width);
+    e.widths[i].mflops = cost.flops / 1e6;
+    e.widths[i].params = cost.params;
+    if (final_model) e.widths[i].temperature = info.extra.at("temperature")[i].item<double>();
+  }
+  report_calibration(outputs, config.calibration.bins, e.widths);
+  return e;
 }
 
 double best_metric(const std::string& metric, const std::vector<WidthReport>& r) {

@@ -38,10 +38,30 @@ std::vector<WidthReport> score_widths(const SplitOutputs& split, const std::vect
 void recalibrate_bn(SlimmableNet& model, const std::shared_ptr<VideoClipDataset>& train_set,
                     const DataLoaderOptions& loader, int batches, c10::Device device);
 
-// Per width: ECE before, a softmax temperature fitted on `split` (1 when
-// `fit` is off), ECE after; fills the reports' calibration fields.
+// Per width: a softmax temperature fitted on one half of `split` (the even
+// rows; 1 when `fit` is off), and the expected calibration error before and
+// after it on the other half, which the fit never saw. Fills the reports'
+// calibration fields.
 void calibrate_confidence(const SplitOutputs& split, bool fit, int bins,
                           std::vector<WidthReport>& widths);
+
+// ECE per width on `split` at the reports' temperatures (before: at 1).
+void report_calibration(const SplitOutputs& split, int bins, std::vector<WidthReport>& widths);
+
+struct CheckpointEvaluation {
+  std::vector<WidthReport> widths;  // top-1, loss, MFLOPs, params, calibration on the split
+  int64_t clips = 0;                // videos of the split that decoded
+  std::string split;
+};
+
+// A checkpoint of adaptive-train evaluated on a labelled split (a manifest or
+// folder-per-class, e.g. data/synth/test.csv) the way training validates:
+// every width, the clips of a video averaged, the checkpoint's temperatures
+// (a final checkpoint's; 1 otherwise). Throws std::runtime_error naming the
+// checkpoint (unreadable; universal mode whose BN was not recalibrated) or
+// DataError naming the split.
+CheckpointEvaluation evaluate_checkpoint(const std::string& checkpoint, const std::string& split,
+                                         c10::Device device = c10::kCPU);
 
 // The validation metric that picks checkpoints/best.pt (train.best_metric):
 // top1_max (the widest width's top-1), top1_mean or top1_min (the narrowest's).

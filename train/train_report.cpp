@@ -7,18 +7,24 @@ namespace adaptive {
 
 using json = nlohmann::json;
 
-json report_json(const TrainReport& report) {
+json widths_json(const std::vector<WidthReport>& reports, const std::string& split) {
+  const std::string prefix = split.empty() ? "" : split + "_";
   json widths = json::array();
-  for (const auto& w : report.widths) {
+  for (const auto& w : reports) {
     widths.push_back({{"width", w.width},
-                      {"val_top1", w.top1},
-                      {"val_loss", w.loss},
+                      {prefix + "top1", w.top1},
+                      {prefix + "loss", w.loss},
                       {"mflops", w.mflops},
                       {"params", w.params},
                       {"temperature", w.temperature},
                       {"ece_before", w.ece_before},
                       {"ece_after", w.ece_after}});
   }
+  return widths;
+}
+
+json report_json(const TrainReport& report) {
+  const json widths = widths_json(report.widths, "val");
   json gate = nullptr;
   if (report.gate.trained) {
     gate = {{"val_top1", report.gate.top1},
@@ -36,18 +42,25 @@ json report_json(const TrainReport& report) {
           {"seconds", report.seconds}};
 }
 
-std::string format_report(const TrainReport& r) {
+std::string format_widths(const std::vector<WidthReport>& widths) {
   std::ostringstream out;
   char line[256];
   std::snprintf(line, sizeof line, "%-7s %8s %9s %10s %9s %8s %8s\n", "width", "top-1", "MFLOPs",
                 "params", "temp", "ECE", "ECE cal");
   out << line;
-  for (const auto& w : r.widths) {
+  for (const auto& w : widths) {
     std::snprintf(line, sizeof line, "%-7.3g %7.1f%% %9.1f %10lld %9.2f %8.3f %8.3f\n", w.width,
                   100 * w.top1, w.mflops, static_cast<long long>(w.params), w.temperature,
                   w.ece_before, w.ece_after);
     out << line;
   }
+  return out.str();
+}
+
+std::string format_report(const TrainReport& r) {
+  std::ostringstream out;
+  char line[256];
+  out << format_widths(r.widths);
   if (r.gate.trained && !r.widths.empty()) {
     std::snprintf(line, sizeof line,
                   "gate    %7.1f%% %9.1f  (%.0f%% of full-width compute; gate head %.3f MFLOPs)\n",

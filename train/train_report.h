@@ -13,9 +13,11 @@ namespace adaptive {
 
 struct WidthReport {
   double width = 0;
-  double top1 = 0, loss = 0;  // validation
+  double top1 = 0, loss = 0;  // on the split evaluated (training: validation)
   double mflops = 0;
   int64_t params = 0;
+  // Softmax temperature; expected calibration error at 1 and at it, on data
+  // the temperature was not fitted on (train/evaluation.h).
   double temperature = 1, ece_before = 0, ece_after = 0;
 };
 
@@ -43,8 +45,14 @@ struct TrainReport {
 
 // The report as an aligned text table.
 std::string format_report(const TrainReport& report);
+// Its per-width part: width, top-1, MFLOPs, params, temperature, ECE
+// before and after calibration.
+std::string format_widths(const std::vector<WidthReport>& widths);
 
 // report.json of a finished run.
 nlohmann::json report_json(const TrainReport& report);
+// Its "widths" array; the accuracy and loss keys carry the split's name
+// ("val_top1", "val_loss"; "top1", "loss" when `split` is empty).
+nlohmann::json widths_json(const std::vector<WidthReport>& widths, const std::string& split);
 
 }  // namespace adaptive
