@@ -4,13 +4,13 @@
 # (segment accuracy and false alarms against their timelines) and the test
 # clips (clip accuracy). Prints a table and draws accuracy against compute
 # into RUN/bench_infer/tradeoff.png; raw results in RUN/bench_infer/.
-#   RUN=dir    a finished run with model.pt (default runs/bench/slimmable, see bench_train.sh)
+#   RUN=dir    a finished run with model.pt (default runs/bench/seed0/slimmable, see bench_train.sh)
 #   DATA=dir   the synthetic dataset (default data/synth)
 #   THRESHOLDS="0.5 0.6 0.7"  THREADS=2
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh --with-plot >/dev/null
-run=${RUN:-runs/bench/slimmable}
+run=${RUN:-runs/bench/seed0/slimmable}
 data=${DATA:-data/synth}
 if [[ ! -f $run/model.pt ]]; then
   echo "bench_infer: no $run/model.pt; train it first:" >&2

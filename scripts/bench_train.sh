@@ -1,46 +1,122 @@
 #!/usr/bin/env bash
-# Training benchmark: the slimmable network of configs/synthetic-gestures.json
-# against networks of its widest and narrowest width trained alone for the same
-# epochs, in one run. Prints top-1 per width, training throughput and the share
-# of step time spent waiting for data.
-#   CONFIG=file (default configs/synthetic-gestures.json)  OUT=dir (default runs/bench)
+# Training benchmark: is one slimmable network as good as the plain networks
+# it replaces? For each seed it trains the slimmable network of CONFIG and a
+# plain twin at every listed width (the same architecture at that width,
+# trained alone with the same recipe), and, for the first seed, the same
+# network in universal mode. The best epoch of each run is chosen on val;
+# accuracy is then measured on the test split, which nothing was chosen on
+# (adaptive-train evaluate). Prints per width: MFLOPs, slimmable and plain
+# top-1 (mean and spread over seeds), their difference; draws test top-1
+# against MFLOPs for both families into OUT/accuracy_vs_mflops.png; the
+# figures are in OUT/summary.json.
+#   CONFIG=file   default configs/synthetic-gestures.json
+#   OUT=dir       default runs/bench
+#   SEEDS="0 1"   training seeds (at least 2 for a spread)
+#   EPOCHS=n      override train.epochs for every run (a shorter benchmark)
+#   SPLIT=file    the test split, default <data.root>/test.csv
+#   UNIVERSAL=0   skip the universal-mode run
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/build.sh >/dev/null
+scripts/build.sh --with-plot >/dev/null
 config=${CONFIG:-configs/synthetic-gestures.json}
 out=${OUT:-runs/bench}
+seeds=(${SEEDS:-0 1})
 mkdir -p "$out"
-train() {  # name, extra --set arguments
-  local name=$1; shift
-  echo "== $name" >&2
-  build/adaptive-train --config "$config" --out "$out/$name" --resume auto "$@" >"$out/$name.txt" 2>"$out/$name.log"
-  cat "$out/$name.txt"
+common=()
+[[ -n "${EPOCHS:-}" ]] && common+=(--set "train.epochs=$EPOCHS")
+resolved=$(build/adaptive-train --config "$config" --print-config "${common[@]}")
+widths=$(python3 -c 'import json,sys; print(" ".join(str(w) for w in json.load(sys.stdin)["model"]["widths"]))' <<<"$resolved")
+root=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["root"])' <<<"$resolved")
+split=${SPLIT:-$root/test.csv}
+
+# A run, resumed when it was stopped, then evaluated on the split.
+run() {  # dir, --set arguments...
+  local dir=$1; shift
+  echo "== $dir" >&2
+  local t0=$SECONDS
+  build/adaptive-train --config "$config" --out "$dir" --resume auto "${common[@]}" "$@" \
+    >"$dir.txt" 2>"$dir.log" || { tail -20 "$dir.log" >&2; exit 1; }
+  build/adaptive-train evaluate --checkpoint "$dir/checkpoints/final.pt" --split "$split" \
+    --json "$dir/test.json" >"$dir.test.txt"
+  echo "   $((SECONDS - t0)) s" >&2
 }
-widths=$(build/adaptive-train --config "$config" --print-config | python3 -c 'import json,sys; w=json.load(sys.stdin)["model"]["widths"]; print(w[0], w[-1])')
-read -r narrow wide <<<"$widths"
-start=$(date +%s)
-train slimmable
-train "alone-$wide" --set "model.widths=[$wide]" --set train.sampling=single --set gate.enabled=false
-train "alone-$narrow" --set "model.widths=[$narrow]" --set train.sampling=single --set gate.enabled=false
-echo "machine: $(nproc) cores; benchmark wall time $(( $(date +%s) - start )) s"
-python3 - "$out" "$narrow" "$wide" <<'PY'
-import json, sys
-out, narrow, wide = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
-load = lambda name: json.load(open(f"{out}/{name}/report.json"))
-slim = load("slimmable")
-alone = {narrow: load(f"alone-{sys.argv[2]}"), wide: load(f"alone-{sys.argv[3]}")}
-print(f"{'width':>6} {'slimmable':>10} {'alone':>8} {'diff':>7} {'MFLOPs':>8}")
-for w in slim["widths"]:
-    a = alone.get(w["width"])
-    a1 = a["widths"][0]["val_top1"] if a else None
-    diff = f"{100 * (w['val_top1'] - a1):+6.1f}" if a else "      "
-    alone_txt = f"{100 * a1:7.1f}%" if a else "        "
-    print(f"{w['width']:>6.3g} {100 * w['val_top1']:9.1f}% {alone_txt} {diff} {w['mflops']:8.1f}")
-print(f"slimmable training: {slim['train_clips_per_s']:.1f} clips/s, {100 * slim['data_share']:.1f}% of step time waiting for data, {slim['seconds']:.0f} s")
-for w, r in alone.items():
-    print(f"width {w:g} alone: {r['train_clips_per_s']:.1f} clips/s, {r['seconds']:.0f} s")
-if slim.get("gate"):
-    g = slim["gate"]
-    print(f"gate: top-1 {100 * g['val_top1']:.1f}% at {g['mean_mflops']:.1f} MFLOPs "
-          f"({100 * g['mean_mflops'] / slim['widths'][-1]['mflops']:.0f}% of full width)")
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+start=$SECONDS
+for seed in "${seeds[@]}"; do
+  dir="$out/seed$seed"
+  mkdir -p "$dir"
+  run "$dir/slimmable" --set "train.seed=$seed"
+  for w in $widths; do
+    run "$dir/plain-$w" --set "train.seed=$seed" --set "model.widths=[$w]" \
+      --set train.sampling=single --set gate.enabled=false
+  done
+done
+if [[ "${UNIVERSAL:-1}" != 0 ]]; then
+  run "$out/seed${seeds[0]}/universal" --set "train.seed=${seeds[0]}" \
+    --set model.width_mode=universal --set gate.enabled=false
+fi
+echo "benchmark wall time: $((SECONDS - start)) s"
+
+/usr/bin/python3 - "$out" "$split" "$widths" "${seeds[*]}" <<'PY'
+import json, os, statistics, sys
+
+out, split, widths, seeds = sys.argv[1], sys.argv[2], sys.argv[3].split(), sys.argv[4].split()
+load = lambda path: json.load(open(path))
+def top1(run, width):
+    for w in load(f"{run}/test.json")["widths"]:
+        if abs(w["width"] - float(width)) < 1e-6:
+            return 100 * w["top1"], w["mflops"]
+    raise SystemExit(f"{run}: no width {width}")
+def stats(values):
+    return statistics.mean(values), (max(values) - min(values)) / 2 if len(values) > 1 else 0.0
+
+rows = []
+for w in widths:
+    slim = [top1(f"{out}/seed{s}/slimmable", w) for s in seeds]
+    plain = [top1(f"{out}/seed{s}/plain-{w}", w) for s in seeds]
+    (sm, ss), (pm, ps) = stats([a for a, _ in slim]), stats([a for a, _ in plain])
+    rows.append({"width": float(w), "mflops": slim[0][1], "slimmable": [a for a, _ in slim],
+                 "plain": [a for a, _ in plain], "slimmable_mean": sm, "slimmable_spread": ss,
+                 "plain_mean": pm, "plain_spread": ps, "difference": sm - pm})
+universal = None
+udir = f"{out}/seed{seeds[0]}/universal"
+if os.path.exists(f"{udir}/test.json"):
+    universal = {w: top1(udir, w)[0] for w in widths}
+
+print(f"\ntest split {split}; seeds {' '.join(seeds)}; top-1 mean ± half the range over seeds")
+print(f"{'width':>6} {'MFLOPs':>8} {'slimmable':>15} {'plain':>15} {'difference':>11}")
+for r in rows:
+    print(f"{r['width']:>6g} {r['mflops']:8.1f} {r['slimmable_mean']:8.1f} ± {r['slimmable_spread']:4.1f}"
+          f" {r['plain_mean']:8.1f} ± {r['plain_spread']:4.1f} {r['difference']:+10.1f}")
+if universal:
+    print("universal (seed " + seeds[0] + "): " +
+          ", ".join(f"{w}: {a:.1f}%" for w, a in universal.items()))
+full, narrower = rows[-1], rows[:-1]
+print(f"target full width >= plain - 0.5 pt: {'met' if full['difference'] >= -0.5 else 'NOT met'}"
+      f" ({full['difference']:+.1f})")
+missed = [r["width"] for r in narrower if r["difference"] < 0]
+print("target every narrower width >= its plain twin: " +
+      ("met" if not missed else "NOT met at " + ", ".join(f"{w:g}" for w in missed)))
+json.dump({"split": split, "seeds": seeds, "widths": rows, "universal": universal},
+          open(f"{out}/summary.json", "w"), indent=2)
+
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+fig, ax = plt.subplots(figsize=(6, 4))
+x = [r["mflops"] for r in rows]
+ax.errorbar(x, [r["slimmable_mean"] for r in rows], yerr=[r["slimmable_spread"] for r in rows],
+            marker="o", capsize=3, label="slimmable (one network)")
+ax.errorbar(x, [r["plain_mean"] for r in rows], yerr=[r["plain_spread"] for r in rows],
+            marker="s", capsize=3, label="plain, trained alone per width")
+if universal:
+    ax.plot(x, list(universal.values()), marker="^", linestyle=":", label="universal (1 seed)")
+ax.set_xlabel("MFLOPs per clip")
+ax.set_ylabel("test top-1 (%)")
+ax.grid(alpha=0.3)
+ax.legend()
+fig.tight_layout()
+fig.savefig(f"{out}/accuracy_vs_mflops.png", dpi=120)
+print(f"chart: {out}/accuracy_vs_mflops.png; figures: {out}/summary.json")
 PY
