@@ -46,7 +46,9 @@ namespace {
 class BatteryGauge {
  public:
   BatteryGauge(double fixed_pct, std::string file) : level_(fixed_pct), file_(std::move(file)) {
-    if (!file_.empty()) level_ = read_battery_file(file_), read_at_ = Clock::now();
+    if (file_.empty()) return;
+    level_ = read_battery_file(file_);
+    read_at_ = Clock::now();
   }
   double level() {
     if (!file_.empty() && ms_since(read_at_) >= 1000) {
