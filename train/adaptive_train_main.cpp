@@ -128,7 +128,9 @@ int run_train(int argc, char** argv) {
       "print-config", "print the resolved config and exit")(
       "list-keys", "list every config key with its type, default and range, and exit")(
       "h,help", "show this help");
-  cli.custom_help("[options] | export --checkpoint PATH --out FILE [--widths W,...]");
+  cli.custom_help(
+      "[options] | export --checkpoint PATH --out FILE [--widths W,...] | evaluate --checkpoint "
+      "PATH --split MANIFEST");
   auto args = cli.parse(argc, argv);
   if (args.count("help")) {
     std::cout << cli.help() << "\n";
