@@ -46,6 +46,38 @@ void read_module(torch::serialize::InputArchive& archive, const std::string& pre
 
 }  // namespace
 
+void set_final_info(Checkpoint& c, const FinalModelInfo& info) {
+  const auto list = [](const std::vector<double>& v) { return torch::tensor(v, torch::kDouble); };
+  c.extra["temperature"] = list(info.temperature);
+  c.extra["mflops"] = list(info.mflops);
+  c.extra["params"] = list(info.params);
+  c.extra["val_top1"] = list(info.val_top1);
+  c.extra["gate_enabled"] = torch::tensor(info.gate_enabled ? 1 : 0);
+  c.extra["gate_mflops"] = torch::tensor(info.gate_mflops, torch::kDouble);
+}
+
+std::optional<FinalModelInfo> final_info(const Checkpoint& c) {
+  if (!c.extra.count("temperature")) return std::nullopt;
+  const auto list = [&](const std::string& name) {
+    const auto it = c.extra.find(name);
+    if (it == c.extra.end()) return std::vector<double>();
+    const at::Tensor t = it->second.to(torch::kDouble).contiguous();
+    return std::vector<double>(t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
+  };
+  const auto scalar = [&](const std::string& name) {
+    const auto it = c.extra.find(name);
+    return it == c.extra.end() ? 0.0 : it->second.item<double>();
+  };
+  FinalModelInfo info;
+  info.temperature = list("temperature");
+  info.mflops = list("mflops");
+  info.params = list("params");
+  info.val_top1 = list("val_top1");
+  info.gate_enabled = scalar("gate_enabled") > 0;
+  info.gate_mflops = scalar("gate_mflops");
+  return info;
+}
+
 void save_checkpoint(const std::string& path, torch::nn::Module& model,
                      torch::optim::Optimizer* optimizer, const Checkpoint& c,
                      torch::nn::Module* gate) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,19 @@ struct Checkpoint {
   std::vector<std::string> labels;          // class names, index = class id
   double clip_fps = 0;  // frame rate of the frames in a training clip (0: unknown)
 };
+
+// What a final checkpoint (checkpoints/final.pt) holds beyond a training
+// one, in Checkpoint::extra: per width its softmax temperature, MFLOPs,
+// parameters and validation top-1; whether a gate was trained, and its MFLOPs.
+struct FinalModelInfo {
+  std::vector<double> temperature, mflops, params, val_top1;
+  bool gate_enabled = false;
+  double gate_mflops = 0;
+};
+void set_final_info(Checkpoint& checkpoint, const FinalModelInfo& info);
+// A final checkpoint's info (a list it lacks stays empty); nothing for a
+// training checkpoint.
+std::optional<FinalModelInfo> final_info(const Checkpoint& checkpoint);
 
 // Saves model (+ optional gate module), optimizer (may be null) and checkpoint data.
 void save_checkpoint(const std::string& path, torch::nn::Module& model,

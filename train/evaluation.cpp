@@ -126,7 +126,7 @@ CheckpointEvaluation evaluate_checkpoint(const std::string& path, const std::str
   const TrainConfig config = train_config_from_json(nlohmann::json::parse(info.config_json));
   if (info.labels.empty())
     throw std::runtime_error(path + ": the checkpoint holds no class labels");
-  const bool final_model = info.extra.count("temperature") > 0;
+  const std::optional<FinalModelInfo> final_model = final_info(info);
   auto model = build_model(model_options(config, static_cast<int64_t>(info.labels.size())));
   if (model->options().width_mode == WidthMode::kUniversal && !final_model) {
     throw std::runtime_error(path +
@@ -152,7 +152,7 @@ CheckpointEvaluation evaluate_checkpoint(const std::string& path, const std::str
                                       d.transform.crop_height, d.transform.crop_width);
     e.widths[i].mflops = cost.flops / 1e6;
     e.widths[i].params = cost.params;
-    if (final_model) e.widths[i].temperature = info.extra.at("temperature")[i].item<double>();
+    if (final_model) e.widths[i].temperature = final_model->temperature.at(i);
   }
   report_calibration(outputs, config.calibration.bins, e.widths);
   return e;

@@ -44,14 +44,6 @@ std::vector<int> width_indices(const std::vector<double>& model_widths,
   return indices;
 }
 
-// extra[name][i] (or the scalar extra[name]) when the checkpoint has it (a
-// final checkpoint), else fallback.
-double extra_at(const Checkpoint& c, const std::string& name, int i, double fallback) {
-  const auto it = c.extra.find(name);
-  if (it == c.extra.end()) return fallback;
-  return (it->second.dim() == 0 ? it->second : it->second[i]).item<double>();
-}
-
 }  // namespace
 
 ExportSummary export_checkpoint(const ExportOptions& options) {
@@ -63,7 +55,7 @@ ExportSummary export_checkpoint(const ExportOptions& options) {
                              ": the checkpoint holds no class labels (written by an older "
                              "adaptive-train); retrain or resume the run to export it");
   }
-  const bool final_model = info.extra.count("temperature") > 0;
+  const std::optional<FinalModelInfo> final_model = final_info(info);
   const ModelOptions model_opts = model_options(config, static_cast<int64_t>(info.labels.size()));
   if (model_opts.width_mode == WidthMode::kUniversal && !final_model) {
     throw std::runtime_error(path +
@@ -72,7 +64,7 @@ ExportSummary export_checkpoint(const ExportOptions& options) {
                              "checkpoints/final.pt");
   }
   auto model = build_model(model_opts);
-  const bool has_gate = final_model && extra_at(info, "gate_enabled", 0, 0) > 0;
+  const bool has_gate = final_model && final_model->gate_enabled;
   const std::vector<int> indices = width_indices(model->widths(), options.widths);
   const bool with_gate = has_gate && indices.size() == model->widths().size();
   WidthGate gate(gate_options_for(*model, config.gate.hidden));
@@ -92,14 +84,14 @@ ExportSummary export_checkpoint(const ExportOptions& options) {
   for (int i : indices) {
     const CostTally c = model_cost(*model, i, shape.frames, shape.height, shape.width);
     ArtifactWidth w{model->widths()[i], c.flops / 1e6, c.params,
-                    extra_at(info, "temperature", i, 1.0), std::nullopt};
-    if (final_model) w.val_top1 = extra_at(info, "val_top1", i, 0.0);
+                    final_model ? final_model->temperature.at(i) : 1.0, std::nullopt};
+    if (final_model && !final_model->val_top1.empty()) w.val_top1 = final_model->val_top1.at(i);
     m.widths.push_back(w);
   }
   m.default_width_index = static_cast<int>(m.widths.size()) - 1;
-  m.calibrated = final_model && config.calibration.enabled;
+  m.calibrated = final_model.has_value() && config.calibration.enabled;
   m.has_gate = with_gate;
-  m.gate_mflops = with_gate ? extra_at(info, "gate_mflops", 0, 0.0) : 0;
+  m.gate_mflops = with_gate ? final_model->gate_mflops : 0;
   m.producer = {{"name", "adaptive-video"}, {"version", ADAPTIVE_VERSION}};
   m.source = {{"checkpoint", fs::path(path).filename().string()}, {"step", info.state.step}};
   m.config = json::parse(info.config_json);

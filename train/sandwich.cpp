@@ -86,4 +86,26 @@ std::vector<double> sandwich_step(SlimmableNet& model, const at::Tensor& clips,
   return losses;
 }
 
+std::vector<double> accumulated_sandwich_step(SlimmableNet& model, const at::Tensor& clips,
+                                              const at::Tensor& labels,
+                                              const std::vector<WidthChoice>& choices,
+                                              const SandwichOptions& options, int64_t parts) {
+  const int64_t n = clips.size(0);
+  parts = std::max<int64_t>(1, std::min(parts, n));
+  std::vector<double> losses;
+  for (int64_t k = 0; k < parts; ++k) {
+    const int64_t begin = n * k / parts, end = n * (k + 1) / parts;
+    const auto part = sandwich_step(model, clips.slice(0, begin, end), labels.slice(0, begin, end),
+                                    choices, options);
+    losses.resize(part.size(), 0.0);
+    for (size_t i = 0; i < part.size(); ++i) losses[i] += part[i] / parts;
+  }
+  if (parts > 1) {
+    torch::NoGradGuard no_grad;
+    for (auto& p : model.parameters())
+      if (p.grad().defined()) p.grad().div_(static_cast<double>(parts));
+  }
+  return losses;
+}
+
 }  // namespace adaptive

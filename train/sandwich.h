@@ -56,4 +56,13 @@ std::vector<double> sandwich_step(SlimmableNet& model, const at::Tensor& clips,
                                   const at::Tensor& labels, const std::vector<WidthChoice>& choices,
                                   const SandwichOptions& options);
 
+// The same over `parts` micro-batches of the batch (fewer when the batch is
+// smaller), with gradients averaged over them, as train.accumulate asks:
+// batch norm sees micro-batches, as the ranks of a distributed run do.
+// Returns each choice's loss, averaged over the parts.
+std::vector<double> accumulated_sandwich_step(SlimmableNet& model, const at::Tensor& clips,
+                                              const at::Tensor& labels,
+                                              const std::vector<WidthChoice>& choices,
+                                              const SandwichOptions& options, int64_t parts);
+
 }  // namespace adaptive

@@ -175,29 +175,6 @@ struct Trainer::Impl {
     return score_widths(outputs(data.val), model->widths());
   }
 
-  // The sandwich step over train.accumulate micro-batches of the batch, with
-  // gradients averaged over them. Returns the losses per width, averaged.
-  std::vector<double> accumulated_step(const Batch& batch, const std::vector<WidthChoice>& choices,
-                                       const SandwichOptions& sandwich) {
-    const int64_t n = batch.clips.size(0);
-    const int64_t parts = std::min<int64_t>(config.train.accumulate, n);
-    std::vector<double> losses;
-    for (int64_t k = 0; k < parts; ++k) {
-      const int64_t begin = n * k / parts, end = n * (k + 1) / parts;
-      const auto part =
-          sandwich_step(*model, batch.clips.slice(0, begin, end).to(device),
-                        batch.labels.slice(0, begin, end).to(device), choices, sandwich);
-      losses.resize(part.size(), 0.0);
-      for (size_t i = 0; i < part.size(); ++i) losses[i] += part[i] / parts;
-    }
-    if (parts > 1) {
-      torch::NoGradGuard no_grad;
-      for (auto& p : model->parameters())
-        if (p.grad().defined()) p.grad().div_(static_cast<double>(parts));
-    }
-    return losses;
-  }
-
   struct StepResult {
     std::vector<double> losses;  // per width of the step
     json widths;                 // the widths it trained
@@ -213,8 +190,9 @@ struct Trainer::Impl {
     clear_gradients(*optimizer);
     std::vector<double> losses;
     try {
-      losses =
-          accumulated_step(batch, choices, {t.distill, t.distill_temperature, t.label_smoothing});
+      losses = accumulated_sandwich_step(
+          *model, batch.clips.to(device), batch.labels.to(device), choices,
+          {t.distill, t.distill_temperature, t.label_smoothing}, t.accumulate);
     } catch (const NonFiniteLoss& e) {
       const fs::path last = run_dir.checkpoint("last.pt");
       throw std::runtime_error("training diverged at epoch " + std::to_string(state.epoch + 1) +
@@ -359,20 +337,17 @@ struct Trainer::Impl {
       report.gate = train_gate(gate, outputs(data.train), val, widths, config.gate,
                                config.train.seed, [this](const json& line) { run_dir.log(line); });
     }
-    Checkpoint final_ckpt = checkpoint_data();
-    std::vector<double> temps, mflops, params, top1;
+    FinalModelInfo info;
     for (const auto& w : widths) {
-      temps.push_back(w.temperature);
-      mflops.push_back(w.mflops);
-      params.push_back(static_cast<double>(w.params));
-      top1.push_back(w.top1);
+      info.temperature.push_back(w.temperature);
+      info.mflops.push_back(w.mflops);
+      info.params.push_back(static_cast<double>(w.params));
+      info.val_top1.push_back(w.top1);
     }
-    final_ckpt.extra = {{"temperature", torch::tensor(temps, torch::kDouble)},
-                        {"mflops", torch::tensor(mflops, torch::kDouble)},
-                        {"params", torch::tensor(params, torch::kDouble)},
-                        {"val_top1", torch::tensor(top1, torch::kDouble)},
-                        {"gate_enabled", torch::tensor(config.gate.enabled ? 1 : 0)},
-                        {"gate_mflops", torch::tensor(report.gate.gate_mflops, torch::kDouble)}};
+    info.gate_enabled = config.gate.enabled;
+    info.gate_mflops = report.gate.gate_mflops;
+    Checkpoint final_ckpt = checkpoint_data();
+    set_final_info(final_ckpt, info);
     if (run_dir.writer()) {
       const std::string final_path = run_dir.checkpoint("final.pt").string();
       const std::string model_path = (run_dir.path() / "model.pt").string();

@@ -154,6 +154,7 @@ TEST_CASE("universal mode trains any width and recalibrates BN per listed width"
   TrainConfig c = tiny_config(tiny_dataset());
   c.model.width_mode = WidthMode::kUniversal;
   c.model.widths = {0.5, 0.75, 1.0};
+  c.model.channel_multiple = 2;  // 4, 6 and 8 of the 8 channels: three distinct widths
   c.train.bn_calibration_batches = 2;
   c.train.epochs = 1;
   c.gate.enabled = false;
