@@ -79,7 +79,10 @@ cxxopts::Options command_line() {
       "truth", "ground-truth timeline (JSON) to score the run against",
       cxxopts::value<std::string>())("threads", "compute threads (0: all cores)",
                                      cxxopts::value<int>()->default_value("0"))(
-      "quiet", "no progress on stderr")("h,help", "show this help");
+      "strict",
+      "a video that ends early or fails to decode mid-way is an error (default: the windows "
+      "decoded are kept, with a warning)")("quiet", "no progress on stderr")("h,help",
+                                                                             "show this help");
   return cli;
 }
 
@@ -106,6 +109,7 @@ InferOptions infer_options(const cxxopts::ParseResult& args) {
   if (t.budget_mflops_per_s < 0) throw UsageError("--budget-mflops-per-s must be >= 0");
   o.reader.stride = args["stride"].as<int>();
   if (o.reader.stride < 1) throw UsageError("--stride must be >= 1");
+  o.reader.strict = args.count("strict") > 0;
   if (args.count("battery")) {
     o.battery_pct = args["battery"].as<double>();
     if (o.battery_pct < 0 || o.battery_pct > 100) throw UsageError("--battery must be in [0, 100]");

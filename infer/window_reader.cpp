@@ -85,6 +85,7 @@ void WindowReader::push(Window w) {
 void WindowReader::run() {
   ReaderEnd end;
   end.source_fps = source_fps_;
+  std::string broken;  // why decoding ended early, if it did
   try {
     const ClipTransform transform(eval_transform_options(input_.short_side, input_.height,
                                                          input_.width, input_.mean, input_.std));
@@ -122,7 +123,7 @@ void WindowReader::run() {
         ok = source_->read(frame);
       } catch (const BadSampleError& e) {
         // Frames numbered from 0, as in the window results.
-        end.error = "decoding failed at frame " + std::to_string(src + 1) + ": " + e.reason();
+        broken = "decoding failed at frame " + std::to_string(src + 1) + ": " + e.reason();
         break;
       }
       if (!ok) break;
@@ -138,10 +139,16 @@ void WindowReader::run() {
       }
     }
     end.frames = src + 1;
-    if (end.error.empty() && looks_truncated(end.frames, source_->announced_frames())) {
-      end.error = "decoding stopped at frame " + std::to_string(end.frames) + " of the " +
-                  std::to_string(source_->announced_frames()) +
-                  " frames the container announces (truncated or corrupt)";
+    if (broken.empty() && looks_truncated(end.frames, source_->announced_frames())) {
+      broken = "decoding stopped at frame " + std::to_string(end.frames) + " of the " +
+               std::to_string(source_->announced_frames()) +
+               " frames the container announces (truncated or corrupt)";
+    }
+    if (!broken.empty() && (w == 0 || options_.strict)) {
+      end.error = broken;
+    } else if (!broken.empty()) {
+      end.warning = source_->name() + ": " + broken + "; kept the " + std::to_string(w) +
+                    " windows of the " + std::to_string(end.frames) + " frames that decoded";
     }
     if (end.error.empty() && w == 0) {
       if (resized.empty()) {

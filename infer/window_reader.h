@@ -57,6 +57,11 @@ struct WindowReaderOptions {
   int queue = 8;             // windows decoded ahead
   bool keep_frames = false;  // fill Window::new_frames (overlay)
   double folder_fps = 12;    // rate of frame folders
+  // A file that ends before its container says, or fails to decode mid-way,
+  // after at least one window: false (default) keeps the windows decoded and
+  // says so in ReaderEnd::warning, as players show such files; true makes it
+  // ReaderEnd::error. Before the first window it is always an error.
+  bool strict = false;
 };
 
 // What ended the stream.
@@ -64,7 +69,7 @@ struct ReaderEnd {
   int64_t frames = 0;  // source frames decoded
   double source_fps = 0;
   std::string error;              // "": normal end; else what failed and at which frame
-  std::string warning;            // e.g. the video was padded
+  std::string warning;            // e.g. the video was padded, or ended early (not strict)
   int64_t width = 0, height = 0;  // source frame size
 };
 

@@ -215,14 +215,27 @@ TEST_CASE("bad input: a clear message and a non-zero exit", "[infer][cli]") {
   CHECK(c.code == 1);
   CHECK_THAT(c.out, Catch::Contains("text.avi"));
 
-  // A file cut short: the windows before the cut, the summary, then the error.
+  // A file cut short, as players show it: the windows before the cut, the
+  // summary with a warning, exit 0; under --strict the same, then an error.
   std::ifstream whole(stream_path(), std::ios::binary);
   const std::string bytes((std::istreambuf_iterator<char>(whole)), {});
   test::write_file(dir.path() / "cut.avi", bytes.substr(0, bytes.size() * 6 / 10));
   c = infer(model + " --input " + dir.str("cut.avi"));
+  CHECK(c.code == 0);
+  CHECK_THAT(c.out, Catch::Contains("adaptive-infer: warning: ") &&
+                        Catch::Contains("cut.avi: decoding stopped at frame ") &&
+                        Catch::Contains("frames the container announces (truncated or corrupt)"));
+  auto lines = json_lines(c.out);
+  REQUIRE_FALSE(lines.empty());
+  CHECK(lines.back()["type"] == "summary");
+  CHECK(lines.back()["windows"].get<int>() > 0);
+  CHECK(lines.back().contains("warning"));
+  CHECK_FALSE(lines.back().contains("error"));
+  CHECK(lines.back()["windows"].get<int64_t>() == static_cast<int64_t>(lines.size()) - 1);
+  c = infer(model + " --input " + dir.str("cut.avi") + " --strict");
   CHECK(c.code == 1);
   CHECK_THAT(c.out, Catch::Contains("frames the container announces (truncated or corrupt)"));
-  const auto lines = json_lines(c.out);
+  lines = json_lines(c.out);
   REQUIRE_FALSE(lines.empty());
   CHECK(lines.back()["type"] == "summary");
   CHECK(lines.back()["windows"].get<int>() > 0);

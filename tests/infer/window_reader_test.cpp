@@ -118,11 +118,25 @@ TEST_CASE("a video shorter than one window is padded with a warning", "[infer][w
 }
 
 TEST_CASE("a decoding error mid-file ends the windows and names the frame", "[infer][windows]") {
-  WindowReader reader(std::make_unique<FailingSource>(25), input_spec(0), {});
+  // Default: the windows decoded are kept, and the end says what happened.
+  WindowReader tolerant(std::make_unique<FailingSource>(25), input_spec(0), {});
+  CHECK(all_windows(tolerant).size() == 22);  // frames 0..24: windows ending at frames 3..24
+  CHECK(tolerant.end().error.empty());
+  CHECK_THAT(tolerant.end().warning,
+             Catch::Contains("decoding failed at frame 25: cannot decode frame") &&
+                 Catch::EndsWith("kept the 22 windows of the 25 frames that decoded"));
+  // Strict: the same windows, and an error.
+  WindowReaderOptions strict;
+  strict.strict = true;
+  WindowReader reader(std::make_unique<FailingSource>(25), input_spec(0), strict);
   const auto windows = all_windows(reader);
-  CHECK(windows.size() == 22);  // frames 0..24: windows ending at frames 3..24
+  CHECK(windows.size() == 22);
   CHECK_THAT(reader.end().error,
              Catch::StartsWith("decoding failed at frame 25: cannot decode frame"));
+  // Before the first window it is an error either way.
+  WindowReader early(std::make_unique<FailingSource>(2), input_spec(0), {});
+  CHECK(all_windows(early).empty());
+  CHECK_THAT(early.end().error, Catch::StartsWith("decoding failed at frame 2"));
 }
 
 TEST_CASE("window quality: darkness, detail and motion", "[infer][windows]") {

@@ -116,7 +116,7 @@ std::vector<BadFile> make_bad_videos(const TempDir& dir) {
 
 }  // namespace
 
-TEST_CASE("adaptive-infer names each broken video, exits 1 and writes no output",
+TEST_CASE("adaptive-infer --strict names each broken video, exits 1 and writes no output",
           "[reliability][bad_input]") {
   TempDir dir;
   const std::string model = test::tiny_trained_run() + "/model.pt";
@@ -124,7 +124,7 @@ TEST_CASE("adaptive-infer names each broken video, exits 1 and writes no output"
     SECTION(fs::path(video.path).filename().string()) {
       const std::string out = dir.str("out.jsonl");
       const auto r = run_command(std::string(ADAPTIVE_INFER) + " --model " + model + " --input " +
-                                 video.path + " --quiet --output " + out);
+                                 video.path + " --quiet --strict --output " + out);
       check_clear_failure(r, 1, video.expected);
       CHECK_THAT(r.output, Catch::Contains(fs::path(video.path).filename().string()));
       // A video cut short after some windows reports what it processed (the
@@ -133,6 +133,28 @@ TEST_CASE("adaptive-infer names each broken video, exits 1 and writes no output"
       CHECK_FALSE(fs::exists(out + ".tmp"));
     }
   }
+}
+
+TEST_CASE("adaptive-infer keeps what a truncated video decoded, with a warning, and exits 0",
+          "[reliability][bad_input]") {
+  TempDir dir;
+  const std::string model = test::tiny_trained_run() + "/model.pt";
+  const std::string clip = test::read_file(test::tiny_synth_dataset() + "/streams/stream_000.avi");
+  test::write_file(dir.path() / "cut.avi", clip.substr(0, clip.size() / 2));
+  const std::string out = dir.str("out.jsonl");
+  const auto r = run_command(std::string(ADAPTIVE_INFER) + " --model " + model + " --input " +
+                             dir.str("cut.avi") + " --quiet --output " + out);
+  INFO(r.output);
+  CHECK(r.rc == 0);
+  CHECK_THAT(r.output, Catch::Contains("warning: " + dir.str("cut.avi") +
+                                       ": decoding stopped at "
+                                       "frame ") &&
+                           Catch::Contains(" frames that decoded"));
+  const std::string written = test::read_file(out);
+  CHECK_THAT(written, Catch::Contains("\"type\":\"window\"") &&
+                          Catch::Contains("\"type\":\"summary\"") &&
+                          Catch::Contains("\"warning\""));
+  CHECK_FALSE(fs::exists(out + ".tmp"));
 }
 
 TEST_CASE("adaptive-data inspect --check lists every broken video and exits 1",
