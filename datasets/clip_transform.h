@@ -11,7 +11,6 @@
 // the same crop, flip and jitter.
 #pragma once
 
-#include <array>
 #include <vector>
 
 #include <ATen/core/Tensor.h>

@@ -19,7 +19,7 @@
 #include <opencv2/core.hpp>
 
 #include "datasets/frame_source.h"
-#include "infer/model_artifact.h"
+#include "models/artifact_format.h"
 
 namespace adaptive {
 
