@@ -12,7 +12,6 @@
 #include <cstdio>
 #include <iostream>
 
-#include <ATen/Parallel.h>
 #include <torch/torch.h>
 
 #include "common/atomic_file.h"
@@ -90,9 +89,7 @@ int run(int argc, char** argv) {
     std::cout << cli.help() << "\n";
     return args.count("help") ? 0 : 2;
   }
-  const int threads = args["threads"].as<int>();
-  at::set_num_threads(threads);
-  at::set_num_interop_threads(1);
+  const int threads = adaptive::set_compute_threads(args["threads"].as<int>());
   c10::InferenceMode inference;
 
   const ModelArtifact model = ModelArtifact::load(args["model"].as<std::string>());

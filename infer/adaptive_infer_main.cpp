@@ -10,9 +10,6 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
-#include <thread>
-
-#include <ATen/Parallel.h>
 
 #include "common/cli.h"
 #include "datasets/dataset_index.h"
@@ -201,11 +198,7 @@ int run(int argc, char** argv) {
   const std::string format = args["format"].as<std::string>();
   if (format != "jsonl" && format != "csv" && format != "text")
     throw UsageError("--format: expected jsonl, csv or text, got '" + format + "'");
-  const int threads = args["threads"].as<int>() > 0
-                          ? args["threads"].as<int>()
-                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  at::set_num_threads(threads);
-  at::set_num_interop_threads(1);
+  set_compute_threads(args["threads"].as<int>());
   set_blas_threads(1);  // LibTorch's threads parallelise the convs; OpenBLAS's would compete
 
   InferOptions o = infer_options(args);

@@ -1,7 +1,10 @@
 #include "models/device.h"
 
+#include <algorithm>
 #include <stdexcept>
+#include <thread>
 
+#include <ATen/Parallel.h>
 #include <torch/cuda.h>
 
 #include <dlfcn.h>
@@ -19,6 +22,13 @@ c10::Device select_device(const std::string& name) {
     return c10::Device(name);
   }
   throw std::invalid_argument("unknown device '" + name + "' (known: cpu, cuda, cuda:N)");
+}
+
+int set_compute_threads(int threads) {
+  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  at::set_num_threads(threads);
+  at::set_num_interop_threads(1);
+  return threads;
 }
 
 bool set_blas_threads(int threads) {

@@ -12,6 +12,11 @@ namespace adaptive {
 // name or when CUDA is asked for and this LibTorch build or machine has none.
 c10::Device select_device(const std::string& name);
 
+// LibTorch's compute (intra-op) threads: `threads`, or one per core when it
+// is 0; one inter-op thread. Call before any parallel work: LibTorch refuses
+// to change them after. Returns the number of compute threads set.
+int set_compute_threads(int threads);
+
 // Threads of the BLAS library behind LibTorch's matrix products, when it is
 // OpenBLAS (its own thread pool, apart from LibTorch's OpenMP threads; the
 // two spinning at once on few cores slow batch-1 inference down). Returns

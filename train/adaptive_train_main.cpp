@@ -12,9 +12,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
-#include <thread>
-
-#include <ATen/Parallel.h>
 
 #include "common/atomic_file.h"
 #include "common/cli.h"
@@ -97,9 +94,7 @@ int run_evaluate(int argc, char** argv) {
   }
   if (!args.count("checkpoint") || !args.count("split"))
     throw UsageError("--checkpoint PATH and --split MANIFEST are required (see --help)");
-  const int threads = args["threads"].as<int>();
-  at::set_num_threads(
-      threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  adaptive::set_compute_threads(args["threads"].as<int>());
   const adaptive::CheckpointEvaluation e = adaptive::evaluate_checkpoint(
       args["checkpoint"].as<std::string>(), args["split"].as<std::string>());
   std::cout << e.split << ": " << e.clips << " videos\n" << adaptive::format_widths(e.widths);
@@ -153,11 +148,7 @@ int run_train(int argc, char** argv) {
     return 0;
   }
   // Threads first: LibTorch refuses to change them once parallel work has run.
-  const int threads = config.train.threads > 0
-                          ? config.train.threads
-                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  at::set_num_threads(threads);
-  at::set_num_interop_threads(1);
+  const int threads = adaptive::set_compute_threads(config.train.threads);
 
   adaptive::TrainerOptions options;
   options.out_dir = args.count("out")
