@@ -6,8 +6,7 @@
 
 #include "datasets/errors.h"
 #include "models/calibration.h"
-#include "train/checkpoint.h"
-#include "train/train_config.h"
+#include "train/trained_model.h"
 
 namespace adaptive {
 
@@ -122,19 +121,11 @@ void report_calibration(const SplitOutputs& split, int bins, std::vector<WidthRe
 
 CheckpointEvaluation evaluate_checkpoint(const std::string& path, const std::string& split,
                                          c10::Device device) {
-  const Checkpoint info = read_checkpoint(path);
-  const TrainConfig config = train_config_from_json(nlohmann::json::parse(info.config_json));
-  if (info.labels.empty())
-    throw std::runtime_error(path + ": the checkpoint holds no class labels");
-  const std::optional<FinalModelInfo> final_model = final_info(info);
-  auto model = build_model(model_options(config, static_cast<int64_t>(info.labels.size())));
-  if (model->options().width_mode == WidthMode::kUniversal && !final_model) {
-    throw std::runtime_error(path +
-                             ": a universal-width checkpoint whose batch-norm statistics "
-                             "were not recalibrated per width; evaluate the run's "
-                             "checkpoints/final.pt");
-  }
-  load_checkpoint(path, *model, nullptr);
+  const TrainedModel trained = load_trained_model(path, "evaluate");
+  const Checkpoint& info = trained.checkpoint;
+  const TrainConfig& config = trained.config;
+  const std::optional<FinalModelInfo>& final_model = trained.final_model;
+  SlimmableNet* model = trained.model.get();
   model->to(device);
   const ManifestRules rules{config.data.allow_outside_root};
   auto set = std::make_shared<VideoClipDataset>(open_dataset_index(split, info.labels, rules),

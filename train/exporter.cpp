@@ -12,9 +12,7 @@
 #include "common/atomic_file.h"
 #include "models/artifact_format.h"
 #include "models/script_export.h"
-#include "models/width_gate.h"
-#include "train/checkpoint.h"
-#include "train/train_config.h"
+#include "train/trained_model.h"
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -48,34 +46,19 @@ std::vector<int> width_indices(const std::vector<double>& model_widths,
 
 ExportSummary export_checkpoint(const ExportOptions& options) {
   const std::string& path = options.checkpoint;
-  const Checkpoint info = read_checkpoint(path);
-  const TrainConfig config = train_config_from_json(json::parse(info.config_json));
-  if (info.labels.empty()) {
-    throw std::runtime_error(path +
-                             ": the checkpoint holds no class labels (written by an older "
-                             "adaptive-train); retrain or resume the run to export it");
-  }
-  const std::optional<FinalModelInfo> final_model = final_info(info);
-  const ModelOptions model_opts = model_options(config, static_cast<int64_t>(info.labels.size()));
-  if (model_opts.width_mode == WidthMode::kUniversal && !final_model) {
-    throw std::runtime_error(path +
-                             ": a universal-width checkpoint whose batch-norm statistics "
-                             "were not recalibrated per width; export the run's "
-                             "checkpoints/final.pt");
-  }
-  auto model = build_model(model_opts);
-  const bool has_gate = final_model && final_model->gate_enabled;
+  const TrainedModel trained = load_trained_model(path, "export");
+  const Checkpoint& info = trained.checkpoint;
+  const TrainConfig& config = trained.config;
+  const std::optional<FinalModelInfo>& final_model = trained.final_model;
+  SlimmableNet* model = trained.model.get();
   const std::vector<int> indices = width_indices(model->widths(), options.widths);
-  const bool with_gate = has_gate && indices.size() == model->widths().size();
-  WidthGate gate(gate_options_for(*model, config.gate.hidden));
-  load_checkpoint(path, *model, nullptr, has_gate ? gate.ptr().get() : nullptr);
-  model->eval();
-  gate->eval();
+  // The gate scores every width: a file with a subset of them has none.
+  const bool with_gate = trained.gate && indices.size() == model->widths().size();
 
   const ClipTransformOptions& t = config.data.transform;
   const ScriptInputShape shape{3, config.data.clip.frames, t.crop_height, t.crop_width};
   torch::jit::Module module =
-      lower_to_torchscript(*model, with_gate ? gate.get() : nullptr, indices, shape);
+      lower_to_torchscript(*model, with_gate ? trained.gate.get() : nullptr, indices, shape);
 
   ArtifactMetadata m;
   m.labels = info.labels;
