@@ -208,7 +208,9 @@ TEST_CASE("a run killed (SIGKILL) again and again and resumed ends as an uninter
           "[train][signals]") {
   TempDir dir;
   const std::string config = test::write_tiny_config(dir, "kill", [](TrainConfig& c) {
-    c.train.epochs = 6;
+    // 80 steps: more than 5 launches can run, each killed 3-5 steps plus at
+    // most 60 ms after its start, even on a fast idle machine.
+    c.train.epochs = 16;
     c.train.checkpoint_every = 1;  // a checkpoint written at nearly every moment
     c.model.dropout = 0.2;         // the torch generator's state must survive too
   });
