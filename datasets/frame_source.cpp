@@ -14,9 +14,7 @@
 namespace fs = std::filesystem;
 
 namespace adaptive {
-namespace {
 
-// Converts any 8-bit decoder output (gray, BGR, BGRA) to RGB.
 void to_rgb(const cv::Mat& in, cv::Mat& rgb, const std::string& name) {
   if (in.depth() != CV_8U) {
     throw BadSampleError(name, "unsupported pixel depth (expected 8-bit frames)");
@@ -35,6 +33,8 @@ void to_rgb(const cv::Mat& in, cv::Mat& rgb, const std::string& name) {
       throw BadSampleError(name, "unsupported channel count " + std::to_string(in.channels()));
   }
 }
+
+namespace {
 
 class VideoFileSource : public FrameSource {
  public:

@@ -31,7 +31,18 @@ class FrameSource {
 
   // File or folder name, for messages.
   virtual const std::string& name() const = 0;
+
+  // Whether frames arrive in real time (a stream, a camera, a paced file):
+  // a reader that falls behind must drop frames, not make the source wait
+  // (datasets/live_source.h).
+  virtual bool live() const { return false; }
+  // Times a live source reopened its stream after it stopped.
+  virtual int64_t reconnects() const { return 0; }
 };
+
+// Converts any 8-bit decoder output (gray, BGR, BGRA) to RGB. Throws
+// BadSampleError naming `name` for other depths or channel counts.
+void to_rgb(const cv::Mat& in, cv::Mat& rgb, const std::string& name);
 
 // File extensions recognised as videos and as frame images (lower case, with dot).
 const std::vector<std::string>& video_extensions();

@@ -1,19 +1,23 @@
-// adaptive-infer: adaptive inference on a video file, frame folder or
-// manifest of labelled clips.
+// adaptive-infer: adaptive inference on a video file, frame folder, network
+// stream, camera, or manifest of labelled clips.
 //
-//   adaptive-infer --model model.pt --input VIDEO [--policy fixed|confidence|gate] [options]
+//   adaptive-infer --model model.pt --input VIDEO|URL|CAMERA [--policy fixed|confidence|gate]
 //
-// Prints one JSON line per window and a summary (docs/inference-output.md),
-// or CSV / text. Exit codes: 0 ok, 1 runtime failure (bad model or video; a
-// decoding error mid-file after printing what was processed), 2 usage.
+// Prints one JSON line per window, as it is decided, and a summary
+// (docs/inference-output.md), or CSV / text. Exit codes: 0 ok, 1 runtime
+// failure (bad model, video or stream; a decoding error mid-file with
+// --strict, after printing what was processed), 2 usage, 128 + N when signal
+// N stopped the run (after the summary and the overlay are written).
 #include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <memory>
 
 #include "common/cli.h"
+#include "common/stop_signals.h"
 #include "datasets/dataset_index.h"
 #include "datasets/frame_source.h"
+#include "datasets/live_source.h"
 #include "datasets/timeline.h"
 #include "infer/engine.h"
 #include "infer/manifest_run.h"
@@ -37,9 +41,22 @@ cxxopts::Options command_line() {
   cxxopts::Options cli("adaptive-infer",
                        "Adaptive inference on a video: narrow when it can, wider when it must.");
   cli.add_options()("model", "exported model (.pt)", cxxopts::value<std::string>())(
-      "input", "video file, frame folder, or a .csv manifest of labelled clips",
-      cxxopts::value<std::string>())("allow-outside-root",
-                                     "a manifest may list paths outside its folder")(
+      "input",
+      "video file, frame folder, stream URL (http://, rtsp://, udp://, ...), camera "
+      "(/dev/videoN or N), or a .csv manifest of labelled clips",
+      cxxopts::value<std::string>())(
+      "realtime", "deliver a file at its own frame rate, as a camera would (live sources are)")(
+      "max-latency-ms",
+      "live: deadline of a window after its last frame; caps the width (default: the time "
+      "between two windows)",
+      cxxopts::value<double>())(
+      "connect-timeout", "seconds to open a stream or camera before giving up",
+      cxxopts::value<double>()->default_value(text(d.input.live.connect_timeout_s)))(
+      "read-timeout", "seconds without a frame after which a stream has stopped",
+      cxxopts::value<double>()->default_value(text(d.input.live.read_timeout_s)))(
+      "reconnect", "attempts to reopen a stream that stopped (waits double from 0.5 s)",
+      cxxopts::value<int>()->default_value(std::to_string(d.input.live.reconnect)))(
+      "allow-outside-root", "a manifest may list paths outside its folder")(
       "policy", "fixed, confidence or gate",
       cxxopts::value<std::string>()->default_value(policy_names().name(t.policy)))(
       "width", "fixed policy: the width (default: widest)", cxxopts::value<double>())(
@@ -107,6 +124,18 @@ InferOptions infer_options(const cxxopts::ParseResult& args) {
   o.reader.stride = args["stride"].as<int>();
   if (o.reader.stride < 1) throw UsageError("--stride must be >= 1");
   o.reader.strict = args.count("strict") > 0;
+  o.input.realtime = args.count("realtime") > 0;
+  LiveSourceOptions& live = o.input.live;
+  live.connect_timeout_s = args["connect-timeout"].as<double>();
+  live.read_timeout_s = args["read-timeout"].as<double>();
+  live.reconnect = args["reconnect"].as<int>();
+  if (!(live.connect_timeout_s > 0)) throw UsageError("--connect-timeout must be > 0");
+  if (!(live.read_timeout_s > 0)) throw UsageError("--read-timeout must be > 0");
+  if (live.reconnect < 0) throw UsageError("--reconnect must be >= 0");
+  if (args.count("max-latency-ms")) {
+    t.max_latency_ms = args["max-latency-ms"].as<double>();
+    if (!(t.max_latency_ms > 0)) throw UsageError("--max-latency-ms must be > 0");
+  }
   if (args.count("battery")) {
     o.battery_pct = args["battery"].as<double>();
     if (o.battery_pct < 0 || o.battery_pct > 100) throw UsageError("--battery must be in [0, 100]");
@@ -136,16 +165,19 @@ int run_video(const ModelArtifact& model, const std::string& input, const InferO
   InferOptions o = options;
   o.reader.keep_frames = args.count("overlay") > 0;
   std::unique_ptr<OverlayWriter> overlay;
-  ResultOutput out(args.count("output") ? args["output"].as<std::string>() : "");
-  if (format == "csv") out.stream() << csv_header() << "\n";
+  // A live run's results can be followed as they come.
+  const bool live = o.input.realtime || is_live_input(input);
+  ResultOutput out(args.count("output") ? args["output"].as<std::string>() : "", live);
+  bool header_written = false;
   std::vector<TimedPrediction> predictions;
   const bool progress = !args.count("quiet");
   auto last_progress = std::chrono::steady_clock::now();
   const auto started = last_progress;
   RunSummary summary = run_inference(model, input, o, [&](const WindowResult& r, const Window& w) {
-    if (format == "jsonl") out.stream() << window_json(r).dump() << "\n";
-    if (format == "csv") out.stream() << csv_line(r) << "\n";
-    if (format == "text") out.stream() << text_line(r) << "\n";
+    if (format == "csv" && !header_written) out.write_line(csv_header()), header_written = true;
+    if (format == "jsonl") out.write_line(window_json(r).dump());
+    if (format == "csv") out.write_line(csv_line(r));
+    if (format == "text") out.write_line(text_line(r));
     predictions.push_back({r.start_s, r.end_s, r.label});
     if (o.reader.keep_frames) {
       if (!overlay) {
@@ -170,14 +202,22 @@ int run_video(const ModelArtifact& model, const std::string& input, const InferO
   if (!truth.empty()) summary.truth = score_timeline(predictions, truth, o.idle_label);
   if (!summary.warning.empty()) std::cerr << "adaptive-infer: warning: " << summary.warning << "\n";
   if (format == "text") {
-    out.stream() << text_summary(summary) << "\n";
+    out.write_line(text_summary(summary));
   } else if (format == "jsonl") {
-    out.stream() << summary_json(summary, model).dump() << "\n";
+    out.write_line(summary_json(summary, model).dump());
   } else {
     std::cerr << text_summary(summary) << "\n";
   }
   out.commit();
   if (overlay) overlay->finish();
+  if (summary.stopped) {
+    std::cerr << "adaptive-infer: stopped by signal " << stop_signal() << " after "
+              << summary.windows << " windows (summary written)\n";
+    return 128 + stop_signal();
+  }
+  if (summary.live && summary.error.empty() && summary.warning.empty() && is_live_input(input))
+    std::cerr << "adaptive-infer: " << input << ": the stream ended after " << summary.frames
+              << " frames\n";
   if (!summary.error.empty()) {
     std::cerr << "adaptive-infer: " << input << ": " << summary.error << " (" << summary.windows
               << " windows processed, summary above)\n";
@@ -207,10 +247,14 @@ int run(int argc, char** argv) {
     o.throttle.fixed_index = fixed_width_index(model, args["width"].as<double>());
 
   const std::string input = args["input"].as<std::string>();
-  if (!has_extension(input, {".csv"})) return run_video(model, input, o, args);
-  if (format != "jsonl" || args.count("overlay") || args.count("truth"))
+  if (!has_extension(input, {".csv"})) {
+    o.stop = &install_stop_signals();  // SIGINT / SIGTERM end the run after its current window
+    return run_video(model, input, o, args);
+  }
+  if (format != "jsonl" || args.count("overlay") || args.count("truth") || o.input.realtime)
     throw UsageError(
-        "a manifest input gives JSON lines per clip: no --format, --overlay or --truth");
+        "a manifest input gives JSON lines per clip: no --format, --overlay, --truth or "
+        "--realtime");
   ResultOutput out(args.count("output") ? args["output"].as<std::string>() : "");
   run_manifest(model, input, o, ManifestRules{args.count("allow-outside-root") > 0}, out.stream());
   out.commit();

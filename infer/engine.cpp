@@ -34,8 +34,9 @@ double read_battery_file(const std::string& path) {
 
 RunSummary run_inference(const ModelArtifact& model, const std::string& input,
                          const InferOptions& options, const WindowCallback& on_window) {
-  return run_inference(model, open_frame_source(input, options.reader.folder_fps), options,
-                       on_window);
+  InputOptions input_options = options.input;
+  input_options.live.stop = options.stop;
+  return run_inference(model, open_input(input, input_options), options, on_window);
 }
 
 namespace {
@@ -78,7 +79,9 @@ WindowResult classify_window(const ModelArtifact& model, Throttle& throttle, con
   WindowResult r;
   at::Tensor logits, probs;  // probs: calibrated, of the final pass
   if (policy == PolicyKind::kGate) {
+    auto pass_start = Clock::now();
     auto [scores, narrow_logits] = model.gate_with_logits(window.clip);
+    throttle.observe_pass(0, ms_since(pass_start));
     signals.gate_choice = static_cast<int>(scores.argmax(1).item<int64_t>());
     r.mflops += meta.widths[0].mflops + meta.gate_mflops;
     const Plan plan = throttle.begin(signals);
@@ -87,7 +90,9 @@ WindowResult classify_window(const ModelArtifact& model, Throttle& throttle, con
     if (plan.index == 0) {
       logits = narrow_logits;
     } else {
+      pass_start = Clock::now();
       logits = model.forward_at(window.clip, plan.index);
+      throttle.observe_pass(plan.index, ms_since(pass_start));
       r.mflops += meta.widths[plan.index].mflops;
     }
     r.passes = plan.index == 0 ? 1 : 2;
@@ -96,7 +101,9 @@ WindowResult classify_window(const ModelArtifact& model, Throttle& throttle, con
     Plan plan = throttle.begin(signals);
     r.decision = plan.decision;
     while (true) {
+      const auto pass_start = Clock::now();
       logits = model.forward_at(window.clip, plan.index);
+      throttle.observe_pass(plan.index, ms_since(pass_start));
       r.mflops += meta.widths[plan.index].mflops;
       ++r.passes;
       r.width_index = plan.index;
@@ -129,6 +136,7 @@ class SummaryTally {
   explicit SummaryTally(size_t widths) { s_.windows_per_width.assign(widths, 0); }
 
   void add(const WindowResult& r) {
+    if (r.delay_ms >= 0) delays_.push_back(r.delay_ms);
     ++s_.windows;
     ++s_.windows_per_width[r.width_index];
     width_sum_ += r.width;
@@ -152,13 +160,28 @@ class SummaryTally {
         latencies_.empty() ? 0 : *std::max_element(latencies_.begin(), latencies_.end());
     s.error = end.error;
     s.warning = end.warning;
+    if (end.live) {
+      LiveSummary live;
+      live.deadline_ms = deadline_ms;
+      live.missed_deadlines =
+          std::count_if(delays_.begin(), delays_.end(), [&](double d) { return d > deadline_ms; });
+      live.dropped_frames = end.dropped_frames;
+      live.dropped_windows = end.dropped_windows;
+      live.reconnects = end.reconnects;
+      live.delay_p50 = percentile(delays_, 0.5);
+      live.delay_p95 = percentile(delays_, 0.95);
+      live.delay_max = delays_.empty() ? 0 : *std::max_element(delays_.begin(), delays_.end());
+      s.live = live;
+    }
     return s;
   }
+
+  double deadline_ms = 0;
 
  private:
   RunSummary s_;
   double width_sum_ = 0, mflops_sum_ = 0;
-  std::vector<double> latencies_;
+  std::vector<double> latencies_, delays_;
 };
 
 }  // namespace
@@ -173,7 +196,14 @@ RunSummary run_inference(const ModelArtifact& model, std::unique_ptr<FrameSource
     throw std::invalid_argument(model.path() +
                                 ": the gate policy needs a gated model (this one has no gate)");
   }
-  Throttle throttle(options.throttle, widths, mflops);
+  const bool live = source->live();
+  ThrottleOptions throttle_options = options.throttle;
+  if (live && throttle_options.max_latency_ms <= 0) {  // keep up: one window per window interval
+    const double model_fps = meta.input.fps > 0 ? meta.input.fps : source->fps();
+    throttle_options.max_latency_ms =
+        1000.0 * static_cast<double>(options.reader.stride) / model_fps;
+  }
+  Throttle throttle(throttle_options, widths, mflops);
   const auto idle_it = std::find(meta.labels.begin(), meta.labels.end(), options.idle_label);
   const int idle_index =
       idle_it == meta.labels.end() ? -1 : static_cast<int>(idle_it - meta.labels.begin());
@@ -183,9 +213,12 @@ RunSummary run_inference(const ModelArtifact& model, std::unique_ptr<FrameSource
   WindowReader reader(std::move(source), meta.input, options.reader);
   c10::InferenceMode inference;
   SummaryTally tally(widths.size());
-  while (auto window = reader.next()) {
+  tally.deadline_ms = throttle_options.max_latency_ms;
+  while (auto window = reader.next(options.stop)) {
     WindowSignals signals;
     signals.start_s = window->start_s;
+    // A file waits for the run; a live window's wait counts against its deadline.
+    if (live) signals.waited_ms = ms_since(window->arrived);
     signals.battery_pct = battery.level();
     signals.luma = window->quality.luma;
     signals.sharpness = window->quality.sharpness;
@@ -193,32 +226,44 @@ RunSummary run_inference(const ModelArtifact& model, std::unique_ptr<FrameSource
     WindowResult r =
         classify_window(model, throttle, *window, signals, options.throttle.policy, idle_index);
     r.battery_pct = signals.battery_pct;
+    if (live) {
+      r.delay_ms = ms_since(window->arrived);
+      r.dropped_before = window->dropped_before;
+    }
     tally.add(r);
     if (on_window) on_window(r, *window);
   }
-  return tally.finish(reader.end(), ms_since(t0) / 1e3, mflops.back());
+  reader.close();
+  RunSummary summary = tally.finish(reader.end(), ms_since(t0) / 1e3, mflops.back());
+  summary.stopped = options.stop && options.stop->load();
+  return summary;
 }
 
 nlohmann::json window_json(const WindowResult& r) {
-  return {{"type", "window"},
-          {"index", r.index},
-          {"start_frame", r.start_frame},
-          {"end_frame", r.end_frame},
-          {"start_s", r.start_s},
-          {"end_s", r.end_s},
-          {"width", r.width},
-          {"width_index", r.width_index},
-          {"label", r.label},
-          {"label_index", r.label_index},
-          {"confidence", r.confidence},
-          {"mflops", r.mflops},
-          {"latency_ms", r.latency_ms},
-          {"decision", r.decision},
-          {"passes", r.passes},
-          {"quality",
-           {{"luma", r.quality.luma},
-            {"sharpness", r.quality.sharpness},
-            {"motion", r.quality.motion}}}};
+  nlohmann::json j = {{"type", "window"},
+                      {"index", r.index},
+                      {"start_frame", r.start_frame},
+                      {"end_frame", r.end_frame},
+                      {"start_s", r.start_s},
+                      {"end_s", r.end_s},
+                      {"width", r.width},
+                      {"width_index", r.width_index},
+                      {"label", r.label},
+                      {"label_index", r.label_index},
+                      {"confidence", r.confidence},
+                      {"mflops", r.mflops},
+                      {"latency_ms", r.latency_ms},
+                      {"decision", r.decision},
+                      {"passes", r.passes},
+                      {"quality",
+                       {{"luma", r.quality.luma},
+                        {"sharpness", r.quality.sharpness},
+                        {"motion", r.quality.motion}}}};
+  if (r.delay_ms >= 0) {
+    j["delay_ms"] = r.delay_ms;
+    j["dropped_before"] = r.dropped_before;
+  }
+  return j;
 }
 
 nlohmann::json summary_json(const RunSummary& s, const ModelArtifact& model) {
@@ -243,6 +288,16 @@ nlohmann::json summary_json(const RunSummary& s, const ModelArtifact& model) {
       {"windows_per_width", per_width}};
   if (!s.error.empty()) j["error"] = s.error;
   if (!s.warning.empty()) j["warning"] = s.warning;
+  if (s.stopped) j["stopped"] = true;
+  if (s.live) {
+    const LiveSummary& l = *s.live;
+    j["live"] = {{"deadline_ms", l.deadline_ms},
+                 {"missed_deadlines", l.missed_deadlines},
+                 {"dropped_frames", l.dropped_frames},
+                 {"dropped_windows", l.dropped_windows},
+                 {"reconnects", l.reconnects},
+                 {"delay_ms", {{"p50", l.delay_p50}, {"p95", l.delay_p95}, {"max", l.delay_max}}}};
+  }
   if (s.truth) {
     const TruthScore& t = *s.truth;
     j["truth"] = {{"segments", t.segments},

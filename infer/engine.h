@@ -3,6 +3,7 @@
 // summary (docs/inference-output.md).
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <optional>
 #include <string>
@@ -10,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "datasets/live_source.h"
 #include "infer/model_artifact.h"
 #include "infer/scoring.h"
 #include "infer/throttle.h"
@@ -19,7 +21,11 @@ namespace adaptive {
 
 struct InferOptions {
   ThrottleOptions throttle;
+  InputOptions input;  // how a named input is opened (live sources, --realtime)
   WindowReaderOptions reader;
+  // Set (e.g. by SIGINT) to end the run after the current window; the
+  // summary then says `stopped`.
+  const std::atomic<bool>* stop = nullptr;
   double battery_pct = -1;                // fixed battery level (< 0: none)
   std::string battery_file;               // sysfs-style capacity file, re-read while running
   std::string idle_label = "no_gesture";  // the label of "nothing happening" (if the model has it)
@@ -39,6 +45,20 @@ struct WindowResult {
   int passes = 0;
   WindowQuality quality;
   double battery_pct = -1;
+  // Live sources: ms from the arrival of the window's last frame to its
+  // decision (preprocessing, waiting, model), and source frames dropped
+  // since the previous window because the run was behind.
+  double delay_ms = -1;
+  int64_t dropped_before = 0;
+};
+
+// What a run over a live source adds to its summary.
+struct LiveSummary {
+  double deadline_ms = 0;  // a window decided later than this after its last frame missed it
+  int64_t missed_deadlines = 0;
+  int64_t dropped_frames = 0, dropped_windows = 0;
+  int64_t reconnects = 0;
+  double delay_p50 = 0, delay_p95 = 0, delay_max = 0;
 };
 
 struct RunSummary {
@@ -49,15 +69,23 @@ struct RunSummary {
   double latency_p50 = 0, latency_p95 = 0, latency_max = 0;
   std::vector<int64_t> windows_per_width;
   std::string error, warning;  // error: the run stopped early (results so far are kept)
+  bool stopped = false;        // InferOptions::stop ended it
+  std::optional<LiveSummary> live;
   std::optional<TruthScore> truth;
 };
 
 using WindowCallback = std::function<void(const WindowResult&, const Window&)>;
 
-// Runs the model over `input` (video file or frame folder). Throws
-// BadSampleError when the input cannot be opened, std::runtime_error for an
-// unreadable battery file; a decoding failure mid-file ends the run with
-// RunSummary::error set.
+// Runs the model over `input` (video file, frame folder, stream URL or
+// camera: datasets/live_source.h open_input). Throws BadSampleError when the
+// input cannot be opened, std::runtime_error for an unreadable battery file;
+// a decoding failure mid-file ends the run with RunSummary::error set.
+//
+// Live sources: windows run as their frames arrive; one the run was too
+// late to take is dropped (Window::dropped_before). Each window has a
+// deadline, ThrottleOptions::max_latency_ms or else the time between two
+// windows: the throttle caps the width by it (decision `deadline`) and the
+// summary counts the windows that missed it.
 RunSummary run_inference(const ModelArtifact& model, const std::string& input,
                          const InferOptions& options, const WindowCallback& on_window);
 // The same over any frame source (tests).

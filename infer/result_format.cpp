@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <stdexcept>
 
 #include "common/atomic_file.h"
 
@@ -39,6 +40,18 @@ std::string text_summary(const RunSummary& s) {
                 s.mean_width, s.gflops, s.gflops_full_width, 100 * s.compute_saving, s.fps,
                 s.latency_p50, s.latency_p95);
   std::string out = buf;
+  if (s.live) {
+    const LiveSummary& l = *s.live;
+    std::snprintf(buf, sizeof buf,
+                  "\nlive: delay from last frame to decision p50 %.1f ms p95 %.1f ms max %.1f ms; "
+                  "%lld of %lld windows missed the %.0f ms deadline; %lld frames dropped; %lld "
+                  "reconnects",
+                  l.delay_p50, l.delay_p95, l.delay_max, static_cast<long long>(l.missed_deadlines),
+                  static_cast<long long>(s.windows), l.deadline_ms,
+                  static_cast<long long>(l.dropped_frames), static_cast<long long>(l.reconnects));
+    out += buf;
+  }
+  if (s.stopped) out += "\nstopped by a signal before the input ended";
   if (s.truth) {
     std::snprintf(buf, sizeof buf,
                   "\ntruth: segment accuracy %.1f%% (%d/%d), false alarms %d of %d idle windows, "
@@ -50,12 +63,36 @@ std::string text_summary(const RunSummary& s) {
   return out;
 }
 
+ResultOutput::ResultOutput(std::string path, bool follow)
+    : path_(path == "-" ? "" : std::move(path)), follow_(follow) {}
+
+void ResultOutput::write_line(const std::string& line) {
+  if (path_.empty()) {
+    std::cout << line << '\n' << std::flush;
+  } else if (follow_) {
+    if (!file_.is_open()) {
+      file_.open(path_, std::ios::binary | std::ios::trunc);
+      if (!file_) throw std::runtime_error(path_ + ": cannot write the results");
+    }
+    file_ << line << '\n' << std::flush;
+    if (!file_) throw std::runtime_error(path_ + ": writing the results failed");
+  } else {
+    buffer_ << line << '\n';
+  }
+}
+
 std::ostream& ResultOutput::stream() {
   return path_.empty() ? std::cout : buffer_;
 }
 
 void ResultOutput::commit() {
-  if (!path_.empty()) write_file_atomically(path_, buffer_.str());
+  if (path_.empty()) {
+    std::cout.flush();
+  } else if (follow_) {
+    if (file_.is_open()) file_.close();
+  } else {
+    write_file_atomically(path_, buffer_.str());
+  }
 }
 
 }  // namespace adaptive

@@ -54,6 +54,24 @@ Throttle::Throttle(ThrottleOptions options, std::vector<double> widths, std::vec
   const int widest = static_cast<int>(widths_.size()) - 1;
   if (options_.fixed_index < 0 || options_.fixed_index > widest) options_.fixed_index = widest;
   bucket_ = options_.budget_mflops_per_s * options_.budget_horizon_s;
+  pass_ms_.assign(widths_.size(), -1);
+}
+
+void Throttle::observe_pass(int index, double ms) {
+  double& average = pass_ms_.at(static_cast<size_t>(index));
+  average = average < 0 ? ms : 0.8 * average + 0.2 * ms;
+}
+
+double Throttle::expected_ms(int index) const {
+  if (pass_ms_[index] >= 0) return pass_ms_[index];
+  // Not run yet: the nearest measured width, scaled by MFLOPs.
+  for (int d = 1; d < static_cast<int>(widths_.size()); ++d) {
+    for (const int j : {index - d, index + d}) {
+      if (j >= 0 && j < static_cast<int>(widths_.size()) && pass_ms_[j] >= 0)
+        return pass_ms_[j] * mflops_[index] / mflops_[j];
+    }
+  }
+  return -1;
 }
 
 int Throttle::widest_within(double mflops) const {
@@ -85,6 +103,15 @@ Plan Throttle::begin(const WindowSignals& s) {
     last_start_s_ = s.start_s;
     const int index = widest_within(bucket_);
     if (index < cap_) cap_ = index, cap_reason_ = "budget";
+  }
+  if (options_.max_latency_ms > 0) {  // the widest width expected to meet the deadline
+    int index = 0;
+    for (int i = 1; i <= widest; ++i) {
+      const double ms = expected_ms(i);
+      if (ms >= 0 && s.waited_ms + ms > options_.max_latency_ms) break;
+      index = i;
+    }
+    if (index < cap_) cap_ = index, cap_reason_ = "deadline";
   }
 
   Plan plan;

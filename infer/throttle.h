@@ -13,7 +13,9 @@
 // Context caps every policy: the battery level (a curve from percent to
 // the widest width allowed), a compute budget in MFLOPs per second of video
 // (a token bucket), and input quality (windows too dark, blurry or still to
-// carry information run at the narrowest width). Every plan names the
+// carry information run at the narrowest width) and a deadline (live
+// sources: the widest width whose measured time, after what the window has
+// already waited, still meets it). Every plan names the
 // signal that set the width (docs/inference-output.md, `decision`).
 //
 // Pure logic over numbers: no model, no video, so tests can script it.
@@ -51,6 +53,7 @@ struct ThrottleOptions {
   std::vector<std::pair<double, double>> battery_curve = {{50, 0.75}, {30, 0.5}, {15, 0.25}};
   double budget_mflops_per_s = 0;  // 0: no budget
   double budget_horizon_s = 2;     // the bucket holds this many seconds of budget
+  double max_latency_ms = 0;       // deadline of a window after its last frame (0: none)
   QualityOptions quality;
 };
 
@@ -67,12 +70,13 @@ struct WindowSignals {
   double sharpness = 100;   // variance of the Laplacian
   double motion = 1;        // mean |frame difference|, [0, 1]
   int gate_choice = -1;     // gate policy: the gate's width index
+  double waited_ms = 0;     // time the window has waited since its last frame arrived
 };
 
 struct Plan {
   int index = 0;
   std::string decision;  // why: start, escalate, confident, step_down, idle, battery, budget,
-                         // quality, fixed, gate
+                         // deadline, quality, fixed, gate
 };
 
 class Throttle {
@@ -88,12 +92,15 @@ class Throttle {
   // The window is done: its final pass, whether its label is the idle one,
   // and the MFLOPs it spent in all.
   void finish(int index, double confidence, bool idle_label, double mflops_spent);
+  // A pass at `index` took `ms` (feeds the deadline's time per width).
+  void observe_pass(int index, double ms);
 
   // The widest index the context allows now (battery and budget).
   int cap() const { return cap_; }
 
  private:
   int widest_within(double mflops) const;
+  double expected_ms(int index) const;  // < 0: no pass measured yet
 
   ThrottleOptions options_;
   std::vector<double> widths_, mflops_;
@@ -104,6 +111,7 @@ class Throttle {
   std::string cap_reason_;
   double bucket_ = 0, last_start_s_ = -1;
   double spent_this_window_ = 0;
+  std::vector<double> pass_ms_;  // per width: moving average of measured passes (< 0: none yet)
 };
 
 }  // namespace adaptive

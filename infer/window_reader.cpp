@@ -42,20 +42,22 @@ WindowQuality measure_quality(const std::vector<cv::Mat>& frames) {
   return q;
 }
 
-WindowReader::WindowReader(const std::string& path, const ArtifactInput& input,
-                           WindowReaderOptions options)
-    : WindowReader(open_frame_source(path, options.folder_fps), input, options) {}
-
 WindowReader::WindowReader(std::unique_ptr<FrameSource> source, const ArtifactInput& input,
                            WindowReaderOptions options)
     : source_(std::move(source)), input_(input), options_(options) {
   if (options_.stride < 1) throw std::invalid_argument("window stride must be >= 1");
-  source_fps_ = source_->fps() > 0 ? source_->fps() : options_.folder_fps;
+  if (!(source_->fps() > 0)) throw std::invalid_argument(source_->name() + ": no frame rate");
+  source_fps_ = source_->fps();
+  if (source_->live()) options_.queue = 1;
   end_.source_fps = source_fps_;
   thread_ = std::thread([this] { run(); });
 }
 
 WindowReader::~WindowReader() {
+  close();
+}
+
+void WindowReader::close() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stop_ = true;
@@ -64,10 +66,17 @@ WindowReader::~WindowReader() {
   if (thread_.joinable()) thread_.join();
 }
 
-std::optional<Window> WindowReader::next() {
+bool WindowReader::stopping() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return stop_;
+}
+
+std::optional<Window> WindowReader::next(const std::atomic<bool>* stop) {
   std::unique_lock<std::mutex> lock(mutex_);
-  changed_.wait(lock, [&] { return !queue_.empty() || done_; });
-  if (queue_.empty()) return {};
+  // A signal handler can only set the flag, so the wait looks at it often.
+  while (queue_.empty() && !done_ && !(stop && stop->load()))
+    changed_.wait_for(lock, std::chrono::milliseconds(50));
+  if ((stop && stop->load()) || queue_.empty()) return {};
   Window w = std::move(queue_.front());
   queue_.pop_front();
   changed_.notify_all();
@@ -76,7 +85,24 @@ std::optional<Window> WindowReader::next() {
 
 void WindowReader::push(Window w) {
   std::unique_lock<std::mutex> lock(mutex_);
-  changed_.wait(lock, [&] { return static_cast<int>(queue_.size()) < options_.queue || stop_; });
+  if (source_->live()) {
+    // The newest window wins: the one waiting is dropped, and its frames (and
+    // their pixels, for the overlay) go to the next window's account.
+    while (static_cast<int>(queue_.size()) >= options_.queue) {
+      Window& old = queue_.front();
+      w.dropped_before += old.dropped_before + old.new_frame_count;
+      dropped_frames_ += old.new_frame_count;
+      ++dropped_windows_;
+      if (!old.new_frames.empty()) {
+        old.new_frames.insert(old.new_frames.end(), std::make_move_iterator(w.new_frames.begin()),
+                              std::make_move_iterator(w.new_frames.end()));
+        w.new_frames = std::move(old.new_frames);
+      }
+      queue_.pop_front();
+    }
+  } else {
+    changed_.wait(lock, [&] { return static_cast<int>(queue_.size()) < options_.queue || stop_; });
+  }
   if (stop_) return;
   queue_.push_back(std::move(w));
   changed_.notify_all();
@@ -93,7 +119,8 @@ void WindowReader::run() {
     std::deque<cv::Mat> resized;       // the last T model frames
     std::deque<int64_t> resized_from;  // their source frame indices
     std::vector<cv::Mat> new_frames;
-    int64_t k = 0, w = 0, src = -1;
+    int64_t k = 0, w = 0, src = -1, previous_end = -1;
+    auto arrived = std::chrono::steady_clock::now();
     Rng rng(0);
     auto emit = [&](bool padded) {
       std::vector<cv::Mat> frames(resized.begin(), resized.end());
@@ -108,15 +135,18 @@ void WindowReader::run() {
       win.clip = transform.apply(ptrs, 0, false, rng).data.unsqueeze(0);
       win.quality = measure_quality(frames);
       win.padded = padded;
+      win.arrived = arrived;
+      win.new_frame_count = src - previous_end;
+      previous_end = src;
       win.new_frames = std::move(new_frames);
       new_frames.clear();
       push(std::move(win));
     };
     cv::Mat frame;
     while (true) {
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (stop_) break;
+      if (stopping()) {
+        end.stopped = true;
+        break;
       }
       bool ok = false;
       try {
@@ -127,6 +157,7 @@ void WindowReader::run() {
         break;
       }
       if (!ok) break;
+      arrived = std::chrono::steady_clock::now();
       ++src;
       if (end.width == 0) end.width = frame.cols, end.height = frame.rows;
       if (options_.keep_frames) new_frames.push_back(frame.clone());
@@ -139,7 +170,8 @@ void WindowReader::run() {
       }
     }
     end.frames = src + 1;
-    if (broken.empty() && looks_truncated(end.frames, source_->announced_frames())) {
+    if (broken.empty() && !end.stopped &&
+        looks_truncated(end.frames, source_->announced_frames())) {
       broken = "decoding stopped at frame " + std::to_string(end.frames) + " of the " +
                std::to_string(source_->announced_frames()) +
                " frames the container announces (truncated or corrupt)";
@@ -150,7 +182,7 @@ void WindowReader::run() {
       end.warning = source_->name() + ": " + broken + "; kept the " + std::to_string(w) +
                     " windows of the " + std::to_string(end.frames) + " frames that decoded";
     }
-    if (end.error.empty() && w == 0) {
+    if (end.error.empty() && w == 0 && !end.stopped) {
       if (resized.empty()) {
         end.error = "no decodable frame";
       } else {
@@ -168,6 +200,10 @@ void WindowReader::run() {
     end.error = e.what();
   }
   std::lock_guard<std::mutex> lock(mutex_);
+  end.live = source_->live();
+  end.reconnects = source_->reconnects();
+  end.dropped_frames = dropped_frames_;
+  end.dropped_windows = dropped_windows_;
   end_ = end;
   done_ = true;
   changed_.notify_all();

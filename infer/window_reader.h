@@ -2,9 +2,13 @@
 // model's frame rate, preprocessed exactly as the model's metadata says, and
 // cut into windows of `frames` model frames every `stride` model frames.
 // Decoding runs on its own thread, ahead of inference, through a bounded
-// queue.
+// queue. A file waits for inference when the queue is full; a live source
+// (FrameSource::live) cannot wait, so only the newest window waits and an
+// older one not yet taken is dropped, its frames counted.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -50,13 +54,16 @@ struct Window {
   WindowQuality quality;
   bool padded = false;              // the video was shorter than one window
   std::vector<cv::Mat> new_frames;  // source frames (RGB) since the previous window, when kept
+                                    // (with those of windows dropped since)
+  std::chrono::steady_clock::time_point arrived;  // when its last source frame was read
+  int64_t new_frame_count = 0;                    // source frames since the previous window
+  int64_t dropped_before = 0;  // source frames dropped (live) since the previous window taken
 };
 
 struct WindowReaderOptions {
   int64_t stride = 1;        // model frames between window starts
-  int queue = 8;             // windows decoded ahead
+  int queue = 8;             // windows decoded ahead (a live source: 1, the newest)
   bool keep_frames = false;  // fill Window::new_frames (overlay)
-  double folder_fps = 12;    // rate of frame folders
   // A file that ends before its container says, or fails to decode mid-way,
   // after at least one window: false (default) keeps the windows decoded and
   // says so in ReaderEnd::warning, as players show such files; true makes it
@@ -71,26 +78,33 @@ struct ReaderEnd {
   std::string error;              // "": normal end; else what failed and at which frame
   std::string warning;            // e.g. the video was padded, or ended early (not strict)
   int64_t width = 0, height = 0;  // source frame size
+  bool live = false;              // the source was live
+  bool stopped = false;           // close() ended it before the source did
+  int64_t dropped_frames = 0, dropped_windows = 0;  // live: never taken by next()
+  int64_t reconnects = 0;                           // live: FrameSource::reconnects
 };
 
 class WindowReader {
  public:
-  // Opens the source (throws BadSampleError when it cannot be opened) and
-  // starts the decoding thread.
-  WindowReader(const std::string& path, const ArtifactInput& input, WindowReaderOptions options);
-  // For tests: frames from any source.
+  // Starts the decoding thread over an opened source (datasets/live_source.h
+  // open_input).
   WindowReader(std::unique_ptr<FrameSource> source, const ArtifactInput& input,
                WindowReaderOptions options);
-  ~WindowReader();  // stops and joins the thread
+  ~WindowReader();  // close()
 
-  // The next window, or nothing at the end (then end() says why).
-  std::optional<Window> next();
+  // The next window, or nothing at the end (then end() says why) or as soon
+  // as `*stop` is true.
+  std::optional<Window> next(const std::atomic<bool>* stop = nullptr);
+  // Stops decoding and joins the thread (waits for a read in progress: at
+  // most the live source's read timeout). end() is final afterwards.
+  void close();
   const ReaderEnd& end() const { return end_; }
   double source_fps() const { return source_fps_; }
 
  private:
   void run();
   void push(Window w);
+  bool stopping();
 
   std::unique_ptr<FrameSource> source_;
   ArtifactInput input_;
@@ -101,6 +115,7 @@ class WindowReader {
   std::condition_variable changed_;
   std::deque<Window> queue_;
   bool done_ = false, stop_ = false;
+  int64_t dropped_frames_ = 0, dropped_windows_ = 0;
   ReaderEnd end_;
   std::thread thread_;
 };

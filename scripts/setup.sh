@@ -10,7 +10,7 @@ set -euo pipefail
 
 packages=(cmake g++ make ccache pkg-config
   libtorch-dev libopencv-dev libcxxopts-dev nlohmann-json3-dev catch2
-  libgloo-dev libopenblas0-pthread)
+  libgloo-dev libopenblas0-pthread ffmpeg)
 for arg in "$@"; do
   case "$arg" in
     --with-python) packages+=(python3-torch) ;;

@@ -12,8 +12,18 @@
 #include <set>
 #include <stdexcept>
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <chrono>
+#include <sstream>
+#include <thread>
 
 // Catch2 after LibTorch: both define CHECK, Catch2's must win.
 #include <catch2/catch.hpp>
@@ -61,11 +71,152 @@ CommandResult run_command(const std::string& command, int timeout_s) {
 }
 
 namespace {
+using Clock = std::chrono::steady_clock;
+double seconds_left(Clock::time_point deadline) {
+  return std::chrono::duration<double>(deadline - Clock::now()).count();
+}
+}  // namespace
+
+Process::Process(const std::string& command) {
+  int fds[2];
+  if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
+  const std::string err_path = dir_.str("stderr");
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    ::dup2(fds[1], 1);
+    const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (err >= 0) ::dup2(err, 2);
+    ::close(fds[0]);
+    ::close(fds[1]);
+    const std::string line = "exec " + command;
+    ::execl("/bin/sh", "sh", "-c", line.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(fds[1]);
+  out_fd_ = fds[0];
+}
+
+Process::~Process() {
+  if (running()) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+  if (out_fd_ >= 0) ::close(out_fd_);
+}
+
+std::optional<std::string> Process::read_line(double timeout_s) {
+  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                           std::chrono::duration<double>(timeout_s));
+  while (true) {
+    const auto newline = pending_.find('\n');
+    if (newline != std::string::npos) {
+      std::string line = pending_.substr(0, newline);
+      pending_.erase(0, newline + 1);
+      return line;
+    }
+    const double left = seconds_left(deadline);
+    if (left <= 0 || out_fd_ < 0) return std::nullopt;
+    pollfd p{out_fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left * 1000) + 1) <= 0) continue;
+    char buf[4096];
+    const ssize_t n = ::read(out_fd_, buf, sizeof buf);
+    if (n <= 0) {
+      ::close(out_fd_);
+      out_fd_ = -1;
+      return std::nullopt;
+    }
+    pending_.append(buf, static_cast<size_t>(n));
+  }
+}
+
+std::string Process::read_rest(double timeout_s) {
+  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                           std::chrono::duration<double>(timeout_s));
+  std::string out;
+  while (auto line = read_line(std::max(0.0, seconds_left(deadline)))) out += *line + "\n";
+  return out + pending_;
+}
+
+bool Process::running() {
+  if (status_ >= 0 || pid_ <= 0) return false;
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) != pid_) return true;
+  status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return false;
+}
+
+void Process::signal(int sig) {
+  if (running()) ::kill(pid_, sig);
+}
+
+int Process::wait(double timeout_s) {
+  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                           std::chrono::duration<double>(timeout_s));
+  while (running()) {
+    if (seconds_left(deadline) <= 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+      status_ = -1;
+      pid_ = -1;
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return status_;
+}
+
+std::string Process::err() const {
+  return read_file(dir_.str("stderr"));
+}
+
+int free_local_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw std::runtime_error("socket failed");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ::close(fd);
+    throw std::runtime_error("cannot bind a local port");
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+bool port_listening(int port) {
+  // Lines: "sl local_address rem_address st ...", addresses as HEXIP:HEXPORT,
+  // state 0A = LISTEN.
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::istringstream in(read_file(table));
+    std::string line;
+    std::getline(in, line);
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      std::string slot, local, remote, state;
+      fields >> slot >> local >> remote >> state;
+      const auto colon = local.rfind(':');
+      if (colon == std::string::npos || state != "0A") continue;
+      if (std::stoi(local.substr(colon + 1), nullptr, 16) == port) return true;
+    }
+  }
+  return false;
+}
+
+namespace {
 std::set<std::string>& skipped_names() {
   static std::set<std::string> names;
   return names;
 }
 }  // namespace
+
+void skip_without_hardware(const std::string& reason) {
+  WARN("SKIPPED: " << reason);
+  skipped_names().insert(Catch::getResultCapture().getCurrentTestName());
+}
 
 void skip(const std::string& reason) {
   const char* env = std::getenv("ADAPTIVE_NO_SKIP");

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "datasets/synth_gestures.h"
@@ -70,6 +71,40 @@ struct CommandResult {
 };
 CommandResult run_command(const std::string& command, int timeout_s = 120);
 
+// A command running beside the test (a server, a live run), started with
+// sh -c "exec COMMAND": its stdout is read line by line as it comes, its
+// stderr goes to a file. The destructor kills it (SIGKILL) if it still runs.
+class Process {
+ public:
+  explicit Process(const std::string& command);
+  ~Process();
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  // The next stdout line (without '\n'), or nothing when none came within
+  // `timeout_s` or stdout closed.
+  std::optional<std::string> read_line(double timeout_s);
+  // Everything it prints on stdout until it closes it (up to `timeout_s`).
+  std::string read_rest(double timeout_s);
+  bool running();
+  void signal(int sig);
+  // Its exit status (128 + N for signal N), or -1 when it did not end within
+  // `timeout_s` (it is then killed).
+  int wait(double timeout_s);
+  std::string err() const;  // what it printed on stderr so far
+
+ private:
+  int pid_ = -1, out_fd_ = -1, status_ = -1;
+  std::string pending_;
+  TempDir dir_;
+};
+
+// A TCP port on 127.0.0.1 that nothing listened on a moment ago.
+int free_local_port();
+// Whether something listens on 127.0.0.1:`port` (from /proc/net/tcp: asks
+// without connecting, so a server that takes one client keeps it).
+bool port_listening(int port);
+
 // A case that cannot run on this system (a missing kernel feature, not a
 // bug) calls skip(reason) and returns at once, before it checks anything.
 // The reason is printed as "SKIPPED: reason"; when every case of the run was
@@ -79,6 +114,9 @@ CommandResult run_command(const std::string& command, int timeout_s = 120);
 // instead, naming the reason.
 inline constexpr int kSkipExitCode = 77;
 void skip(const std::string& reason);
+// The same for hardware that no script can install (a camera): skipped even
+// under ADAPTIVE_NO_SKIP, still printed and counted as skipped.
+void skip_without_hardware(const std::string& reason);
 
 // How many cases of this run called skip (for main.cpp).
 int skipped_cases();

@@ -15,6 +15,7 @@
 
 #include "common/atomic_file.h"
 #include "common/cli.h"
+#include "common/stop_signals.h"
 #include "models/device.h"
 #include "train/distributed.h"
 #include "train/evaluation.h"
@@ -26,20 +27,6 @@ namespace {
 using adaptive::UsageError;
 
 std::string rank_prefix;  // "rank N: " in a distributed run, in error messages
-
-// SIGINT / SIGTERM: the first asks the trainer to checkpoint and stop after
-// its current step; a second one ends the process at once.
-std::atomic<bool> stop_requested{false};
-volatile std::sig_atomic_t stop_signal = 0;
-extern "C" void on_stop_signal(int signal) {
-  if (stop_requested.load()) {
-    std::signal(signal, SIG_DFL);
-    std::raise(signal);
-    return;
-  }
-  stop_signal = signal;
-  stop_requested.store(true);
-}
 
 // adaptive-train export: a checkpoint to the deployable TorchScript file.
 int run_export(int argc, char** argv) {
@@ -166,12 +153,12 @@ int run_train(int argc, char** argv) {
   }
   std::cerr << "adaptive-train: " << rank_prefix << config_path << " -> " << options.out_dir << " ("
             << threads << " threads, " << options.device << ")\n";
-  options.stop_requested = &stop_requested;
-  std::signal(SIGINT, on_stop_signal);
-  std::signal(SIGTERM, on_stop_signal);
+  // SIGINT / SIGTERM: the trainer checkpoints and stops after its current step.
+  options.stop_requested = &adaptive::install_stop_signals();
   adaptive::Trainer trainer(config, options);
   const adaptive::TrainReport report = trainer.run();
   if (report.interrupted) {
+    const int stop_signal = adaptive::stop_signal();
     if (rank_prefix.empty() || env->rank == 0) {
       std::string sets;
       for (const auto& o : overrides) sets += " --set '" + o + "'";
@@ -180,7 +167,7 @@ int run_train(int argc, char** argv) {
                 << "; checkpoint written. Resume with:\n  adaptive-train --config " << config_path
                 << sets << " --out " << options.out_dir << " --resume auto\n";
     }
-    return 128 + static_cast<int>(stop_signal ? stop_signal : SIGINT);
+    return 128 + (stop_signal ? stop_signal : SIGINT);
   }
   if (!rank_prefix.empty() && env->rank != 0) return 0;  // rank 0 reports
   std::cout << adaptive::format_report(report);

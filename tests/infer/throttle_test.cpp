@@ -185,3 +185,36 @@ TEST_CASE("policy names and battery curves are checked", "[infer][throttle]") {
                     Catch::StartsWith("battery curve entry 'ten:0.25': expected PERCENT:WIDTH"));
   CHECK_THROWS_AS(parse_battery_curve("40:1.5"), std::invalid_argument);
 }
+
+TEST_CASE("a deadline caps the width by the measured time of each width",
+          "[infer][throttle][live]") {
+  ThrottleOptions o;
+  o.policy = PolicyKind::kFixed;  // wants the widest
+  o.max_latency_ms = 50;
+  o.quality.enabled = false;
+  Throttle t(o, kWidths, kMflops);
+  // Nothing measured yet: no cap.
+  CHECK(t.begin({}).index == 2);
+  // The widest takes 80 ms: too slow; the 0.5 width is expected at half of
+  // that (by MFLOPs) and fits.
+  t.observe_pass(2, 80);
+  Plan p = t.begin({});
+  CHECK(p.index == 1);
+  CHECK(p.decision == "deadline");
+  // Measured at 30 ms, it still fits; a window that already waited 25 ms
+  // does not, and runs narrowest.
+  t.observe_pass(1, 30);
+  CHECK(t.begin({}).index == 1);
+  WindowSignals late;
+  late.waited_ms = 25;
+  p = t.begin(late);
+  CHECK(p.index == 0);
+  CHECK(p.decision == "deadline");
+  // The narrowest is the floor even when it is late too.
+  late.waited_ms = 500;
+  CHECK(t.begin(late).index == 0);
+  // Faster passes lift the cap again (a moving average).
+  for (int i = 0; i < 20; ++i) t.observe_pass(2, 20);
+  CHECK(t.begin({}).index == 2);
+  CHECK(t.begin({}).decision == "fixed");
+}

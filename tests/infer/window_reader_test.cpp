@@ -1,9 +1,14 @@
 #include "infer/window_reader.h"
 
+#include <atomic>
+#include <chrono>
+#include <thread>
+
 #include <torch/torch.h>
 #include <catch2/catch.hpp>
 #include "datasets/clip_transform.h"
 #include "datasets/errors.h"
+#include "datasets/live_source.h"
 #include "datasets/rng.h"
 
 using namespace adaptive;
@@ -156,4 +161,69 @@ TEST_CASE("window quality: darkness, detail and motion", "[infer][windows]") {
   CHECK(q.luma > 0.3);
   CHECK(q.sharpness > 1000);
   CHECK(q.motion > 0.2);
+}
+
+TEST_CASE("a live source that outpaces its reader loses its oldest windows, not its newest",
+          "[infer][windows][live]") {
+  // 60 frames delivered at 100 fps, each window taken 40 ms after the last:
+  // the reader is deliberately slower than the source.
+  const int frames = 60;
+  WindowReaderOptions keep;
+  keep.keep_frames = true;
+  WindowReader reader(paced_source(memory_frame_source(numbered_frames(frames), 100)),
+                      input_spec(0), keep);
+  std::vector<Window> taken;
+  while (auto w = reader.next()) {
+    taken.push_back(std::move(*w));
+    std::this_thread::sleep_for(std::chrono::milliseconds(40));
+  }
+  const ReaderEnd& end = reader.end();
+  CHECK(end.live);
+  CHECK(end.frames == frames);
+  REQUIRE(end.dropped_windows > 0);
+  // Every source frame is in exactly one account: a taken window's new
+  // frames, or the frames dropped before it; the overlay still gets every
+  // frame's pixels.
+  int64_t dropped = 0, previous_end = -1;
+  size_t pixels = 0;
+  for (const Window& w : taken) {
+    CHECK(w.end_frame - previous_end == w.dropped_before + w.new_frame_count);
+    CHECK(w.new_frames.size() == static_cast<size_t>(w.end_frame - previous_end));
+    dropped += w.dropped_before;
+    pixels += w.new_frames.size();
+    previous_end = w.end_frame;
+  }
+  CHECK(dropped == end.dropped_frames);
+  CHECK(taken.back().end_frame == frames - 1);  // the newest window is never the one dropped
+  CHECK(pixels == static_cast<size_t>(frames));
+  // Windows 0..56 end at frames 3..59: those taken plus those dropped.
+  CHECK(static_cast<int64_t>(taken.size()) + end.dropped_windows == frames - 3);
+}
+
+TEST_CASE("a file waits for its reader: nothing is dropped", "[infer][windows][live]") {
+  WindowReader reader(memory_frame_source(numbered_frames(30), 100), input_spec(0), {});
+  int64_t windows = 0;
+  while (auto w = reader.next()) {
+    CHECK(w->dropped_before == 0);
+    ++windows;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  CHECK(windows == 27);
+  CHECK_FALSE(reader.end().live);
+  CHECK(reader.end().dropped_frames == 0);
+}
+
+TEST_CASE("close() or a stop flag ends a live reader at once", "[infer][windows][live]") {
+  std::atomic<bool> stop{false};
+  // 10 s of frames at 100 fps.
+  WindowReader reader(paced_source(memory_frame_source(numbered_frames(1000), 100)), input_spec(0),
+                      {});
+  REQUIRE(reader.next(&stop).has_value());
+  stop = true;
+  CHECK_FALSE(reader.next(&stop).has_value());
+  reader.close();
+  CHECK(reader.end().stopped);
+  CHECK(reader.end().error.empty());
+  CHECK(reader.end().warning.empty());  // not "ended early": it was asked to stop
+  CHECK(reader.end().frames < 1000);
 }
