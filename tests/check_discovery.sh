@@ -41,6 +41,11 @@ if grep -q ';' "$work/catch"; then
   grep ';' "$work/catch" | sed 's/^/  /'
   status=1
 fi
+if grep -q '^-' "$work/catch"; then
+  echo "FAIL: test case names starting with '-' (the runner reads them as an option and runs nothing):"
+  grep '^-' "$work/catch" | sed 's/^/  /'
+  status=1
+fi
 LC_ALL=C comm -23 "$work/catch" "$work/ctest" >"$work/only_catch"
 LC_ALL=C comm -13 "$work/catch" "$work/ctest" >"$work/only_ctest"
 if [[ -s "$work/only_catch" ]]; then

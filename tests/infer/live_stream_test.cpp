@@ -145,7 +145,7 @@ TEST_CASE("a stream whose server dies mid-way ends with a summary of what arrive
   CHECK_THAT(run.err(), Catch::Contains("the stream ended after"));
 }
 
-TEST_CASE("--reconnect reopens a stream that stopped, then gives up with a clear message",
+TEST_CASE("a stream that stops is reopened with --reconnect, then given up with a clear message",
           "[infer][live][cli]") {
   if (!have_ffmpeg()) return;
   const int port = test::free_local_port();
@@ -210,7 +210,7 @@ TEST_CASE("a stream address where nothing listens or nothing answers fails withi
   CHECK(waited < 30);  // bounded: no hang
 }
 
-TEST_CASE("--realtime delivers a file at its own frame rate", "[infer][live][cli]") {
+TEST_CASE("a file with --realtime is delivered at its own frame rate", "[infer][live][cli]") {
   const auto started = Clock::now();
   const auto r = test::run_command(infer_command("--input " + stream_video() + " --realtime"), 60);
   const double took = seconds_since(started);
