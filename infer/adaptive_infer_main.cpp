@@ -68,6 +68,12 @@ cxxopts::Options command_line() {
       cxxopts::value<int>()->default_value(std::to_string(t.dwell)))(
       "hysteresis", "stepping down needs threshold + this",
       cxxopts::value<double>()->default_value(text(t.hysteresis)))(
+      "futility-gain",
+      "a wider width that adds less confidence than this and gives the same answer is given up "
+      "until the input changes (0: never)",
+      cxxopts::value<double>()->default_value(text(t.futility_gain)))(
+      "futility-hold", "windows a given-up width stays given up at most",
+      cxxopts::value<int>()->default_value(std::to_string(t.futility_hold)))(
       "stride", "model frames between windows",
       cxxopts::value<int>()->default_value(std::to_string(d.reader.stride)))(
       "battery", "battery level in percent (caps the width)", cxxopts::value<double>())(
@@ -112,6 +118,11 @@ InferOptions infer_options(const cxxopts::ParseResult& args) {
   t.rerun = escalate == "rerun";
   t.dwell = args["dwell"].as<int>();
   t.hysteresis = args["hysteresis"].as<double>();
+  t.futility_gain = args["futility-gain"].as<double>();
+  t.futility_hold = args["futility-hold"].as<int>();
+  if (t.futility_gain < 0 || t.futility_gain > 1)
+    throw UsageError("--futility-gain must be in [0, 1]");
+  if (t.futility_hold < 1) throw UsageError("--futility-hold must be >= 1");
   t.battery_curve = parse_battery_curve(args["battery-curve"].as<std::string>());
   t.budget_mflops_per_s = args["budget-mflops-per-s"].as<double>();
   t.quality.enabled = args["quality"].as<std::string>() != "off";

@@ -1,6 +1,7 @@
 #include "infer/throttle.h"
 
 #include <algorithm>
+#include <cmath>
 #include <sstream>
 #include <stdexcept>
 
@@ -138,30 +139,76 @@ Plan Throttle::begin(const WindowSignals& s) {
   return plan;
 }
 
-std::optional<Plan> Throttle::after(int index, double confidence) {
+bool Throttle::futile(const Pass& narrow, const Pass& wide) const {
+  return options_.futility_gain > 0 && wide.label == narrow.label &&
+         wide.confidence < narrow.confidence + options_.futility_gain;
+}
+
+void Throttle::hold_at(const Pass& narrow) {
+  current_ = narrow.index;
+  pending_ = "futile";
+  holding_ = true;
+  hold_from_ = narrow;
+  held_windows_ = 0;
+}
+
+std::optional<Plan> Throttle::after(int index, double confidence, int label) {
   if (options_.policy != PolicyKind::kConfidence || confidence >= options_.threshold) return {};
-  if (index >= cap_) return {};
-  if (!options_.rerun) {  // widen from the next window
-    current_ = index + 1;
-    pending_ = "escalate";
-    confident_run_ = 0;
+  if (!options_.rerun || index >= cap_) return {};  // 'next' widens from the next window (finish)
+  const Pass pass{index, confidence, label};
+  if (last_pass_ && futile(*last_pass_, pass)) {  // the wider re-run did not help: stop paying
+    futile_in_window_ = true;
     return {};
   }
+  if (holding_) return {};
   // Re-run this window one width up, if the budget still allows it.
   if (options_.budget_mflops_per_s > 0 && spent_this_window_ + mflops_[index + 1] > bucket_ + 1e-9)
     return {};
   spent_this_window_ += mflops_[index + 1];
+  last_pass_ = pass;
   return Plan{index + 1, "escalate"};
 }
 
-void Throttle::finish(int index, double confidence, bool idle_label, double mflops_spent) {
+void Throttle::finish(int index, double confidence, int label, bool idle_label,
+                      double mflops_spent) {
   if (options_.budget_mflops_per_s > 0) bucket_ = std::max(0.0, bucket_ - mflops_spent);
+  const std::optional<Pass> narrower_pass = last_pass_;
+  last_pass_.reset();
   if (options_.policy != PolicyKind::kConfidence) return;
-  if (confidence < options_.threshold) {
+  const Pass pass{index, confidence, label};
+  const std::optional<Pass> escalated_from = escalated_from_;
+  escalated_from_.reset();
+  if (holding_) {  // held narrow: until the input changes, or the hold runs out
+    const bool changed = label != hold_from_.label ||
+                         std::abs(confidence - hold_from_.confidence) >= options_.futility_change;
+    if (changed || ++held_windows_ >= options_.futility_hold) holding_ = false;
+  }
+  if (futile_in_window_) {  // re-run mode: this window's wider pass did not help
+    futile_in_window_ = false;
     confident_run_ = 0;
-    if (options_.rerun) current_ = index, pending_ = index > 0 ? "escalate" : pending_;
+    hold_at(*narrower_pass);
     return;
   }
+  if (confidence < options_.threshold) {
+    confident_run_ = 0;
+    if (escalated_from && escalated_from->index == index - 1 && futile(*escalated_from, pass)) {
+      hold_at(*escalated_from);  // 'next' mode: the last escalation did not help
+    } else if (holding_) {
+      current_ = index;
+      pending_ = "futile";
+    } else if (!options_.rerun) {
+      if (index < cap_) {  // widen from the next window
+        current_ = index + 1;
+        pending_ = "escalate";
+        escalated_from_ = pass;
+      }
+    } else {
+      current_ = index;
+      if (index > 0) pending_ = "escalate";
+    }
+    return;
+  }
+  holding_ = false;
   if (idle_label) {  // sure nothing is happening: back to the narrowest
     current_ = 0;
     pending_ = "idle";

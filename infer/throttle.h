@@ -7,7 +7,14 @@
 //               once, or widen from the next window); after `dwell`
 //               windows confident by `threshold + hysteresis` it steps down
 //               one width, so it does not flap; a confident idle label
-//               (no_gesture) drops straight to the narrowest
+//               (no_gesture) drops straight to the narrowest. Futility: when
+//               a wider pass neither raises the confidence by
+//               `futility_gain` nor changes the answer, the width steps back
+//               down and stays there (no escalation) until the input changes
+//               (another label, or the confidence moves by
+//               `futility_change`) or `futility_hold` windows pass: video
+//               that no width is sure of (out of distribution, hopeless,
+//               idle but not the idle label) runs narrow
 //   gate        the model's gate picks the width per window
 //
 // Context caps every policy: the battery level (a curve from percent to
@@ -44,11 +51,14 @@ struct QualityOptions {
 // The defaults here are adaptive-infer's defaults (its options read them).
 struct ThrottleOptions {
   PolicyKind policy = PolicyKind::kConfidence;
-  int fixed_index = -1;      // fixed policy: the artifact's width index (-1: widest)
-  double threshold = 0.6;    // calibrated confidence that counts as sure
-  bool rerun = false;        // escalate by re-running the window (false: from the next one)
-  int dwell = 1;             // confident windows before stepping down one width
-  double hysteresis = 0.05;  // stepping down needs threshold + hysteresis
+  int fixed_index = -1;         // fixed policy: the artifact's width index (-1: widest)
+  double threshold = 0.6;       // calibrated confidence that counts as sure
+  bool rerun = false;           // escalate by re-running the window (false: from the next one)
+  int dwell = 1;                // confident windows before stepping down one width
+  double hysteresis = 0.05;     // stepping down needs threshold + hysteresis
+  double futility_gain = 0.05;  // a wider pass must add this much confidence (0: no futility rule)
+  double futility_change = 0.15;  // a confidence move this large ends a futile hold
+  int futility_hold = 16;         // windows a futile hold lasts at most
   // Battery: (percent, widest width allowed at or below that percent).
   std::vector<std::pair<double, double>> battery_curve = {{50, 0.75}, {30, 0.5}, {15, 0.25}};
   double budget_mflops_per_s = 0;  // 0: no budget
@@ -76,7 +86,7 @@ struct WindowSignals {
 struct Plan {
   int index = 0;
   std::string decision;  // why: start, escalate, confident, step_down, idle, battery, budget,
-                         // deadline, quality, fixed, gate
+                         // deadline, futile, quality, fixed, gate
 };
 
 class Throttle {
@@ -86,12 +96,12 @@ class Throttle {
 
   // The width to run a window at first.
   Plan begin(const WindowSignals& signals);
-  // After a pass at `index` with calibrated `confidence`: a wider pass of the
-  // same window (confidence policy, re-run mode), or nothing.
-  std::optional<Plan> after(int index, double confidence);
+  // After a pass at `index` with calibrated `confidence` for `label`: a wider
+  // pass of the same window (confidence policy, re-run mode), or nothing.
+  std::optional<Plan> after(int index, double confidence, int label);
   // The window is done: its final pass, whether its label is the idle one,
   // and the MFLOPs it spent in all.
-  void finish(int index, double confidence, bool idle_label, double mflops_spent);
+  void finish(int index, double confidence, int label, bool idle_label, double mflops_spent);
   // A pass at `index` took `ms` (feeds the deadline's time per width).
   void observe_pass(int index, double ms);
 
@@ -101,6 +111,13 @@ class Throttle {
  private:
   int widest_within(double mflops) const;
   double expected_ms(int index) const;  // < 0: no pass measured yet
+  struct Pass {
+    int index = 0;
+    double confidence = 0;
+    int label = -1;
+  };
+  bool futile(const Pass& narrow, const Pass& wide) const;
+  void hold_at(const Pass& narrow);  // step back to `narrow` and hold there
 
   ThrottleOptions options_;
   std::vector<double> widths_, mflops_;
@@ -112,6 +129,12 @@ class Throttle {
   double bucket_ = 0, last_start_s_ = -1;
   double spent_this_window_ = 0;
   std::vector<double> pass_ms_;  // per width: moving average of measured passes (< 0: none yet)
+  // Futility: the pass before a wider one (in this window, or the window
+  // before, in 'next' mode), and the hold it may start.
+  std::optional<Pass> last_pass_, escalated_from_;
+  bool futile_in_window_ = false, holding_ = false;
+  Pass hold_from_;
+  int held_windows_ = 0;
 };
 
 }  // namespace adaptive
