@@ -51,8 +51,10 @@ int synth(int argc, char** argv) {
       "size", "frame size WIDTHxHEIGHT", cxxopts::value<std::string>()->default_value("160x120"))(
       "frames", "frames per clip", cxxopts::value<int>()->default_value(std::to_string(o.frames)))(
       "fps", "frame rate", cxxopts::value<double>()->default_value("16"))(
-      "streams", "long stream videos with a timeline",
-      cxxopts::value<int>()->default_value(std::to_string(o.streams)))(
+      "val-streams", "long stream videos with a timeline, to tune policies on",
+      cxxopts::value<int>()->default_value(std::to_string(o.val_streams)))(
+      "test-streams", "the same, to report on",
+      cxxopts::value<int>()->default_value(std::to_string(o.test_streams)))(
       "stream-seconds", "length of each stream", cxxopts::value<double>()->default_value("40"))(
       "max-difficulty", "spread clip difficulty over [0, this]",
       cxxopts::value<double>()->default_value("1"))("threads", "render threads (0: all cores)",
@@ -72,7 +74,8 @@ int synth(int argc, char** argv) {
   parse_size(args["size"].as<std::string>(), o.width, o.height);
   o.frames = args["frames"].as<int>();
   o.fps = args["fps"].as<double>();
-  o.streams = args["streams"].as<int>();
+  o.val_streams = args["val-streams"].as<int>();
+  o.test_streams = args["test-streams"].as<int>();
   o.stream_seconds = args["stream-seconds"].as<double>();
   o.threads = args["threads"].as<int>();
   o.max_difficulty = args["max-difficulty"].as<double>();
@@ -89,8 +92,10 @@ int synth(int argc, char** argv) {
       "\n  clips    train %lld, val %lld, test %lld  (%dx%d, %d frames at %.0f fps, MJPG .avi)\n",
       static_cast<long long>(s.clips[0]), static_cast<long long>(s.clips[1]),
       static_cast<long long>(s.clips[2]), o.width, o.height, o.frames, o.fps);
-  std::printf("  streams  %lld x %.0f s with timelines in streams/*.json\n",
-              static_cast<long long>(s.streams), o.stream_seconds);
+  std::printf(
+      "  streams  val %lld, test %lld, %.0f s each, timelines in streams/{val,test}/*.json\n",
+      static_cast<long long>(s.val_streams), static_cast<long long>(s.test_streams),
+      o.stream_seconds);
   std::printf("  total    %lld frames, %.1f MB\n", static_cast<long long>(s.frames), s.bytes / 1e6);
   std::printf("  files    classes.txt, {train,val,test}.csv (path,label,difficulty), synth.json\n");
   return 0;

@@ -12,8 +12,9 @@
 //   DIR/classes.txt                     class names, one per line (label order)
 //   DIR/{train,val,test}/<class>/<id>.avi   MJPG clips, folder-per-class layout
 //   DIR/{train,val,test}.csv            manifests: path,label,difficulty
-//   DIR/streams/stream_<k>.avi          long videos: gestures between idle stretches
-//   DIR/streams/stream_<k>.json         their timeline: [{label, start_s, end_s, difficulty}]
+//   DIR/streams/{val,test}/stream_<k>.avi   long videos: gestures between idle stretches;
+//                                           val to tune a policy on, test to report on
+//   DIR/streams/{val,test}/stream_<k>.json  their timeline: [{label, start_s, end_s, difficulty}]
 //   DIR/synth.json                      the options and counts that made it
 // The folder is built beside DIR and renamed into place when complete, so an
 // interrupted run leaves no half-written dataset.
@@ -44,7 +45,8 @@ struct SynthOptions {
   int height = 120;
   int frames = 32;  // frames per clip
   double fps = 16;
-  int streams = 4;  // long stream videos
+  int val_streams = 4;    // long stream videos to tune on
+  int test_streams = 12;  // and to report on (other seeds: never seen while tuning)
   double stream_seconds = 40;
   double max_difficulty = 1;  // difficulties spread over [0, max_difficulty]
   int threads = 0;            // render threads; 0 = all cores
@@ -54,7 +56,7 @@ struct SynthOptions {
 struct SynthSummary {
   std::vector<std::string> classes;
   int64_t clips[3] = {0, 0, 0};  // train, val, test
-  int64_t streams = 0;
+  int64_t val_streams = 0, test_streams = 0;
   int64_t frames = 0;  // rendered, all videos
   int64_t bytes = 0;   // on disk
   double seconds = 0;  // wall time

@@ -46,7 +46,7 @@ def infer(args, target):
         f.write(res.stdout)
     return lines
 
-streams = sorted(glob.glob(f"{data}/streams/stream_*.avi"))
+streams = sorted(glob.glob(f"{data}/streams/test/stream_*.avi"))
 rows = []
 for name, args in configs:
     tag = name.replace(" ", "_")

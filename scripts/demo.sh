@@ -13,14 +13,15 @@ bin=build
 data=${DATA:-data/synth}
 run=${RUN:-runs/demo}
 
-if [[ -f "$data/synth.json" ]]; then
+if [[ -f "$data/synth.json" && -f "$data/streams/test/stream_000.json" ]]; then
   echo "== reusing the synthetic dataset in $data"
 else
+  # (also replaces a dataset rendered before streams were split into val and test)
   echo "== rendering the synthetic gesture dataset into $data"
-  "$bin/adaptive-data" synth --out "$data" --seed 1
+  "$bin/adaptive-data" synth --out "$data" --seed 1 --overwrite
 fi
 "$bin/adaptive-data" inspect --data "$data/train.csv" --classes "$data/classes.txt"
-for t in "$data"/streams/*.json; do
+for t in "$data"/streams/test/stream_00[0-3].json; do
   "$bin/adaptive-data" inspect --timeline "$t"
 done
 
@@ -34,7 +35,7 @@ echo "== the model on the test split ($data/test.csv)"
 
 # The exported model (runs/demo/model.pt) on a stream video it has not seen:
 # full width against the confidence throttle, scored against the timeline.
-stream="$data/streams/stream_000"
+stream="$data/streams/test/stream_000"
 for policy in "fixed" "confidence"; do
   echo "== adaptive-infer --policy $policy on $stream.avi"
   "$bin/adaptive-infer" --model "$run/model.pt" --input "$stream.avi" --truth "$stream.json" \

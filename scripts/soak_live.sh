@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 model=${1:-runs/demo/model.pt}
-video=${2:-data/synth/streams/stream_000.avi}
+video=${2:-data/synth/streams/test/stream_000.avi}
 minutes=${MINUTES:-30}
 rate=${RATE:-2}
 port=${PORT:-18650}

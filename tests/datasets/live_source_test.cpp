@@ -27,7 +27,7 @@ TEST_CASE("inputs that name streams and cameras", "[datasets][live]") {
   test::write_file(dir.path() / "7", "x");
   CHECK(camera_index(dir.str("7")) == std::nullopt);
   CHECK(is_live_input("/dev/video1"));
-  CHECK_FALSE(is_live_input("data/synth/streams/stream_000.avi"));
+  CHECK_FALSE(is_live_input("data/synth/streams/test/stream_000.avi"));
 }
 
 TEST_CASE("a paced source delivers frames at their own rate", "[datasets][live]") {

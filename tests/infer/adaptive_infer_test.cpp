@@ -27,7 +27,7 @@ std::string model_path() {
   return test::tiny_trained_run() + "/model.pt";
 }
 std::string stream_path() {
-  return test::tiny_synth_dataset() + "/streams/stream_000.avi";
+  return test::tiny_synth_dataset() + "/streams/test/stream_000.avi";
 }
 
 struct Command {
@@ -121,7 +121,7 @@ TEST_CASE("confidence and gate policies decide per window and say why", "[infer]
 
 TEST_CASE("JSON lines follow the output contract (docs/inference-output.md)", "[infer][cli]") {
   const Command c = infer("--model " + model_path() + " --input " + stream_path() + " --truth " +
-                          test::tiny_synth_dataset() + "/streams/stream_000.json");
+                          test::tiny_synth_dataset() + "/streams/test/stream_000.json");
   INFO(c.out);
   REQUIRE(c.code == 0);
   const auto lines = json_lines(c.out);

@@ -32,7 +32,7 @@ const std::string& model_path() {
   return path;
 }
 std::string stream_video() {
-  return test::tiny_synth_dataset() + "/streams/stream_000.avi";  // 96 frames at 16 fps
+  return test::tiny_synth_dataset() + "/streams/test/stream_000.avi";  // 96 frames at 16 fps
 }
 
 bool have_ffmpeg() {

@@ -139,7 +139,7 @@ TEST_CASE("adaptive-infer keeps what a truncated video decoded, with a warning, 
           "[reliability][bad_input]") {
   TempDir dir;
   const std::string model = test::tiny_trained_run() + "/model.pt";
-  const std::string clip = test::read_file(test::tiny_synth_dataset() + "/streams/stream_000.avi");
+  const std::string clip = test::read_file(test::tiny_synth_dataset() + "/streams/test/stream_000.avi");
   test::write_file(dir.path() / "cut.avi", clip.substr(0, clip.size() / 2));
   const std::string out = dir.str("out.jsonl");
   const auto r = run_command(std::string(ADAPTIVE_INFER) + " --model " + model + " --input " +

@@ -172,7 +172,7 @@ TEST_CASE("exports, inference results and overlays onto a full disk fail whole, 
   TempDir dir;
   const std::string& trained = test::tiny_trained_run();
   const std::string disk = dir.str("disk");
-  const std::string video = test::tiny_synth_dataset() + "/streams/stream_000.avi";
+  const std::string video = test::tiny_synth_dataset() + "/streams/test/stream_000.avi";
   const std::string script =
       "dd if=/dev/zero of=" + disk + "/filler bs=64k 2>/dev/null\n" + ADAPTIVE_TRAIN +
       " export --checkpoint " + trained + "/checkpoints/final.pt --out " + disk + "/model.pt >" +
