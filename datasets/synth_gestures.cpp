@@ -531,7 +531,9 @@ SynthSummary generate_synth_gestures(const SynthOptions& o,
     }
   }
   // Streams: split -2 (val) and -1 (test), each with difficulties spread
-  // over the same range and seeds of its own.
+  // over the same range and seeds of its own. The val streams are the ones
+  // earlier versions rendered as streams/stream_<k> (and tuned policies on);
+  // the test streams were never rendered before.
   for (const auto& [split, count, folder] :
        {std::tuple{-2, o.val_streams, "val"}, std::tuple{-1, o.test_streams, "test"}}) {
     if (count > 0) fs::create_directories(staging / "streams" / folder);
@@ -560,7 +562,7 @@ SynthSummary generate_synth_gestures(const SynthOptions& o,
                 ? derive_seed(o.seed,
                               {uint64_t(job.split), uint64_t(job.label), uint64_t(job.index)})
                 : derive_seed(o.seed,
-                              {job.split == -1 ? 0x57AEULL : 0x57AFULL, uint64_t(job.index)});
+                              {job.split == -2 ? 0x57AEULL : 0x57AFULL, uint64_t(job.index)});
         const auto [timeline, n] = render_piece(job.split >= 0 ? job.label : -1, job.difficulty,
                                                 seed, o, (staging / job.rel_path).string());
         frames += n;
