@@ -108,8 +108,7 @@ WindowResult classify_window(const ModelArtifact& model, Throttle& throttle, con
       ++r.passes;
       r.width_index = plan.index;
       probs = model.probabilities(logits, plan.index)[0];
-      const auto wider = throttle.after(plan.index, probs.max().item<double>(),
-                                        static_cast<int>(probs.argmax().item<int64_t>()));
+      const auto wider = throttle.after(plan.index, probs.max().item<double>());
       if (!wider) break;
       plan = *wider;
       r.decision = plan.decision;
@@ -118,8 +117,7 @@ WindowResult classify_window(const ModelArtifact& model, Throttle& throttle, con
   r.label_index = static_cast<int>(probs.argmax().item<int64_t>());
   r.confidence = probs[r.label_index].item<double>();
   r.latency_ms = ms_since(start);
-  throttle.finish(r.width_index, r.confidence, r.label_index, r.label_index == idle_index,
-                  r.mflops);
+  throttle.finish(r.width_index, r.confidence, r.label_index == idle_index, r.mflops);
 
   r.index = window.index;
   r.start_frame = window.start_frame;

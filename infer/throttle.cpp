@@ -140,8 +140,7 @@ Plan Throttle::begin(const WindowSignals& s) {
 }
 
 bool Throttle::futile(const Pass& narrow, const Pass& wide) const {
-  return options_.futility_gain > 0 && wide.label == narrow.label &&
-         wide.confidence < narrow.confidence + options_.futility_gain;
+  return options_.futility_gain > 0 && wide.confidence < narrow.confidence + options_.futility_gain;
 }
 
 void Throttle::hold_at(const Pass& narrow) {
@@ -152,10 +151,10 @@ void Throttle::hold_at(const Pass& narrow) {
   held_windows_ = 0;
 }
 
-std::optional<Plan> Throttle::after(int index, double confidence, int label) {
+std::optional<Plan> Throttle::after(int index, double confidence) {
   if (options_.policy != PolicyKind::kConfidence || confidence >= options_.threshold) return {};
   if (!options_.rerun || index >= cap_) return {};  // 'next' widens from the next window (finish)
-  const Pass pass{index, confidence, label};
+  const Pass pass{index, confidence};
   if (last_pass_ && futile(*last_pass_, pass)) {  // the wider re-run did not help: stop paying
     futile_in_window_ = true;
     return {};
@@ -169,18 +168,16 @@ std::optional<Plan> Throttle::after(int index, double confidence, int label) {
   return Plan{index + 1, "escalate"};
 }
 
-void Throttle::finish(int index, double confidence, int label, bool idle_label,
-                      double mflops_spent) {
+void Throttle::finish(int index, double confidence, bool idle_label, double mflops_spent) {
   if (options_.budget_mflops_per_s > 0) bucket_ = std::max(0.0, bucket_ - mflops_spent);
   const std::optional<Pass> narrower_pass = last_pass_;
   last_pass_.reset();
   if (options_.policy != PolicyKind::kConfidence) return;
-  const Pass pass{index, confidence, label};
+  const Pass pass{index, confidence};
   const std::optional<Pass> escalated_from = escalated_from_;
   escalated_from_.reset();
   if (holding_) {  // held narrow: until the input changes, or the hold runs out
-    const bool changed = label != hold_from_.label ||
-                         std::abs(confidence - hold_from_.confidence) >= options_.futility_change;
+    const bool changed = std::abs(confidence - hold_from_.confidence) >= options_.futility_change;
     if (changed || ++held_windows_ >= options_.futility_hold) holding_ = false;
   }
   if (futile_in_window_) {  // re-run mode: this window's wider pass did not help

@@ -8,13 +8,15 @@
 //               windows confident by `threshold + hysteresis` it steps down
 //               one width, so it does not flap; a confident idle label
 //               (no_gesture) drops straight to the narrowest. Futility: when
-//               a wider pass neither raises the confidence by
-//               `futility_gain` nor changes the answer, the width steps back
-//               down and stays there (no escalation) until the input changes
-//               (another label, or the confidence moves by
-//               `futility_change`) or `futility_hold` windows pass: video
-//               that no width is sure of (out of distribution, hopeless,
-//               idle but not the idle label) runs narrow
+//               a wider pass does not raise the confidence by
+//               `futility_gain`, the width steps back down and stays there
+//               (no escalation) until the input changes (the confidence
+//               moves by `futility_change`) or `futility_hold` windows pass:
+//               video that no width is sure of (out of distribution,
+//               hopeless, idle but not the idle label) runs narrow. A wider
+//               pass that changes the answer at no more confidence does not
+//               count as help: on video unlike the training data, unsure
+//               widths disagree among themselves (docs/inference.md)
 //   gate        the model's gate picks the width per window
 //
 // Context caps every policy: the battery level (a curve from percent to
@@ -96,12 +98,12 @@ class Throttle {
 
   // The width to run a window at first.
   Plan begin(const WindowSignals& signals);
-  // After a pass at `index` with calibrated `confidence` for `label`: a wider
-  // pass of the same window (confidence policy, re-run mode), or nothing.
-  std::optional<Plan> after(int index, double confidence, int label);
+  // After a pass at `index` with calibrated `confidence`: a wider pass of the
+  // same window (confidence policy, re-run mode), or nothing.
+  std::optional<Plan> after(int index, double confidence);
   // The window is done: its final pass, whether its label is the idle one,
   // and the MFLOPs it spent in all.
-  void finish(int index, double confidence, int label, bool idle_label, double mflops_spent);
+  void finish(int index, double confidence, bool idle_label, double mflops_spent);
   // A pass at `index` took `ms` (feeds the deadline's time per width).
   void observe_pass(int index, double ms);
 
@@ -114,7 +116,6 @@ class Throttle {
   struct Pass {
     int index = 0;
     double confidence = 0;
-    int label = -1;
   };
   bool futile(const Pass& narrow, const Pass& wide) const;
   void hold_at(const Pass& narrow);  // step back to `narrow` and hold there

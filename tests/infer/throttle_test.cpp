@@ -24,15 +24,15 @@ ThrottleOptions confidence_options() {
 // One window: begin, then passes with the scripted confidences until the
 // throttle stops asking for wider ones. Returns the plans in order.
 std::vector<Plan> run_window(Throttle& t, const std::vector<double>& confidences,
-                             WindowSignals s = {}, bool idle = false, int label = 0) {
+                             WindowSignals s = {}, bool idle = false) {
   std::vector<Plan> plans = {t.begin(s)};
   double spent = kMflops[plans.back().index];
   size_t i = 0;
   while (true) {
     const double c = confidences.at(std::min(i++, confidences.size() - 1));
-    const auto next = t.after(plans.back().index, c, label);
+    const auto next = t.after(plans.back().index, c);
     if (!next) {
-      t.finish(plans.back().index, c, label, idle, spent);
+      t.finish(plans.back().index, c, idle, spent);
       return plans;
     }
     plans.push_back(*next);
@@ -139,11 +139,11 @@ TEST_CASE("a compute budget keeps the running MFLOPs under it", "[infer][throttl
   Plan p = t.begin(s);
   CHECK(p.index == 1);  // 40 > 30: the widest that fits
   CHECK(p.decision == "budget");
-  t.finish(p.index, 1.0, 0, false, 20);  // 10 left
-  s.start_s = 0.01;                      // +3 MFLOPs of budget
+  t.finish(p.index, 1.0, false, 20);  // 10 left
+  s.start_s = 0.01;                   // +3 MFLOPs of budget
   p = t.begin(s);
   CHECK(p.index == 0);
-  t.finish(p.index, 1.0, 0, false, 10);
+  t.finish(p.index, 1.0, false, 10);
   s.start_s = 1.0;  // refilled to the bucket's size
   CHECK(t.begin(s).index == 1);
 }
@@ -171,7 +171,7 @@ TEST_CASE("quality: dark or blurry windows run narrowest, and the gate's choice 
   p = gate.begin(s);
   CHECK(p.index == 2);
   CHECK(p.decision == "gate");
-  CHECK_FALSE(gate.after(2, 0.1, 0));  // the gate decides alone
+  CHECK_FALSE(gate.after(2, 0.1));  // the gate decides alone
   s.battery_pct = 20;
   CHECK(gate.begin(s).decision == "battery");
 }
@@ -237,63 +237,64 @@ TEST_CASE("futility: a wider width that does not help is given up until the inpu
           "[infer][throttle][futility]") {
   Throttle t(futility_options(/*rerun=*/false), kWidths, kMflops);
   // Unsure at the narrowest: the next window goes wider ...
-  CHECK(run_window(t, {0.40}, {}, false, 3).front().index == 0);
-  auto p = run_window(t, {0.42}, {}, false, 3).front();
+  CHECK(run_window(t, {0.40}).front().index == 0);
+  auto p = run_window(t, {0.43}).front();
   CHECK(p.index == 1);
   CHECK(p.decision == "escalate");
-  // ... where the same answer came with no more confidence: back down, held.
+  // ... where confidence rose by less than the gain: back down, held.
   for (int i = 0; i < 3; ++i) {
-    p = run_window(t, {0.41}, {}, false, 3).front();
+    p = run_window(t, {0.45}).front();
     CHECK(p.index == 0);
     CHECK(p.decision == "futile");
   }
-  // Another answer at the narrowest is another input: escalation resumes.
-  p = run_window(t, {0.40}, {}, false, 7).front();
+  // A confidence that moves by the change margin is another input:
+  // escalation resumes.
+  p = run_window(t, {0.20}).front();
   CHECK(p.index == 0);
-  p = run_window(t, {0.40}, {}, false, 7).front();
+  p = run_window(t, {0.20}).front();
   CHECK(p.index == 1);
   CHECK(p.decision == "escalate");
 }
 
-TEST_CASE("futility: a wider width that raises the confidence or changes the answer is kept",
+TEST_CASE("futility: a wider width that raises the confidence is kept; another answer is not help",
           "[infer][throttle][futility]") {
   Throttle t(futility_options(/*rerun=*/false), kWidths, kMflops);
-  run_window(t, {0.30}, {}, false, 3);
-  CHECK(run_window(t, {0.50}, {}, false, 3).front().index == 1);  // +0.20: it helped
-  CHECK(run_window(t, {0.50}, {}, false, 4).front().index == 2);  // another answer: it helped
-  const Plan p = run_window(t, {0.55}, {}, false, 4).front();
+  run_window(t, {0.30});
+  CHECK(run_window(t, {0.50}).front().index == 1);  // +0.20: it helped
+  CHECK(run_window(t, {0.56}).front().index == 2);  // +0.06: it helped
+  Plan p = run_window(t, {0.55}).front();
   CHECK(p.index == 2);  // stays widest, unsure: nothing wider to try
   CHECK(p.decision != "futile");
+  // The confidences a wider width reaches on video unlike the training
+  // data, whatever the answers: given up.
+  Throttle u(futility_options(false), kWidths, kMflops);
+  run_window(u, {0.41});
+  run_window(u, {0.33});  // a lower confidence at 0.5 (the answer changed, say)
+  CHECK(run_window(u, {0.40}).front().decision == "futile");
 }
 
-TEST_CASE("futility: a confidence that moves, or the hold running out, ends the hold",
+TEST_CASE("futility: the hold runs out after its windows, then one re-probe",
           "[infer][throttle][futility]") {
-  Throttle t(futility_options(/*rerun=*/false), kWidths, kMflops);
-  run_window(t, {0.40}, {}, false, 3);
-  run_window(t, {0.40}, {}, false, 3);                                      // at index 1: futile
-  CHECK(run_window(t, {0.58}, {}, false, 3).front().decision == "futile");  // +0.18 at index 0
-  CHECK(run_window(t, {0.58}, {}, false, 3).front().decision == "escalate");
-  // A hold of 4 windows on an input that never changes, one re-probe wider,
-  // futile again: held again.
   Throttle h(futility_options(false), kWidths, kMflops);
-  run_window(h, {0.40}, {}, false, 3);
-  run_window(h, {0.40}, {}, false, 3);
+  run_window(h, {0.40});
+  run_window(h, {0.40});  // at index 1: futile
   std::vector<int> widths;
-  for (int i = 0; i < 6; ++i) widths.push_back(run_window(h, {0.40}, {}, false, 3).front().index);
+  for (int i = 0; i < 6; ++i) widths.push_back(run_window(h, {0.40}).front().index);
+  // 4 held windows, a re-probe one width up, futile again: held again.
   CHECK(widths == std::vector<int>{0, 0, 0, 0, 1, 0});
 }
 
 TEST_CASE("futility in re-run mode: the window stops at the pass that did not help",
           "[infer][throttle][futility]") {
   Throttle t(futility_options(/*rerun=*/true), kWidths, kMflops);
-  auto plans = run_window(t, {0.30, 0.32}, {}, false, 5);
+  auto plans = run_window(t, {0.30, 0.32});
   REQUIRE(plans.size() == 2);  // 0, then 1, which did not help: no pass at 2
   CHECK(plans[1].index == 1);
-  plans = run_window(t, {0.30, 0.32}, {}, false, 5);
+  plans = run_window(t, {0.30, 0.32});
   CHECK(plans.size() == 1);  // held: no re-run
   CHECK(plans[0].index == 0);
   CHECK(plans[0].decision == "futile");
   // One that helps climbs on.
   Throttle u(futility_options(true), kWidths, kMflops);
-  CHECK(run_window(u, {0.30, 0.45, 0.9}, {}, false, 5).size() == 3);
+  CHECK(run_window(u, {0.30, 0.45, 0.9}).size() == 3);
 }
