@@ -12,7 +12,11 @@
 # runs and draws accuracy against compute, with the plain networks of
 # scripts/bench_train.sh when its summary is there, into OUT/tradeoff.png.
 #   RUNS="runs/bench/seed0/slimmable runs/bench/seed1/slimmable"  (see bench_train.sh)
+# Then real videos no model was trained for (OpenCV's sample videos, from
+# Debian's opencv-doc, when installed): the share of full-width compute the
+# default confidence policy spends on each.
 #   DATA=data/synth  OUT=runs/bench/infer  THRESHOLDS="0.4 0.5 0.6 0.7 0.8"  THREADS=2
+#   REAL=/usr/share/doc/opencv-doc/examples/data (vtest.avi, Megamind.avi, ...)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh --with-plot >/dev/null
@@ -31,10 +35,12 @@ if [[ ! -f $data/streams/val/stream_000.json || ! -f $data/streams/test/stream_0
   exit 1
 fi
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-/usr/bin/python3 - "$data" "$out" "${THRESHOLDS:-0.4 0.5 0.6 0.7 0.8}" "${THREADS:-2}" $runs <<'PY'
+/usr/bin/python3 - "$data" "$out" "${THRESHOLDS:-0.4 0.5 0.6 0.7 0.8}" "${THREADS:-2}" \
+  "${REAL:-/usr/share/doc/opencv-doc/examples/data}" $runs <<'PY'
 import glob, json, os, statistics, subprocess, sys, zipfile
 
-data, out, thresholds, threads, runs = sys.argv[1], sys.argv[2], sys.argv[3].split(), sys.argv[4], sys.argv[5:]
+data, out, thresholds, threads, real, runs = (sys.argv[1], sys.argv[2], sys.argv[3].split(), sys.argv[4],
+                                              sys.argv[5], sys.argv[6:])
 os.makedirs(out, exist_ok=True)
 
 def metadata(model):
@@ -123,6 +129,23 @@ full_acc = mean("fixed 1", "segment_accuracy")
 for name in [n for n in results if not n.startswith("fixed")]:
     print(f"{name}: segment accuracy {100*(mean(name, 'segment_accuracy') - full_acc):+.1f} points vs the "
           f"fixed widest width at {100*mean(name, 'compute'):.0f}% of its compute")
+
+real_videos = sorted(glob.glob(f"{real}/*.avi"))
+if not real_videos:
+    print(f"no real videos in {real} (Debian's opencv-doc has OpenCV's samples)")
+for v in real_videos:
+    shares = []
+    for run in runs:
+        res = subprocess.run(["build/adaptive-infer", "--model", f"{run}/model.pt", "--quiet", "--threads",
+                              threads, "--input", v], capture_output=True, text=True)
+        if res.returncode != 0:
+            print(f"real video {v}: exit {res.returncode}: {res.stderr.strip()}")
+            break
+        summary = json.loads(res.stdout.splitlines()[-1])
+        shares.append(f"{100 * (1 - summary['compute_saving']):.0f}%")
+    else:
+        print(f"real video {os.path.basename(v)} ({summary['windows']} windows): default confidence policy at "
+              f"{' / '.join(shares)} of full-width compute (per run)")
 
 try:
     import matplotlib
