@@ -2,9 +2,11 @@
 
 #include <sys/wait.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include <torch/script.h>
 #include <torch/torch.h>
@@ -305,4 +307,37 @@ TEST_CASE("scoring against a timeline", "[infer][scoring]") {
   CHECK(s.mean_delay_s == Approx(0.6));
   CHECK(s.idle_windows == 3);
   CHECK(s.false_alarms == 1);
+}
+
+TEST_CASE("a run slower than its real-time source drops the oldest windows and counts them",
+          "[infer][engine][live]") {
+  // The stream file delivered at its own 16 fps (--realtime), and a
+  // deliberately slow consumer: every window's callback takes 300 ms.
+  const ModelArtifact model = ModelArtifact::load(model_path());
+  int64_t last_end = -1;
+  const RunSummary all =
+      run_inference(model, stream_path(), {},
+                    [&](const WindowResult& r, const Window&) { last_end = r.end_frame; });
+  InferOptions o;
+  o.input.realtime = true;
+  std::vector<WindowResult> results;
+  const RunSummary s =
+      run_inference(model, stream_path(), o, [&](const WindowResult& r, const Window&) {
+        results.push_back(r);
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      });
+  REQUIRE(s.live.has_value());
+  CHECK_FALSE(all.live.has_value());
+  CHECK(s.frames == all.frames);
+  CHECK(s.live->dropped_windows > 0);
+  CHECK(s.windows + s.live->dropped_windows == all.windows);
+  int64_t dropped = 0;
+  for (const auto& r : results) {
+    CHECK(r.delay_ms >= 0);
+    dropped += r.dropped_before;
+  }
+  CHECK(dropped == s.live->dropped_frames);
+  CHECK(s.live->dropped_frames > 0);
+  CHECK(results.back().end_frame == last_end);  // the newest window is the one kept
+  CHECK(s.wall_s >= 5.9);                       // 96 frames at 16 fps
 }

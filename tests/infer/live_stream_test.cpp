@@ -221,7 +221,8 @@ TEST_CASE("a file with --realtime is delivered at its own frame rate", "[infer][
   CHECK(summary["wall_s"].get<double>() >= 5.9);
   REQUIRE(summary.contains("live"));
   // Dropping (when a run is slower than its source) is tested with a
-  // deliberately slow reader in window_reader_test.cpp; this run keeps up
+  // deliberately slow consumer in adaptive_infer_test.cpp (the engine) and
+  // window_reader_test.cpp (the reader); this run keeps up
   // or not as the machine allows, but every frame is accounted for.
   CHECK(summary["frames"] == 96);
   CHECK_THAT(r.output, !Catch::Contains("the stream ended"));  // a file is not a stream
