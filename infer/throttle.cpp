@@ -152,52 +152,44 @@ void Throttle::hold_at(const Pass& narrow) {
 }
 
 std::optional<Plan> Throttle::after(int index, double confidence) {
-  if (options_.policy != PolicyKind::kConfidence || confidence >= options_.threshold) return {};
-  if (!options_.rerun || index >= cap_) return {};  // 'next' widens from the next window (finish)
-  const Pass pass{index, confidence};
-  if (last_pass_ && futile(*last_pass_, pass)) {  // the wider re-run did not help: stop paying
-    futile_in_window_ = true;
-    return {};
-  }
-  if (holding_) return {};
+  if (options_.policy != PolicyKind::kConfidence) return {};
+  if (options_.rerun && !window_first_) window_first_ = Pass{index, confidence};
+  if (confidence >= options_.threshold) return {};
+  // 'next' widens from the next window (finish); a held width is not raised.
+  if (!options_.rerun || index >= cap_ || holding_) return {};
   // Re-run this window one width up, if the budget still allows it.
   if (options_.budget_mflops_per_s > 0 && spent_this_window_ + mflops_[index + 1] > bucket_ + 1e-9)
     return {};
   spent_this_window_ += mflops_[index + 1];
-  last_pass_ = pass;
   return Plan{index + 1, "escalate"};
 }
 
 void Throttle::finish(int index, double confidence, bool idle_label, double mflops_spent) {
   if (options_.budget_mflops_per_s > 0) bucket_ = std::max(0.0, bucket_ - mflops_spent);
-  const std::optional<Pass> narrower_pass = last_pass_;
-  last_pass_.reset();
+  const std::optional<Pass> first = window_first_;  // re-run mode: this window's first pass
+  window_first_.reset();
   if (options_.policy != PolicyKind::kConfidence) return;
   const Pass pass{index, confidence};
-  const std::optional<Pass> escalated_from = escalated_from_;
-  escalated_from_.reset();
   if (holding_) {  // held narrow: until the input changes, or the hold runs out
     const bool changed = std::abs(confidence - hold_from_.confidence) >= options_.futility_change;
     if (changed || ++held_windows_ >= options_.futility_hold) holding_ = false;
   }
-  if (futile_in_window_) {  // re-run mode: this window's wider pass did not help
-    futile_in_window_ = false;
-    confident_run_ = 0;
-    hold_at(*narrower_pass);
-    return;
-  }
   if (confidence < options_.threshold) {
     confident_run_ = 0;
-    if (escalated_from && escalated_from->index == index - 1 && futile(*escalated_from, pass)) {
-      hold_at(*escalated_from);  // 'next' mode: the last escalation did not help
+    // Where this climb began: the window's first pass (re-run mode), or the
+    // window the climb started at ('next').
+    const std::optional<Pass> from = options_.rerun ? first : climb_from_;
+    if (index >= cap_ && from && index > from->index && futile(*from, pass)) {
+      climb_from_.reset();
+      hold_at(*from);  // climbed as high as allowed, still unsure, no surer: give it up
     } else if (holding_) {
       current_ = index;
       pending_ = "futile";
     } else if (!options_.rerun) {
       if (index < cap_) {  // widen from the next window
+        if (!climb_from_) climb_from_ = pass;
         current_ = index + 1;
         pending_ = "escalate";
-        escalated_from_ = pass;
       }
     } else {
       current_ = index;
@@ -205,6 +197,7 @@ void Throttle::finish(int index, double confidence, bool idle_label, double mflo
     }
     return;
   }
+  climb_from_.reset();
   holding_ = false;
   if (idle_label) {  // sure nothing is happening: back to the narrowest
     current_ = 0;

@@ -8,15 +8,16 @@
 //               windows confident by `threshold + hysteresis` it steps down
 //               one width, so it does not flap; a confident idle label
 //               (no_gesture) drops straight to the narrowest. Futility: when
-//               a wider pass does not raise the confidence by
-//               `futility_gain`, the width steps back down and stays there
-//               (no escalation) until the input changes (the confidence
-//               moves by `futility_change`) or `futility_hold` windows pass:
-//               video that no width is sure of (out of distribution,
-//               hopeless, idle but not the idle label) runs narrow. A wider
-//               pass that changes the answer at no more confidence does not
-//               count as help: on video unlike the training data, unsure
-//               widths disagree among themselves (docs/inference.md)
+//               a climb reaches the widest width it may use and is still
+//               unsure, and its confidence there is not `futility_gain`
+//               above where the climb began, the width goes back to where it
+//               began and stays (no escalation) until the input changes (the
+//               confidence moves by `futility_change`) or `futility_hold`
+//               windows pass: video that no width is sure of (out of
+//               distribution, hopeless, idle but not the idle label) runs
+//               narrow. Judged over the whole climb, not a step, as a middle
+//               width often adds nothing where the widest does
+//               (docs/inference.md)
 //   gate        the model's gate picks the width per window
 //
 // Context caps every policy: the battery level (a curve from percent to
@@ -130,10 +131,10 @@ class Throttle {
   double bucket_ = 0, last_start_s_ = -1;
   double spent_this_window_ = 0;
   std::vector<double> pass_ms_;  // per width: moving average of measured passes (< 0: none yet)
-  // Futility: the pass before a wider one (in this window, or the window
-  // before, in 'next' mode), and the hold it may start.
-  std::optional<Pass> last_pass_, escalated_from_;
-  bool futile_in_window_ = false, holding_ = false;
+  // Futility: where the current climb began (the window's first pass in
+  // re-run mode), and the hold a fruitless climb starts.
+  std::optional<Pass> window_first_, climb_from_;
+  bool holding_ = false;
   Pass hold_from_;
   int held_windows_ = 0;
 };

@@ -30,6 +30,14 @@ void WidthGateImpl::fit_normalisation(const at::Tensor& features) {
   feature_std.copy_(features.std(0).clamp_min(1e-4));
 }
 
+void WidthGateImpl::add_cost_bias(double bias, const std::vector<double>& relative_cost) {
+  if (static_cast<int64_t>(relative_cost.size()) != out->bias.size(0))
+    throw std::invalid_argument("gate cost bias: one cost per width needed");
+  torch::NoGradGuard no_grad;
+  std::vector<float> cost(relative_cost.begin(), relative_cost.end());
+  out->bias.sub_(bias * torch::tensor(cost, out->bias.options()));
+}
+
 at::Tensor WidthGateImpl::forward(const at::Tensor& features, const at::Tensor& logits,
                                   CostTally* cost) {
   const at::Tensor x =
@@ -48,9 +56,9 @@ at::Tensor gate_targets(const std::vector<at::Tensor>& probs, const at::Tensor& 
   if (probs.empty()) throw std::invalid_argument("gate_targets: no width");
   const int64_t n = labels.size(0);
   const int64_t widest = static_cast<int64_t>(probs.size()) - 1;
-  at::Tensor targets = torch::full({n}, widest, torch::kLong);
+  at::Tensor targets = torch::zeros({n}, torch::kLong);  // right nowhere: the narrowest
   at::Tensor decided = torch::zeros({n}, torch::kBool);
-  for (int64_t w = 0; w < widest; ++w) {
+  for (int64_t w = 0; w <= widest; ++w) {
     const at::Tensor& p = probs[w];
     const at::Tensor p_true = p.gather(1, labels.view({-1, 1})).squeeze(1);
     const at::Tensor p_other = p.scatter(1, labels.view({-1, 1}), -1.0).amax(1);
@@ -61,14 +69,28 @@ at::Tensor gate_targets(const std::vector<at::Tensor>& probs, const at::Tensor& 
   return targets;
 }
 
-at::Tensor gate_loss(const at::Tensor& scores, const at::Tensor& targets,
-                     const std::vector<double>& costs, double cost_weight) {
-  const double max_cost = *std::max_element(costs.begin(), costs.end());
-  std::vector<float> relative;
-  for (double c : costs) relative.push_back(static_cast<float>(c / max_cost));
-  const at::Tensor cost = torch::tensor(relative, scores.options());
-  const at::Tensor expected_cost = (torch::softmax(scores, 1) * cost).sum(1).mean();
-  return torch::cross_entropy_loss(scores, targets) + cost_weight * expected_cost;
+at::Tensor gate_choice(const at::Tensor& scores, double bias,
+                       const std::vector<double>& relative_cost) {
+  std::vector<float> cost(relative_cost.begin(), relative_cost.end());
+  const at::Tensor c = torch::tensor(cost, scores.options());
+  return (scores - bias * c).argmax(1);
+}
+
+double fit_cost_bias(const at::Tensor& scores, const std::vector<double>& relative_cost,
+                     double target) {
+  const at::Tensor cost =
+      torch::tensor(std::vector<double>(relative_cost.begin(), relative_cost.end()));
+  auto mean_cost = [&](double bias) {
+    return cost.index_select(0, gate_choice(scores, bias, relative_cost)).mean().item<double>();
+  };
+  double lo = -100, hi = 100;  // mean_cost(lo) is the most, mean_cost(hi) the least
+  if (mean_cost(lo) <= target) return lo;
+  if (mean_cost(hi) > target) return hi;
+  for (int i = 0; i < 60; ++i) {
+    const double mid = (lo + hi) / 2;
+    (mean_cost(mid) <= target ? hi : lo) = mid;
+  }
+  return hi;
 }
 
 }  // namespace adaptive

@@ -3,9 +3,10 @@
 // probabilities) and scores which width the clip needs.
 //
 // Trained after the slimmable network, with the backbone frozen. Targets are
-// the narrowest width that classifies the clip correctly with a margin; the
-// loss adds a compute-cost term, so `cost_weight` sets the operating point:
-// higher means narrower choices.
+// the narrowest width that classifies the clip correctly with a margin (the
+// narrowest when no width does: more width buys nothing); the loss is
+// cross-entropy to them. The operating point is set afterwards by a cost
+// bias on the scores (set_cost_bias), fitted to a compute target.
 #pragma once
 
 #include <vector>
@@ -39,6 +40,9 @@ class WidthGateImpl : public torch::nn::Module {
 
   // Sets the feature standardisation from training features [M, C].
   void fit_normalisation(const at::Tensor& features);
+  // Subtracts bias * relative_cost[w] from width w's score, in the output
+  // layer itself, so the exported gate chooses with it too.
+  void add_cost_bias(double bias, const std::vector<double>& relative_cost);
 
   torch::nn::Linear hidden{nullptr}, out{nullptr};
   at::Tensor feature_mean, feature_std;  // buffers
@@ -46,13 +50,22 @@ class WidthGateImpl : public torch::nn::Module {
 TORCH_MODULE(WidthGate);
 
 // Per clip, the index of the narrowest width whose prediction is correct with
-// p(label) - max p(other) >= margin, or the widest index when none is.
+// p(label) - max p(other) >= margin, or the narrowest index when none is (a
+// clip no width gets right gains nothing from a wider one).
 // `probs`: one [N, classes] tensor per width, ascending widths.
 at::Tensor gate_targets(const std::vector<at::Tensor>& probs, const at::Tensor& labels,
                         double margin);
 
-// Cross-entropy to the targets plus cost_weight * E_softmax(scores)[cost_w / cost_max].
-at::Tensor gate_loss(const at::Tensor& scores, const at::Tensor& targets,
-                     const std::vector<double>& costs, double cost_weight);
+// The width each clip gets: argmax over w of scores[w] - bias * relative_cost[w].
+at::Tensor gate_choice(const at::Tensor& scores, double bias,
+                       const std::vector<double>& relative_cost);
+
+// The cost bias that makes the mean relative cost of the choices on `scores`
+// [N, widths] as large as possible without exceeding `target` (a share of
+// full-width compute); the bias that sends every clip narrowest when even
+// that is over. Bisection over [-100, 100]: the mean cost falls as the bias
+// grows.
+double fit_cost_bias(const at::Tensor& scores, const std::vector<double>& relative_cost,
+                     double target);
 
 }  // namespace adaptive

@@ -17,7 +17,7 @@ GateReport train_gate(WidthGate& gate, const SplitOutputs& train, const SplitOut
                       const std::vector<WidthReport>& widths, const GateConfig& g, uint64_t seed,
                       const std::function<void(const nlohmann::json&)>& log) {
   const int k = static_cast<int>(widths.size());
-  std::vector<double> costs;
+  std::vector<double> costs;  // MFLOPs of each choice: the narrowest pass, then the chosen width
   for (int i = 0; i < k; ++i) costs.push_back(widths[0].mflops + (i > 0 ? widths[i].mflops : 0));
   auto targets_of = [&](const SplitOutputs& c) {
     std::vector<at::Tensor> probs;
@@ -38,8 +38,7 @@ GateReport train_gate(WidthGate& gate, const SplitOutputs& train, const SplitOut
       const at::Tensor idx = perm.slice(0, b, std::min(n, b + batch));
       const at::Tensor scores = gate->forward(train.narrow_features.index_select(0, idx),
                                               train.logits[0].index_select(0, idx));
-      const at::Tensor loss =
-          gate_loss(scores, train_targets.index_select(0, idx), costs, g.cost_weight);
+      const at::Tensor loss = torch::cross_entropy_loss(scores, train_targets.index_select(0, idx));
       adam.zero_grad();
       loss.backward();
       adam.step();
@@ -53,8 +52,17 @@ GateReport train_gate(WidthGate& gate, const SplitOutputs& train, const SplitOut
   GateReport r;
   r.trained = true;
   CostTally gate_cost;
-  const at::Tensor scores = gate->forward(val.narrow_features, val.logits[0], &gate_cost);
+  at::Tensor scores = gate->forward(val.narrow_features, val.logits[0], &gate_cost);
   r.gate_mflops = gate_cost.flops / val.labels.size(0) / 1e6;
+  // The operating point: a cost bias fitted on val to the compute target,
+  // written into the gate's output layer.
+  const double full = widths.back().mflops;
+  std::vector<double> relative;
+  for (double c : costs) relative.push_back(c / full);
+  r.target_compute = g.target_compute;
+  r.cost_bias = fit_cost_bias(scores, relative, g.target_compute - r.gate_mflops / full);
+  gate->add_cost_bias(r.cost_bias, relative);
+  scores = gate->forward(val.narrow_features, val.logits[0]);
   const at::Tensor choice = scores.argmax(1);
   r.target_accuracy = choice.eq(targets_of(val)).to(torch::kDouble).mean().item<double>();
   double correct = 0, mflops = 0;

@@ -15,10 +15,13 @@
 
 namespace adaptive {
 
-// Trains `gate` on `train` and reports on `val`. `widths` holds each width's
-// MFLOPs and temperature. What choosing width w costs: the narrowest pass
-// always runs; a wider choice runs again at its width. `log` receives a loss
-// line five times over the run.
+// Trains `gate` on `train` (cross-entropy to gate_targets), then fits its
+// cost bias on `val` so that its choices there cost `config.target_compute`
+// of the widest width (or as close below as the choices allow), and reports
+// on `val`. `widths` holds each width's MFLOPs and temperature. What
+// choosing width w costs: the narrowest pass always runs; a wider choice
+// runs again at its width. `log` receives a loss line five times over the
+// run.
 GateReport train_gate(WidthGate& gate, const SplitOutputs& train, const SplitOutputs& val,
                       const std::vector<WidthReport>& widths, const GateConfig& config,
                       uint64_t seed, const std::function<void(const nlohmann::json&)>& log);

@@ -83,8 +83,9 @@ void TrainConfig::visit(ConfigVisitor& v) {
   v.field("gate.hidden", g.hidden, 1, 4096, "gate hidden units");
   v.field("gate.margin", g.margin, 0, 1,
           "target: narrowest width correct with p(label) - p(other) >= margin");
-  v.field("gate.cost_weight", g.cost_weight, 0, 100,
-          "weight of the compute-cost term: higher = narrower");
+  v.field("gate.target_compute", g.target_compute, 0.01, 2,
+          "mean compute of the gate's choices on val, as a share of the widest width alone "
+          "(the narrowest pass and gate head included): the operating point");
 
   v.field("calibration.enabled", calibration.enabled,
           "fit a softmax temperature per width on validation");

@@ -79,7 +79,7 @@ struct GateConfig {
   double lr = 3e-3;
   int hidden = 64;
   double margin = 0.2;
-  double cost_weight = 0.3;
+  double target_compute = 0.4;  // mean compute of the gate's choices, a share of the widest width's
 };
 
 struct CalibrationConfig {

@@ -31,6 +31,8 @@ json report_json(const TrainReport& report) {
             {"mean_mflops", report.gate.mean_mflops},
             {"gate_mflops", report.gate.gate_mflops},
             {"target_accuracy", report.gate.target_accuracy},
+            {"target_compute", report.gate.target_compute},
+            {"cost_bias", report.gate.cost_bias},
             {"share_per_width", report.gate.share}};
   }
   return {{"widths", widths},
@@ -63,9 +65,11 @@ std::string format_report(const TrainReport& r) {
   out << format_widths(r.widths);
   if (r.gate.trained && !r.widths.empty()) {
     std::snprintf(line, sizeof line,
-                  "gate    %7.1f%% %9.1f  (%.0f%% of full-width compute; gate head %.3f MFLOPs)\n",
+                  "gate    %7.1f%% %9.1f  (%.0f%% of full-width compute, target %.0f%% fitted "
+                  "on val; gate head %.3f MFLOPs)\n",
                   100 * r.gate.top1, r.gate.mean_mflops,
-                  100 * r.gate.mean_mflops / r.widths.back().mflops, r.gate.gate_mflops);
+                  100 * r.gate.mean_mflops / r.widths.back().mflops, 100 * r.gate.target_compute,
+                  r.gate.gate_mflops);
     out << line << "        widths chosen:";
     for (size_t i = 0; i < r.gate.share.size(); ++i) {
       std::snprintf(line, sizeof line, " %.3gx %.0f%%", r.widths[i].width, 100 * r.gate.share[i]);

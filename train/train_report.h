@@ -28,6 +28,8 @@ struct GateReport {
   double gate_mflops = 0;
   double target_accuracy = 0;  // share of validation clips where the gate picks its target width
   std::vector<double> share;   // share of validation clips sent to each width
+  double target_compute = 0;   // gate.target_compute
+  double cost_bias = 0;        // fitted on val to meet it (models/width_gate.h)
 };
 
 struct TrainReport {

@@ -233,68 +233,67 @@ ThrottleOptions futility_options(bool rerun) {
 
 }  // namespace
 
-TEST_CASE("futility: a wider width that does not help is given up until the input changes",
+TEST_CASE("futility: a climb to the widest that gains nothing is given up until the input changes",
           "[infer][throttle][futility]") {
   Throttle t(futility_options(/*rerun=*/false), kWidths, kMflops);
-  // Unsure at the narrowest: the next window goes wider ...
+  // Unsure: the windows climb one width each ...
   CHECK(run_window(t, {0.40}).front().index == 0);
+  CHECK(run_window(t, {0.41}).front().index == 1);
   auto p = run_window(t, {0.43}).front();
-  CHECK(p.index == 1);
+  CHECK(p.index == 2);
   CHECK(p.decision == "escalate");
-  // ... where confidence rose by less than the gain: back down, held.
+  // ... and at the widest are no surer than where they began: back, held.
   for (int i = 0; i < 3; ++i) {
     p = run_window(t, {0.45}).front();
     CHECK(p.index == 0);
     CHECK(p.decision == "futile");
   }
-  // A confidence that moves by the change margin is another input:
-  // escalation resumes.
-  p = run_window(t, {0.20}).front();
-  CHECK(p.index == 0);
+  // A confidence that moves by the change margin is another input: the
+  // climb resumes.
+  CHECK(run_window(t, {0.20}).front().index == 0);
   p = run_window(t, {0.20}).front();
   CHECK(p.index == 1);
   CHECK(p.decision == "escalate");
 }
 
-TEST_CASE("futility: a wider width that raises the confidence is kept; another answer is not help",
+TEST_CASE("futility: a climb that gains at the widest is kept, however the middle did",
           "[infer][throttle][futility]") {
   Throttle t(futility_options(/*rerun=*/false), kWidths, kMflops);
-  run_window(t, {0.30});
-  CHECK(run_window(t, {0.50}).front().index == 1);  // +0.20: it helped
-  CHECK(run_window(t, {0.56}).front().index == 2);  // +0.06: it helped
-  Plan p = run_window(t, {0.55}).front();
+  run_window(t, {0.40});
+  run_window(t, {0.38});  // the middle width: no surer, the climb goes on
+  run_window(t, {0.50});  // the widest: +0.10 over the start
+  const Plan p = run_window(t, {0.50}).front();
   CHECK(p.index == 2);  // stays widest, unsure: nothing wider to try
   CHECK(p.decision != "futile");
-  // The confidences a wider width reaches on video unlike the training
-  // data, whatever the answers: given up.
+  // A climb that ends sure is no futility either.
   Throttle u(futility_options(false), kWidths, kMflops);
-  run_window(u, {0.41});
-  run_window(u, {0.33});  // a lower confidence at 0.5 (the answer changed, say)
-  CHECK(run_window(u, {0.40}).front().decision == "futile");
+  run_window(u, {0.40});
+  run_window(u, {0.40});
+  run_window(u, {0.90});
+  CHECK(run_window(u, {0.90}).front().decision == "confident");
 }
 
-TEST_CASE("futility: the hold runs out after its windows, then one re-probe",
+TEST_CASE("futility: the hold runs out after its windows, then one more climb",
           "[infer][throttle][futility]") {
   Throttle h(futility_options(false), kWidths, kMflops);
-  run_window(h, {0.40});
-  run_window(h, {0.40});  // at index 1: futile
+  for (int i = 0; i < 3; ++i) run_window(h, {0.40});  // 0, 1, 2: futile
   std::vector<int> widths;
-  for (int i = 0; i < 6; ++i) widths.push_back(run_window(h, {0.40}).front().index);
-  // 4 held windows, a re-probe one width up, futile again: held again.
-  CHECK(widths == std::vector<int>{0, 0, 0, 0, 1, 0});
+  for (int i = 0; i < 8; ++i) widths.push_back(run_window(h, {0.40}).front().index);
+  // 4 held windows, a climb through 1 and 2, futile again: held again.
+  CHECK(widths == std::vector<int>{0, 0, 0, 0, 1, 2, 0, 0});
 }
 
-TEST_CASE("futility in re-run mode: the window stops at the pass that did not help",
+TEST_CASE("futility in re-run mode: a window that climbs to the widest for nothing",
           "[infer][throttle][futility]") {
   Throttle t(futility_options(/*rerun=*/true), kWidths, kMflops);
-  auto plans = run_window(t, {0.30, 0.32});
-  REQUIRE(plans.size() == 2);  // 0, then 1, which did not help: no pass at 2
-  CHECK(plans[1].index == 1);
-  plans = run_window(t, {0.30, 0.32});
+  auto plans = run_window(t, {0.30, 0.31, 0.32});
+  REQUIRE(plans.size() == 3);  // climbed 0, 1, 2 within the window: no surer
+  plans = run_window(t, {0.30});
   CHECK(plans.size() == 1);  // held: no re-run
   CHECK(plans[0].index == 0);
   CHECK(plans[0].decision == "futile");
-  // One that helps climbs on.
+  // One that ends surer is kept.
   Throttle u(futility_options(true), kWidths, kMflops);
-  CHECK(run_window(u, {0.30, 0.45, 0.9}).size() == 3);
+  CHECK(run_window(u, {0.30, 0.31, 0.45}).size() == 3);
+  CHECK(run_window(u, {0.45}).front().index == 2);
 }

@@ -7,31 +7,48 @@
 
 using namespace adaptive;
 
-TEST_CASE("gate targets: the narrowest width correct with a margin", "[models][gate]") {
-  // 3 clips, 2 classes, 3 widths. Labels: 0, 1, 0.
-  const at::Tensor labels = torch::tensor({0, 1, 0}, torch::kLong);
+TEST_CASE("gate targets: the narrowest width correct with a margin, else the narrowest",
+          "[models][gate]") {
+  // 4 clips, 2 classes, 3 widths. Labels: 0, 1, 0, 1.
+  const at::Tensor labels = torch::tensor({0, 1, 0, 1}, torch::kLong);
   const std::vector<at::Tensor> probs = {
-      torch::tensor(
-          {{0.9, 0.1}, {0.6, 0.4}, {0.55, 0.45}}),  // narrow: clip 0 right with margin 0.8
-      torch::tensor({{0.9, 0.1}, {0.2, 0.8}, {0.58, 0.42}}),  // middle: clip 1 right (0.6)
-      torch::tensor(
-          {{0.9, 0.1}, {0.1, 0.9}, {0.52, 0.48}}),  // wide: clip 2 never clears the margin
+      // narrow: clip 0 right with margin 0.8
+      torch::tensor({{0.9, 0.1}, {0.6, 0.4}, {0.55, 0.45}, {0.9, 0.1}}),
+      // middle: clip 1 right (0.6)
+      torch::tensor({{0.9, 0.1}, {0.2, 0.8}, {0.45, 0.55}, {0.8, 0.2}}),
+      // wide: clip 2 right (0.5); clip 3 wrong everywhere
+      torch::tensor({{0.9, 0.1}, {0.1, 0.9}, {0.75, 0.25}, {0.7, 0.3}}),
   };
-  CHECK(at::equal(gate_targets(probs, labels, 0.2), torch::tensor({0, 1, 2}, torch::kLong)));
+  CHECK(at::equal(gate_targets(probs, labels, 0.2), torch::tensor({0, 1, 2, 0}, torch::kLong)));
   // With no margin, clip 2 is already right at the narrowest width.
-  CHECK(at::equal(gate_targets(probs, labels, 0.0), torch::tensor({0, 1, 0}, torch::kLong)));
+  CHECK(at::equal(gate_targets(probs, labels, 0.0), torch::tensor({0, 1, 0, 0}, torch::kLong)));
 }
 
-TEST_CASE("gate loss: cost weight pushes towards narrow widths", "[models][gate]") {
-  const at::Tensor targets = torch::tensor({2}, torch::kLong);
-  const at::Tensor wide = torch::tensor({{0.0, 0.0, 5.0}}),
-                   narrow = torch::tensor({{5.0, 0.0, 0.0}});
-  const std::vector<double> costs = {10, 40, 100};
-  // Without cost the target width is best; with a large cost weight the narrow choice wins.
-  CHECK(gate_loss(wide, targets, costs, 0).item<float>() <
-        gate_loss(narrow, targets, costs, 0).item<float>());
-  CHECK(gate_loss(wide, targets, costs, 20).item<float>() >
-        gate_loss(narrow, targets, costs, 20).item<float>());
+TEST_CASE("gate operating point: a cost bias fitted to a compute target", "[models][gate]") {
+  // 100 clips whose scores prefer widths 0, 1, 2 by a spread of margins.
+  torch::manual_seed(3);
+  const at::Tensor scores = torch::randn({100, 3}) * 2;
+  const std::vector<double> cost = {0.1, 0.4, 1.1};
+  const at::Tensor c = torch::tensor(std::vector<double>(cost.begin(), cost.end()));
+  auto mean_cost = [&](double bias) {
+    return c.index_select(0, gate_choice(scores, bias, cost)).mean().item<double>();
+  };
+  CHECK(at::equal(gate_choice(scores, 0, cost), scores.argmax(1)));
+  for (double target : {0.2, 0.35, 0.5, 0.7}) {
+    const double bias = fit_cost_bias(scores, cost, target);
+    INFO("target " << target << " bias " << bias);
+    CHECK(mean_cost(bias) <= target + 1e-9);
+    CHECK(mean_cost(bias - 0.01) > target - 0.05);  // as close below as the choices allow
+  }
+  CHECK(mean_cost(fit_cost_bias(scores, cost, 0.05)) == Approx(0.1));  // all narrowest
+  CHECK(mean_cost(fit_cost_bias(scores, cost, 2.0)) == Approx(1.1));   // all widest
+  // Written into the gate, it chooses the same.
+  WidthGate gate(WidthGateOptions{16, 5, 3, 8});
+  const at::Tensor f = torch::randn({50, 16}), l = torch::randn({50, 5});
+  torch::NoGradGuard no_grad;
+  const at::Tensor before = gate->forward(f, l);
+  gate->add_cost_bias(0.7, cost);
+  CHECK(at::equal(gate->forward(f, l).argmax(1), gate_choice(before, 0.7, cost)));
 }
 
 TEST_CASE("gate scores every width and counts its own cost", "[models][gate]") {
