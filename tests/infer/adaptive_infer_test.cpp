@@ -315,8 +315,9 @@ TEST_CASE("a run slower than its real-time source drops the oldest windows and c
   // deliberately slow consumer: every window's callback takes 300 ms.
   const ModelArtifact model = ModelArtifact::load(model_path());
   int64_t last_end = -1;
+  const InferOptions from_file;
   const RunSummary all =
-      run_inference(model, stream_path(), {},
+      run_inference(model, stream_path(), from_file,
                     [&](const WindowResult& r, const Window&) { last_end = r.end_frame; });
   InferOptions o;
   o.input.realtime = true;
