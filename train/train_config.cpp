@@ -83,6 +83,9 @@ void TrainConfig::visit(ConfigVisitor& v) {
   v.field("gate.hidden", g.hidden, 1, 4096, "gate hidden units");
   v.field("gate.margin", g.margin, 0, 1,
           "target: narrowest width correct with p(label) - p(other) >= margin");
+  v.field("gate.holdout", g.holdout, 0, 0.5,
+          "share of each class's training clips the network does not train on, from which the "
+          "gate's targets are made (0: the training clips themselves)");
   v.field("gate.target_compute", g.target_compute, 0.01, 2,
           "mean compute of the gate's choices on val, as a share of the widest width alone "
           "(the narrowest pass and gate head included): the operating point");

@@ -80,6 +80,7 @@ struct GateConfig {
   int hidden = 64;
   double margin = 0.2;
   double target_compute = 0.4;  // mean compute of the gate's choices, a share of the widest width's
+  double holdout = 0.1;  // share of each class's training clips kept from the network for the gate
 };
 
 struct CalibrationConfig {

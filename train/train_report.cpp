@@ -33,6 +33,7 @@ json report_json(const TrainReport& report) {
             {"target_accuracy", report.gate.target_accuracy},
             {"target_compute", report.gate.target_compute},
             {"cost_bias", report.gate.cost_bias},
+            {"held_out_clips", report.gate.held_out_clips},
             {"share_per_width", report.gate.share}};
   }
   return {{"widths", widths},
@@ -75,6 +76,10 @@ std::string format_report(const TrainReport& r) {
       std::snprintf(line, sizeof line, " %.3gx %.0f%%", r.widths[i].width, 100 * r.gate.share[i]);
       out << line;
     }
+    if (r.gate.held_out_clips > 0)
+      out << "; targets from " << r.gate.held_out_clips << " held-out training clips";
+    else
+      out << "; targets from the training clips";
     out << "\n";
   }
   if (r.clips_per_s > 0) {  // no step ran when a finished run is reported again

@@ -30,6 +30,8 @@ struct GateReport {
   std::vector<double> share;   // share of validation clips sent to each width
   double target_compute = 0;   // gate.target_compute
   double cost_bias = 0;        // fitted on val to meet it (models/width_gate.h)
+  int64_t held_out_clips = 0;  // training clips the network did not see, the targets' source
+                               // (0: the targets came from the training clips)
 };
 
 struct TrainReport {

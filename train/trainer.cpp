@@ -333,9 +333,13 @@ struct Trainer::Impl {
 
     WidthGate gate(gate_options_for(*model, config.gate.hidden));
     if (config.gate.enabled) {
-      progress.message("gate: caching features of the training clips");
-      report.gate = train_gate(gate, outputs(data.train), val, widths, config.gate,
-                               config.train.seed, [this](const json& line) { run_dir.log(line); });
+      progress.message(data.gate ? "gate: caching features of the " +
+                                       std::to_string(data.gate->size()) + " held-out clips"
+                                 : std::string("gate: caching features of the training clips"));
+      report.gate =
+          train_gate(gate, outputs(data.gate ? data.gate : data.train), val, widths, config.gate,
+                     config.train.seed, [this](const json& line) { run_dir.log(line); });
+      report.gate.held_out_clips = data.gate ? static_cast<int64_t>(data.gate->size()) : 0;
     }
     FinalModelInfo info;
     for (const auto& w : widths) {

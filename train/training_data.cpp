@@ -1,9 +1,12 @@
 #include "train/training_data.h"
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include "datasets/errors.h"
 #include "datasets/frame_source.h"
+#include "datasets/rng.h"
 
 namespace fs = std::filesystem;
 
@@ -44,6 +47,29 @@ void prepare_dataset(const TrainConfig& c, const std::function<void(const std::s
 
 }  // namespace
 
+std::pair<DatasetIndex, DatasetIndex> hold_out(const DatasetIndex& index, double share,
+                                               uint64_t seed) {
+  std::vector<bool> held(index.samples.size(), false);
+  const auto counts = index.class_counts();
+  for (size_t c = 0; c < counts.size(); ++c) {
+    std::vector<size_t> members;
+    for (size_t i = 0; i < index.samples.size(); ++i)
+      if (index.samples[i].label == static_cast<int>(c)) members.push_back(i);
+    const auto n = static_cast<int64_t>(members.size());
+    const int64_t k = std::min<int64_t>(std::llround(share * static_cast<double>(n)), n - 1);
+    Rng rng(derive_seed(seed, {0x484F4C44ULL, static_cast<uint64_t>(c)}));
+    const auto order = shuffled_indices(n, rng);
+    for (int64_t j = 0; j < k; ++j) held[members[static_cast<size_t>(order[j])]] = true;
+  }
+  DatasetIndex kept = index, out = index;
+  kept.samples.clear();
+  out.samples.clear();
+  for (size_t i = 0; i < index.samples.size(); ++i)
+    (held[i] ? out : kept).samples.push_back(index.samples[i]);
+  out.source = index.source + " (held out for the gate)";
+  return {kept, out};
+}
+
 TrainingData open_training_data(const TrainConfig& config,
                                 const std::function<void(const std::string&)>& message) {
   prepare_dataset(config, message);
@@ -60,6 +86,12 @@ TrainingData open_training_data(const TrainConfig& config,
                      : source_fps(train_index, d.folder_fps) / d.clip.frame_stride;
   DatasetIndex val_index = open_dataset_index((root / d.val).string(), out.classes, rules);
   const auto clip_options = clip_dataset_options(config, out.classes);
+  if (config.gate.enabled && config.gate.holdout > 0) {
+    auto [kept, held] = hold_out(train_index, config.gate.holdout, config.train.seed);
+    if (!held.samples.empty())
+      out.gate = std::make_shared<VideoClipDataset>(std::move(held), clip_options);
+    train_index = std::move(kept);
+  }
   out.train = std::make_shared<VideoClipDataset>(std::move(train_index), clip_options);
   out.val = std::make_shared<VideoClipDataset>(std::move(val_index), clip_options);
   return out;

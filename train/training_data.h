@@ -18,9 +18,18 @@ struct TrainingData {
   std::vector<std::string> classes;  // label order
   double clip_fps = 0;               // frame rate of the frames in a clip (recorded for export)
   std::shared_ptr<VideoClipDataset> train, val;
+  // Training clips held out of `train` for the gate (gate.holdout), or null.
+  std::shared_ptr<VideoClipDataset> gate;
 };
 
-// Opens (or first renders) the dataset `config.data` names. `message`
+// Splits `index` into the clips a network trains on and, per class,
+// round(share x that class's clips) held out (at least one clip is left to
+// train on), chosen by `seed`. Order within each part is kept.
+std::pair<DatasetIndex, DatasetIndex> hold_out(const DatasetIndex& index, double share,
+                                               uint64_t seed);
+
+// Opens (or first renders) the dataset `config.data` names, holding
+// gate.holdout of the training clips out for the gate when it is on. `message`
 // receives progress lines (rendering). Throws DataError (missing or unusable
 // data) or ConfigError (a bad flip pair).
 TrainingData open_training_data(const TrainConfig& config,
