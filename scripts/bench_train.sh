@@ -9,6 +9,10 @@
 # top-1 (mean and spread over seeds), their difference; draws test top-1
 # against MFLOPs for both families into OUT/accuracy_vs_mflops.png; the
 # figures are in OUT/summary.json.
+# The slimmable run trains its gate too, on gate.holdout (10%) of the
+# training clips, which its network then does not train on; the plain twins
+# and the universal run have no gate and train on every clip: the comparison
+# a user faces, the adaptive network paying for its gate's data.
 #   CONFIG=file   default configs/synthetic-gestures.json
 #   OUT=dir       default runs/bench
 #   SEEDS="0 1"   training seeds (at least 2 for a spread)
