@@ -111,7 +111,8 @@ TEST_CASE("confidence and gate policies decide per window and say why", "[infer]
                                 (r.width_index > 0 ? widths[r.width_index].mflops : 0);
         CHECK(r.mflops == Approx(expected));
       } else {
-        CHECK_THAT(r.decision, Catch::Matches("start|escalate|confident|step_down|idle|quality"));
+        CHECK_THAT(r.decision,
+                   Catch::Matches("start|escalate|confident|step_down|idle|futile|quality"));
         CHECK(r.mflops >= widths[0].mflops);
         CHECK(r.passes >= 1);
       }
