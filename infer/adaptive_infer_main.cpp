@@ -69,10 +69,10 @@ cxxopts::Options command_line() {
       "hysteresis", "stepping down needs threshold + this",
       cxxopts::value<double>()->default_value(text(t.hysteresis)))(
       "futility-gain",
-      "a wider width that adds less confidence than this and gives the same answer is given up "
-      "until the input changes (0: never)",
+      "a climb to the widest allowed width that ends unsure and less than this surer than where "
+      "it began is given up until the input changes (0: never)",
       cxxopts::value<double>()->default_value(text(t.futility_gain)))(
-      "futility-hold", "windows a given-up width stays given up at most",
+      "futility-hold", "windows a given-up climb stays given up at most",
       cxxopts::value<int>()->default_value(std::to_string(t.futility_hold)))(
       "stride", "model frames between windows",
       cxxopts::value<int>()->default_value(std::to_string(d.reader.stride)))(
@@ -177,7 +177,7 @@ int run_video(const ModelArtifact& model, const std::string& input, const InferO
   o.reader.keep_frames = args.count("overlay") > 0;
   std::unique_ptr<OverlayWriter> overlay;
   // A live run's results can be followed as they come.
-  const bool live = o.input.realtime || is_live_input(input);
+  const bool stream = is_live_input(input), live = stream || o.input.realtime;
   ResultOutput out(args.count("output") ? args["output"].as<std::string>() : "", live);
   bool header_written = false;
   std::vector<TimedPrediction> predictions;
@@ -226,7 +226,7 @@ int run_video(const ModelArtifact& model, const std::string& input, const InferO
               << summary.windows << " windows (summary written)\n";
     return 128 + stop_signal();
   }
-  if (summary.live && summary.error.empty() && summary.warning.empty() && is_live_input(input))
+  if (stream && summary.error.empty() && summary.warning.empty())
     std::cerr << "adaptive-infer: " << input << ": the stream ended after " << summary.frames
               << " frames\n";
   if (!summary.error.empty()) {

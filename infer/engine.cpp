@@ -15,13 +15,21 @@ double ms_since(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 }
 
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
-}
-
 }  // namespace
+
+Percentiles percentiles(std::vector<double> values) {
+  Percentiles p;
+  if (values.empty()) return p;
+  std::sort(values.begin(), values.end());
+  auto at = [&](double q) {
+    return values[std::min(values.size() - 1,
+                           static_cast<size_t>(q * static_cast<double>(values.size())))];
+  };
+  p.p50 = at(0.5);
+  p.p95 = at(0.95);
+  p.max = values.back();
+  return p;
+}
 
 double read_battery_file(const std::string& path) {
   std::ifstream in(path);
@@ -154,10 +162,7 @@ class SummaryTally {
     s.gflops_full_width = static_cast<double>(s.windows) * full_width_mflops / 1e3;
     s.compute_saving = s.gflops_full_width > 0 ? 1 - s.gflops / s.gflops_full_width : 0;
     s.fps = s.wall_s > 0 ? static_cast<double>(s.frames) / s.wall_s : 0;
-    s.latency_p50 = percentile(latencies_, 0.5);
-    s.latency_p95 = percentile(latencies_, 0.95);
-    s.latency_max =
-        latencies_.empty() ? 0 : *std::max_element(latencies_.begin(), latencies_.end());
+    s.latency_ms = percentiles(latencies_);
     s.error = end.error;
     s.warning = end.warning;
     if (end.live) {
@@ -168,9 +173,7 @@ class SummaryTally {
       live.dropped_frames = end.dropped_frames;
       live.dropped_windows = end.dropped_windows;
       live.reconnects = end.reconnects;
-      live.delay_p50 = percentile(delays_, 0.5);
-      live.delay_p95 = percentile(delays_, 0.95);
-      live.delay_max = delays_.empty() ? 0 : *std::max_element(delays_.begin(), delays_.end());
+      live.delay_ms = percentiles(delays_);
       s.live = live;
     }
     return s;
@@ -239,6 +242,14 @@ RunSummary run_inference(const ModelArtifact& model, std::unique_ptr<FrameSource
   return summary;
 }
 
+namespace {
+
+nlohmann::json percentiles_json(const Percentiles& p) {
+  return {{"p50", p.p50}, {"p95", p.p95}, {"max", p.max}};
+}
+
+}  // namespace
+
 nlohmann::json window_json(const WindowResult& r) {
   nlohmann::json j = {{"type", "window"},
                       {"index", r.index},
@@ -273,30 +284,26 @@ nlohmann::json summary_json(const RunSummary& s, const ModelArtifact& model) {
     key << model.metadata().widths[i].width;
     per_width[key.str()] = s.windows_per_width[i];
   }
-  nlohmann::json j = {
-      {"type", "summary"},
-      {"frames", s.frames},
-      {"windows", s.windows},
-      {"duration_s", s.duration_s},
-      {"mean_width", s.mean_width},
-      {"gflops", s.gflops},
-      {"gflops_full_width", s.gflops_full_width},
-      {"compute_saving", s.compute_saving},
-      {"fps", s.fps},
-      {"wall_s", s.wall_s},
-      {"latency_ms", {{"p50", s.latency_p50}, {"p95", s.latency_p95}, {"max", s.latency_max}}},
-      {"windows_per_width", per_width}};
+  nlohmann::json j = {{"type", "summary"},
+                      {"frames", s.frames},
+                      {"windows", s.windows},
+                      {"duration_s", s.duration_s},
+                      {"mean_width", s.mean_width},
+                      {"gflops", s.gflops},
+                      {"gflops_full_width", s.gflops_full_width},
+                      {"compute_saving", s.compute_saving},
+                      {"fps", s.fps},
+                      {"wall_s", s.wall_s},
+                      {"latency_ms", percentiles_json(s.latency_ms)},
+                      {"windows_per_width", per_width}};
   if (!s.error.empty()) j["error"] = s.error;
   if (!s.warning.empty()) j["warning"] = s.warning;
   if (s.stopped) j["stopped"] = true;
   if (s.live) {
     const LiveSummary& l = *s.live;
-    j["live"] = {{"deadline_ms", l.deadline_ms},
-                 {"missed_deadlines", l.missed_deadlines},
-                 {"dropped_frames", l.dropped_frames},
-                 {"dropped_windows", l.dropped_windows},
-                 {"reconnects", l.reconnects},
-                 {"delay_ms", {{"p50", l.delay_p50}, {"p95", l.delay_p95}, {"max", l.delay_max}}}};
+    j["live"] = {{"deadline_ms", l.deadline_ms},       {"missed_deadlines", l.missed_deadlines},
+                 {"dropped_frames", l.dropped_frames}, {"dropped_windows", l.dropped_windows},
+                 {"reconnects", l.reconnects},         {"delay_ms", percentiles_json(l.delay_ms)}};
   }
   if (s.truth) {
     const TruthScore& t = *s.truth;

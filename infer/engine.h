@@ -52,13 +52,19 @@ struct WindowResult {
   int64_t dropped_before = 0;
 };
 
+// p50, p95 and max of a run's per-window times, in ms (0 when no window).
+struct Percentiles {
+  double p50 = 0, p95 = 0, max = 0;
+};
+Percentiles percentiles(std::vector<double> values);
+
 // What a run over a live source adds to its summary.
 struct LiveSummary {
   double deadline_ms = 0;  // a window decided later than this after its last frame missed it
   int64_t missed_deadlines = 0;
   int64_t dropped_frames = 0, dropped_windows = 0;
   int64_t reconnects = 0;
-  double delay_p50 = 0, delay_p95 = 0, delay_max = 0;
+  Percentiles delay_ms;
 };
 
 struct RunSummary {
@@ -66,7 +72,7 @@ struct RunSummary {
   double duration_s = 0, mean_width = 0, gflops = 0, gflops_full_width = 0, compute_saving = 0;
   double fps = 0;  // source frames per second of wall time
   double wall_s = 0;
-  double latency_p50 = 0, latency_p95 = 0, latency_max = 0;
+  Percentiles latency_ms;  // model time per window
   std::vector<int64_t> windows_per_width;
   std::string error, warning;  // error: the run stopped early (results so far are kept)
   bool stopped = false;        // InferOptions::stop ended it

@@ -38,7 +38,7 @@ std::string text_summary(const RunSummary& s) {
                 "width (%.0f%% saved), %.0f frames/s, latency p50 %.2f ms p95 %.2f ms",
                 static_cast<long long>(s.frames), s.duration_s, static_cast<long long>(s.windows),
                 s.mean_width, s.gflops, s.gflops_full_width, 100 * s.compute_saving, s.fps,
-                s.latency_p50, s.latency_p95);
+                s.latency_ms.p50, s.latency_ms.p95);
   std::string out = buf;
   if (s.live) {
     const LiveSummary& l = *s.live;
@@ -46,9 +46,10 @@ std::string text_summary(const RunSummary& s) {
                   "\nlive: delay from last frame to decision p50 %.1f ms p95 %.1f ms max %.1f ms; "
                   "%lld of %lld windows missed the %.0f ms deadline; %lld frames dropped; %lld "
                   "reconnects",
-                  l.delay_p50, l.delay_p95, l.delay_max, static_cast<long long>(l.missed_deadlines),
-                  static_cast<long long>(s.windows), l.deadline_ms,
-                  static_cast<long long>(l.dropped_frames), static_cast<long long>(l.reconnects));
+                  l.delay_ms.p50, l.delay_ms.p95, l.delay_ms.max,
+                  static_cast<long long>(l.missed_deadlines), static_cast<long long>(s.windows),
+                  l.deadline_ms, static_cast<long long>(l.dropped_frames),
+                  static_cast<long long>(l.reconnects));
     out += buf;
   }
   if (s.stopped) out += "\nstopped by a signal before the input ended";
