@@ -211,6 +211,8 @@ class ManifestParser {
     const std::string& rel = fields[column("path")];
     if (rel.empty()) fail("empty path");
     const fs::path resolved = (base_ / rel).lexically_normal();  // an absolute rel replaces base_
+    if (!rules_.allow_outside_root && is_root(resolved, base_))
+      fail("path '" + rel + "' is the dataset root itself, not a clip in it");
     if (!rules_.allow_outside_root && !inside(resolved, base_)) {
       fail("path '" + rel + "' leads outside the dataset root " +
            (base_.empty() ? std::string(".") : base_.string()) +
@@ -238,6 +240,13 @@ class ManifestParser {
            std::to_string(entry.end_frame));
     }
     return entry;
+  }
+
+  // Whether normalised `p` names folder `root` itself (an empty root is the
+  // working directory).
+  static bool is_root(const fs::path& p, const fs::path& root) {
+    return p == (root.empty() ? fs::path(".") : root) ||
+           (!root.empty() && p.lexically_relative(root) == ".");
   }
 
   // Whether normalised `p` lies in folder `root` (both normalised; an empty

@@ -243,6 +243,8 @@ TEST_CASE("broken manifests are named by file and line, in inspect and in traini
       {"escapes_root", "train/push/a.avi,push\n../../etc/passwd,push\n",
        ":2: path '../../etc/passwd' leads outside the dataset root"},
       {"absolute_elsewhere", "/etc/passwd,push\n", ":1: path '/etc/passwd' leads outside"},
+      {"the_root_itself", "train/push/a.avi,push\ntrain/..,push\n",
+       ":2: path 'train/..' is the dataset root itself"},
       {"duplicate",
        "path,label\ntrain/push/a.avi,push\ntrain/push/b.avi,push\n"
        "train/push/./a.avi,push\n",
