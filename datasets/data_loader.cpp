@@ -5,6 +5,7 @@
 
 #include <ATen/ATen.h>
 
+#include "common/helper_thread.h"
 #include "datasets/errors.h"
 
 namespace adaptive {
@@ -131,6 +132,7 @@ DataLoader::Result DataLoader::make_batch(int64_t b) const {
 }
 
 void DataLoader::worker_loop() {
+  make_helper_thread_serial();
   const int64_t ahead = std::max(options_.prefetch, options_.workers);
   for (;;) {
     int64_t b;

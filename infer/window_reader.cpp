@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 #include <opencv2/imgproc.hpp>
 
+#include "common/helper_thread.h"
 #include "datasets/clip_sampler.h"
 #include "datasets/clip_transform.h"
 #include "datasets/errors.h"
@@ -109,6 +110,7 @@ void WindowReader::push(Window w) {
 }
 
 void WindowReader::run() {
+  make_helper_thread_serial();
   ReaderEnd end;
   end.source_fps = source_fps_;
   std::string broken;  // why decoding ended early, if it did

@@ -1,0 +1,19 @@
+// Helper threads (data loader workers, the window reader) beside LibTorch's
+// compute threads.
+//
+// LibTorch's CPU ops run in parallel on an OpenMP team. A thread that runs a
+// parallel op gets a team of its own, and once the OpenMP runtime manages more
+// threads than the machine has cores it stops spinning between parallel
+// regions: the compute threads then sleep and wake for every op, and training
+// ran at 55-60% of the model step's own speed on 2 cores (docs/benchmarks.md,
+// "Training speed"). A helper thread therefore runs its LibTorch ops serially.
+#pragma once
+
+namespace adaptive {
+
+// Makes LibTorch ops called later on the calling thread run on it alone,
+// leaving the other threads' setting as it is. Call first thing in a helper
+// thread; never on the thread that runs the model.
+void make_helper_thread_serial();
+
+}  // namespace adaptive
