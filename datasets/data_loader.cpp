@@ -5,7 +5,7 @@
 
 #include <ATen/ATen.h>
 
-#include "common/helper_thread.h"
+#include "common/threads.h"
 #include "datasets/errors.h"
 
 namespace adaptive {

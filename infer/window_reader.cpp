@@ -5,7 +5,7 @@
 #include <torch/torch.h>
 #include <opencv2/imgproc.hpp>
 
-#include "common/helper_thread.h"
+#include "common/threads.h"
 #include "datasets/clip_sampler.h"
 #include "datasets/clip_transform.h"
 #include "datasets/errors.h"

@@ -41,6 +41,7 @@ json report_json(const TrainReport& report) {
           {"best_epoch", report.best_epoch},
           {"train_clips_per_s", report.clips_per_s},
           {"data_share", report.data_share},
+          {"compute_busy", report.compute_busy},
           {"skipped_samples", report.skipped_samples},
           {"seconds", report.seconds}};
 }
@@ -83,8 +84,10 @@ std::string format_report(const TrainReport& r) {
     out << "\n";
   }
   if (r.clips_per_s > 0) {  // no step ran when a finished run is reported again
-    std::snprintf(line, sizeof line, "training: %.1f clips/s, %.1f%% of step time waiting for data",
-                  r.clips_per_s, 100 * r.data_share);
+    std::snprintf(line, sizeof line,
+                  "training: %.1f clips/s, %.1f%% of step time waiting for data, compute thread "
+                  "busy %.0f%% of model step time",
+                  r.clips_per_s, 100 * r.data_share, 100 * r.compute_busy);
     out << line;
   }
   std::snprintf(line, sizeof line, "%s%.0f s in all\n", r.clips_per_s > 0 ? ", " : "", r.seconds);

@@ -41,6 +41,9 @@ struct TrainReport {
   int64_t best_epoch = -1;
   double clips_per_s = 0;  // training throughput over the run
   double data_share = 0;   // share of step time spent waiting for data
+  // The training thread's CPU time over the wall time of its model steps: below
+  // 1 when the compute threads sleep between ops (common/threads.h).
+  double compute_busy = 0;
   double seconds = 0;
   bool finished = false;        // false when stopped early (stop_after_steps, stop_requested)
   bool interrupted = false;     // stopped by stop_requested; last.pt holds the position

@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include "common/threads.h"
 #include "datasets/errors.h"
 #include "models/device.h"
 #include "models/width_gate.h"
@@ -56,6 +57,7 @@ struct Trainer::Impl {
   ProgressReporter progress{1, 1, 1};
   std::string config_json;
   double data_seconds = 0, step_seconds = 0;
+  double compute_seconds = 0, compute_cpu_seconds = 0;  // train_step's wall and this thread's CPU
   int64_t clips_seen = 0;
 
   Impl(TrainConfig c, TrainerOptions o)
@@ -285,11 +287,16 @@ struct Trainer::Impl {
         const double waited = seconds_since(t0);
         // The learning rate follows the global batch (linear scaling).
         const double lr = ranks * cosine_lr(state.step, total_steps, warmup, t.lr, t.min_lr);
+        const auto t1 = Clock::now();
+        const double cpu0 = thread_cpu_seconds();
         const StepResult step = train_step(*batch, lr);
+        const double step_cpu = thread_cpu_seconds() - cpu0, step_wall = seconds_since(t1);
         const double took = seconds_since(t0);
         const double clips_per_s = ranks * batch->clips.size(0) / took;  // the global batch
         data_seconds += waited;
         step_seconds += took;
+        compute_seconds += step_wall;
+        compute_cpu_seconds += step_cpu;
         clips_seen += batch->clips.size(0) * ranks;
         const double loss = step.losses.front();
         smoothed = smoothed < 0 ? loss : 0.9 * smoothed + 0.1 * loss;
@@ -302,7 +309,8 @@ struct Trainer::Impl {
                        {"loss", step.losses},
                        {"widths", step.widths},
                        {"clips_per_s", clips_per_s},
-                       {"data_share", waited / took}});
+                       {"data_share", waited / took},
+                       {"compute_busy", step_cpu / step_wall}});
         }
         if (checkpoint_or_stop()) return false;
       }
@@ -380,6 +388,8 @@ TrainReport Trainer::run() {
   report.best_epoch = impl.state.best_epoch;
   report.clips_per_s = impl.step_seconds > 0 ? impl.clips_seen / impl.step_seconds : 0;
   report.data_share = impl.step_seconds > 0 ? impl.data_seconds / impl.step_seconds : 0;
+  report.compute_busy =
+      impl.compute_seconds > 0 ? impl.compute_cpu_seconds / impl.compute_seconds : 0;
   report.interrupted = impl.interrupted;
   report.skipped_samples = static_cast<int64_t>(impl.skipped.size());
   if (done) report = impl.finish(std::move(report));

@@ -49,6 +49,10 @@ TEST_CASE("a tiny run writes its run directory and a report for every width", "[
   CHECK(r.widths[0].params < r.widths[1].params);
   CHECK(r.gate.trained);
   CHECK(r.gate.share.size() == 2);
+  CHECK(r.clips_per_s > 0);
+  // The training thread's CPU time over its model steps' wall time.
+  CHECK(r.compute_busy > 0);
+  CHECK(r.compute_busy <= 1.05);
   for (const char* f :
        {"config.json", "metrics.jsonl", "report.json", "checkpoints/last.pt", "checkpoints/best.pt",
         "checkpoints/final.pt", "checkpoints/epoch_0002.pt"}) {

@@ -1,5 +1,4 @@
-// Helper threads (data loader workers, the window reader) beside LibTorch's
-// compute threads.
+// Threads beside LibTorch's compute threads, and how busy a thread is.
 //
 // LibTorch's CPU ops run in parallel on an OpenMP team. A thread that runs a
 // parallel op gets a team of its own, and once the OpenMP runtime manages more
@@ -15,5 +14,10 @@ namespace adaptive {
 // leaving the other threads' setting as it is. Call first thing in a helper
 // thread; never on the thread that runs the model.
 void make_helper_thread_serial();
+
+// CPU time the calling thread has used, in seconds. Over a model step, its
+// share of the step's wall time says how busy the compute threads were: the
+// calling thread is one of them, and it sleeps when the team does.
+double thread_cpu_seconds();
 
 }  // namespace adaptive

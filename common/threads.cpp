@@ -1,8 +1,9 @@
-#include "common/helper_thread.h"
+#include "common/threads.h"
 
 #include <ATen/Parallel.h>
 
 #include <dlfcn.h>
+#include <time.h>
 
 namespace adaptive {
 
@@ -15,6 +16,12 @@ void make_helper_thread_serial() {
   // second runtime would make matters worse).
   using SetThreads = void (*)(int);
   if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"))) set(1);
+}
+
+double thread_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
 }
 
 }  // namespace adaptive

@@ -1,4 +1,4 @@
-#include "common/helper_thread.h"
+#include "common/threads.h"
 
 #include <thread>
 
