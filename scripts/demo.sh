@@ -2,13 +2,14 @@
 # The main job, end to end on built-in synthetic data: set up, build, render
 # the synthetic gesture dataset (once; later runs reuse it), train the demo
 # slimmable + gated network (exported to runs/demo/model.pt), measure it on
-# the test split, run adaptive inference on a stream video with and without
-# the throttle, and report.
+# the test split, run adaptive inference on the test streams at full width,
+# with the throttle and with the gate, and report (scripts/demo_report.py,
+# chart in runs/demo/demo.png).
 #   DATA=dir  where the dataset lives (default: data/synth)
 #   RUN=dir   the training run (default: runs/demo; an existing run is resumed)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/build.sh
+scripts/build.sh --with-plot
 bin=build
 data=${DATA:-data/synth}
 run=${RUN:-runs/demo}
@@ -34,7 +35,8 @@ echo "== the model on the test split ($data/test.csv)"
   --json "$run/test.json"
 
 # The exported model (runs/demo/model.pt) on a stream video it has not seen:
-# full width against the confidence throttle, scored against the timeline.
+# full width against the confidence throttle, scored against the timeline,
+# with the per-window text and an annotated video.
 stream="$data/streams/test/stream_000"
 for policy in "fixed" "confidence"; do
   echo "== adaptive-infer --policy $policy on $stream.avi"
@@ -44,3 +46,18 @@ for policy in "fixed" "confidence"; do
   tail -n 2 "$run/infer_$policy.txt"
 done
 echo "per-window results and annotated videos: $run/infer_{fixed,confidence}.{txt,avi}"
+
+# Every test stream (none was used to choose a default), with each policy.
+echo "== adaptive-infer on the test streams: full width, throttle, gate"
+for policy in "fixed" "confidence" "gate"; do
+  rm -rf "$run/streams/$policy" && mkdir -p "$run/streams/$policy"
+  for video in "$data"/streams/test/stream_*.avi; do
+    name=$(basename "$video" .avi)
+    "$bin/adaptive-infer" --model "$run/model.pt" --input "$video" --truth "${video%.avi}.json" \
+      --policy "$policy" --output "$run/streams/$policy/$name.jsonl" --quiet
+  done
+done
+
+echo
+echo "== report"
+python3 scripts/demo_report.py "$run"
