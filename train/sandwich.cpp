@@ -79,7 +79,7 @@ std::vector<double> sandwich_step(SlimmableNet& model, const at::Tensor& clips,
     }
     const double value = loss.item<double>();
     if (!std::isfinite(value)) throw NonFiniteLoss(choice.width, value);
-    loss.backward();
+    (choice.widest ? loss : loss * o.narrow_weight).backward();
     if (choice.widest) teacher = logits.detach();
     losses.push_back(value);
   }

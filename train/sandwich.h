@@ -37,6 +37,10 @@ struct SandwichOptions {
   bool distill = true;
   double distill_temperature = 1.0;
   double label_smoothing = 0.0;
+  // Each narrower width's loss is scaled by this before its backward pass; the
+  // widest's by 1. Below 1 gives the widest a larger share of the shared
+  // weights' updates.
+  double narrow_weight = 1.0;
 };
 
 // A loss that is NaN or infinite, with the width where it appeared.

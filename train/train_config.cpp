@@ -65,6 +65,8 @@ void TrainConfig::visit(ConfigVisitor& v) {
   v.field("train.distill", t.distill, "narrow widths learn from the widest width's predictions");
   v.field("train.distill_temperature", t.distill_temperature, 0.1, 100,
           "softmax temperature of distillation");
+  v.field("train.narrow_weight", t.narrow_weight, 0, 10,
+          "sandwich: weight of each narrower width's loss, the widest's being 1");
   v.field("train.seed", t.seed,
           "seed of initialisation, data order, augmentation and width sampling");
   v.field("train.threads", t.threads, 0, 1024, "compute threads; 0 = all cores");

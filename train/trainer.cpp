@@ -194,7 +194,7 @@ struct Trainer::Impl {
     try {
       losses = accumulated_sandwich_step(
           *model, batch.clips.to(device), batch.labels.to(device), choices,
-          {t.distill, t.distill_temperature, t.label_smoothing}, t.accumulate);
+          {t.distill, t.distill_temperature, t.label_smoothing, t.narrow_weight}, t.accumulate);
     } catch (const NonFiniteLoss& e) {
       const fs::path last = run_dir.checkpoint("last.pt");
       throw std::runtime_error("training diverged at epoch " + std::to_string(state.epoch + 1) +

@@ -119,3 +119,37 @@ TEST_CASE("a non-finite loss stops the step and names the width", "[train][sandw
                                   torch::tensor({0, 1}, torch::kLong), choices, SandwichOptions{}),
                     "loss is NaN at width 1");
 }
+
+TEST_CASE("narrow_weight scales the narrower widths' part of the gradient, not their loss",
+          "[train][sandwich]") {
+  auto model = tiny_model();
+  model->train();
+  torch::manual_seed(5);
+  const at::Tensor x = torch::randn({4, 3, 2, 16, 16});
+  const at::Tensor y = torch::tensor({0, 1, 2, 3}, torch::kLong);
+  const std::vector<WidthChoice> choices = {{1.0, 3, true}, {0.25, 0, false}, {0.5, 1, false}};
+  auto gradients = [&](double narrow_weight, std::vector<double>& losses) {
+    for (auto& p : model->parameters()) p.mutable_grad() = at::Tensor();
+    SandwichOptions o;
+    o.narrow_weight = narrow_weight;
+    torch::manual_seed(7);  // the same dropout masks in every call
+    losses = sandwich_step(*model, x, y, choices, o);
+    std::vector<at::Tensor> grads;
+    for (auto& p : model->parameters())
+      grads.push_back(p.grad().defined() ? p.grad().clone() : torch::zeros_like(p));
+    return grads;
+  };
+  std::vector<double> l_full, l_none, l_half;
+  const auto full = gradients(1.0, l_full);
+  const auto none = gradients(0.0, l_none);  // the widest's gradient alone
+  const auto half = gradients(0.5, l_half);
+  CHECK(l_full == l_half);  // losses are reported unweighted
+  double narrow_part = 0, worst = 0;
+  for (size_t i = 0; i < full.size(); ++i) {
+    narrow_part += (full[i] - none[i]).abs().sum().item<double>();
+    const at::Tensor expected = none[i] + 0.5 * (full[i] - none[i]);
+    worst = std::max(worst, (half[i] - expected).abs().max().item<double>());
+  }
+  CHECK(narrow_part > 1e-3);  // the narrower widths do contribute
+  CHECK(worst < 1e-5);
+}
