@@ -19,6 +19,9 @@
 #   EPOCHS=n      override train.epochs for every run (a shorter benchmark)
 #   SPLIT=file    the test split, default <data.root>/test.csv
 #   UNIVERSAL=0   skip the universal-mode run
+#   VARIANT="key=value ..."  also train, per seed, the slimmable network with
+#                 these config changes (a recipe to compare, e.g.
+#                 "train.narrow_weight=0.5"); reported beside the others
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh --with-plot >/dev/null
@@ -51,6 +54,11 @@ for seed in "${seeds[@]}"; do
   dir="$out/seed$seed"
   mkdir -p "$dir"
   run "$dir/slimmable" --set "train.seed=$seed"
+  if [[ -n "${VARIANT:-}" ]]; then
+    changes=()
+    for kv in $VARIANT; do changes+=(--set "$kv"); done
+    run "$dir/variant" --set "train.seed=$seed" "${changes[@]}"
+  fi
   for w in $widths; do
     run "$dir/plain-$w" --set "train.seed=$seed" --set "model.widths=[$w]" \
       --set train.sampling=single --set gate.enabled=false
@@ -62,10 +70,11 @@ if [[ "${UNIVERSAL:-1}" != 0 ]]; then
 fi
 echo "benchmark wall time: $((SECONDS - start)) s"
 
-/usr/bin/python3 - "$out" "$split" "$widths" "${seeds[*]}" <<'PY'
+/usr/bin/python3 - "$out" "$split" "$widths" "${seeds[*]}" "${VARIANT:-}" <<'PY'
 import json, os, statistics, sys
 
 out, split, widths, seeds = sys.argv[1], sys.argv[2], sys.argv[3].split(), sys.argv[4].split()
+variant = sys.argv[5]
 load = lambda path: json.load(open(path))
 def top1(run, width):
     for w in load(f"{run}/test.json")["widths"]:
@@ -83,6 +92,11 @@ for w in widths:
     rows.append({"width": float(w), "mflops": slim[0][1], "slimmable": [a for a, _ in slim],
                  "plain": [a for a, _ in plain], "slimmable_mean": sm, "slimmable_spread": ss,
                  "plain_mean": pm, "plain_spread": ps, "difference": sm - pm})
+    if variant:
+        v = [top1(f"{out}/seed{s}/variant", w)[0] for s in seeds]
+        vm, vs = stats(v)
+        rows[-1].update({"variant": v, "variant_mean": vm, "variant_spread": vs,
+                         "variant_difference": vm - pm})
 universal = None
 udir = f"{out}/seed{seeds[0]}/universal"
 if os.path.exists(f"{udir}/test.json"):
@@ -93,6 +107,11 @@ print(f"{'width':>6} {'MFLOPs':>8} {'slimmable':>15} {'plain':>15} {'difference'
 for r in rows:
     print(f"{r['width']:>6g} {r['mflops']:8.1f} {r['slimmable_mean']:8.1f} ± {r['slimmable_spread']:4.1f}"
           f" {r['plain_mean']:8.1f} ± {r['plain_spread']:4.1f} {r['difference']:+10.1f}")
+if variant:
+    print(f"variant ({variant}), against the same plain twins:")
+    for r in rows:
+        print(f"{r['width']:>6g} {r['mflops']:8.1f} {r['variant_mean']:8.1f} ± {r['variant_spread']:4.1f}"
+              f" {r['plain_mean']:8.1f} ± {r['plain_spread']:4.1f} {r['variant_difference']:+10.1f}")
 if universal:
     print("universal (seed " + seeds[0] + "): " +
           ", ".join(f"{w}: {a:.1f}%" for w, a in universal.items()))
@@ -102,7 +121,8 @@ print(f"target full width >= plain - 0.5 pt: {'met' if full['difference'] >= -0.
 missed = [r["width"] for r in narrower if r["difference"] < 0]
 print("target every narrower width >= its plain twin: " +
       ("met" if not missed else "NOT met at " + ", ".join(f"{w:g}" for w in missed)))
-json.dump({"split": split, "seeds": seeds, "widths": rows, "universal": universal},
+json.dump({"split": split, "seeds": seeds, "widths": rows, "universal": universal,
+           "variant": variant or None},
           open(f"{out}/summary.json", "w"), indent=2)
 
 import matplotlib
@@ -114,6 +134,9 @@ ax.errorbar(x, [r["slimmable_mean"] for r in rows], yerr=[r["slimmable_spread"] 
             marker="o", capsize=3, label="slimmable (one network)")
 ax.errorbar(x, [r["plain_mean"] for r in rows], yerr=[r["plain_spread"] for r in rows],
             marker="s", capsize=3, label="plain, trained alone per width")
+if variant:
+    ax.errorbar(x, [r["variant_mean"] for r in rows], yerr=[r["variant_spread"] for r in rows],
+                marker="D", capsize=3, linestyle="--", label=f"slimmable, {variant}")
 if universal:
     ax.plot(x, list(universal.values()), marker="^", linestyle=":", label="universal (1 seed)")
 ax.set_xlabel("MFLOPs per clip")
