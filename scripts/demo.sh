@@ -60,4 +60,4 @@ done
 
 echo
 echo "== report"
-python3 scripts/demo_report.py "$run"
+/usr/bin/python3 scripts/demo_report.py "$run"  # Debian's Python, where setup.sh installs matplotlib

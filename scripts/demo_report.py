@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """The demo's closing report: what the adaptive network and its policies did
 on data no choice of the run was made on.
 
