@@ -12,6 +12,9 @@ import os
 import sys
 
 
+POLICY_NAMES = {"fixed": "full width", "confidence": "throttle (confidence)", "gate": "gate"}
+
+
 def stream_totals(folder):
     """Segments right, segments, GFLOPs and full-width GFLOPs over every stream."""
     right = segments = gflops = full = 0
@@ -43,9 +46,7 @@ def main(run):
         right, segments, gflops, full = stream_totals(os.path.join(run, "streams", p))
         share = gflops / full if full else 0
         points[p] = (100 * share, 100 * right / segments if segments else 0)
-        name = {"fixed": "full width", "confidence": "throttle (confidence)",
-                "gate": "gate"}[p]
-        print(f"  {name:22s} {right:3d}/{segments} ({points[p][1]:5.1f}%) "
+        print(f"  {POLICY_NAMES[p]:22s} {right:3d}/{segments} ({points[p][1]:5.1f}%) "
               f"at {points[p][0]:5.1f}% of full-width compute")
     if "fixed" in points and "confidence" in points:
         saved = 100 - points["confidence"][0]
@@ -68,9 +69,10 @@ def main(run):
                       textcoords="offset points", xytext=(4, -10))
     left.set(xlabel="MFLOPs per clip", ylabel="top-1 (%)", title="Test clips: one network, every width")
     for p, (share, acc) in points.items():
-        right.plot(share, acc, "o", label=p)
+        right.plot(share, acc, "o", label=POLICY_NAMES[p])
     right.set(xlabel="% of full-width compute", ylabel="segments right (%)",
-              title="Test streams: policies", xlim=(0, 110))
+              title="Test streams: policies", xlim=(0, 110),
+              ylim=(min(acc for _, acc in points.values()) - 10, 100))
     right.legend()
     for ax in (left, right):
         ax.grid(alpha=0.3)
