@@ -60,6 +60,8 @@ cxxopts::Options command_line() {
       "policy", "fixed, confidence or gate",
       cxxopts::value<std::string>()->default_value(policy_names().name(t.policy)))(
       "width", "fixed policy: the width (default: widest)", cxxopts::value<double>())(
+      "batch", "a manifest input: windows per forward pass, at a fixed width (throughput mode)",
+      cxxopts::value<int>()->default_value("1"))(
       "threshold", "confidence policy: calibrated confidence that counts as sure",
       cxxopts::value<double>()->default_value(text(t.threshold)))(
       "escalate", "next (wider from the next window) or rerun (the same window wider at once)",
@@ -258,6 +260,14 @@ int run(int argc, char** argv) {
     o.throttle.fixed_index = fixed_width_index(model, args["width"].as<double>());
 
   const std::string input = args["input"].as<std::string>();
+  const int batch = args["batch"].as<int>();
+  if (batch < 1) throw UsageError("--batch must be >= 1");
+  if (batch > 1 && !has_extension(input, {".csv"}))
+    throw UsageError("--batch is for a manifest input (.csv): a video's windows run one by one");
+  if (batch > 1 && o.throttle.policy != PolicyKind::kFixed)
+    throw UsageError(
+        "--batch needs --policy fixed: the other policies choose each window's "
+        "width from the one before");
   if (!has_extension(input, {".csv"})) {
     o.stop = &install_stop_signals();  // SIGINT / SIGTERM end the run after its current window
     return run_video(model, input, o, args);
@@ -267,7 +277,8 @@ int run(int argc, char** argv) {
         "a manifest input gives JSON lines per clip: no --format, --overlay, --truth or "
         "--realtime");
   ResultOutput out(args.count("output") ? args["output"].as<std::string>() : "");
-  run_manifest(model, input, o, ManifestRules{args.count("allow-outside-root") > 0}, out.stream());
+  run_manifest(model, input, o, ManifestRules{args.count("allow-outside-root") > 0}, out.stream(),
+               batch);
   out.commit();
   return 0;
 }

@@ -15,7 +15,14 @@ namespace adaptive {
 // Writes the lines to `out`. A clip that cannot be decoded is skipped with a
 // warning on stderr and counted in the summary's `skipped`. Throws DataError
 // for a manifest that cannot be read.
+//
+// batch > 1 is throughput mode: the fixed policy only (std::invalid_argument
+// otherwise), at options.throttle.fixed_index (-1: the widest), windows of
+// consecutive clips stacked `batch` at a time into one forward pass. Its
+// clip lines have the same fields; the summary adds `batch` and `width`.
+// Every summary has `clips_per_s` (clips over the wall time of the run).
 void run_manifest(const ModelArtifact& model, const std::string& manifest,
-                  const InferOptions& options, const ManifestRules& rules, std::ostream& out);
+                  const InferOptions& options, const ManifestRules& rules, std::ostream& out,
+                  int batch = 1);
 
 }  // namespace adaptive

@@ -343,3 +343,42 @@ TEST_CASE("a run slower than its real-time source drops the oldest windows and c
   CHECK(results.back().end_frame == last_end);  // the newest window is the one kept
   CHECK(s.wall_s >= 5.9);                       // 96 frames at 16 fps
 }
+
+TEST_CASE("a manifest in throughput mode batches windows and agrees with one by one",
+          "[infer][cli]") {
+  const std::string manifest = test::tiny_synth_dataset() + "/test.csv";
+  const std::string base = "--model " + model_path() + " --input " + manifest + " --policy fixed";
+  const Command one = infer(base);
+  const Command batched = infer(base + " --batch 4");
+  REQUIRE(one.code == 0);
+  REQUIRE(batched.code == 0);
+  const auto a = json_lines(one.out), b = json_lines(batched.out);
+  REQUIRE(a.size() == b.size());
+  REQUIRE(a.size() >= 3);  // clips and the summary
+  for (size_t i = 0; i + 1 < a.size(); ++i) {
+    INFO("clip " << i);
+    CHECK(a[i]["path"] == b[i]["path"]);
+    CHECK(a[i]["predicted"] == b[i]["predicted"]);
+    CHECK(a[i]["windows"] == b[i]["windows"]);
+    CHECK(std::abs(a[i]["confidence"].get<double>() - b[i]["confidence"].get<double>()) < 1e-4);
+    CHECK(std::abs(a[i]["mflops"].get<double>() - b[i]["mflops"].get<double>()) < 1e-6);
+  }
+  const json& sa = a.back();
+  const json& sb = b.back();
+  CHECK(sb["type"] == "summary");
+  CHECK(sb["batch"] == 4);
+  CHECK(sb["width"] == sa["mean_width"]);
+  CHECK(sb["clip_accuracy"] == sa["clip_accuracy"]);
+  CHECK(sb["windows"] == sa["windows"]);
+  CHECK(sb["clips_per_s"].get<double>() > 0);
+  CHECK(sa["clips_per_s"].get<double>() > 0);
+
+  const Command adaptive_batch = infer("--model " + model_path() + " --input " + manifest +
+                                       " --policy confidence --batch 4");
+  CHECK(adaptive_batch.code == 2);
+  CHECK_THAT(adaptive_batch.out, Catch::Contains("--batch needs --policy fixed"));
+  const Command video_batch = infer("--model " + model_path() + " --input " + stream_path() +
+                                    " --policy fixed --batch 4");
+  CHECK(video_batch.code == 2);
+  CHECK_THAT(video_batch.out, Catch::Contains("--batch is for a manifest input"));
+}
