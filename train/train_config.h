@@ -62,7 +62,7 @@ struct OptimConfig {
   int random_widths = 2;
   bool distill = true;
   double distill_temperature = 1.0;
-  double narrow_weight = 1.0;
+  double narrow_weight = SandwichOptions{}.narrow_weight;
   uint64_t seed = 0;
   int threads = 0;
   int log_every = 10;
