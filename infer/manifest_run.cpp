@@ -18,14 +18,40 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-nlohmann::json clip_json(const std::string& path, const std::string& truth,
-                         const std::string& predicted, double confidence, int64_t windows,
-                         double mflops, double mean_width) {
-  return {{"type", "clip"},           {"path", path},
-          {"label", truth},           {"predicted", predicted},
-          {"confidence", confidence}, {"windows", windows},
-          {"mflops", mflops},         {"mean_width", mean_width}};
-}
+// Clip lines as they come, and the summary line after them.
+struct ManifestTally {
+  int64_t clips = 0, correct = 0, windows = 0, skipped = 0;
+  double mflops = 0, width_sum = 0;
+
+  void add(std::ostream& out, const std::string& path, const std::string& truth,
+           const std::string& predicted, double confidence, int64_t clip_windows,
+           double clip_mflops, double mean_width) {
+    ++clips;
+    correct += predicted == truth;
+    windows += clip_windows;
+    mflops += clip_mflops;
+    width_sum += mean_width * static_cast<double>(clip_windows);
+    out << nlohmann::json{{"type", "clip"},           {"path", path},
+                          {"label", truth},           {"predicted", predicted},
+                          {"confidence", confidence}, {"windows", clip_windows},
+                          {"mflops", clip_mflops},    {"mean_width", mean_width}}
+               .dump()
+        << "\n";
+  }
+
+  nlohmann::json summary(double wall) const {
+    return {{"type", "summary"},
+            {"clips", clips},
+            {"skipped", skipped},
+            {"clip_accuracy", clips ? double(correct) / clips : 0.0},
+            {"windows", windows},
+            {"mean_mflops_per_window", windows ? mflops / windows : 0.0},
+            {"mean_width", windows ? width_sum / windows : 0.0},
+            {"gflops", mflops / 1e3},
+            {"wall_s", wall},
+            {"clips_per_s", wall > 0 ? clips / wall : 0.0}};
+  }
+};
 
 // Throughput mode (see the header).
 void run_batched(const ModelArtifact& model, const DatasetIndex& index, const InferOptions& o,
@@ -79,37 +105,21 @@ void run_batched(const ModelArtifact& model, const DatasetIndex& index, const In
   }
   flush();
   const double wall = seconds_since(t0);
-  int64_t clips = 0, correct = 0, windows = 0, skipped = 0;
+  ManifestTally tally;
   for (size_t i = 0; i < results.size(); ++i) {
     const ClipResult& r = results[i];
     if (!r.ok) {
-      ++skipped;
+      ++tally.skipped;
       continue;
     }
-    ++clips;
-    const std::string& truth = index.classes.at(index.samples[i].label);
-    const std::string& predicted = meta.labels.at(r.label);
-    correct += predicted == truth;
-    windows += r.windows;
-    out << clip_json(index.samples[i].path, truth, predicted, r.confidence, r.windows,
-                     window_mflops * static_cast<double>(r.windows), width)
-               .dump()
-        << "\n";
+    tally.add(out, index.samples[i].path, index.classes.at(index.samples[i].label),
+              meta.labels.at(r.label), r.confidence, r.windows,
+              window_mflops * static_cast<double>(r.windows), width);
   }
-  out << nlohmann::json{{"type", "summary"},
-                        {"clips", clips},
-                        {"skipped", skipped},
-                        {"clip_accuracy", clips ? double(correct) / clips : 0.0},
-                        {"windows", windows},
-                        {"mean_mflops_per_window", windows ? window_mflops : 0.0},
-                        {"mean_width", width},
-                        {"gflops", window_mflops * static_cast<double>(windows) / 1e3},
-                        {"wall_s", wall},
-                        {"clips_per_s", wall > 0 ? clips / wall : 0.0},
-                        {"batch", batch},
-                        {"width", width}}
-             .dump()
-      << "\n";
+  nlohmann::json summary = tally.summary(wall);
+  summary["batch"] = batch;
+  summary["width"] = width;
+  out << summary.dump() << "\n";
 }
 
 }  // namespace
@@ -124,8 +134,7 @@ void run_manifest(const ModelArtifact& model, const std::string& manifest, const
   const DatasetIndex index = open_dataset_index(manifest, model.metadata().labels, rules);
   if (batch > 1) return run_batched(model, index, o, out, batch);
   const auto t0 = Clock::now();
-  int64_t clips = 0, correct = 0, windows = 0, failed = 0;
-  double mflops = 0, width_sum = 0, wall = 0;
+  ManifestTally tally;
   for (const SampleEntry& sample : index.samples) {
     WindowResult best;
     best.confidence = -1;
@@ -136,33 +145,13 @@ void run_manifest(const ModelArtifact& model, const std::string& manifest, const
       });
     } catch (const BadSampleError& e) {
       std::cerr << "adaptive-infer: skipping " << e.what() << "\n";
-      ++failed;
+      ++tally.skipped;
       continue;
     }
-    ++clips;
-    const std::string& truth = index.classes.at(sample.label);
-    correct += best.label == truth;
-    windows += s.windows;
-    mflops += s.gflops * 1e3;
-    width_sum += s.mean_width * static_cast<double>(s.windows);
-    wall += s.wall_s;
-    out << clip_json(sample.path, truth, best.label, best.confidence, s.windows, s.gflops * 1e3,
-                     s.mean_width)
-               .dump()
-        << "\n";
+    tally.add(out, sample.path, index.classes.at(sample.label), best.label, best.confidence,
+              s.windows, s.gflops * 1e3, s.mean_width);
   }
-  out << nlohmann::json{{"type", "summary"},
-                        {"clips", clips},
-                        {"skipped", failed},
-                        {"clip_accuracy", clips ? double(correct) / clips : 0.0},
-                        {"windows", windows},
-                        {"mean_mflops_per_window", windows ? mflops / windows : 0.0},
-                        {"mean_width", windows ? width_sum / windows : 0.0},
-                        {"gflops", mflops / 1e3},
-                        {"wall_s", wall},
-                        {"clips_per_s", clips / std::max(1e-9, seconds_since(t0))}}
-             .dump()
-      << "\n";
+  out << tally.summary(seconds_since(t0)).dump() << "\n";
 }
 
 }  // namespace adaptive
