@@ -2,7 +2,8 @@
 // the widest width learns from the labels, the narrowest and `random_widths`
 // random widths learn from the widest width's detached soft predictions
 // (in-place distillation) or from the labels. Gradients of every width are
-// accumulated; the caller makes one optimizer step.
+// accumulated, the narrower widths' scaled by SandwichOptions::narrow_weight;
+// the caller makes one optimizer step.
 #pragma once
 
 #include <stdexcept>
