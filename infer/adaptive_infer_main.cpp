@@ -260,14 +260,9 @@ int run(int argc, char** argv) {
     o.throttle.fixed_index = fixed_width_index(model, args["width"].as<double>());
 
   const std::string input = args["input"].as<std::string>();
-  const int batch = args["batch"].as<int>();
-  if (batch < 1) throw UsageError("--batch must be >= 1");
-  if (batch > 1 && !has_extension(input, {".csv"}))
+  const int batch = args["batch"].as<int>();  // run_manifest checks it against the policy
+  if (batch != 1 && !has_extension(input, {".csv"}))
     throw UsageError("--batch is for a manifest input (.csv): a video's windows run one by one");
-  if (batch > 1 && o.throttle.policy != PolicyKind::kFixed)
-    throw UsageError(
-        "--batch needs --policy fixed: the other policies choose each window's "
-        "width from the one before");
   if (!has_extension(input, {".csv"})) {
     o.stop = &install_stop_signals();  // SIGINT / SIGTERM end the run after its current window
     return run_video(model, input, o, args);

@@ -128,9 +128,10 @@ void run_manifest(const ModelArtifact& model, const std::string& manifest, const
                   const ManifestRules& rules, std::ostream& out, int batch) {
   if (batch < 1) throw std::invalid_argument("--batch must be >= 1, got " + std::to_string(batch));
   if (batch > 1 && o.throttle.policy != PolicyKind::kFixed)
-    throw std::invalid_argument("--batch " + std::to_string(batch) +
-                                " (throughput mode) needs --policy fixed: the other policies "
-                                "choose each window's width from the one before");
+    throw std::invalid_argument("--batch needs --policy fixed (got --batch " +
+                                std::to_string(batch) +
+                                "): the other policies choose each window's width from the one "
+                                "before");
   const DatasetIndex index = open_dataset_index(manifest, model.metadata().labels, rules);
   if (batch > 1) return run_batched(model, index, o, out, batch);
   const auto t0 = Clock::now();
