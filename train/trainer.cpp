@@ -287,11 +287,10 @@ struct Trainer::Impl {
         const double waited = seconds_since(t0);
         // The learning rate follows the global batch (linear scaling).
         const double lr = ranks * cosine_lr(state.step, total_steps, warmup, t.lr, t.min_lr);
-        const auto t1 = Clock::now();
         const double cpu0 = thread_cpu_seconds();
         const StepResult step = train_step(*batch, lr);
-        const double step_cpu = thread_cpu_seconds() - cpu0, step_wall = seconds_since(t1);
-        const double took = seconds_since(t0);
+        const double step_cpu = thread_cpu_seconds() - cpu0;
+        const double took = seconds_since(t0), step_wall = took - waited;
         const double clips_per_s = ranks * batch->clips.size(0) / took;  // the global batch
         data_seconds += waited;
         step_seconds += took;
