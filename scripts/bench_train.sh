@@ -104,14 +104,14 @@ if os.path.exists(f"{udir}/test.json"):
 
 print(f"\ntest split {split}; seeds {' '.join(seeds)}; top-1 mean ± half the range over seeds")
 print(f"{'width':>6} {'MFLOPs':>8} {'slimmable':>15} {'plain':>15} {'difference':>11}")
-for r in rows:
-    print(f"{r['width']:>6g} {r['mflops']:8.1f} {r['slimmable_mean']:8.1f} ± {r['slimmable_spread']:4.1f}"
-          f" {r['plain_mean']:8.1f} ± {r['plain_spread']:4.1f} {r['difference']:+10.1f}")
+def table(family, difference):  # one line per width: the family against the plain twins
+    for r in rows:
+        print(f"{r['width']:>6g} {r['mflops']:8.1f} {r[family + '_mean']:8.1f} ± {r[family + '_spread']:4.1f}"
+              f" {r['plain_mean']:8.1f} ± {r['plain_spread']:4.1f} {r[difference]:+10.1f}")
+table("slimmable", "difference")
 if variant:
     print(f"variant ({variant}), against the same plain twins:")
-    for r in rows:
-        print(f"{r['width']:>6g} {r['mflops']:8.1f} {r['variant_mean']:8.1f} ± {r['variant_spread']:4.1f}"
-              f" {r['plain_mean']:8.1f} ± {r['plain_spread']:4.1f} {r['variant_difference']:+10.1f}")
+    table("variant", "variant_difference")
 if universal:
     print("universal (seed " + seeds[0] + "): " +
           ", ".join(f"{w}: {a:.1f}%" for w, a in universal.items()))
