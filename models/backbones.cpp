@@ -94,7 +94,7 @@ class BasicBlock3dImpl : public torch::nn::Module {
     const ScriptValue y = conv2->lower(s, name + "_conv2",
                                        conv1->lower(s, name + "_conv1", x, ctx, true), ctx, false);
     const ScriptValue r = shortcut ? shortcut->lower(s, name + "_shortcut", x, ctx, false) : x;
-    return s.let("torch.relu(" + y.name + " + " + r.name + ")", y.channels);
+    return s.let("torch.relu(" + y.name + " + " + r.name + ")", y.channels, y.time_folded);
   }
   SpatioTemporal conv1{nullptr}, conv2{nullptr};
   ConvBn shortcut{nullptr};
@@ -103,7 +103,8 @@ TORCH_MODULE(BasicBlock3d);
 
 class R2Plus1dNet : public SlimmableNet {
  public:
-  explicit R2Plus1dNet(const ModelOptions& m) : SlimmableNet(m), motion_input_(m.motion_input) {
+  explicit R2Plus1dNet(const ModelOptions& m)
+      : SlimmableNet(m), motion_input_(m.motion_input), factorized_(m.factorized) {
     const int64_t c0 = m.base_channels;
     stem_ = register_module("stem", SpatioTemporal(m.motion_input ? 6 : 3, c0, 2, m));
     blocks_ = build_stages<BasicBlock3d>(*this, m, channels_);
@@ -123,14 +124,22 @@ class R2Plus1dNet : public SlimmableNet {
                     "[:, :, 1:] - " + c + "[:, :, :-1]], 2)], 1)",
                 2 * clips.channels);
     }
+    if (factorized_) {  // (2+1)D runs as 2D convs over frames (script_builder.h)
+      x = s.let(x.name + ".permute(0, 2, 3, 4, 1).reshape(-1, " + x.name + ".size(3), " + x.name +
+                    ".size(4), " + std::to_string(x.channels) + ").permute(0, 3, 1, 2)",
+                x.channels, true);
+    }
     x = stem_->lower(s, "stem", x, ctx, true);
     for (const auto& [name, block] : blocks_) x = block->lower(s, name, x, ctx);
-    return s.let(x.name + ".mean([2, 3, 4])", x.channels);
+    if (!factorized_) return s.let(x.name + ".mean([2, 3, 4])", x.channels);
+    return s.let(x.name + ".mean([2, 3]).view(-1, " + std::to_string(s.frames()) + ", " +
+                     std::to_string(x.channels) + ").mean(1)",
+                 x.channels);
   }
   int64_t feature_channels() const override { return channels_; }
 
  private:
-  bool motion_input_;
+  bool motion_input_, factorized_;
   SpatioTemporal stem_{nullptr};
   std::vector<std::pair<std::string, BasicBlock3d>> blocks_;
   int64_t channels_ = 0;

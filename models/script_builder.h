@@ -21,9 +21,14 @@ struct Module;
 namespace adaptive {
 
 // A tensor variable of the method being written and its channel count.
+// `time_folded`: a clip held as frames [N*T, C, H, W] (T: the builder's
+// frames) in channels-last memory, on which a (1, kh, kw) conv is a 2D conv
+// and a (kt, 1, 1) conv a 2D conv over a view [N, C, T, H*W] of the same
+// memory: a (2+1)D network runs as 2D convs with no copy between them.
 struct ScriptValue {
   std::string name;
   int64_t channels = 0;
+  bool time_folded = false;
 };
 
 class ScriptBuilder {
@@ -35,7 +40,9 @@ class ScriptBuilder {
   std::string tensor(const std::string& name, const at::Tensor& value);
   // Emits `vN = expr`; returns vN.
   std::string let(const std::string& expr);
-  ScriptValue let(const std::string& expr, int64_t channels) { return {let(expr), channels}; }
+  ScriptValue let(const std::string& expr, int64_t channels, bool time_folded = false) {
+    return {let(expr), channels, time_folded};
+  }
   // Emits a line of code as it is (indented into the method body).
   void emit(const std::string& line);
 

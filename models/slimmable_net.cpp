@@ -126,15 +126,53 @@ ScriptValue ConvBnImpl::lower(ScriptBuilder& s, const std::string& name, const S
   at::Tensor shift = bn_at.bias.to(at::kDouble) - bn_at.mean.to(at::kDouble) * scale;
   if (conv->bias.defined())
     shift = shift + conv->bias.detach().narrow(0, 0, c_out).to(at::kDouble) * scale;
-  const std::string weight =
-      s.tensor(name + "_weight", w.to(at::kDouble) * scale.view(scale_shape));
-  const std::string bias = s.tensor(name + "_bias", shift);
+  at::Tensor folded_weight = w.to(at::kDouble) * scale.view(scale_shape);
   const bool is3d = o.kernel.size() == 3;
+  if (x.time_folded) {
+    if (!is3d) throw std::logic_error("ConvBn::lower: " + name + ": a 2D conv on a folded clip");
+    return lower_folded(s, name, x, folded_weight, shift, relu);
+  }
+  const std::string weight = s.tensor(name + "_weight", folded_weight);
+  const std::string bias = s.tensor(name + "_bias", shift);
   const std::string call = std::string(is3d ? "torch.conv3d(" : "torch.conv2d(") + x.name + ", " +
                            weight + ", " + bias + ", " + script_list(o.stride) + ", " +
                            script_list(o.padding) + ", " + (is3d ? "[1, 1, 1]" : "[1, 1]") + ", " +
                            std::to_string(o.depthwise ? x.channels : 1) + ")";
   return s.let(relu ? "torch.relu(" + call + ")" : call, c_out);
+}
+
+ScriptValue ConvBnImpl::lower_folded(ScriptBuilder& s, const std::string& name,
+                                     const ScriptValue& x, const at::Tensor& weight,
+                                     const at::Tensor& bias, bool relu) const {
+  const SlimConvOptions& o = conv->options();
+  const auto& k = o.kernel;
+  const auto& st = o.stride;
+  const auto& p = o.padding;
+  const int64_t c_out = weight.size(0);
+  const auto conv2d = [&](const std::string& input, const at::Tensor& w2d,
+                          std::vector<int64_t> stride, std::vector<int64_t> padding) {
+    const std::string call = "torch.conv2d(" + input + ", " + s.tensor(name + "_weight", w2d) +
+                             ", " + s.tensor(name + "_bias", bias) + ", " + script_list(stride) +
+                             ", " + script_list(padding) + ", [1, 1], " +
+                             std::to_string(o.depthwise ? x.channels : 1) + ")";
+    return relu ? "torch.relu(" + call + ")" : call;
+  };
+  if (k[0] == 1 && st[0] == 1 && p[0] == 0) {  // spatial: a 2D conv of every frame
+    return s.let(conv2d(x.name, weight.squeeze(2), {st[1], st[2]}, {p[1], p[2]}), c_out, true);
+  }
+  if (k[1] == 1 && k[2] == 1 && st == std::vector<int64_t>{1, 1, 1} && p[1] == 0 && p[2] == 0) {
+    // temporal: [N*T, C, H, W] -> [N, C, T, H*W] and back, views of channels-last memory
+    const std::string& v = x.name;
+    const std::string clip = s.let(
+        v + ".permute(0, 2, 3, 1).reshape(-1, " + std::to_string(s.frames()) + ", " + v +
+        ".size(2) * " + v + ".size(3), " + std::to_string(x.channels) + ").permute(0, 3, 1, 2)");
+    const std::string y = s.let(conv2d(clip, weight.squeeze(-1), {1, 1}, {p[0], 0}));
+    return s.let(y + ".permute(0, 2, 3, 1).reshape(-1, " + v + ".size(2), " + v + ".size(3), " +
+                     std::to_string(c_out) + ").permute(0, 3, 1, 2)",
+                 c_out, true);
+  }
+  throw std::logic_error("ConvBn::lower: " + name + ": kernel " + script_list(k) +
+                         " is neither spatial nor temporal, so a folded clip can't take it");
 }
 
 SlimmableNet::SlimmableNet(ModelOptions options) : options_(std::move(options)) {

@@ -57,6 +57,12 @@ class ConvBnImpl : public torch::nn::Module {
                     const ForwardContext& ctx, bool relu = true) const;
   SlimConv conv{nullptr};
   SwitchableBatchNorm bn{nullptr};
+
+ private:
+  // lower() on a time-folded clip (script_builder.h): a (1, kh, kw) or
+  // (kt, 1, 1) kernel as a 2D conv; other kernels throw std::logic_error.
+  ScriptValue lower_folded(ScriptBuilder& s, const std::string& name, const ScriptValue& x,
+                           const at::Tensor& weight, const at::Tensor& bias, bool relu) const;
 };
 TORCH_MODULE(ConvBn);
 
