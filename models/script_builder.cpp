@@ -7,9 +7,10 @@ namespace adaptive {
 ScriptBuilder::ScriptBuilder(torch::jit::Module& module, std::string scope, int64_t frames)
     : module_(module), scope_(std::move(scope)), frames_(frames) {}
 
-std::string ScriptBuilder::tensor(const std::string& name, const at::Tensor& value) {
+std::string ScriptBuilder::tensor(const std::string& name, const at::Tensor& value,
+                                  at::MemoryFormat memory) {
   const std::string attr = scope_ + "_" + name;
-  at::Tensor stored = value.detach().to(at::kCPU, at::kFloat).contiguous().clone();
+  at::Tensor stored = value.detach().to(at::kCPU, at::kFloat).clone(memory);
   stored.set_requires_grad(false);
   module_.register_parameter(attr, stored, /*is_buffer=*/false);
   return "self." + attr;

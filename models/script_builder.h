@@ -36,8 +36,11 @@ class ScriptBuilder {
   // `frames`: clip length the method will see (static, from the input spec).
   ScriptBuilder(torch::jit::Module& module, std::string scope, int64_t frames);
 
-  // Registers `value` as a parameter; returns the expression naming it.
-  std::string tensor(const std::string& name, const at::Tensor& value);
+  // Registers `value` as a parameter, stored in `memory` format (a conv
+  // weight in the layout of its input spares the conv a copy per call);
+  // returns the expression naming it.
+  std::string tensor(const std::string& name, const at::Tensor& value,
+                     at::MemoryFormat memory = at::MemoryFormat::Contiguous);
   // Emits `vN = expr`; returns vN.
   std::string let(const std::string& expr);
   ScriptValue let(const std::string& expr, int64_t channels, bool time_folded = false) {

@@ -151,7 +151,8 @@ ScriptValue ConvBnImpl::lower_folded(ScriptBuilder& s, const std::string& name,
   const int64_t c_out = weight.size(0);
   const auto conv2d = [&](const std::string& input, const at::Tensor& w2d,
                           std::vector<int64_t> stride, std::vector<int64_t> padding) {
-    const std::string call = "torch.conv2d(" + input + ", " + s.tensor(name + "_weight", w2d) +
+    const std::string call = "torch.conv2d(" + input + ", " +
+                             s.tensor(name + "_weight", w2d, at::MemoryFormat::ChannelsLast) +
                              ", " + s.tensor(name + "_bias", bias) + ", " + script_list(stride) +
                              ", " + script_list(padding) + ", [1, 1], " +
                              std::to_string(o.depthwise ? x.channels : 1) + ")";

@@ -4,7 +4,10 @@
 Stock PyTorch, none of this project's code: for every width, batch size and
 thread count, a fresh process loads the file with torch.jit.load, sets the
 width and the thread count (torch.set_num_threads, nothing else), warms up,
-then times forward() (median of RUNS). Working memory is the peak resident
+then times forward() (median of RUNS); the first three calls are shown apart
+(TorchScript's executor profiles and optimises the graph in them). Speed is
+also given as a share of the machine's matmul peak at the same threads.
+Working memory is the peak resident
 memory while running beyond what the loaded model holds (the peak is reset
 after loading through /proc/self/clear_refs).
 
@@ -42,20 +45,40 @@ def child(model_path, width, batch, threads, runs):
         f.write("5")  # resets VmHWM to the current resident size
     times = []
     with torch.no_grad():
-        for _ in range(20):
+        first = []  # the executor profiles, then optimises the graph, in its first calls
+        for _ in range(3):
+            t = time.perf_counter()
+            model(x)
+            first.append(1000 * (time.perf_counter() - t))
+        for _ in range(17):
             model(x)
         for _ in range(runs):
             t = time.perf_counter()
             model(x)
             times.append(time.perf_counter() - t)
     peak_kib = status_kib("VmHWM")
-    print(json.dumps({"ms": 1000 * statistics.median(times), "loaded_mib": loaded_kib / 1024,
+    print(json.dumps({"ms": 1000 * statistics.median(times), "first_calls_ms": first,
+                      "loaded_mib": loaded_kib / 1024,
                       "working_mib": (peak_kib - loaded_kib) / 1024}))
 
 
-def measure(model_path, width, batch, threads, runs):
-    out = subprocess.run([sys.executable, __file__, "--child", model_path, str(width), str(batch),
-                          str(threads), str(runs)], check=True, capture_output=True, text=True)
+def peak_child(threads):
+    """The machine's matmul peak at `threads` (GFLOP/s): best of 2048x2048 products."""
+    import torch
+
+    torch.set_num_threads(threads)
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    best = float("inf")
+    for _ in range(8):
+        t = time.perf_counter()
+        torch.mm(a, b)
+        best = min(best, time.perf_counter() - t)
+    print(json.dumps({"gflops": 2 * 2048**3 / best / 1e9}))
+
+
+def in_child(*args):
+    out = subprocess.run([sys.executable, __file__, *map(str, args)], check=True,
+                         capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -85,22 +108,26 @@ def main():
           f"median of {a.runs} runs")
     results = []
     for threads in [int(t) for t in a.threads.split(",")]:
+        peak = in_child("--peak", threads)["gflops"]
         for batch in [int(b) for b in a.batches.split(",")]:
-            rows = [(w, measure(a.model, w, batch, threads, a.runs)) for w in widths]
+            rows = [(w, in_child("--child", a.model, w, batch, threads, a.runs)) for w in widths]
             widest = rows[-1][1]
-            print(f"\nbatch {batch}, {threads} thread(s)")
-            print("  width  MFLOPs      ms  speed-up  FLOP ratio  speed-up/FLOP ratio  "
-                  "RSS after load (MiB)  working MiB (share of widest's)")
+            print(f"\nbatch {batch}, {threads} thread(s); matmul peak {peak:.1f} GFLOP/s")
+            print("  width  MFLOPs      ms  speed-up  FLOP ratio  speed-up/FLOP ratio  % of peak  "
+                  "first 3 calls (ms)  RSS after load (MiB)  working MiB (share of widest's)")
             for w, r in rows:
                 speedup = widest["ms"] / r["ms"]
                 flop_ratio = cost[widths[-1]] / cost[w]
+                efficiency = cost[w] * batch / r["ms"] / peak  # MFLOP/ms = GFLOP/s
                 share = r["working_mib"] / widest["working_mib"] if widest["working_mib"] > 0 else 0
+                first = "/".join(f"{t:.1f}" for t in r["first_calls_ms"])
                 print(f"  {w:5.2f} {cost[w]:7.1f} {r['ms']:7.3f} {speedup:8.2f}x {flop_ratio:10.2f}x"
-                      f" {speedup / flop_ratio:20.2f} {r['loaded_mib']:21.1f} "
-                      f"{r['working_mib']:8.1f} ({100 * share:.0f}%)")
+                      f" {speedup / flop_ratio:20.2f} {100 * efficiency:9.0f}% {first:>19s}"
+                      f" {r['loaded_mib']:21.1f} {r['working_mib']:8.1f} ({100 * share:.0f}%)")
                 results.append({"width": w, "batch": batch, "threads": threads,
                                 "mflops": cost[w], **r, "speedup": speedup,
-                                "flop_ratio": flop_ratio})
+                                "flop_ratio": flop_ratio, "peak_gflops": peak,
+                                "share_of_peak": efficiency})
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"model": a.model, "runs": a.runs, "results": results}, f, indent=2)
@@ -109,5 +136,7 @@ def main():
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         child(sys.argv[2], float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]))
+    elif len(sys.argv) > 1 and sys.argv[1] == "--peak":
+        peak_child(int(sys.argv[2]))
     else:
         main()
