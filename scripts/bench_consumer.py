@@ -76,9 +76,9 @@ def peak_child(threads):
     print(json.dumps({"gflops": 2 * 2048**3 / best / 1e9}))
 
 
-def in_child(*args):
+def in_child(*args, env=None):
     out = subprocess.run([sys.executable, __file__, *map(str, args)], check=True,
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -108,7 +108,9 @@ def main():
           f"median of {a.runs} runs")
     results = []
     for threads in [int(t) for t in a.threads.split(",")]:
-        peak = in_child("--peak", threads)["gflops"]
+        # The peak with every pool held to `threads` (OpenBLAS has its own).
+        pools = {k: str(threads) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+        peak = in_child("--peak", threads, env={**os.environ, **pools})["gflops"]
         for batch in [int(b) for b in a.batches.split(",")]:
             rows = [(w, in_child("--child", a.model, w, batch, threads, a.runs)) for w in widths]
             widest = rows[-1][1]
