@@ -13,6 +13,7 @@
 #include <map>
 
 #include "common/cli.h"
+#include "common/clock.h"
 #include "datasets/data_loader.h"
 #include "datasets/errors.h"
 #include "datasets/frame_source.h"
@@ -229,12 +230,12 @@ int bench(int argc, char** argv) {
       }
       const int epochs = cache ? 5 : 1;
       int64_t n = 0;
-      const auto t0 = std::chrono::steady_clock::now();
+      const auto t0 = Clock::now();
       for (int epoch = cache ? 1 : 0; epoch < (cache ? 1 : 0) + epochs; ++epoch) {
         loader.start_epoch(epoch);
         while (auto batch = loader.next()) n += batch->clips.size(0);
       }
-      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      const double s = seconds_since(t0);
       std::printf("%-8d %-12s %10.1f %10.2f\n", workers, cache ? "warm" : "off", n / s, s);
     }
   }

@@ -9,14 +9,13 @@
 
 #include <opencv2/videoio.hpp>
 
+#include "common/clock.h"
 #include "datasets/errors.h"
 
 namespace fs = std::filesystem;
 
 namespace adaptive {
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 constexpr int kTimingFrames = 8;     // frames read at open to find the frame rate
 constexpr double kMaxBackoffS = 8;   // reconnect waits double up to this

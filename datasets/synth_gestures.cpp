@@ -15,6 +15,7 @@
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
 
+#include "common/clock.h"
 #include "datasets/rng.h"
 
 namespace fs = std::filesystem;
@@ -499,7 +500,7 @@ std::vector<cv::Mat> render_synth_clip(int label, double difficulty, uint64_t se
 SynthSummary generate_synth_gestures(const SynthOptions& o,
                                      const std::function<void(const std::string&)>& progress) {
   check_options(o);
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = Clock::now();
   const fs::path out = fs::path(o.out_dir);
   std::error_code ec;
   if (fs::exists(out, ec) && !o.overwrite) {
@@ -638,7 +639,7 @@ SynthSummary generate_synth_gestures(const SynthOptions& o,
   // Swap the finished folder into place.
   if (fs::exists(out, ec)) fs::remove_all(out);
   fs::rename(staging, out);
-  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  summary.seconds = seconds_since(t0);
   return summary;
 }
 

@@ -16,13 +16,15 @@
 
 #include "common/atomic_file.h"
 #include "common/cli.h"
+#include "common/clock.h"
 #include "infer/model_artifact.h"
 #include "models/device.h"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using adaptive::Clock;
 using adaptive::ModelArtifact;
+using adaptive::seconds_since;
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -33,7 +35,7 @@ template <class F>
 double seconds(F&& f) {
   const auto t0 = Clock::now();
   f();
-  return std::chrono::duration<double>(Clock::now() - t0).count();
+  return seconds_since(t0);
 }
 
 // fp32 GFLOP/s of a 2048 x 2048 matrix product (median of 10 after 3 warm-up).

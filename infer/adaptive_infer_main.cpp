@@ -14,6 +14,7 @@
 #include <memory>
 
 #include "common/cli.h"
+#include "common/clock.h"
 #include "common/stop_signals.h"
 #include "datasets/dataset_index.h"
 #include "datasets/frame_source.h"
@@ -184,7 +185,7 @@ int run_video(const ModelArtifact& model, const std::string& input, const InferO
   bool header_written = false;
   std::vector<TimedPrediction> predictions;
   const bool progress = !args.count("quiet");
-  auto last_progress = std::chrono::steady_clock::now();
+  auto last_progress = Clock::now();
   const auto started = last_progress;
   RunSummary summary = run_inference(model, input, o, [&](const WindowResult& r, const Window& w) {
     if (format == "csv" && !header_written) out.write_line(csv_header()), header_written = true;
@@ -200,11 +201,10 @@ int run_video(const ModelArtifact& model, const std::string& input, const InferO
       }
       overlay->write(w.new_frames, r);
     }
-    const auto now = std::chrono::steady_clock::now();
+    const auto now = Clock::now();
     if (progress && now - last_progress > std::chrono::seconds(2)) {
       std::fprintf(stderr, "adaptive-infer: %.1f s of video, %lld windows, %.0f s\n", r.end_s,
-                   static_cast<long long>(r.index + 1),
-                   std::chrono::duration<double>(now - started).count());
+                   static_cast<long long>(r.index + 1), seconds_since(started));
       last_progress = now;
     }
   });

@@ -6,16 +6,10 @@
 
 #include <torch/torch.h>
 
+#include "common/clock.h"
+
 namespace adaptive {
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double ms_since(Clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
-
-}  // namespace
+namespace {}  // namespace
 
 Percentiles percentiles(std::vector<double> values) {
   Percentiles p;

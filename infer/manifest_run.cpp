@@ -7,16 +7,11 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include "common/clock.h"
 #include "datasets/errors.h"
 
 namespace adaptive {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
 
 // Clip lines as they come, and the summary line after them.
 struct ManifestTally {

@@ -22,6 +22,7 @@
 #include <ATen/core/Tensor.h>
 #include <opencv2/core.hpp>
 
+#include "common/clock.h"
 #include "datasets/frame_source.h"
 #include "models/artifact_format.h"
 
@@ -55,9 +56,9 @@ struct Window {
   bool padded = false;              // the video was shorter than one window
   std::vector<cv::Mat> new_frames;  // source frames (RGB) since the previous window, when kept
                                     // (with those of windows dropped since)
-  std::chrono::steady_clock::time_point arrived;  // when its last source frame was read
-  int64_t new_frame_count = 0;                    // source frames since the previous window
-  int64_t dropped_before = 0;  // source frames dropped (live) since the previous window taken
+  Clock::time_point arrived;        // when its last source frame was read
+  int64_t new_frame_count = 0;      // source frames since the previous window
+  int64_t dropped_before = 0;       // source frames dropped (live) since the previous window taken
 };
 
 struct WindowReaderOptions {

@@ -1,5 +1,6 @@
 #include "test_support.h"
 
+#include "common/clock.h"
 #include "models/width_gate.h"
 #include "train/train_config.h"
 #include "train/trainer.h"
@@ -71,7 +72,6 @@ CommandResult run_command(const std::string& command, int timeout_s) {
 }
 
 namespace {
-using Clock = std::chrono::steady_clock;
 double seconds_left(Clock::time_point deadline) {
   return std::chrono::duration<double>(deadline - Clock::now()).count();
 }

@@ -4,6 +4,8 @@
 
 #include <unistd.h>
 
+#include "common/clock.h"
+
 namespace adaptive {
 namespace {
 std::string clock_text(double seconds) {
@@ -24,14 +26,13 @@ ProgressReporter::ProgressReporter(int64_t epochs, int64_t steps_per_epoch, int 
       every_(every),
       enabled_(enabled),
       tty_(::isatty(STDERR_FILENO) != 0),
-      start_(std::chrono::steady_clock::now()) {}
+      start_(Clock::now()) {}
 
 void ProgressReporter::step(int64_t epoch, int64_t step_in_epoch, double loss, double clips_per_s,
                             double lr) {
   if (!enabled_) return;
   ++steps_done_;
-  const double elapsed =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const double elapsed = seconds_since(start_);
   const int64_t remaining =
       (epochs_ - epoch - 1) * steps_per_epoch_ + (steps_per_epoch_ - step_in_epoch - 1);
   const double eta = steps_done_ > 0 ? elapsed / steps_done_ * remaining : 0;

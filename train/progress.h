@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "common/clock.h"
+
 namespace adaptive {
 
 class ProgressReporter {
@@ -24,7 +26,7 @@ class ProgressReporter {
   int every_;
   bool enabled_, tty_;
   bool bar_open_ = false;
-  std::chrono::steady_clock::time_point start_;
+  Clock::time_point start_;
   int64_t steps_done_ = 0;
 };
 

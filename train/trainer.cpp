@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include "common/clock.h"
 #include "common/threads.h"
 #include "datasets/errors.h"
 #include "models/device.h"
@@ -31,11 +32,6 @@ namespace adaptive {
 namespace {
 
 constexpr uint64_t kWidthStream = 0x57494454ULL;  // seeds of per-step width sampling
-
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
 
 }  // namespace
 

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/videoio.hpp>
 
+#include "common/clock.h"
 #include "test_support.h"
 
 using namespace adaptive;
@@ -24,8 +25,6 @@ using json = nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 const std::string& model_path() {
   static const std::string path = test::tiny_trained_run() + "/model.pt";
@@ -87,10 +86,6 @@ json first_window(Process& run) {
   const json j = json::parse(*line);
   REQUIRE(j.value("type", "") == "window");
   return j;
-}
-
-double seconds_since(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
 }  // namespace

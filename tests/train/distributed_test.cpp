@@ -13,6 +13,7 @@
 
 #include <torch/torch.h>
 
+#include "common/clock.h"
 #include "train/checkpoint.h"
 #include "train/train_config.h"
 #include "train/trainer.h"
@@ -157,13 +158,12 @@ TEST_CASE("a rank that dies makes the other stop with an error, not hang", "[tra
     c.train.dist_timeout_s = 20;
   });
   const int port = free_port();
-  const auto start = std::chrono::steady_clock::now();
+  const auto start = Clock::now();
   const auto codes =
       run_together({rank_command(0, 2, port, config, dir.str("run")),
                     rank_command(1, 2, port, config, dir.str("run"), "timeout -s KILL 4 ")},
                    dir);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds = seconds_since(start);
   const std::string log = test::read_file(dir.str("out0.log"));
   INFO(log);
   CHECK(codes[1] == 137);  // killed
