@@ -1,7 +1,6 @@
 #include "infer/engine.h"
 
 #include <algorithm>
-#include <chrono>
 #include <fstream>
 
 #include <torch/torch.h>
@@ -9,7 +8,6 @@
 #include "common/clock.h"
 
 namespace adaptive {
-namespace {}  // namespace
 
 Percentiles percentiles(std::vector<double> values) {
   Percentiles p;

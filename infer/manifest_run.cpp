@@ -1,6 +1,5 @@
 #include "infer/manifest_run.h"
 
-#include <chrono>
 #include <iostream>
 #include <stdexcept>
 
@@ -52,7 +51,7 @@ struct ManifestTally {
 void run_batched(const ModelArtifact& model, const DatasetIndex& index, const InferOptions& o,
                  std::ostream& out, int batch) {
   const ArtifactMetadata& meta = model.metadata();
-  const int wi = o.throttle.fixed_index < 0 ? model.num_widths() - 1 : o.throttle.fixed_index;
+  const int wi = resolved_fixed_index(o.throttle, model.num_widths());
   const double width = meta.widths.at(wi).width, window_mflops = meta.widths.at(wi).mflops;
   struct ClipResult {
     bool ok = false;

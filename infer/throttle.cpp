@@ -48,12 +48,16 @@ std::string format_battery_curve(const std::vector<std::pair<double, double>>& c
   return out.str();
 }
 
+int resolved_fixed_index(const ThrottleOptions& options, int width_count) {
+  const int widest = width_count - 1;
+  return options.fixed_index < 0 || options.fixed_index > widest ? widest : options.fixed_index;
+}
+
 Throttle::Throttle(ThrottleOptions options, std::vector<double> widths, std::vector<double> mflops)
     : options_(std::move(options)), widths_(std::move(widths)), mflops_(std::move(mflops)) {
   if (widths_.empty() || widths_.size() != mflops_.size())
     throw std::invalid_argument("throttle: one cost per width needed");
-  const int widest = static_cast<int>(widths_.size()) - 1;
-  if (options_.fixed_index < 0 || options_.fixed_index > widest) options_.fixed_index = widest;
+  options_.fixed_index = resolved_fixed_index(options_, static_cast<int>(widths_.size()));
   bucket_ = options_.budget_mflops_per_s * options_.budget_horizon_s;
   pass_ms_.assign(widths_.size(), -1);
 }

@@ -70,6 +70,10 @@ struct ThrottleOptions {
   QualityOptions quality;
 };
 
+// The fixed policy's width index among `width_count` widths: fixed_index, or
+// the widest when it is -1 (or out of range).
+int resolved_fixed_index(const ThrottleOptions& options, int width_count);
+
 // Parses "50:0.75,30:0.5,15:0.25". Throws std::invalid_argument naming the entry.
 std::vector<std::pair<double, double>> parse_battery_curve(const std::string& text);
 // The same text back: "50:0.75,30:0.5,15:0.25".
