@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <tuple>
 
 #include <torch/torch.h>
 
@@ -68,34 +69,63 @@ class BatteryGauge {
   Clock::time_point read_at_;
 };
 
-// One window through the model at the widths the throttle plans: the gate's
-// choice from one narrowest pass (whose logits serve when it picks the
-// narrowest), or confidence passes widening while the throttle asks.
+// The gate policy's memory between windows: the width the previous window's
+// pass chose for the next one (-1: none yet, the next window probes).
+struct GateState {
+  int next = -1;
+};
+
+// One window through the model at the widths the throttle plans. Gate: after
+// a run's first window, the width the previous window's pass chose, in one
+// pass whose gate head chooses the next (models/width_gate.h); the first
+// window, or a model whose gate reads only the narrowest width, probes: one
+// narrowest pass (whose logits serve when it picks the narrowest), then the
+// chosen width. Confidence: passes widening while the throttle asks.
 // Fills the width, label, confidence, cost, passes and decision.
 WindowResult classify_window(const ModelArtifact& model, Throttle& throttle, const Window& window,
-                             WindowSignals signals, PolicyKind policy, int idle_index) {
+                             WindowSignals signals, PolicyKind policy, int idle_index,
+                             GateState& gate) {
   const ArtifactMetadata& meta = model.metadata();
   const auto start = Clock::now();
   WindowResult r;
   at::Tensor logits, probs;  // probs: calibrated, of the final pass
   if (policy == PolicyKind::kGate) {
-    auto pass_start = Clock::now();
-    auto [scores, narrow_logits] = model.gate_with_logits(window.clip);
-    throttle.observe_pass(0, ms_since(pass_start));
-    signals.gate_choice = static_cast<int>(scores.argmax(1).item<int64_t>());
-    r.mflops += meta.widths[0].mflops + meta.gate_mflops;
-    const Plan plan = throttle.begin(signals);
-    r.decision = plan.decision;
-    r.width_index = plan.index;
-    if (plan.index == 0) {
+    const bool every_width = model.gates_every_width();
+    at::Tensor scores;                    // the gate's scores from the pass that ran last
+    if (gate.next < 0 || !every_width) {  // the probe
+      auto pass_start = Clock::now();
+      at::Tensor narrow_logits;
+      std::tie(scores, narrow_logits) = model.gate_with_logits(window.clip);
+      throttle.observe_pass(0, ms_since(pass_start));
+      r.mflops += meta.widths[0].mflops + meta.gate_mflops;
+      r.passes = 1;
+      signals.gate_choice = static_cast<int>(scores.argmax(1).item<int64_t>());
+      const Plan plan = throttle.begin(signals);
+      r.decision = plan.decision;
+      r.width_index = plan.index;
       logits = narrow_logits;
-    } else {
-      pass_start = Clock::now();
-      logits = model.forward_at(window.clip, plan.index);
+      if (plan.index > 0) {
+        pass_start = Clock::now();
+        if (every_width)
+          std::tie(logits, scores) = model.forward_and_gate(window.clip, plan.index);
+        else
+          logits = model.forward_at(window.clip, plan.index);
+        throttle.observe_pass(plan.index, ms_since(pass_start));
+        r.mflops += meta.widths[plan.index].mflops + (every_width ? meta.gate_mflops : 0);
+        r.passes = 2;
+      }
+    } else {  // one pass at the width the previous window chose
+      signals.gate_choice = gate.next;
+      const Plan plan = throttle.begin(signals);
+      r.decision = plan.decision;
+      r.width_index = plan.index;
+      const auto pass_start = Clock::now();
+      std::tie(logits, scores) = model.forward_and_gate(window.clip, plan.index);
       throttle.observe_pass(plan.index, ms_since(pass_start));
-      r.mflops += meta.widths[plan.index].mflops;
+      r.mflops += meta.widths[plan.index].mflops + meta.gate_mflops;
+      r.passes = 1;
     }
-    r.passes = plan.index == 0 ? 1 : 2;
+    if (every_width) gate.next = static_cast<int>(scores.argmax(1).item<int64_t>());
     probs = model.probabilities(logits, r.width_index)[0];
   } else {
     Plan plan = throttle.begin(signals);
@@ -208,6 +238,7 @@ RunSummary run_inference(const ModelArtifact& model, std::unique_ptr<FrameSource
   WindowReader reader(std::move(source), meta.input, options.reader);
   c10::InferenceMode inference;
   SummaryTally tally(widths.size());
+  GateState gate;
   tally.deadline_ms = throttle_options.max_latency_ms;
   while (auto window = reader.next(options.stop)) {
     WindowSignals signals;
@@ -218,8 +249,8 @@ RunSummary run_inference(const ModelArtifact& model, std::unique_ptr<FrameSource
     signals.luma = window->quality.luma;
     signals.sharpness = window->quality.sharpness;
     signals.motion = window->quality.motion;
-    WindowResult r =
-        classify_window(model, throttle, *window, signals, options.throttle.policy, idle_index);
+    WindowResult r = classify_window(model, throttle, *window, signals, options.throttle.policy,
+                                     idle_index, gate);
     r.battery_pct = signals.battery_pct;
     if (live) {
       r.delay_ms = ms_since(window->arrived);

@@ -90,6 +90,22 @@ std::pair<at::Tensor, at::Tensor> ModelArtifact::gate_with_logits(const at::Tens
   return {out->elements()[0].toTensor(), out->elements()[1].toTensor()};
 }
 
+bool ModelArtifact::gates_every_width() const {
+  return metadata_.has_gate && module_->find_method("forward_and_gate").has_value();
+}
+
+std::pair<at::Tensor, at::Tensor> ModelArtifact::forward_and_gate(const at::Tensor& clips,
+                                                                  int width_index) const {
+  if (!gates_every_width())
+    throw std::logic_error(path_ + ": the model's gate reads only the narrowest width");
+  if (width_index < 0 || width_index >= num_widths()) {
+    throw std::out_of_range(path_ + ": width index " + std::to_string(width_index) +
+                            " out of range 0.." + std::to_string(num_widths() - 1));
+  }
+  const auto out = module_->get_method("forward_and_gate")({clips, int64_t{width_index}}).toTuple();
+  return {out->elements()[0].toTensor(), out->elements()[1].toTensor()};
+}
+
 at::Tensor ModelArtifact::probabilities(const at::Tensor& logits, int width_index) const {
   return torch::softmax(logits / metadata_.widths.at(width_index).temperature, 1);
 }

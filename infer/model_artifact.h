@@ -41,6 +41,13 @@ class ModelArtifact {
   std::pair<at::Tensor, at::Tensor> forward_gated(const at::Tensor& clips) const;
   // Gate scores and the narrowest width's logits from one narrowest pass.
   std::pair<at::Tensor, at::Tensor> gate_with_logits(const at::Tensor& clips) const;
+  // Whether the gate can read a pass at any width (forward_and_gate; files
+  // exported before it have only the narrowest width's head).
+  bool gates_every_width() const;
+  // Logits at width index i and the scores of the gate head that reads that
+  // pass: the next window's width on a stream. Needs gates_every_width().
+  std::pair<at::Tensor, at::Tensor> forward_and_gate(const at::Tensor& clips,
+                                                     int width_index) const;
   // Calibrated probabilities softmax(logits / T_i).
   at::Tensor probabilities(const at::Tensor& logits, int width_index) const;
 

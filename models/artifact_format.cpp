@@ -57,8 +57,13 @@ json to_json(const ArtifactMetadata& m) {
   json gate = nullptr;
   if (m.has_gate) {
     gate = {{"mflops", m.gate_mflops},
-            {"reads", "features and class probabilities of the narrowest width"},
-            {"forward_gated", "narrowest width + gate head + the chosen width when wider"}};
+            {"reads",
+             "features and class probabilities of a pass: head 0 the narrowest width's "
+             "(gate, forward_gated), head w width w's (forward_and_gate)"},
+            {"forward_gated", "narrowest width + gate head + the chosen width when wider"},
+            {"forward_and_gate",
+             "one pass at the given width + its gate head: the scores "
+             "choose the next window's width on a stream"}};
   }
   return {{"format", kArtifactFormat},
           {"format_version", kArtifactFormatVersion},

@@ -14,20 +14,22 @@ std::string float_list(const std::vector<double>& values) {
   return s.str();
 }
 
-// The gate head as TorchScript: standardised narrowest features and class
-// probabilities in, width scores out (WidthGateImpl::forward).
-std::string lower_gate(torch::jit::Module& module, const WidthGateImpl& gate, int64_t frames) {
-  ScriptBuilder s(module, "gate", frames);
-  const std::string mean = s.tensor("feature_mean", gate.feature_mean);
-  const std::string std = s.tensor("feature_std", gate.feature_std);
+// Gate head `k` as TorchScript, _gate_head_k(features, logits): standardised
+// features of width k's pass and its class probabilities in, width scores
+// out (GateHeadImpl::forward).
+std::string lower_gate_head(torch::jit::Module& module, const GateHeadImpl& head, int k,
+                            int64_t frames) {
+  ScriptBuilder s(module, "gate" + std::to_string(k), frames);
+  const std::string mean = s.tensor("feature_mean", head.feature_mean);
+  const std::string std = s.tensor("feature_std", head.feature_std);
   const std::string x =
       s.let("torch.cat([(features - " + mean + ") / " + std + ", torch.softmax(logits, 1)], 1)");
   const std::string h =
-      s.let("torch.relu(torch.linear(" + x + ", " + s.tensor("hidden_weight", gate.hidden->weight) +
-            ", " + s.tensor("hidden_bias", gate.hidden->bias) + "))");
-  s.emit("return torch.linear(" + h + ", " + s.tensor("out_weight", gate.out->weight) + ", " +
-         s.tensor("out_bias", gate.out->bias) + ")");
-  return s.method("_gate_head", "features: Tensor, logits: Tensor", "Tensor");
+      s.let("torch.relu(torch.linear(" + x + ", " + s.tensor("hidden_weight", head.hidden->weight) +
+            ", " + s.tensor("hidden_bias", head.hidden->bias) + "))");
+  s.emit("return torch.linear(" + h + ", " + s.tensor("out_weight", head.out->weight) + ", " +
+         s.tensor("out_bias", head.out->bias) + ")");
+  return s.method("_gate_head_" + std::to_string(k), "features: Tensor, logits: Tensor", "Tensor");
 }
 
 // Throws std::invalid_argument unless the indices ascend within the model
@@ -113,25 +115,40 @@ std::string knob_methods(const std::vector<double>& widths) {
   return code;
 }
 
-// gate, gate_with_logits and forward_gated over `count` exported widths.
+// gate, gate_with_logits, forward_gated and forward_and_gate over `count`
+// exported widths.
 std::string gate_methods(torch::jit::Module& module, const WidthGateImpl& gate, int count,
                          int64_t frames) {
-  std::string code = lower_gate(module, gate, frames) + "\n";
+  std::string code;
+  for (int k = 0; k < count; ++k) code += lower_gate_head(module, *gate.heads[k], k, frames) + "\n";
   code +=
       "def gate(self, x: Tensor) -> Tensor:\n"
       "    self._check_input(x)\n"
       "    features = self._features_0(x)\n"
-      "    return self._gate_head(features, self._classify_0(features))\n\n"
+      "    return self._gate_head_0(features, self._classify_0(features))\n\n"
       "def gate_with_logits(self, x: Tensor) -> Tuple[Tensor, Tensor]:\n"
       "    self._check_input(x)\n"
       "    features = self._features_0(x)\n"
       "    logits = self._classify_0(features)\n"
-      "    return self._gate_head(features, logits), logits\n\n"
+      "    return self._gate_head_0(features, logits), logits\n\n"
+      "def forward_and_gate(self, x: Tensor, width_index: int) -> Tuple[Tensor, Tensor]:\n"
+      "    self._check_input(x)\n";
+  for (int k = 0; k < count; ++k) {
+    const std::string n = std::to_string(k);
+    code += "    if width_index == " + n + ":\n        features = self._features_" + n +
+            "(x)\n        logits = self._classify_" + n +
+            "(features)\n        return logits, self._gate_head_" + n + "(features, logits)\n";
+  }
+  code +=
+      "    assert False, \"adaptive model: width_index \" + str(width_index) + \" is out of "
+      "range: valid indices are 0.." +
+      std::to_string(count - 1) +
+      "\"\n    return x, x\n\n"
       "def forward_gated(self, x: Tensor) -> Tuple[Tensor, Tensor]:\n"
       "    self._check_input(x)\n"
       "    features = self._features_0(x)\n"
       "    logits = self._classify_0(features)\n"
-      "    choice = torch.argmax(self._gate_head(features, logits), 1)\n"
+      "    choice = torch.argmax(self._gate_head_0(features, logits), 1)\n"
       "    out = logits.clone()\n";
   for (int k = 1; k < count; ++k) {
     const std::string n = std::to_string(k);

@@ -13,6 +13,10 @@
 //   gate(x), forward_gated(x)  when a gate is given
 //   gate_with_logits(x)        gate scores and the narrowest width's logits
 //                              from one pass (an extension of the contract)
+//   forward_and_gate(x, width_index)
+//                              logits at that width and the scores of the
+//                              gate head that reads it: the next window's
+//                              width on a stream (an extension too)
 //
 // Inputs are checked against [N, channels, frames, height, width]; a wrong
 // shape or width raises an error that says what is valid.
@@ -34,7 +38,7 @@ struct ScriptInputShape {
 };
 
 // `width_indices`: indices into model.widths() to export, ascending (empty:
-// all). `gate`: trained on the model's narrowest width; it needs every width
+// all). `gate`: a head per width of the model; it needs every width
 // exported (throws std::invalid_argument otherwise). `default_index`: index
 // into the exported widths that forward() uses after loading (-1: widest).
 // The model must be on the CPU; it is not modified (lowering reads weights).

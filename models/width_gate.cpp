@@ -1,6 +1,7 @@
 #include "models/width_gate.h"
 
 #include <stdexcept>
+#include <string>
 
 #include <torch/torch.h>
 
@@ -9,28 +10,29 @@ namespace adaptive {
 WidthGateOptions gate_options_for(const SlimmableNet& model, int64_t hidden) {
   const ModelOptions& m = model.options();
   WidthGateOptions o;
-  o.feature_channels = channels_at(model.feature_channels(), m.widths.front(), m.channel_multiple);
+  for (double w : m.widths)
+    o.feature_channels.push_back(channels_at(model.feature_channels(), w, m.channel_multiple));
   o.num_classes = m.num_classes;
-  o.num_widths = static_cast<int64_t>(m.widths.size());
   o.hidden = hidden;
   return o;
 }
 
-WidthGateImpl::WidthGateImpl(const WidthGateOptions& o) {
+GateHeadImpl::GateHeadImpl(int64_t feature_channels, int64_t num_classes, int64_t num_widths,
+                           int64_t hidden_units) {
   hidden =
-      register_module("hidden", torch::nn::Linear(o.feature_channels + o.num_classes, o.hidden));
-  out = register_module("out", torch::nn::Linear(o.hidden, o.num_widths));
-  feature_mean = register_buffer("feature_mean", torch::zeros({o.feature_channels}));
-  feature_std = register_buffer("feature_std", torch::ones({o.feature_channels}));
+      register_module("hidden", torch::nn::Linear(feature_channels + num_classes, hidden_units));
+  out = register_module("out", torch::nn::Linear(hidden_units, num_widths));
+  feature_mean = register_buffer("feature_mean", torch::zeros({feature_channels}));
+  feature_std = register_buffer("feature_std", torch::ones({feature_channels}));
 }
 
-void WidthGateImpl::fit_normalisation(const at::Tensor& features) {
+void GateHeadImpl::fit_normalisation(const at::Tensor& features) {
   torch::NoGradGuard no_grad;
   feature_mean.copy_(features.mean(0));
   feature_std.copy_(features.std(0).clamp_min(1e-4));
 }
 
-void WidthGateImpl::add_cost_bias(double bias, const std::vector<double>& relative_cost) {
+void GateHeadImpl::add_cost_bias(double bias, const std::vector<double>& relative_cost) {
   if (static_cast<int64_t>(relative_cost.size()) != out->bias.size(0))
     throw std::invalid_argument("gate cost bias: one cost per width needed");
   torch::NoGradGuard no_grad;
@@ -38,8 +40,8 @@ void WidthGateImpl::add_cost_bias(double bias, const std::vector<double>& relati
   out->bias.sub_(bias * torch::tensor(cost, out->bias.options()));
 }
 
-at::Tensor WidthGateImpl::forward(const at::Tensor& features, const at::Tensor& logits,
-                                  CostTally* cost) {
+at::Tensor GateHeadImpl::forward(const at::Tensor& features, const at::Tensor& logits,
+                                 CostTally* cost) {
   const at::Tensor x =
       torch::cat({(features - feature_mean) / feature_std, torch::softmax(logits, 1)}, 1);
   if (cost) {
@@ -49,6 +51,15 @@ at::Tensor WidthGateImpl::forward(const at::Tensor& features, const at::Tensor& 
     }
   }
   return out->forward(torch::relu(hidden->forward(x)));
+}
+
+WidthGateImpl::WidthGateImpl(const WidthGateOptions& o) {
+  const auto widths = static_cast<int64_t>(o.feature_channels.size());
+  for (int64_t w = 0; w < widths; ++w) {
+    heads.push_back(
+        register_module("head" + std::to_string(w),
+                        GateHead(o.feature_channels[w], o.num_classes, widths, o.hidden)));
+  }
 }
 
 at::Tensor gate_targets(const std::vector<at::Tensor>& probs, const at::Tensor& labels,

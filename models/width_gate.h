@@ -1,12 +1,16 @@
-// The width gate (DS-Net / GaterNet in spirit): a small head that looks at
-// what the narrowest sub-network saw (its pooled features and its class
-// probabilities) and scores which width the clip needs.
+// The width gate (DS-Net / GaterNet in spirit): small heads that look at what
+// a pass of the network saw (its pooled features and its class
+// probabilities) and score which width the clip needs. There is one head per
+// width: head 0 reads a narrowest probe pass (a clip seen alone: the probe,
+// then the chosen width when wider); head w reads a pass at width w, so on a
+// stream each window's pass also chooses the next window's width, and a
+// window costs one pass.
 //
 // Trained after the slimmable network, with the backbone frozen. Targets are
 // the narrowest width that classifies the clip correctly with a margin (the
 // narrowest when no width does: more width buys nothing); the loss is
-// cross-entropy to them. The operating point is set afterwards by a cost
-// bias on the scores (set_cost_bias), fitted to a compute target.
+// cross-entropy to them. Each head's operating point is set afterwards by a
+// cost bias on its scores (add_cost_bias), fitted to a compute target.
 #pragma once
 
 #include <vector>
@@ -18,26 +22,15 @@
 
 namespace adaptive {
 
-struct WidthGateOptions {
-  int64_t feature_channels = 0;  // pooled features of the narrowest width
-  int64_t num_classes = 0;
-  int64_t num_widths = 0;  // scores, one per width
-  int64_t hidden = 64;     // hidden units
-};
-
-// The gate of `model`: its narrowest width's features and logits in, one
-// score per width of the model out.
-WidthGateOptions gate_options_for(const SlimmableNet& model, int64_t hidden);
-
-class WidthGateImpl : public torch::nn::Module {
+// One head: a pass's pooled features [N, C] and logits [N, classes] in, one
+// score per width [N, widths] out.
+class GateHeadImpl : public torch::nn::Module {
  public:
-  explicit WidthGateImpl(const WidthGateOptions& options);
+  GateHeadImpl(int64_t feature_channels, int64_t num_classes, int64_t num_widths, int64_t hidden);
 
-  // Scores [N, num_widths] from the narrowest width's features [N, C] and
-  // logits [N, num_classes]. Adds its own cost when `cost` is set.
+  // Adds its own cost when `cost` is set.
   at::Tensor forward(const at::Tensor& features, const at::Tensor& logits,
                      CostTally* cost = nullptr);
-
   // Sets the feature standardisation from training features [M, C].
   void fit_normalisation(const at::Tensor& features);
   // Subtracts bias * relative_cost[w] from width w's score, in the output
@@ -46,6 +39,29 @@ class WidthGateImpl : public torch::nn::Module {
 
   torch::nn::Linear hidden{nullptr}, out{nullptr};
   at::Tensor feature_mean, feature_std;  // buffers
+};
+TORCH_MODULE(GateHead);
+
+struct WidthGateOptions {
+  std::vector<int64_t> feature_channels;  // pooled features of each width, ascending widths
+  int64_t num_classes = 0;
+  int64_t hidden = 64;  // hidden units of each head
+};
+
+// The gate of `model`: a head per width of the model.
+WidthGateOptions gate_options_for(const SlimmableNet& model, int64_t hidden);
+
+class WidthGateImpl : public torch::nn::Module {
+ public:
+  explicit WidthGateImpl(const WidthGateOptions& options);
+
+  // Scores [N, widths] from width `index`'s features and logits.
+  at::Tensor forward(int index, const at::Tensor& features, const at::Tensor& logits,
+                     CostTally* cost = nullptr) {
+    return heads.at(index)->forward(features, logits, cost);
+  }
+
+  std::vector<GateHead> heads;  // heads[w] reads a pass at width w ("head0", "head1", ...)
 };
 TORCH_MODULE(WidthGate);
 

@@ -2,7 +2,10 @@
 
 #include "common/clock.h"
 #include "models/width_gate.h"
+#include "train/checkpoint.h"
+#include "train/exporter.h"
 #include "train/train_config.h"
+#include "train/trained_model.h"
 #include "train/trainer.h"
 
 #include <algorithm>
@@ -242,14 +245,14 @@ Parity parity(const at::Tensor& got, const at::Tensor& want) {
   return p;
 }
 
-void route_all_to(WidthGateImpl& gate, int64_t route) {
+void route_all_to(GateHeadImpl& gate, int64_t route) {
   torch::NoGradGuard no_grad;
   gate.out->weight.zero_();
   gate.out->bias.zero_();
   gate.out->bias[route] = 1.0;
 }
 
-at::Tensor route_in_turn(WidthGateImpl& gate, const at::Tensor& features) {
+at::Tensor route_in_turn(GateHeadImpl& gate, const at::Tensor& features) {
   torch::NoGradGuard no_grad;
   const int64_t n = features.size(0), widths = gate.out->weight.size(0);
   REQUIRE(n >= widths);
@@ -363,6 +366,18 @@ const std::string& tiny_trained_run() {
     return out;
   }();
   return run;
+}
+
+std::string routed_gate_model(const std::string& out, const std::vector<int64_t>& routes) {
+  TrainedModel t = load_trained_model(tiny_trained_run() + "/checkpoints/final.pt", "export");
+  REQUIRE(t.gate);
+  REQUIRE(routes.size() == t.gate->heads.size());
+  for (size_t w = 0; w < routes.size(); ++w) route_all_to(*t.gate->heads[w], routes[w]);
+  const std::string checkpoint = out + ".checkpoint.pt";
+  save_checkpoint(checkpoint, *t.model, nullptr, t.checkpoint, t.gate.ptr().get());
+  export_checkpoint({checkpoint, out, {}});
+  fs::remove(checkpoint);
+  return out;
 }
 
 }  // namespace adaptive::test

@@ -17,7 +17,7 @@ class Tensor;
 namespace adaptive {
 struct TrainConfig;
 struct TrainerOptions;
-class WidthGateImpl;
+class GateHeadImpl;
 }  // namespace adaptive
 
 namespace adaptive::test {
@@ -136,15 +136,20 @@ struct Parity {
 // Same shapes (REQUIREd).
 Parity parity(const at::Tensor& got, const at::Tensor& want);
 
-// Gates that route as a test says, to check forward_gated on every route.
+// Gate heads that route as a test says, to check forward_gated and
+// forward_and_gate on every route.
 // Makes `gate` choose width index `route` for every clip.
-void route_all_to(WidthGateImpl& gate, int64_t route);
-// Makes `gate` spread the clips whose narrowest pooled features are
+void route_all_to(GateHeadImpl& gate, int64_t route);
+// Makes `gate` spread the clips whose pooled features (of its width) are
 // `features` [N, C] over its widths in turn (N >= widths): sorted by one
 // standardised feature, the clips fall into equal groups, the first group to
 // the narrowest width, the last to the widest. Returns each clip's width
 // index [N] (int64); the rewritten gate's choice leads by >= 1e-4.
-at::Tensor route_in_turn(WidthGateImpl& gate, const at::Tensor& features);
+at::Tensor route_in_turn(GateHeadImpl& gate, const at::Tensor& features);
+// The tiny trained run (tiny_trained_run) exported to `out` with its gate's
+// head w sending every clip to width index routes[w] (one route per width).
+// Returns `out`.
+std::string routed_gate_model(const std::string& out, const std::vector<int64_t>& routes);
 
 // The tiny config trained once per test process on the tiny dataset; returns
 // its run directory (with model.pt and checkpoints/final.pt).

@@ -18,7 +18,7 @@ SplitOutputs collect_outputs(SlimmableNet& model, const std::shared_ptr<VideoCli
   const int64_t n = static_cast<int64_t>(set->size());
   const int k = static_cast<int>(model.widths().size());
   SplitOutputs out;
-  std::vector<at::Tensor> sums(k);
+  std::vector<at::Tensor> sums(k), feature_sums(k);
   at::Tensor counts = torch::zeros({n});
   at::Tensor seen = torch::zeros({n}, torch::kBool);
   loader.start_epoch(0);
@@ -31,11 +31,8 @@ SplitOutputs collect_outputs(SlimmableNet& model, const std::shared_ptr<VideoCli
       const at::Tensor logits = model.classify(features, ctx).cpu();
       if (!sums[i].defined()) sums[i] = torch::zeros({n, logits.size(1)});
       sums[i].index_add_(0, idx, logits);
-      if (i == 0) {
-        if (!out.narrow_features.defined())
-          out.narrow_features = torch::zeros({n, features.size(1)});
-        out.narrow_features.index_add_(0, idx, features.cpu());
-      }
+      if (!feature_sums[i].defined()) feature_sums[i] = torch::zeros({n, features.size(1)});
+      feature_sums[i].index_add_(0, idx, features.cpu());
     }
     counts.index_add_(0, idx, torch::ones({idx.size(0)}));
     seen.index_fill_(0, idx, true);
@@ -47,7 +44,7 @@ SplitOutputs collect_outputs(SlimmableNet& model, const std::shared_ptr<VideoCli
   }
   const at::Tensor denom = counts.index_select(0, keep).unsqueeze(1);
   for (auto& s : sums) out.logits.push_back(s.index_select(0, keep) / denom);
-  out.narrow_features = out.narrow_features.index_select(0, keep) / denom;
+  for (auto& s : feature_sums) out.features.push_back(s.index_select(0, keep) / denom);
   std::vector<int64_t> labels;
   for (int64_t i = 0; i < n; ++i) labels.push_back(set->index().samples[i].label);
   out.labels = torch::tensor(labels, torch::kLong).index_select(0, keep);
@@ -93,7 +90,7 @@ namespace {
 SplitOutputs every_other(const SplitOutputs& split, int64_t start) {
   const at::Tensor rows = torch::arange(start, split.labels.size(0), 2, torch::kLong);
   SplitOutputs out;
-  out.narrow_features = split.narrow_features.index_select(0, rows);
+  for (const auto& f : split.features) out.features.push_back(f.index_select(0, rows));
   for (const auto& l : split.logits) out.logits.push_back(l.index_select(0, rows));
   out.labels = split.labels.index_select(0, rows);
   return out;

@@ -27,6 +27,15 @@ json report_json(const TrainReport& report) {
   const json widths = widths_json(report.widths, "val");
   json gate = nullptr;
   if (report.gate.trained) {
+    json heads = json::array();
+    for (const auto& h : report.gate.heads) {
+      heads.push_back({{"width", h.width},
+                       {"val_top1", h.top1},
+                       {"compute", h.compute},
+                       {"target_accuracy", h.target_accuracy},
+                       {"cost_bias", h.cost_bias},
+                       {"share_per_width", h.share}});
+    }
     gate = {{"val_top1", report.gate.top1},
             {"mean_mflops", report.gate.mean_mflops},
             {"gate_mflops", report.gate.gate_mflops},
@@ -34,7 +43,8 @@ json report_json(const TrainReport& report) {
             {"target_compute", report.gate.target_compute},
             {"cost_bias", report.gate.cost_bias},
             {"held_out_clips", report.gate.held_out_clips},
-            {"share_per_width", report.gate.share}};
+            {"share_per_width", report.gate.share},
+            {"heads", heads}};
   }
   return {{"widths", widths},
           {"gate", gate},
@@ -81,6 +91,12 @@ std::string format_report(const TrainReport& r) {
       out << "; targets from " << r.gate.held_out_clips << " held-out training clips";
     else
       out << "; targets from the training clips";
+    out << "\n        on a stream, from the previous window's pass at";
+    for (const auto& h : r.gate.heads) {
+      std::snprintf(line, sizeof line, " %.3gx: %.1f%% at %.0f%%", h.width, 100 * h.top1,
+                    100 * h.compute);
+      out << line;
+    }
     out << "\n";
   }
   if (r.clips_per_s > 0) {  // no step ran when a finished run is reported again

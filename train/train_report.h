@@ -21,17 +21,30 @@ struct WidthReport {
   double temperature = 1, ece_before = 0, ece_after = 0;
 };
 
+// One head of the gate on val (models/width_gate.h): its choices from a pass
+// at `width`, each costing what its use costs (head 0: the probe of a clip
+// seen alone; head w >= 1: a stream window's one pass).
+struct GateHeadReport {
+  double width = 0;
+  double top1 = 0;             // validation top-1 at the widths it chose
+  double compute = 0;          // mean cost of its choices, a share of the widest width's
+  double target_accuracy = 0;  // share of validation clips where it picks the target width
+  double cost_bias = 0;        // fitted on val to gate.target_compute
+  std::vector<double> share;   // share of validation clips sent to each width
+};
+
 struct GateReport {
   bool trained = false;
-  double top1 = 0;         // validation top-1 with the gate choosing the width
-  double mean_mflops = 0;  // narrowest pass + gate + chosen width when wider
-  double gate_mflops = 0;
+  double top1 = 0;             // validation top-1 with the gate choosing the width
+  double mean_mflops = 0;      // narrowest pass + gate + chosen width when wider
+  double gate_mflops = 0;      // the largest head's
   double target_accuracy = 0;  // share of validation clips where the gate picks its target width
   std::vector<double> share;   // share of validation clips sent to each width
   double target_compute = 0;   // gate.target_compute
   double cost_bias = 0;        // fitted on val to meet it (models/width_gate.h)
-  int64_t held_out_clips = 0;  // training clips the network did not see, the targets' source
-                               // (0: the targets came from the training clips)
+  std::vector<GateHeadReport> heads;  // per width; the fields above are head 0's
+  int64_t held_out_clips = 0;         // training clips the network did not see, the targets' source
+                                      // (0: the targets came from the training clips)
 };
 
 struct TrainReport {

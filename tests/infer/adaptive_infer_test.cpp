@@ -107,8 +107,12 @@ TEST_CASE("confidence and gate policies decide per window and say why", "[infer]
       INFO(window_json(r).dump());
       if (policy == PolicyKind::kGate) {
         CHECK(r.decision == "gate");
-        const double expected = widths[0].mflops + model.metadata().gate_mflops +
-                                (r.width_index > 0 ? widths[r.width_index].mflops : 0);
+        // The first window probes; the others run once at the previous one's choice.
+        const double gate = model.metadata().gate_mflops;
+        const double expected =
+            r.index == 0 ? widths[0].mflops + gate +
+                               (r.width_index > 0 ? widths[r.width_index].mflops + gate : 0)
+                         : widths[r.width_index].mflops + gate;
         CHECK(r.mflops == Approx(expected));
       } else {
         CHECK_THAT(r.decision,
@@ -119,6 +123,46 @@ TEST_CASE("confidence and gate policies decide per window and say why", "[infer]
     }
     CHECK(s.mean_width >= widths.front().width);
     CHECK(s.mean_width <= widths.back().width);
+  }
+}
+
+TEST_CASE("gate on a stream: each window's pass chooses the next window's width, in one pass",
+          "[infer][engine][gate]") {
+  // Head 0 (the narrowest) sends every window to the widest width, head 1
+  // (the widest) back to the narrowest: the first window probes at the
+  // narrowest and runs the widest, then the widths alternate, one pass each.
+  TempDir dir;
+  const ModelArtifact model =
+      ModelArtifact::load(test::routed_gate_model(dir.str("routed.pt"), {1, 0}));
+  REQUIRE(model.gates_every_width());
+  const auto& widths = model.metadata().widths;
+  const double gate = model.metadata().gate_mflops;
+  InferOptions o;
+  o.throttle.policy = PolicyKind::kGate;
+  o.throttle.quality.enabled = false;  // nothing but the gate decides
+  std::vector<WindowResult> results;
+  std::vector<at::Tensor> clips;
+  run_inference(model, stream_path(), o, [&](const WindowResult& r, const Window& w) {
+    results.push_back(r);
+    clips.push_back(w.clip);
+  });
+  REQUIRE(results.size() > 4);
+  CHECK(results[0].width_index == 1);
+  CHECK(results[0].passes == 2);
+  CHECK(results[0].mflops == Approx(widths[0].mflops + widths[1].mflops + 2 * gate));
+  for (size_t k = 1; k < results.size(); ++k) {
+    INFO("window " << k);
+    CHECK(results[k].width_index == static_cast<int>(k % 2 == 1 ? 0 : 1));
+    CHECK(results[k].passes == 1);
+    CHECK(results[k].mflops == Approx(widths[results[k].width_index].mflops + gate));
+    CHECK(results[k].mflops < widths.back().mflops * 1.01);  // never above the widest alone
+  }
+  // The engine's choice is the exported gate's: the argmax of the head that
+  // read the previous window's pass.
+  c10::InferenceMode inference;
+  for (size_t k = 0; k + 1 < results.size(); ++k) {
+    const auto [logits, scores] = model.forward_and_gate(clips[k], results[k].width_index);
+    CHECK(scores.argmax(1).item<int64_t>() == results[k + 1].width_index);
   }
 }
 
@@ -373,12 +417,12 @@ TEST_CASE("a manifest in throughput mode batches windows and agrees with one by 
   CHECK(sb["clips_per_s"].get<double>() > 0);
   CHECK(sa["clips_per_s"].get<double>() > 0);
 
-  const Command adaptive_batch = infer("--model " + model_path() + " --input " + manifest +
-                                       " --policy confidence --batch 4");
+  const Command adaptive_batch =
+      infer("--model " + model_path() + " --input " + manifest + " --policy confidence --batch 4");
   CHECK(adaptive_batch.code == 2);
   CHECK_THAT(adaptive_batch.out, Catch::Contains("--batch needs --policy fixed"));
-  const Command video_batch = infer("--model " + model_path() + " --input " + stream_path() +
-                                    " --policy fixed --batch 4");
+  const Command video_batch =
+      infer("--model " + model_path() + " --input " + stream_path() + " --policy fixed --batch 4");
   CHECK(video_batch.code == 2);
   CHECK_THAT(video_batch.out, Catch::Contains("--batch is for a manifest input"));
 }

@@ -103,6 +103,13 @@ def main(folder):
                   f"forward_gated takes every route: choice {choice.tolist()}")
             for j, w in enumerate(choice.tolist()):
                 close(logits[j], model.forward_at(x, w)[j], f"forward_gated clip {j} (width {w})")
+            # On a stream, each window's pass scores the next window's width.
+            for w in range(len(widths)):
+                logits, scores = model.forward_and_gate(x, w)
+                close(logits, model.forward_at(x, w), f"forward_and_gate logits at width {w}")
+                check(tuple(scores.shape) == (x.shape[0], len(widths)),
+                      f"forward_and_gate scores every width: {tuple(scores.shape)}")
+            close(model.forward_and_gate(x, 0)[1], model.gate(x), "forward_and_gate at 0 is gate(x)")
     print(f"ok: torch {torch.__version__} loaded {folder}/model.pt, widths {widths}, "
           f"{len(meta['labels'])} labels, every method matches the C++ outputs to "
           f"{RTOL} x their scale + {ATOL}")

@@ -154,10 +154,11 @@ TEST_CASE("the gate exports with forward_gated routing each clip to its width",
   // The random gate as it is, then rewritten to send every clip to each
   // width in turn, then to spread the clips over all four.
   for (int routing = 0; routing < 6; ++routing) {
-    if (routing >= 1 && routing <= 4) test::route_all_to(*gate, routing - 1);
-    const at::Tensor spread = routing == 5 ? test::route_in_turn(*gate, features) : at::Tensor();
+    if (routing >= 1 && routing <= 4) test::route_all_to(*gate->heads[0], routing - 1);
+    const at::Tensor spread =
+        routing == 5 ? test::route_in_turn(*gate->heads[0], features) : at::Tensor();
     torch::jit::Module script = round_trip(lower_to_torchscript(*model, gate.get(), {}, kInput));
-    const at::Tensor scores = gate->forward(features, logits0);
+    const at::Tensor scores = gate->forward(0, features, logits0);
     INFO("routing " << routing << ": gate's choice " << scores.argmax(1));
     if (spread.defined()) REQUIRE(scores.argmax(1).equal(spread));
     if (routing >= 1 && routing <= 4) REQUIRE((scores.argmax(1) == routing - 1).all().item<bool>());
@@ -184,4 +185,31 @@ TEST_CASE("the gate exports with forward_gated routing each clip to its width",
   }
   CHECK_THROWS_WITH(lower_to_torchscript(*model, gate.get(), {0, 3}, kInput),
                     Catch::Contains("export every width"));
+}
+
+TEST_CASE("forward_and_gate: a pass at any width and the scores of the head that reads it",
+          "[models][export]") {
+  auto model = trained_looking(tiny("r2plus1d"));
+  torch::manual_seed(6);
+  WidthGate gate(gate_options_for(*model, 16));
+  gate->eval();
+  torch::NoGradGuard no_grad;
+  // Head w sends every clip to width 3 - w, so each head's choice is its own.
+  for (int w = 0; w < 4; ++w) test::route_all_to(*gate->heads[w], 3 - w);
+  torch::jit::Module script = round_trip(lower_to_torchscript(*model, gate.get(), {}, kInput));
+  const at::Tensor x = clips(3);
+  for (int w = 0; w < 4; ++w) {
+    INFO("width index " << w);
+    const ForwardContext ctx = model->at_width(w);
+    const at::Tensor features = model->features(x, ctx);
+    const at::Tensor logits = model->classify(features, ctx);
+    const auto out = script.get_method("forward_and_gate")({x, int64_t{w}}).toTuple();
+    const test::Parity p = test::parity(out->elements()[0].toTensor(), logits);
+    CHECK(p.diff <= p.bound);
+    const at::Tensor scores = out->elements()[1].toTensor();
+    CHECK(test::parity(scores, gate->forward(w, features, logits)).diff <= 1e-4);
+    CHECK((scores.argmax(1) == 3 - w).all().item<bool>());
+  }
+  CHECK_THROWS_WITH(script.get_method("forward_and_gate")({x, int64_t{4}}),
+                    Catch::Contains("valid indices are 0..3"));
 }

@@ -42,22 +42,31 @@ TEST_CASE("gate operating point: a cost bias fitted to a compute target", "[mode
   }
   CHECK(mean_cost(fit_cost_bias(scores, cost, 0.05)) == Approx(0.1));  // all narrowest
   CHECK(mean_cost(fit_cost_bias(scores, cost, 2.0)) == Approx(1.1));   // all widest
-  // Written into the gate, it chooses the same.
-  WidthGate gate(WidthGateOptions{16, 5, 3, 8});
+  // Written into a gate head, it chooses the same.
+  GateHead head(16, 5, 3, 8);
   const at::Tensor f = torch::randn({50, 16}), l = torch::randn({50, 5});
   torch::NoGradGuard no_grad;
-  const at::Tensor before = gate->forward(f, l);
-  gate->add_cost_bias(0.7, cost);
-  CHECK(at::equal(gate->forward(f, l).argmax(1), gate_choice(before, 0.7, cost)));
+  const at::Tensor before = head->forward(f, l);
+  head->add_cost_bias(0.7, cost);
+  CHECK(at::equal(head->forward(f, l).argmax(1), gate_choice(before, 0.7, cost)));
 }
 
-TEST_CASE("gate scores every width and counts its own cost", "[models][gate]") {
-  WidthGate gate(WidthGateOptions{16, 5, 3, 8});
-  CostTally cost;
-  const at::Tensor s = gate->forward(torch::randn({4, 16}), torch::randn({4, 5}), &cost);
-  CHECK(s.sizes() == at::IntArrayRef({4, 3}));
-  CHECK(cost.flops == 4 * 2.0 * (21 * 8 + 8 * 3));
-  CHECK(cost.params == 21 * 8 + 8 + 8 * 3 + 3);
+TEST_CASE("gate: a head per width, each scoring every width and counting its own cost",
+          "[models][gate]") {
+  WidthGate gate(WidthGateOptions{{16, 32, 48}, 5, 8});
+  REQUIRE(gate->heads.size() == 3);
+  for (int w = 0; w < 3; ++w) {
+    const int64_t c = 16 * (w + 1);
+    INFO("head " << w);
+    CostTally cost;
+    const at::Tensor s = gate->forward(w, torch::randn({4, c}), torch::randn({4, 5}), &cost);
+    CHECK(s.sizes() == at::IntArrayRef({4, 3}));
+    CHECK(cost.flops == 4 * 2.0 * ((c + 5) * 8 + 8 * 3));
+    CHECK(cost.params == (c + 5) * 8 + 8 + 8 * 3 + 3);
+  }
+  CHECK_THROWS(gate->forward(3, torch::randn({4, 16}), torch::randn({4, 5})));
+  // Saved by head: "head0.hidden.weight", ...
+  CHECK(gate->named_parameters().contains("head2.out.bias"));
 }
 
 TEST_CASE("temperature fit lowers the calibration error of overconfident logits",

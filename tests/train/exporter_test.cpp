@@ -76,12 +76,12 @@ std::vector<std::vector<double>> rows(const at::Tensor& t) {
   return out;
 }
 
-// Exports `r` after `route` rewrote its gate (returning each clip's width
+// Exports `r` after `route` rewrote its gate's narrowest head (returning each clip's width
 // index) through a checkpoint, as adaptive-train export does; returns the
 // model file's path.
 std::string export_routed(TrainedRun& r, const std::string& out,
-                          const std::function<void(WidthGateImpl&)>& route) {
-  route(*r.gate);
+                          const std::function<void(GateHeadImpl&)>& route) {
+  route(*r.gate->heads[0]);
   const std::string checkpoint = out + ".checkpoint.pt";
   save_checkpoint(checkpoint, *r.model, nullptr, r.checkpoint, r.gate.ptr().get());
   export_checkpoint({checkpoint, out, {}});
@@ -137,11 +137,24 @@ TEST_CASE("a finished run exports model.pt that matches final.pt at every width"
   }
   const at::Tensor features = r.model->features(clips, r.model->at_width(0));
   const at::Tensor scores =
-      r.gate->forward(features, r.model->classify(features, r.model->at_width(0)));
+      r.gate->forward(0, features, r.model->classify(features, r.model->at_width(0)));
   const test::Parity p = test::parity(artifact.gate(clips), scores);
   INFO("max|scores| " << p.scale);
   CHECK(p.diff <= p.bound);
   CHECK(artifact.forward_gated(clips).second.equal(scores.argmax(1)));
+  // The head of each width reads that width's pass.
+  REQUIRE(artifact.gates_every_width());
+  for (int i = 0; i < 2; ++i) {
+    INFO("forward_and_gate at width " << m.widths[i].width);
+    const ForwardContext ctx = r.model->at_width(i);
+    const at::Tensor f = r.model->features(clips, ctx);
+    const at::Tensor logits = r.model->classify(f, ctx);
+    const auto [got_logits, got_scores] = artifact.forward_and_gate(clips, i);
+    const test::Parity l = test::parity(got_logits, logits);
+    CHECK(l.diff <= l.bound);
+    const test::Parity s = test::parity(got_scores, r.gate->forward(i, f, logits));
+    CHECK(s.diff <= s.bound);
+  }
 }
 
 TEST_CASE("an exported model's forward_gated runs the width its gate picks, on every route",
@@ -165,7 +178,7 @@ TEST_CASE("an exported model's forward_gated runs the width its gate picks, on e
     at::Tensor& routes = routings[k].second;
     INFO("routes: " << routings[k].first);
     const std::string out = dir.str("routed" + std::to_string(k) + ".pt");
-    const std::string model = export_routed(r, out, [&](WidthGateImpl& gate) {
+    const std::string model = export_routed(r, out, [&](GateHeadImpl& gate) {
       if (routes.defined()) {
         test::route_all_to(gate, routes[0].item<int64_t>());
       } else {
@@ -173,7 +186,7 @@ TEST_CASE("an exported model's forward_gated runs the width its gate picks, on e
       }
     });
     INFO("routes " << routes);
-    REQUIRE(r.gate->forward(features, narrow_logits).argmax(1).equal(routes));
+    REQUIRE(r.gate->forward(0, features, narrow_logits).argmax(1).equal(routes));
     const auto [logits, choice] = ModelArtifact::load(model).forward_gated(clips);
     CHECK(choice.equal(routes));
     for (int64_t j = 0; j < clips.size(0); ++j) {
@@ -297,7 +310,7 @@ TEST_CASE("write the Python interop files", "[.interop]") {
   const std::vector<int64_t> shape = {3, 3, 4, 32, 32};
   const at::Tensor x = formula_input(shape);
   const std::string model =
-      export_routed(r, std::string(out) + "/model.pt", [&](WidthGateImpl& gate) {
+      export_routed(r, std::string(out) + "/model.pt", [&](GateHeadImpl& gate) {
         test::route_in_turn(gate, r.model->features(x, r.model->at_width(0)));
       });
   const ModelArtifact artifact = ModelArtifact::load(model);
