@@ -17,6 +17,8 @@
 # default confidence policy spends on each.
 #   DATA=data/synth  OUT=runs/bench/infer  THRESHOLDS="0.4 0.5 0.6 0.7 0.8"  THREADS=2
 #   REAL=/usr/share/doc/opencv-doc/examples/data (vtest.avi, Megamind.avi, ...)
+#   PLAIN=file   bench_train.sh's summary.json with the plain networks
+#                (default: the one beside the first run's seed folder)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh --with-plot >/dev/null
@@ -36,11 +38,12 @@ if [[ ! -f $data/streams/val/stream_000.json || ! -f $data/streams/test/stream_0
 fi
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 /usr/bin/python3 - "$data" "$out" "${THRESHOLDS:-0.4 0.5 0.6 0.7 0.8}" "${THREADS:-2}" \
-  "${REAL:-/usr/share/doc/opencv-doc/examples/data}" $runs <<'PY'
+  "${REAL:-/usr/share/doc/opencv-doc/examples/data}" \
+  "${PLAIN:-$(dirname "$(dirname "${runs%% *}")")/summary.json}" $runs <<'PY'
 import glob, json, os, statistics, subprocess, sys, zipfile
 
-data, out, thresholds, threads, real, runs = (sys.argv[1], sys.argv[2], sys.argv[3].split(), sys.argv[4],
-                                              sys.argv[5], sys.argv[6:])
+data, out, thresholds, threads, real, plain_summary, runs = (
+    sys.argv[1], sys.argv[2], sys.argv[3].split(), sys.argv[4], sys.argv[5], sys.argv[6], sys.argv[7:])
 os.makedirs(out, exist_ok=True)
 
 def metadata(model):
@@ -165,9 +168,8 @@ for ax, key, xkey, title in [(axes[0], "segment_accuracy", "mflops_per_window", 
     for n in policies:
         ax.errorbar([mean(n, xkey)], [100 * mean(n, key)], yerr=[100 * spread(n, key)], fmt="o",
                     color=colors[n], label=n)
-    summary = "runs/bench/summary.json"
-    if key == "clip_accuracy" and os.path.exists(summary):
-        plain = json.load(open(summary))["widths"]
+    if key == "clip_accuracy" and os.path.exists(plain_summary):
+        plain = json.load(open(plain_summary))["widths"]
         ax.errorbar([w["mflops"] for w in plain], [w["plain_mean"] for w in plain],
                     yerr=[w["plain_spread"] for w in plain], fmt="s--", color="black",
                     label="plain networks, one per width (bench_train.sh)")
