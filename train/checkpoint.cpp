@@ -177,7 +177,16 @@ Checkpoint load_checkpoint(const std::string& path, torch::nn::Module& model,
   torch::serialize::InputArchive archive;
   open_archive(path, archive);
   read_module(archive, "model/", model, path);
-  if (gate) read_module(archive, "gate/", *gate, path);
+  if (gate) {
+    at::Tensor single_head;  // the gate's format before it had a head per width
+    if (archive.try_read("gate/hidden.weight", single_head)) {
+      throw std::runtime_error(path +
+                               ": its gate has one head (an older format; gates now have one per "
+                               "width): run adaptive-train --resume auto on its run to retrain "
+                               "the gate from the finished network");
+    }
+    read_module(archive, "gate/", *gate, path);
+  }
   if (optimizer) {
     torch::serialize::InputArchive optim;
     if (!archive.try_read("optimizer", optim)) {

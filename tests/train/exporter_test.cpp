@@ -327,3 +327,18 @@ TEST_CASE("write the Python interop files", "[.interop]") {
                          {"gated_choice", choice}};
   test::write_file(std::string(out) + "/expected.json", expected.dump());
 }
+
+TEST_CASE("a final checkpoint whose gate has the old single head says how to retrain it",
+          "[train][export]") {
+  TrainedRun r = trained_run();
+  TempDir dir;
+  // The old format: one head's parameters at the gate's top level.
+  GateHead single(gate_options_for(*r.model, r.config.gate.hidden).feature_channels[0], 10, 2,
+                  r.config.gate.hidden);
+  const std::string old = dir.str("final.pt");
+  save_checkpoint(old, *r.model, nullptr, r.checkpoint, single.ptr().get());
+  CHECK_THROWS_WITH(export_checkpoint({old, dir.str("model.pt"), {}}),
+                    Catch::Contains(old + ": its gate has one head") &&
+                        Catch::Contains("adaptive-train --resume auto"));
+  CHECK_FALSE(fs::exists(dir.str("model.pt")));
+}
