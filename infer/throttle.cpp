@@ -128,7 +128,8 @@ Plan Throttle::begin(const WindowSignals& s) {
       plan = {options_.fixed_index, "fixed"};
       break;
     case PolicyKind::kGate:
-      plan = {std::max(0, std::min(s.gate_choice, widest)), "gate"};
+      plan =
+          gate_idle_ ? Plan{0, "idle"} : Plan{std::max(0, std::min(s.gate_choice, widest)), "gate"};
       break;
     case PolicyKind::kConfidence:
       plan = {current_, pending_};
@@ -172,6 +173,8 @@ void Throttle::finish(int index, double confidence, bool idle_label, double mflo
   if (options_.budget_mflops_per_s > 0) bucket_ = std::max(0.0, bucket_ - mflops_spent);
   const std::optional<Pass> first = window_first_;  // re-run mode: this window's first pass
   window_first_.reset();
+  gate_idle_ =
+      options_.policy == PolicyKind::kGate && idle_label && confidence >= options_.threshold;
   if (options_.policy != PolicyKind::kConfidence) return;
   const Pass pass{index, confidence};
   if (holding_) {  // held narrow: until the input changes, or the hold runs out

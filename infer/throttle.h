@@ -18,7 +18,9 @@
 //               narrow. Judged over the whole climb, not a step, as a middle
 //               width often adds nothing where the widest does
 //               (docs/inference.md)
-//   gate        the model's gate picks the width per window
+//   gate        the model's gate picks the width per window; after a
+//               window sure (>= threshold) of the idle label, the next runs
+//               at the narrowest, as under the confidence policy
 //
 // Context caps every policy: the battery level (a curve from percent to
 // the widest width allowed), a compute budget in MFLOPs per second of video
@@ -130,6 +132,7 @@ class Throttle {
   int current_ = 0;                // confidence policy: the width to start the next window at
   std::string pending_ = "start";  // why current_ is what it is
   int confident_run_ = 0;          // consecutive windows confident enough to step down
+  bool gate_idle_ = false;         // gate policy: the last window was sure nothing happens
   int cap_ = 0;
   std::string cap_reason_;
   double bucket_ = 0, last_start_s_ = -1;

@@ -139,7 +139,8 @@ TEST_CASE("gate on a stream: each window's pass chooses the next window's width,
   const double gate = model.metadata().gate_mflops;
   InferOptions o;
   o.throttle.policy = PolicyKind::kGate;
-  o.throttle.quality.enabled = false;  // nothing but the gate decides
+  o.throttle.quality.enabled = false;  // nothing but the gate decides:
+  o.idle_label = "";                   // no label is the idle one
   std::vector<WindowResult> results;
   std::vector<at::Tensor> clips;
   run_inference(model, stream_path(), o, [&](const WindowResult& r, const Window& w) {

@@ -176,6 +176,30 @@ TEST_CASE("quality: dark or blurry windows run narrowest, and the gate's choice 
   CHECK(gate.begin(s).decision == "battery");
 }
 
+TEST_CASE("gate: a window sure of the idle label sends the next to the narrowest",
+          "[infer][throttle][gate]") {
+  ThrottleOptions o;
+  o.policy = PolicyKind::kGate;
+  o.threshold = 0.6;
+  Throttle t(o, kWidths, kMflops);
+  WindowSignals s;
+  s.gate_choice = 2;
+  Plan p = t.begin(s);
+  CHECK(p.index == 2);
+  t.finish(2, 0.9, /*idle_label=*/true, kMflops[2]);  // sure nothing happens
+  p = t.begin(s);
+  CHECK(p.index == 0);
+  CHECK(p.decision == "idle");
+  t.finish(0, 0.5, /*idle_label=*/true, kMflops[0]);  // idle, but unsure: the gate decides
+  p = t.begin(s);
+  CHECK(p.index == 2);
+  CHECK(p.decision == "gate");
+  t.finish(2, 0.95, /*idle_label=*/false, kMflops[2]);  // a sure gesture: the gate decides
+  CHECK(t.begin(s).decision == "gate");
+  t.finish(2, 0.6, /*idle_label=*/true, kMflops[2]);  // at the threshold counts as sure
+  CHECK(t.begin(s).decision == "idle");
+}
+
 TEST_CASE("policy names and battery curves are checked", "[infer][throttle]") {
   CHECK_THROWS_WITH(parse_policy("greedy"),
                     "unknown policy 'greedy' (known: fixed, confidence, gate)");
