@@ -118,7 +118,7 @@ void report_calibration(const SplitOutputs& split, int bins, std::vector<WidthRe
 
 CheckpointEvaluation evaluate_checkpoint(const std::string& path, const std::string& split,
                                          c10::Device device) {
-  const TrainedModel trained = load_trained_model(path, "evaluate");
+  const TrainedModel trained = load_trained_model(path, "evaluate", /*with_gate=*/false);
   const Checkpoint& info = trained.checkpoint;
   const TrainConfig& config = trained.config;
   const std::optional<FinalModelInfo>& final_model = trained.final_model;

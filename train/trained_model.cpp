@@ -6,7 +6,7 @@
 
 namespace adaptive {
 
-TrainedModel load_trained_model(const std::string& path, const std::string& use) {
+TrainedModel load_trained_model(const std::string& path, const std::string& use, bool with_gate) {
   TrainedModel t;
   t.checkpoint = read_checkpoint(path);
   t.config = train_config_from_json(nlohmann::json::parse(t.checkpoint.config_json));
@@ -25,7 +25,7 @@ TrainedModel load_trained_model(const std::string& path, const std::string& use)
                              "were not recalibrated per width; " +
                              use + " the run's checkpoints/final.pt");
   }
-  if (t.final_model && t.final_model->gate_enabled)
+  if (with_gate && t.final_model && t.final_model->gate_enabled)
     t.gate = WidthGate(gate_options_for(*t.model, t.config.gate.hidden));
   load_checkpoint(path, *t.model, nullptr, t.gate ? t.gate.ptr().get() : nullptr);
   t.model->eval();

@@ -17,13 +17,15 @@ struct TrainedModel {
   TrainConfig config;
   std::optional<FinalModelInfo> final_model;  // a final checkpoint's extras
   std::shared_ptr<SlimmableNet> model;        // weights loaded, eval mode, on the CPU
-  WidthGate gate{nullptr};                    // loaded when a gate was trained, else null
+  WidthGate gate{nullptr};  // loaded when a gate was trained and asked for, else null
 };
 
 // Loads `path`. `use` ("export", "evaluate") completes the advice in errors.
 // Throws std::runtime_error naming the file: unreadable, no class labels (an
 // older adaptive-train), or a universal-width checkpoint whose batch-norm
 // statistics were not recalibrated per width (only final.pt has them).
-TrainedModel load_trained_model(const std::string& path, const std::string& use);
+// `with_gate` false leaves the gate unread (evaluation needs only the widths).
+TrainedModel load_trained_model(const std::string& path, const std::string& use,
+                                bool with_gate = true);
 
 }  // namespace adaptive

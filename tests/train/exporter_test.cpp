@@ -15,6 +15,7 @@
 #include "infer/model_artifact.h"
 #include "models/width_gate.h"
 #include "train/checkpoint.h"
+#include "train/evaluation.h"
 #include "train/train_config.h"
 
 #include "test_support.h"
@@ -328,8 +329,10 @@ TEST_CASE("write the Python interop files", "[.interop]") {
   test::write_file(std::string(out) + "/expected.json", expected.dump());
 }
 
-TEST_CASE("a final checkpoint whose gate has the old single head says how to retrain it",
-          "[train][export]") {
+TEST_CASE(
+    "a final checkpoint whose gate has the old single head: export says how to retrain it, "
+    "evaluate reads it",
+    "[train][export]") {
   TrainedRun r = trained_run();
   TempDir dir;
   // The old format: one head's parameters at the gate's top level.
@@ -341,4 +344,8 @@ TEST_CASE("a final checkpoint whose gate has the old single head says how to ret
                     Catch::Contains(old + ": its gate has one head") &&
                         Catch::Contains("adaptive-train --resume auto"));
   CHECK_FALSE(fs::exists(dir.str("model.pt")));
+  // Evaluation needs only the widths: it reads such a checkpoint.
+  const CheckpointEvaluation e =
+      evaluate_checkpoint(old, (fs::path(r.config.data.root) / r.config.data.val).string());
+  CHECK(e.widths.size() == 2);
 }
