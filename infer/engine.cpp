@@ -91,39 +91,32 @@ WindowResult classify_window(const ModelArtifact& model, Throttle& throttle, con
   at::Tensor logits, probs;  // probs: calibrated, of the final pass
   if (policy == PolicyKind::kGate) {
     const bool every_width = model.gates_every_width();
-    at::Tensor scores;                    // the gate's scores from the pass that ran last
-    if (gate.next < 0 || !every_width) {  // the probe
-      auto pass_start = Clock::now();
-      at::Tensor narrow_logits;
+    const bool probe = gate.next < 0 || !every_width;
+    at::Tensor scores, narrow_logits;  // scores: the gate's, from the pass that ran last
+    if (probe) {                       // one narrowest pass, whose head chooses
+      const auto pass_start = Clock::now();
       std::tie(scores, narrow_logits) = model.gate_with_logits(window.clip);
       throttle.observe_pass(0, ms_since(pass_start));
       r.mflops += meta.widths[0].mflops + meta.gate_mflops;
-      r.passes = 1;
+      ++r.passes;
       signals.gate_choice = static_cast<int>(scores.argmax(1).item<int64_t>());
-      const Plan plan = throttle.begin(signals);
-      r.decision = plan.decision;
-      r.width_index = plan.index;
-      logits = narrow_logits;
-      if (plan.index > 0) {
-        pass_start = Clock::now();
-        if (every_width)
-          std::tie(logits, scores) = model.forward_and_gate(window.clip, plan.index);
-        else
-          logits = model.forward_at(window.clip, plan.index);
-        throttle.observe_pass(plan.index, ms_since(pass_start));
-        r.mflops += meta.widths[plan.index].mflops + (every_width ? meta.gate_mflops : 0);
-        r.passes = 2;
-      }
-    } else {  // one pass at the width the previous window chose
+    } else {  // the width the previous window's pass chose
       signals.gate_choice = gate.next;
-      const Plan plan = throttle.begin(signals);
-      r.decision = plan.decision;
-      r.width_index = plan.index;
+    }
+    const Plan plan = throttle.begin(signals);
+    r.decision = plan.decision;
+    r.width_index = plan.index;
+    if (probe && plan.index == 0) {
+      logits = narrow_logits;
+    } else {  // the chosen width, whose head (when it has one) chooses the next window's
       const auto pass_start = Clock::now();
-      std::tie(logits, scores) = model.forward_and_gate(window.clip, plan.index);
+      if (every_width)
+        std::tie(logits, scores) = model.forward_and_gate(window.clip, plan.index);
+      else
+        logits = model.forward_at(window.clip, plan.index);
       throttle.observe_pass(plan.index, ms_since(pass_start));
-      r.mflops += meta.widths[plan.index].mflops + meta.gate_mflops;
-      r.passes = 1;
+      r.mflops += meta.widths[plan.index].mflops + (every_width ? meta.gate_mflops : 0);
+      ++r.passes;
     }
     if (every_width) gate.next = static_cast<int>(scores.argmax(1).item<int64_t>());
     probs = model.probabilities(logits, r.width_index)[0];

@@ -63,11 +63,15 @@ ModelArtifact ModelArtifact::load(const std::string& path) {
   return a;
 }
 
-at::Tensor ModelArtifact::forward_at(const at::Tensor& clips, int width_index) const {
+void ModelArtifact::check_width_index(int width_index) const {
   if (width_index < 0 || width_index >= num_widths()) {
     throw std::out_of_range(path_ + ": width index " + std::to_string(width_index) +
                             " out of range 0.." + std::to_string(num_widths() - 1));
   }
+}
+
+at::Tensor ModelArtifact::forward_at(const at::Tensor& clips, int width_index) const {
+  check_width_index(width_index);
   return module_->get_method("forward_at")({clips, int64_t{width_index}}).toTensor();
 }
 
@@ -98,10 +102,7 @@ std::pair<at::Tensor, at::Tensor> ModelArtifact::forward_and_gate(const at::Tens
                                                                   int width_index) const {
   if (!gates_every_width())
     throw std::logic_error(path_ + ": the model's gate reads only the narrowest width");
-  if (width_index < 0 || width_index >= num_widths()) {
-    throw std::out_of_range(path_ + ": width index " + std::to_string(width_index) +
-                            " out of range 0.." + std::to_string(num_widths() - 1));
-  }
+  check_width_index(width_index);
   const auto out = module_->get_method("forward_and_gate")({clips, int64_t{width_index}}).toTuple();
   return {out->elements()[0].toTensor(), out->elements()[1].toTensor()};
 }

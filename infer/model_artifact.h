@@ -52,6 +52,8 @@ class ModelArtifact {
   at::Tensor probabilities(const at::Tensor& logits, int width_index) const;
 
  private:
+  void check_width_index(int width_index) const;  // throws std::out_of_range
+
   std::string path_;
   ArtifactMetadata metadata_;
   std::shared_ptr<torch::jit::Module> module_;
