@@ -156,66 +156,102 @@ void Throttle::hold_at(const Pass& narrow) {
   held_windows_ = 0;
 }
 
-std::optional<Plan> Throttle::after(int index, double confidence) {
-  if (options_.policy != PolicyKind::kConfidence) return {};
-  if (options_.rerun && !window_first_) window_first_ = Pass{index, confidence};
-  if (confidence >= options_.threshold) return {};
-  // 'next' widens from the next window (finish); a held width is not raised.
-  if (!options_.rerun || index >= cap_ || holding_) return {};
-  // Re-run this window one width up, if the budget still allows it.
-  if (options_.budget_mflops_per_s > 0 && spent_this_window_ + mflops_[index + 1] > bucket_ + 1e-9)
-    return {};
-  spent_this_window_ += mflops_[index + 1];
-  return Plan{index + 1, "escalate"};
+bool Throttle::disagrees(const Pass& pass) const {
+  return options_.disagree_hold > 0 && !holding_ && last_sure_ &&
+         pass.confidence >= options_.threshold && !pass.idle_label && !last_sure_->idle_label &&
+         pass.index < last_sure_->index && pass.label != last_sure_->label;
 }
 
-void Throttle::finish(int index, double confidence, bool idle_label, double mflops_spent) {
+std::optional<Plan> Throttle::after(const PassOutcome& pass) {
+  if (options_.policy != PolicyKind::kConfidence) return {};
+  if (options_.rerun && !window_first_) window_first_ = pass;
+  const bool sure = pass.confidence >= options_.threshold;
+  const bool disagree = options_.rerun && disagrees(pass);
+  if (sure && !disagree) return {};
+  // 'next' widens from the next window (finish); a held width is not raised.
+  if (!options_.rerun || pass.index >= cap_ || holding_) return {};
+  // Re-run this window wider (back to the width it disagrees with), if the
+  // budget still allows it.
+  const int wider = disagree ? std::min(last_sure_->index, cap_) : pass.index + 1;
+  if (options_.budget_mflops_per_s > 0 && spent_this_window_ + mflops_[wider] > bucket_ + 1e-9)
+    return {};
+  spent_this_window_ += mflops_[wider];
+  return Plan{wider, disagree ? "disagree" : "escalate"};
+}
+
+void Throttle::finish(const PassOutcome& pass, double mflops_spent) {
   if (options_.budget_mflops_per_s > 0) bucket_ = std::max(0.0, bucket_ - mflops_spent);
   const std::optional<Pass> first = window_first_;  // re-run mode: this window's first pass
   window_first_.reset();
-  gate_idle_ =
-      options_.policy == PolicyKind::kGate && idle_label && confidence >= options_.threshold;
+  const bool sure = pass.confidence >= options_.threshold;
+  gate_idle_ = options_.policy == PolicyKind::kGate && pass.idle_label && sure;
   if (options_.policy != PolicyKind::kConfidence) return;
-  const Pass pass{index, confidence};
+  // Disagreement: judged on the window's first pass, against the last window.
+  const bool disagreed = disagrees(options_.rerun && first ? *first : pass);
+  const std::optional<Pass> previous = last_sure_;
+  last_sure_.reset();
+  if (sure) last_sure_ = pass;
+  if (agreed_ && !(sure && !pass.idle_label && pass.label == agreed_->label)) agreed_.reset();
   if (holding_) {  // held narrow: until the input changes, or the hold runs out
-    const bool changed = std::abs(confidence - hold_from_.confidence) >= options_.futility_change;
+    const bool changed =
+        std::abs(pass.confidence - hold_from_.confidence) >= options_.futility_change;
     if (changed || ++held_windows_ >= options_.futility_hold) holding_ = false;
   }
-  if (confidence < options_.threshold) {
+  if (disagreed && !options_.rerun) {  // back up to the width that answered otherwise
+    climb_from_.reset();
+    confident_run_ = 0;
+    agreed_ = previous;
+    agreed_windows_ = 0;
+    last_sure_ = previous;
+    current_ = previous->index;
+    pending_ = "disagree";
+    return;
+  }
+  if (!sure) {
     confident_run_ = 0;
     // Where this climb began: the window's first pass (re-run mode), or the
     // window the climb started at ('next').
     const std::optional<Pass> from = options_.rerun ? first : climb_from_;
-    if (index >= cap_ && from && index > from->index && futile(*from, pass)) {
+    if (pass.index >= cap_ && from && pass.index > from->index && futile(*from, pass)) {
       climb_from_.reset();
       hold_at(*from);  // climbed as high as allowed, still unsure, no surer: give it up
     } else if (holding_) {
-      current_ = index;
+      current_ = pass.index;
       pending_ = "futile";
     } else if (!options_.rerun) {
-      if (index < cap_) {  // widen from the next window
+      if (pass.index < cap_) {  // widen from the next window
         if (!climb_from_) climb_from_ = pass;
-        current_ = index + 1;
+        current_ = pass.index + 1;
         pending_ = "escalate";
       }
     } else {
-      current_ = index;
-      if (index > 0) pending_ = "escalate";
+      current_ = pass.index;
+      if (pass.index > 0) pending_ = "escalate";
     }
     return;
   }
   climb_from_.reset();
   holding_ = false;
-  if (idle_label) {  // sure nothing is happening: back to the narrowest
+  if (pass.idle_label) {  // sure nothing is happening: back to the narrowest
     current_ = 0;
     pending_ = "idle";
     confident_run_ = 0;
     return;
   }
-  current_ = index;
+  current_ = pass.index;
   pending_ = "confident";
+  // Re-run mode: the wider pass overruled the narrower one; hold it.
+  if (disagreed && pass.label != first->label) agreed_ = pass, agreed_windows_ = 0;
+  if (agreed_) {  // held wide while the wider width keeps its answer
+    if (++agreed_windows_ < options_.disagree_hold) {
+      confident_run_ = 0;
+      pending_ = "disagree";
+      return;
+    }
+    agreed_.reset();
+  }
   // Stepping down takes `dwell` windows in a row sure by the hysteresis margin.
-  if (confidence < options_.threshold + options_.hysteresis) {
+  if (pass.confidence < options_.threshold + options_.hysteresis) {
     confident_run_ = 0;
   } else if (++confident_run_ >= options_.dwell) {
     confident_run_ = 0;

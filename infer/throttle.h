@@ -16,7 +16,13 @@
 //               windows pass: video that no width is sure of (out of
 //               distribution, hopeless, idle but not the idle label) runs
 //               narrow. Judged over the whole climb, not a step, as a middle
-//               width often adds nothing where the widest does
+//               width often adds nothing where the widest does.
+//               Disagreement: a narrower width that, sure, names another
+//               gesture than the wider width it stepped down from just did
+//               is not trusted: the width goes back up (decision `disagree`)
+//               and stays there while the wider width keeps its answer, for
+//               at most `disagree_hold` windows. Narrow widths confuse
+//               mirror gestures (left/right, push/pull) with confidence
 //               (docs/inference.md)
 //   gate        the model's gate picks the width per window; after a
 //               window sure (>= threshold) of the idle label, the next runs
@@ -64,6 +70,9 @@ struct ThrottleOptions {
   double futility_gain = 0.05;  // a wider pass must add this much confidence (0: no futility rule)
   double futility_change = 0.15;  // a confidence move this large ends a futile hold
   int futility_hold = 16;         // windows a futile hold lasts at most
+  int disagree_hold = 8;          // windows held wide after a disagreement (0: no rule)
+  // Gate: cost bias added to the trained one (higher: narrower widths; 0: as trained).
+  double gate_bias = 0;
   // Battery: (percent, widest width allowed at or below that percent).
   std::vector<std::pair<double, double>> battery_curve = {{50, 0.75}, {30, 0.5}, {15, 0.25}};
   double budget_mflops_per_s = 0;  // 0: no budget
@@ -92,10 +101,18 @@ struct WindowSignals {
   double waited_ms = 0;     // time the window has waited since its last frame arrived
 };
 
+// What a pass at a width answered.
+struct PassOutcome {
+  int index = 0;            // width index
+  double confidence = 0;    // calibrated
+  int label = -1;           // class index
+  bool idle_label = false;  // the label is the idle one (no_gesture)
+};
+
 struct Plan {
   int index = 0;
   std::string decision;  // why: start, escalate, confident, step_down, idle, battery, budget,
-                         // deadline, futile, quality, fixed, gate
+                         // deadline, futile, disagree, quality, fixed, gate
 };
 
 class Throttle {
@@ -105,12 +122,11 @@ class Throttle {
 
   // The width to run a window at first.
   Plan begin(const WindowSignals& signals);
-  // After a pass at `index` with calibrated `confidence`: a wider pass of the
-  // same window (confidence policy, re-run mode), or nothing.
-  std::optional<Plan> after(int index, double confidence);
-  // The window is done: its final pass, whether its label is the idle one,
-  // and the MFLOPs it spent in all.
-  void finish(int index, double confidence, bool idle_label, double mflops_spent);
+  // After a pass: a wider pass of the same window (confidence policy,
+  // re-run mode), or nothing.
+  std::optional<Plan> after(const PassOutcome& pass);
+  // The window is done: its final pass and the MFLOPs it spent in all.
+  void finish(const PassOutcome& pass, double mflops_spent);
   // A pass at `index` took `ms` (feeds the deadline's time per width).
   void observe_pass(int index, double ms);
 
@@ -120,12 +136,11 @@ class Throttle {
  private:
   int widest_within(double mflops) const;
   double expected_ms(int index) const;  // < 0: no pass measured yet
-  struct Pass {
-    int index = 0;
-    double confidence = 0;
-  };
+  using Pass = PassOutcome;
   bool futile(const Pass& narrow, const Pass& wide) const;
   void hold_at(const Pass& narrow);  // step back to `narrow` and hold there
+  // A sure pass narrower than the last window's sure pass, naming another gesture.
+  bool disagrees(const Pass& pass) const;
 
   ThrottleOptions options_;
   std::vector<double> widths_, mflops_;
@@ -144,6 +159,11 @@ class Throttle {
   bool holding_ = false;
   Pass hold_from_;
   int held_windows_ = 0;
+  // Disagreement: the last window's final pass when it was sure (else none),
+  // and the wider width's answer held after a disagreement.
+  std::optional<Pass> last_sure_;
+  std::optional<Pass> agreed_;
+  int agreed_windows_ = 0;
 };
 
 }  // namespace adaptive

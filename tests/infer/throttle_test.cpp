@@ -21,18 +21,27 @@ ThrottleOptions confidence_options() {
   return o;
 }
 
-// One window: begin, then passes with the scripted confidences until the
-// throttle stops asking for wider ones. Returns the plans in order.
-std::vector<Plan> run_window(Throttle& t, const std::vector<double>& confidences,
+// A scripted pass: its calibrated confidence and the label it names.
+struct Scripted {
+  Scripted(double c, int l = 1) : confidence(c), label(l) {}
+  double confidence;
+  int label;
+};
+
+// One window: begin, then passes with the scripted answers until the
+// throttle stops asking for wider ones (the last answer repeats). Returns the
+// plans in order.
+std::vector<Plan> run_window(Throttle& t, const std::vector<Scripted>& answers,
                              WindowSignals s = {}, bool idle = false) {
   std::vector<Plan> plans = {t.begin(s)};
   double spent = kMflops[plans.back().index];
   size_t i = 0;
   while (true) {
-    const double c = confidences.at(std::min(i++, confidences.size() - 1));
-    const auto next = t.after(plans.back().index, c);
+    const Scripted a = answers.at(std::min(i++, answers.size() - 1));
+    const PassOutcome pass{plans.back().index, a.confidence, idle ? 0 : a.label, idle};
+    const auto next = t.after(pass);
     if (!next) {
-      t.finish(plans.back().index, c, idle, spent);
+      t.finish(pass, spent);
       return plans;
     }
     plans.push_back(*next);
@@ -93,6 +102,94 @@ TEST_CASE("confidence policy: 'next' escalation widens from the next window", "[
   CHECK(plans.front().index == 2);
 }
 
+TEST_CASE("disagreement: a narrower width naming another gesture sends the width back up",
+          "[infer][throttle]") {
+  ThrottleOptions o = confidence_options();
+  o.rerun = false;
+  o.dwell = 1;
+  o.disagree_hold = 3;
+  Throttle t(o, kWidths, kMflops);
+  run_window(t, {0.5});                    // unsure at the narrowest: widen
+  run_window(t, {{0.9, 4}});               // sure at 0.5 of gesture 4: step down
+  auto plans = run_window(t, {{0.9, 5}});  // the narrowest, sure of gesture 5
+  CHECK(plans.front().index == 0);
+  CHECK(plans.front().decision == "step_down");
+  // Back up to the width that said 4, and held there while it keeps saying 4.
+  for (int i = 0; i < 2; ++i) {
+    plans = run_window(t, {{0.95, 4}});
+    CHECK(plans.front().index == 1);
+    CHECK(plans.front().decision == "disagree");
+  }
+  plans = run_window(t, {{0.95, 4}});  // the hold's last window: stepping down resumes
+  CHECK(plans.front().index == 1);
+  CHECK(plans.front().decision == "disagree");
+  plans = run_window(t, {{0.95, 4}});
+  CHECK(plans.front().index == 0);
+  CHECK(plans.front().decision == "step_down");
+}
+
+TEST_CASE(
+    "disagreement: an answer the narrower width shares, an idle label, or the rule off "
+    "step down as before",
+    "[infer][throttle]") {
+  for (const int hold : {0, 8}) {
+    ThrottleOptions o = confidence_options();
+    o.rerun = false;
+    o.dwell = 1;
+    o.disagree_hold = hold;
+    Throttle t(o, kWidths, kMflops);
+    run_window(t, {0.5});
+    run_window(t, {{0.9, 4}});                          // step down
+    auto plans = run_window(t, {{0.9, hold ? 4 : 5}});  // agrees (or the rule is off)
+    CHECK(plans.front().index == 0);
+    plans = run_window(t, {{0.9, 6}});  // the same width as the last: no disagreement
+    CHECK(plans.front().index == 0);
+    CHECK(plans.front().decision != "disagree");
+  }
+  ThrottleOptions o = confidence_options();
+  o.rerun = false;
+  o.dwell = 1;
+  Throttle t(o, kWidths, kMflops);
+  run_window(t, {0.5});
+  run_window(t, {{0.9, 4}});
+  run_window(t, {0.9}, {}, /*idle=*/true);  // the narrowest, sure nothing happens
+  const auto plans = run_window(t, {0.9});
+  CHECK(plans.front().index == 0);
+  CHECK(plans.front().decision == "idle");
+}
+
+TEST_CASE("disagreement in re-run mode: the window is re-run at the width it disagrees with",
+          "[infer][throttle]") {
+  ThrottleOptions o = confidence_options();
+  o.dwell = 1;
+  o.disagree_hold = 2;
+  Throttle t(o, kWidths, kMflops);
+  run_window(t, {0.5, 0.5, 0.84});          // climbs to the widest, sure of gesture 1
+  auto plans = run_window(t, {{0.95, 1}});  // sure by the margin: step down
+  // At 0.5 it names 2: re-run at the widest, which says 1 again and is held.
+  plans = run_window(t, {{0.95, 2}, {0.95, 1}});
+  REQUIRE(plans.size() == 2);
+  CHECK(plans[0].index == 1);
+  CHECK(plans[1].index == 2);
+  CHECK(plans[1].decision == "disagree");
+  plans = run_window(t, {{0.95, 1}});  // the hold's second window
+  CHECK(plans.front().index == 2);
+  CHECK(plans.front().decision == "disagree");
+  plans = run_window(t, {{0.95, 1}});
+  CHECK(plans.front().index == 1);
+  CHECK(plans.front().decision == "step_down");
+  // Stepped down again, to the narrowest. A wider pass agreeing with the narrower one's new answer
+  // holds nothing.
+  plans = run_window(t, {{0.95, 2}, {0.84, 2}});
+  REQUIRE(plans.size() == 2);
+  CHECK(plans[0].index == 0);
+  CHECK(plans[1].index == 1);
+  CHECK(plans[1].decision == "disagree");
+  plans = run_window(t, {{0.95, 2}});
+  CHECK(plans.front().index == 1);
+  CHECK(plans.front().decision == "confident");
+}
+
 TEST_CASE("confidence policy: a sure idle label drops straight to the narrowest",
           "[infer][throttle]") {
   Throttle t(confidence_options(), kWidths, kMflops);
@@ -139,11 +236,11 @@ TEST_CASE("a compute budget keeps the running MFLOPs under it", "[infer][throttl
   Plan p = t.begin(s);
   CHECK(p.index == 1);  // 40 > 30: the widest that fits
   CHECK(p.decision == "budget");
-  t.finish(p.index, 1.0, false, 20);  // 10 left
-  s.start_s = 0.01;                   // +3 MFLOPs of budget
+  t.finish({p.index, 1.0, 1, false}, 20);  // 10 left
+  s.start_s = 0.01;                        // +3 MFLOPs of budget
   p = t.begin(s);
   CHECK(p.index == 0);
-  t.finish(p.index, 1.0, false, 10);
+  t.finish({p.index, 1.0, 1, false}, 10);
   s.start_s = 1.0;  // refilled to the bucket's size
   CHECK(t.begin(s).index == 1);
 }
@@ -171,7 +268,7 @@ TEST_CASE("quality: dark or blurry windows run narrowest, and the gate's choice 
   p = gate.begin(s);
   CHECK(p.index == 2);
   CHECK(p.decision == "gate");
-  CHECK_FALSE(gate.after(2, 0.1));  // the gate decides alone
+  CHECK_FALSE(gate.after({2, 0.1, 1, false}));  // the gate decides alone
   s.battery_pct = 20;
   CHECK(gate.begin(s).decision == "battery");
 }
@@ -186,17 +283,17 @@ TEST_CASE("gate: a window sure of the idle label sends the next to the narrowest
   s.gate_choice = 2;
   Plan p = t.begin(s);
   CHECK(p.index == 2);
-  t.finish(2, 0.9, /*idle_label=*/true, kMflops[2]);  // sure nothing happens
+  t.finish({2, 0.9, 0, /*idle_label=*/true}, kMflops[2]);  // sure nothing happens
   p = t.begin(s);
   CHECK(p.index == 0);
   CHECK(p.decision == "idle");
-  t.finish(0, 0.5, /*idle_label=*/true, kMflops[0]);  // idle, but unsure: the gate decides
+  t.finish({0, 0.5, 0, /*idle_label=*/true}, kMflops[0]);  // idle, but unsure: the gate decides
   p = t.begin(s);
   CHECK(p.index == 2);
   CHECK(p.decision == "gate");
-  t.finish(2, 0.95, /*idle_label=*/false, kMflops[2]);  // a sure gesture: the gate decides
+  t.finish({2, 0.95, 1, /*idle_label=*/false}, kMflops[2]);  // a sure gesture: the gate decides
   CHECK(t.begin(s).decision == "gate");
-  t.finish(2, 0.6, /*idle_label=*/true, kMflops[2]);  // at the threshold counts as sure
+  t.finish({2, 0.6, 0, /*idle_label=*/true}, kMflops[2]);  // at the threshold counts as sure
   CHECK(t.begin(s).decision == "idle");
 }
 
