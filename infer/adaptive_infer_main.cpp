@@ -77,6 +77,14 @@ cxxopts::Options command_line() {
       cxxopts::value<double>()->default_value(text(t.futility_gain)))(
       "futility-hold", "windows a given-up climb stays given up at most",
       cxxopts::value<int>()->default_value(std::to_string(t.futility_hold)))(
+      "gate-bias",
+      "gate policy: cost added to its scores per share of full-width compute, on top of the "
+      "operating point fitted at training (> 0: narrower widths, < 0: wider)",
+      cxxopts::value<double>()->default_value(text(t.gate_bias)))(
+      "disagree-hold",
+      "windows held at a wider width after a narrower one, sure, named another gesture than it "
+      "just did (0: never go back up for that)",
+      cxxopts::value<int>()->default_value(std::to_string(t.disagree_hold)))(
       "stride", "model frames between windows",
       cxxopts::value<int>()->default_value(std::to_string(d.reader.stride)))(
       "battery", "battery level in percent (caps the width)", cxxopts::value<double>())(
@@ -126,6 +134,9 @@ InferOptions infer_options(const cxxopts::ParseResult& args) {
   if (t.futility_gain < 0 || t.futility_gain > 1)
     throw UsageError("--futility-gain must be in [0, 1]");
   if (t.futility_hold < 1) throw UsageError("--futility-hold must be >= 1");
+  t.gate_bias = args["gate-bias"].as<double>();
+  t.disagree_hold = args["disagree-hold"].as<int>();
+  if (t.disagree_hold < 0) throw UsageError("--disagree-hold must be >= 0");
   t.battery_curve = parse_battery_curve(args["battery-curve"].as<std::string>());
   t.budget_mflops_per_s = args["budget-mflops-per-s"].as<double>();
   t.quality.enabled = args["quality"].as<std::string>() != "off";

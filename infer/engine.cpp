@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include "common/clock.h"
+#include "models/width_gate.h"
 
 namespace adaptive {
 
@@ -70,9 +71,17 @@ class BatteryGauge {
 };
 
 // The gate policy's memory between windows: the width the previous window's
-// pass chose for the next one (-1: none yet, the next window probes).
+// pass chose for the next one (-1: none yet, the next window probes), and
+// its operating point: the choice is the argmax of the gate's scores less
+// `bias` times each width's share of full-width compute (models/width_gate.h).
 struct GateState {
   int next = -1;
+  double bias = 0;
+  std::vector<double> relative_cost;
+
+  int choose(const at::Tensor& scores) const {
+    return static_cast<int>(gate_choice(scores, bias, relative_cost)[0].item<int64_t>());
+  }
 };
 
 // One window through the model at the widths the throttle plans. Gate: after
@@ -89,6 +98,10 @@ WindowResult classify_window(const ModelArtifact& model, Throttle& throttle, con
   const auto start = Clock::now();
   WindowResult r;
   at::Tensor logits, probs;  // probs: calibrated, of the final pass
+  const auto outcome = [idle_index](int index, const at::Tensor& p) {
+    const int label = static_cast<int>(p.argmax().item<int64_t>());
+    return PassOutcome{index, p[label].item<double>(), label, label == idle_index};
+  };
   if (policy == PolicyKind::kGate) {
     const bool every_width = model.gates_every_width();
     const bool probe = gate.next < 0 || !every_width;
@@ -99,7 +112,7 @@ WindowResult classify_window(const ModelArtifact& model, Throttle& throttle, con
       throttle.observe_pass(0, ms_since(pass_start));
       r.mflops += meta.widths[0].mflops + meta.gate_mflops;
       ++r.passes;
-      signals.gate_choice = static_cast<int>(scores.argmax(1).item<int64_t>());
+      signals.gate_choice = gate.choose(scores);
     } else {  // the width the previous window's pass chose
       signals.gate_choice = gate.next;
     }
@@ -118,7 +131,7 @@ WindowResult classify_window(const ModelArtifact& model, Throttle& throttle, con
       r.mflops += meta.widths[plan.index].mflops + (every_width ? meta.gate_mflops : 0);
       ++r.passes;
     }
-    if (every_width) gate.next = static_cast<int>(scores.argmax(1).item<int64_t>());
+    if (every_width) gate.next = gate.choose(scores);
     probs = model.probabilities(logits, r.width_index)[0];
   } else {
     Plan plan = throttle.begin(signals);
@@ -131,16 +144,17 @@ WindowResult classify_window(const ModelArtifact& model, Throttle& throttle, con
       ++r.passes;
       r.width_index = plan.index;
       probs = model.probabilities(logits, plan.index)[0];
-      const auto wider = throttle.after(plan.index, probs.max().item<double>());
+      const auto wider = throttle.after(outcome(plan.index, probs));
       if (!wider) break;
       plan = *wider;
       r.decision = plan.decision;
     }
   }
-  r.label_index = static_cast<int>(probs.argmax().item<int64_t>());
-  r.confidence = probs[r.label_index].item<double>();
+  const PassOutcome final_pass = outcome(r.width_index, probs);
+  r.label_index = final_pass.label;
+  r.confidence = final_pass.confidence;
   r.latency_ms = ms_since(start);
-  throttle.finish(r.width_index, r.confidence, r.label_index == idle_index, r.mflops);
+  throttle.finish(final_pass, r.mflops);
 
   r.index = window.index;
   r.start_frame = window.start_frame;
@@ -232,6 +246,8 @@ RunSummary run_inference(const ModelArtifact& model, std::unique_ptr<FrameSource
   c10::InferenceMode inference;
   SummaryTally tally(widths.size());
   GateState gate;
+  gate.bias = options.throttle.gate_bias;
+  for (const double m : mflops) gate.relative_cost.push_back(m / mflops.back());
   tally.deadline_ms = throttle_options.max_latency_ms;
   while (auto window = reader.next(options.stop)) {
     WindowSignals signals;

@@ -3,9 +3,13 @@
 #
 # For each trained run (one per seed): every fixed width, the confidence
 # policy with its defaults, the confidence policy at the threshold chosen on
-# the val streams, and the gate policy (when the model has a gate). The
-# threshold is the cheapest of THRESHOLDS whose val segment accuracy is
-# within 1 point of the fixed widest width's on val (else the most accurate).
+# the val streams, and, when the model has a gate, the gate as trained and at
+# the bias chosen on the val streams. The threshold is the cheapest of
+# THRESHOLDS whose val segment accuracy is within 1 point of the fixed widest
+# width's on val (else the most accurate). The gate bias (adaptive-infer
+# --gate-bias) is the smallest of GATE_BIASES whose val streams' compute meets
+# the run's gate.target_compute (its config.json): the gate's operating point
+# is fitted on val clips at training, and stream windows are not clips.
 # Everything reported is measured on the test streams (segment accuracy and
 # false alarms against their timelines) and the test clips (clip accuracy),
 # which no choice was made on. Prints a table of mean and spread over the
@@ -15,7 +19,8 @@
 # Then real videos no model was trained for (OpenCV's sample videos, from
 # Debian's opencv-doc, when installed): the share of full-width compute the
 # default confidence policy spends on each.
-#   DATA=data/synth  OUT=runs/bench/infer  THRESHOLDS="0.4 0.5 0.6 0.7 0.8"  THREADS=2
+#   DATA=data/synth  OUT=runs/bench/infer  THRESHOLDS="0.5 0.6 0.7 0.8 0.9"  THREADS=2
+#   GATE_BIASES="0 0.25 0.5 0.75 1 1.5 2"
 #   REAL=/usr/share/doc/opencv-doc/examples/data (vtest.avi, Megamind.avi, ...)
 #   PLAIN=file   bench_train.sh's summary.json with the plain networks
 #                (default: the one beside the first run's seed folder)
@@ -37,13 +42,15 @@ if [[ ! -f $data/streams/val/stream_000.json || ! -f $data/streams/test/stream_0
   exit 1
 fi
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-/usr/bin/python3 - "$data" "$out" "${THRESHOLDS:-0.4 0.5 0.6 0.7 0.8}" "${THREADS:-2}" \
+/usr/bin/python3 - "$data" "$out" "${THRESHOLDS:-0.5 0.6 0.7 0.8 0.9}" "${THREADS:-2}" \
+  "${GATE_BIASES:-0 0.25 0.5 0.75 1 1.5 2}" \
   "${REAL:-/usr/share/doc/opencv-doc/examples/data}" \
   "${PLAIN:-$(dirname "$(dirname "${runs%% *}")")/summary.json}" $runs <<'PY'
 import glob, json, os, statistics, subprocess, sys, zipfile
 
-data, out, thresholds, threads, real, plain_summary, runs = (
-    sys.argv[1], sys.argv[2], sys.argv[3].split(), sys.argv[4], sys.argv[5], sys.argv[6], sys.argv[7:])
+data, out, thresholds, threads, biases, real, plain_summary, runs = (
+    sys.argv[1], sys.argv[2], sys.argv[3].split(), sys.argv[4], sys.argv[5].split(), sys.argv[6],
+    sys.argv[7], sys.argv[8:])
 os.makedirs(out, exist_ok=True)
 
 def metadata(model):
@@ -83,7 +90,7 @@ def on_test(model, args, tag):
     return r
 
 results = {}  # config -> list over runs
-chosen = []
+chosen, chosen_bias = [], []
 for run in runs:
     model = f"{run}/model.pt"
     meta = metadata(model)
@@ -101,7 +108,14 @@ for run in runs:
     chosen.append(pick)
     configs.append(("confidence tuned", ["--policy", "confidence", "--threshold", pick]))
     if meta["gate"] is not None:
-        configs.append(("gate", ["--policy", "gate"]))
+        target = json.load(open(f"{run}/config.json"))["gate"]["target_compute"]
+        gate_val = {b: on_streams(model, ["--policy", "gate", "--gate-bias", b], "val", f"{tag}_gate{b}")
+                    for b in biases}
+        within = [b for b in biases if gate_val[b]["mflops_per_window"] <= target * full]
+        bias = min(within, key=float) if within else max(biases, key=float)
+        chosen_bias.append(bias)
+        configs.append(("gate as trained", ["--policy", "gate"]))
+        configs.append(("gate tuned", ["--policy", "gate", "--gate-bias", bias]))
     for name, args in configs:
         r = on_test(model, args, f"{tag}_{name.replace(' ', '_')}")
         r["compute"] = r["mflops_per_window"] / full
@@ -116,12 +130,15 @@ def spread(name, key):  # half the range over the runs
     v = [r[key] for r in results[name]]
     return (max(v) - min(v)) / 2
 
-json.dump({"runs": runs, "thresholds_chosen_on_val": chosen, "results": results},
+json.dump({"runs": runs, "thresholds_chosen_on_val": chosen, "gate_biases_chosen_on_val": chosen_bias,
+           "results": results},
           open(f"{out}/results.json", "w"), indent=2)
 first = results["fixed 1"][0]
 print(f"{len(runs)} runs; tuned on {len(streams('val'))} val streams, reported on {len(streams('test'))} "
       f"test streams ({first['segments']} segments) and {first['clips']} test clips; {threads} threads")
 print(f"confidence threshold chosen on val, per run: {', '.join(chosen)}")
+if chosen_bias:
+    print(f"gate bias chosen on val, per run: {', '.join(chosen_bias)}")
 print(f"{'config':<20} {'segment acc':>13} {'clip acc':>13} {'false alarms':>13} {'% of full compute':>18}")
 for name in results:
     print(f"{name:<20} {100*mean(name, 'segment_accuracy'):6.1f} ± {100*spread(name, 'segment_accuracy'):4.1f} "
@@ -160,7 +177,8 @@ except ImportError:
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
 fixed = [n for n in results if n.startswith("fixed")]
 policies = [n for n in results if not n.startswith("fixed")]
-colors = {"confidence default": "tab:blue", "confidence tuned": "tab:cyan", "gate": "tab:red"}
+colors = {"confidence default": "tab:blue", "confidence tuned": "tab:cyan", "gate as trained": "tab:red",
+          "gate tuned": "tab:orange"}
 for ax, key, xkey, title in [(axes[0], "segment_accuracy", "mflops_per_window", "test streams: segments"),
                              (axes[1], "clip_accuracy", "clip_mflops_per_window", "test clips")]:
     ax.errorbar([mean(n, xkey) for n in fixed], [100 * mean(n, key) for n in fixed],

@@ -167,6 +167,33 @@ TEST_CASE("gate on a stream: each window's pass chooses the next window's width,
   }
 }
 
+TEST_CASE("gate bias: a cost on the gate's scores moves its operating point",
+          "[infer][engine][gate]") {
+  // Every head scores the widest 1 above the narrowest. A bias below
+  // 1 / (1 - narrowest's share of full compute) leaves the widest chosen;
+  // one above sends every window to the narrowest, in its one probe pass.
+  TempDir dir;
+  const ModelArtifact model =
+      ModelArtifact::load(test::routed_gate_model(dir.str("routed.pt"), {1, 1}));
+  const auto& widths = model.metadata().widths;
+  const double share = widths[0].mflops / widths[1].mflops;
+  for (const double bias : {0.0, 0.9 / (1 - share), 1.1 / (1 - share), -5.0}) {
+    INFO("bias " << bias);
+    InferOptions o;
+    o.throttle.policy = PolicyKind::kGate;
+    o.throttle.gate_bias = bias;
+    o.throttle.quality.enabled = false;
+    o.idle_label = "";
+    const bool narrow = bias * (1 - share) > 1;
+    int windows = 0;
+    run_inference(model, stream_path(), o, [&](const WindowResult& r, const Window&) {
+      CHECK(r.width_index == (narrow ? 0 : 1));
+      if (windows++ > 0 || narrow) CHECK(r.passes == 1);
+    });
+    CHECK(windows > 2);
+  }
+}
+
 TEST_CASE("JSON lines follow the output contract (docs/inference-output.md)", "[infer][cli]") {
   const Command c = infer("--model " + model_path() + " --input " + stream_path() + " --truth " +
                           test::tiny_synth_dataset() + "/streams/test/stream_000.json");
