@@ -81,6 +81,13 @@ std::string width_methods(torch::jit::Module& module, const SlimmableNet& model,
   return code;
 }
 
+// The line a method taking `width_index` ends on when no branch matched.
+std::string width_index_assert(const std::vector<double>& widths) {
+  return "    assert False, \"adaptive model: width_index \" + str(width_index) + \" is out of "
+         "range: valid indices are 0.." +
+         std::to_string(widths.size() - 1) + " for widths " + float_list(widths) + "\"\n";
+}
+
 // The width knob: forward_at, forward, set_width, get_width, widths.
 std::string knob_methods(const std::vector<double>& widths) {
   const int count = static_cast<int>(widths.size());
@@ -92,10 +99,7 @@ std::string knob_methods(const std::vector<double>& widths) {
     code += "    if width_index == " + n + ":\n        return self._classify_" + n +
             "(self._features_" + n + "(x))\n";
   }
-  code +=
-      "    assert False, \"adaptive model: width_index \" + str(width_index) + \" is out of "
-      "range: valid indices are 0.." +
-      std::to_string(count - 1) + " for widths " + float_list(widths) + "\"\n    return x\n\n";
+  code += width_index_assert(widths) + "    return x\n\n";
   code +=
       "def forward(self, x: Tensor) -> Tensor:\n"
       "    return self.forward_at(x, self.width_index)\n\n"
@@ -115,10 +119,11 @@ std::string knob_methods(const std::vector<double>& widths) {
   return code;
 }
 
-// gate, gate_with_logits, forward_gated and forward_and_gate over `count`
+// gate, gate_with_logits, forward_gated and forward_and_gate over the
 // exported widths.
-std::string gate_methods(torch::jit::Module& module, const WidthGateImpl& gate, int count,
-                         int64_t frames) {
+std::string gate_methods(torch::jit::Module& module, const WidthGateImpl& gate,
+                         const std::vector<double>& widths, int64_t frames) {
+  const int count = static_cast<int>(widths.size());
   std::string code;
   for (int k = 0; k < count; ++k) code += lower_gate_head(module, *gate.heads[k], k, frames) + "\n";
   code +=
@@ -139,17 +144,14 @@ std::string gate_methods(torch::jit::Module& module, const WidthGateImpl& gate, 
             "(x)\n        logits = self._classify_" + n +
             "(features)\n        return logits, self._gate_head_" + n + "(features, logits)\n";
   }
-  code +=
-      "    assert False, \"adaptive model: width_index \" + str(width_index) + \" is out of "
-      "range: valid indices are 0.." +
-      std::to_string(count - 1) +
-      "\"\n    return x, x\n\n"
-      "def forward_gated(self, x: Tensor) -> Tuple[Tensor, Tensor]:\n"
-      "    self._check_input(x)\n"
-      "    features = self._features_0(x)\n"
-      "    logits = self._classify_0(features)\n"
-      "    choice = torch.argmax(self._gate_head_0(features, logits), 1)\n"
-      "    out = logits.clone()\n";
+  code += width_index_assert(widths) +
+          "    return x, x\n\n"
+          "def forward_gated(self, x: Tensor) -> Tuple[Tensor, Tensor]:\n"
+          "    self._check_input(x)\n"
+          "    features = self._features_0(x)\n"
+          "    logits = self._classify_0(features)\n"
+          "    choice = torch.argmax(self._gate_head_0(features, logits), 1)\n"
+          "    out = logits.clone()\n";
   for (int k = 1; k < count; ++k) {
     const std::string n = std::to_string(k);
     code += "    idx = torch.nonzero(choice == " + n +
@@ -185,7 +187,7 @@ torch::jit::Module lower_to_torchscript(const SlimmableNet& model, const WidthGa
   module.register_attribute("width_list", c10::ListType::ofFloats(), c10::List<double>(widths));
   std::string code = input_check_method(input) +
                      width_methods(module, model, width_indices, input) + knob_methods(widths);
-  if (gate) code += gate_methods(module, *gate, count, input.frames);
+  if (gate) code += gate_methods(module, *gate, widths, input.frames);
   module.define(code);
   module.eval();
   for (const auto& p : module.parameters()) p.set_requires_grad(false);

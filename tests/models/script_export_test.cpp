@@ -40,6 +40,14 @@ std::shared_ptr<SlimmableNet> trained_looking(const ModelOptions& options) {
   return model;
 }
 
+// A random gate (eval mode) for `model`, seeded.
+WidthGate random_gate(const SlimmableNet& model, uint64_t seed) {
+  torch::manual_seed(seed);
+  WidthGate gate(gate_options_for(model, 16));
+  gate->eval();
+  return gate;
+}
+
 constexpr ScriptInputShape kInput{3, 4, 32, 32};
 
 at::Tensor clips(int64_t n) {
@@ -142,9 +150,7 @@ TEST_CASE("a subset of widths exports each as its own contiguous weights", "[mod
 TEST_CASE("the gate exports with forward_gated routing each clip to its width",
           "[models][export]") {
   auto model = trained_looking(tiny("r2plus1d"));
-  torch::manual_seed(5);
-  WidthGate gate(gate_options_for(*model, 16));
-  gate->eval();
+  WidthGate gate = random_gate(*model, 5);
   torch::NoGradGuard no_grad;
   const at::Tensor x = clips(8);
   const at::Tensor features = model->features(x, model->at_width(0));
@@ -190,9 +196,7 @@ TEST_CASE("the gate exports with forward_gated routing each clip to its width",
 TEST_CASE("forward_and_gate: a pass at any width and the scores of the head that reads it",
           "[models][export]") {
   auto model = trained_looking(tiny("r2plus1d"));
-  torch::manual_seed(6);
-  WidthGate gate(gate_options_for(*model, 16));
-  gate->eval();
+  WidthGate gate = random_gate(*model, 6);
   torch::NoGradGuard no_grad;
   // Head w sends every clip to width 3 - w, so each head's choice is its own.
   for (int w = 0; w < 4; ++w) test::route_all_to(*gate->heads[w], 3 - w);
