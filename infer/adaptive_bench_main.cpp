@@ -3,14 +3,18 @@
 // threads), achieved GFLOP/s against the machine's measured fp32 matrix
 // product peak, and latency and FLOPs relative to the widest width; with
 // --plain, the same figures for single-width files ("plain" networks of that
-// width's channels) timed in alternation with the adaptive file.
+// width's channels) timed in alternation with the adaptive file. --gap-ms
+// idles before each timed pass, as the windows of a live source arrive: what
+// a pass costs when the machine has been idle since the last one.
 //
 //   adaptive-bench --model model.pt [--plain 0.25=plain_025.pt ...]
-//                  [--threads 1] [--runs 200] [--warmup 30] [--json out.json]
+//                  [--threads 1] [--runs 200] [--warmup 30] [--gap-ms 0]
+//                  [--json out.json]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <thread>
 
 #include <torch/torch.h>
 
@@ -55,15 +59,18 @@ struct Timing {
 };
 
 // Batch-1 latency of each (file, width index) in `targets`, timed in
-// round-robin so that drift of the machine affects all alike.
+// round-robin so that drift of the machine affects all alike; each timed
+// pass after `gap_ms` idle.
 std::vector<Timing> time_round_robin(
     const std::vector<std::pair<const ModelArtifact*, int>>& targets, const at::Tensor& clip,
-    int warmup, int runs) {
+    int warmup, int runs, double gap_ms) {
   std::vector<std::vector<double>> ms(targets.size());
   for (int r = -warmup; r < runs; ++r) {
     for (size_t k = 0; k < targets.size(); ++k) {
       const ModelArtifact* model = targets[k].first;
       const int index = targets[k].second;  // (C++17 lambdas cannot capture structured bindings)
+      if (r >= 0 && gap_ms > 0)
+        std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(gap_ms));
       const double s = seconds([&] { model->forward_at(clip, index); });
       if (r >= 0) ms[k].push_back(1e3 * s);
     }
@@ -84,7 +91,10 @@ int run(int argc, char** argv) {
                                                   cxxopts::value<int>()->default_value("1"))(
       "runs", "timed runs per width", cxxopts::value<int>()->default_value("200"))(
       "warmup", "untimed runs per width first", cxxopts::value<int>()->default_value("30"))(
-      "json", "also write the figures to this file", cxxopts::value<std::string>())(
+      "gap-ms",
+      "idle before each timed run, as between the windows of a live source (0: back to back)",
+      cxxopts::value<double>()->default_value("0"))("json", "also write the figures to this file",
+                                                    cxxopts::value<std::string>())(
       "h,help", "show this help");
   const auto args = cli.parse(argc, argv);
   if (args.count("help") || !args.count("model")) {
@@ -92,6 +102,8 @@ int run(int argc, char** argv) {
     return args.count("help") ? 0 : 2;
   }
   const int threads = adaptive::set_compute_threads(args["threads"].as<int>());
+  const double gap_ms = args["gap-ms"].as<double>();
+  if (gap_ms < 0) throw std::invalid_argument("--gap-ms must be >= 0");
   c10::InferenceMode inference;
 
   const ModelArtifact model = ModelArtifact::load(args["model"].as<std::string>());
@@ -128,13 +140,14 @@ int run(int argc, char** argv) {
     if (plain.count(i)) targets.emplace_back(&plain.at(i), 0);
   }
   const auto timings =
-      time_round_robin(targets, clip, args["warmup"].as<int>(), args["runs"].as<int>());
+      time_round_robin(targets, clip, args["warmup"].as<int>(), args["runs"].as<int>(), gap_ms);
 
   std::printf(
-      "%s: input [1, %lld, %lld, %lld, %lld], %d thread(s), %d runs per width after %d warm-up\n",
+      "%s: input [1, %lld, %lld, %lld, %lld], %d thread(s), %d runs per width after %d warm-up, "
+      "%g ms idle before each\n",
       model.path().c_str(), static_cast<long long>(in.channels), static_cast<long long>(in.frames),
       static_cast<long long>(in.height), static_cast<long long>(in.width), threads,
-      args["runs"].as<int>(), args["warmup"].as<int>());
+      args["runs"].as<int>(), args["warmup"].as<int>(), gap_ms);
   std::printf("fp32 matrix product peak (2048x2048 torch::mm, %d thread(s)): %.1f GFLOP/s%s\n",
               threads, peak, blas_pinned ? "" : " (BLAS threads not controlled: not OpenBLAS)");
   std::printf("%-6s %8s %9s %8s %8s %7s %8s %9s %9s %8s\n", "width", "MFLOPs", "lat ms", "p90 ms",
@@ -174,11 +187,13 @@ int run(int argc, char** argv) {
   std::printf("narrowest width: %.2fx faster than the widest (%.2fx fewer FLOPs)\n",
               full_ms / adaptive_t.front().median_ms, full_mflops / meta.widths.front().mflops);
   if (args.count("json")) {
-    adaptive::write_file_atomically(
-        args["json"].as<std::string>(),
-        nlohmann::json{{"threads", threads}, {"matmul_gflops_per_s", peak}, {"widths", rows}}.dump(
-            2) +
-            "\n");
+    adaptive::write_file_atomically(args["json"].as<std::string>(),
+                                    nlohmann::json{{"threads", threads},
+                                                   {"gap_ms", gap_ms},
+                                                   {"matmul_gflops_per_s", peak},
+                                                   {"widths", rows}}
+                                            .dump(2) +
+                                        "\n");
   }
   return 0;
 }
