@@ -197,6 +197,7 @@ class SummaryTally {
     if (end.live) {
       LiveSummary live;
       live.deadline_ms = deadline_ms;
+      live.warmup_s = warmup_s;
       live.missed_deadlines =
           std::count_if(delays_.begin(), delays_.end(), [&](double d) { return d > deadline_ms; });
       live.dropped_frames = end.dropped_frames;
@@ -209,12 +210,40 @@ class SummaryTally {
   }
 
   double deadline_ms = 0;
+  double warmup_s = 0;
 
  private:
   RunSummary s_;
   double width_sum_ = 0, mflops_sum_ = 0;
   std::vector<double> latencies_, delays_;
 };
+
+// The TorchScript executor profiles and optimises a method's graph over its
+// first calls, and each width is a branch of its own: on this project's
+// machine a width's first 4 passes take 10-50 ms where a warm one of the demo
+// model takes 1-2 ms (docs/benchmarks.md#live-streams). On a live source a
+// cold pass would count against its window's deadline and, through the
+// throttle's time per width, cap the windows after it. So before the first
+// window, every width runs this many times on a blank clip, through the
+// methods the policy calls.
+constexpr int kWarmUpRounds = 5;
+
+double warm_up(const ModelArtifact& model, PolicyKind policy) {
+  const auto start = Clock::now();
+  const auto& in = model.metadata().input;
+  const at::Tensor blank = torch::zeros({1, in.channels, in.frames, in.height, in.width});
+  const bool gate = policy == PolicyKind::kGate;
+  for (int round = 0; round < kWarmUpRounds; ++round) {
+    if (gate) model.gate_with_logits(blank);
+    for (int i = 0; i < model.num_widths(); ++i) {
+      if (gate && model.gates_every_width())
+        model.forward_and_gate(blank, i);
+      else
+        model.forward_at(blank, i);
+    }
+  }
+  return seconds_since(start);
+}
 
 }  // namespace
 
@@ -242,9 +271,10 @@ RunSummary run_inference(const ModelArtifact& model, std::unique_ptr<FrameSource
   BatteryGauge battery(options.battery_pct, options.battery_file);
 
   const auto t0 = Clock::now();
-  WindowReader reader(std::move(source), meta.input, options.reader);
   c10::InferenceMode inference;
   SummaryTally tally(widths.size());
+  if (live) tally.warmup_s = warm_up(model, options.throttle.policy);  // before frames are read
+  WindowReader reader(std::move(source), meta.input, options.reader);
   GateState gate;
   gate.bias = options.throttle.gate_bias;
   for (const double m : mflops) gate.relative_cost.push_back(m / mflops.back());
@@ -333,9 +363,13 @@ nlohmann::json summary_json(const RunSummary& s, const ModelArtifact& model) {
   if (s.stopped) j["stopped"] = true;
   if (s.live) {
     const LiveSummary& l = *s.live;
-    j["live"] = {{"deadline_ms", l.deadline_ms},       {"missed_deadlines", l.missed_deadlines},
-                 {"dropped_frames", l.dropped_frames}, {"dropped_windows", l.dropped_windows},
-                 {"reconnects", l.reconnects},         {"delay_ms", percentiles_json(l.delay_ms)}};
+    j["live"] = {{"deadline_ms", l.deadline_ms},
+                 {"missed_deadlines", l.missed_deadlines},
+                 {"dropped_frames", l.dropped_frames},
+                 {"dropped_windows", l.dropped_windows},
+                 {"reconnects", l.reconnects},
+                 {"delay_ms", percentiles_json(l.delay_ms)},
+                 {"warmup_s", l.warmup_s}};
   }
   if (s.truth) {
     const TruthScore& t = *s.truth;

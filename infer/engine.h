@@ -65,6 +65,7 @@ struct LiveSummary {
   int64_t dropped_frames = 0, dropped_windows = 0;
   int64_t reconnects = 0;
   Percentiles delay_ms;
+  double warmup_s = 0;  // the passes on a blank clip before the first window (warm_up)
 };
 
 struct RunSummary {

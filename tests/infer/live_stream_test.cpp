@@ -215,6 +215,8 @@ TEST_CASE("a file with --realtime is delivered at its own frame rate", "[infer][
   CHECK(took >= 5.9);  // 96 frames at 16 fps: frame 95 comes 5.94 s after frame 0
   CHECK(summary["wall_s"].get<double>() >= 5.9);
   REQUIRE(summary.contains("live"));
+  // Every width ran on a blank clip before the first window (engine.cpp warm_up).
+  CHECK(summary["live"]["warmup_s"].get<double>() > 0);
   // Dropping (when a run is slower than its source) is tested with a
   // deliberately slow consumer in adaptive_infer_test.cpp (the engine) and
   // window_reader_test.cpp (the reader); this run keeps up
