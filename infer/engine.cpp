@@ -34,13 +34,6 @@ double read_battery_file(const std::string& path) {
   return pct;
 }
 
-RunSummary run_inference(const ModelArtifact& model, const std::string& input,
-                         const InferOptions& options, const WindowCallback& on_window) {
-  InputOptions input_options = options.input;
-  input_options.live.stop = options.stop;
-  return run_inference(model, open_input(input, input_options), options, on_window);
-}
-
 namespace {
 
 // The battery level: fixed, or read from a capacity file and re-read at most
@@ -197,7 +190,6 @@ class SummaryTally {
     if (end.live) {
       LiveSummary live;
       live.deadline_ms = deadline_ms;
-      live.warmup_s = warmup_s;
       live.missed_deadlines =
           std::count_if(delays_.begin(), delays_.end(), [&](double d) { return d > deadline_ms; });
       live.dropped_frames = end.dropped_frames;
@@ -210,7 +202,6 @@ class SummaryTally {
   }
 
   double deadline_ms = 0;
-  double warmup_s = 0;
 
  private:
   RunSummary s_;
@@ -273,7 +264,6 @@ RunSummary run_inference(const ModelArtifact& model, std::unique_ptr<FrameSource
   const auto t0 = Clock::now();
   c10::InferenceMode inference;
   SummaryTally tally(widths.size());
-  if (live) tally.warmup_s = warm_up(model, options.throttle.policy);  // before frames are read
   WindowReader reader(std::move(source), meta.input, options.reader);
   GateState gate;
   gate.bias = options.throttle.gate_bias;
@@ -337,6 +327,18 @@ nlohmann::json window_json(const WindowResult& r) {
     j["dropped_before"] = r.dropped_before;
   }
   return j;
+}
+
+RunSummary run_inference(const ModelArtifact& model, const std::string& input,
+                         const InferOptions& options, const WindowCallback& on_window) {
+  // A live source is warmed up for before it is opened, so no frame waits.
+  const bool live = options.input.realtime || is_live_input(input);
+  const double warmup_s = live ? warm_up(model, options.throttle.policy) : 0;
+  InputOptions input_options = options.input;
+  input_options.live.stop = options.stop;
+  RunSummary summary = run_inference(model, open_input(input, input_options), options, on_window);
+  if (summary.live) summary.live->warmup_s = warmup_s;
+  return summary;
 }
 
 nlohmann::json summary_json(const RunSummary& s, const ModelArtifact& model) {

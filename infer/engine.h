@@ -65,7 +65,7 @@ struct LiveSummary {
   int64_t dropped_frames = 0, dropped_windows = 0;
   int64_t reconnects = 0;
   Percentiles delay_ms;
-  double warmup_s = 0;  // the passes on a blank clip before the first window (warm_up)
+  double warmup_s = 0;  // warming every width up before the source was opened
 };
 
 struct RunSummary {
@@ -92,10 +92,12 @@ using WindowCallback = std::function<void(const WindowResult&, const Window&)>;
 // late to take is dropped (Window::dropped_before). Each window has a
 // deadline, ThrottleOptions::max_latency_ms or else the time between two
 // windows: the throttle caps the width by it (decision `deadline`) and the
-// summary counts the windows that missed it.
+// summary counts the windows that missed it. Before a live source is opened,
+// every width runs on a blank clip so that no window pays the executor's
+// first, unoptimised passes (LiveSummary::warmup_s).
 RunSummary run_inference(const ModelArtifact& model, const std::string& input,
                          const InferOptions& options, const WindowCallback& on_window);
-// The same over any frame source (tests).
+// The same over any frame source (tests; no warm-up).
 RunSummary run_inference(const ModelArtifact& model, std::unique_ptr<FrameSource> source,
                          const InferOptions& options, const WindowCallback& on_window);
 
