@@ -97,12 +97,6 @@ GateReport train_gate(WidthGate& gate, const SplitOutputs& train, const SplitOut
     h.compute = mflops / static_cast<double>(m) / full;
     r.heads.push_back(h);
   }
-  const GateHeadReport& probe = r.heads.front();
-  r.top1 = probe.top1;
-  r.mean_mflops = probe.compute * full;
-  r.target_accuracy = probe.target_accuracy;
-  r.share = probe.share;
-  r.cost_bias = probe.cost_bias;
   return r;
 }
 

@@ -36,14 +36,17 @@ json report_json(const TrainReport& report) {
                        {"cost_bias", h.cost_bias},
                        {"share_per_width", h.share}});
     }
-    gate = {{"val_top1", report.gate.top1},
-            {"mean_mflops", report.gate.mean_mflops},
+    // The top-level figures are the probe's (head 0): a clip seen alone.
+    const GateHeadReport& probe = report.gate.heads.front();
+    const double full = report.widths.empty() ? 0 : report.widths.back().mflops;
+    gate = {{"val_top1", probe.top1},
+            {"mean_mflops", probe.compute * full},
             {"gate_mflops", report.gate.gate_mflops},
-            {"target_accuracy", report.gate.target_accuracy},
+            {"target_accuracy", probe.target_accuracy},
             {"target_compute", report.gate.target_compute},
-            {"cost_bias", report.gate.cost_bias},
+            {"cost_bias", probe.cost_bias},
             {"held_out_clips", report.gate.held_out_clips},
-            {"share_per_width", report.gate.share},
+            {"share_per_width", probe.share},
             {"heads", heads}};
   }
   return {{"widths", widths},
@@ -76,15 +79,15 @@ std::string format_report(const TrainReport& r) {
   char line[256];
   out << format_widths(r.widths);
   if (r.gate.trained && !r.widths.empty()) {
+    const GateHeadReport& probe = r.gate.heads.front();
     std::snprintf(line, sizeof line,
                   "gate    %7.1f%% %9.1f  (%.0f%% of full-width compute, target %.0f%% fitted "
                   "on val; gate head %.3f MFLOPs)\n",
-                  100 * r.gate.top1, r.gate.mean_mflops,
-                  100 * r.gate.mean_mflops / r.widths.back().mflops, 100 * r.gate.target_compute,
-                  r.gate.gate_mflops);
+                  100 * probe.top1, probe.compute * r.widths.back().mflops, 100 * probe.compute,
+                  100 * r.gate.target_compute, r.gate.gate_mflops);
     out << line << "        widths chosen:";
-    for (size_t i = 0; i < r.gate.share.size(); ++i) {
-      std::snprintf(line, sizeof line, " %.3gx %.0f%%", r.widths[i].width, 100 * r.gate.share[i]);
+    for (size_t i = 0; i < probe.share.size(); ++i) {
+      std::snprintf(line, sizeof line, " %.3gx %.0f%%", r.widths[i].width, 100 * probe.share[i]);
       out << line;
     }
     if (r.gate.held_out_clips > 0)

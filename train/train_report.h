@@ -35,14 +35,9 @@ struct GateHeadReport {
 
 struct GateReport {
   bool trained = false;
-  double top1 = 0;             // validation top-1 with the gate choosing the width
-  double mean_mflops = 0;      // narrowest pass + gate + chosen width when wider
-  double gate_mflops = 0;      // the largest head's
-  double target_accuracy = 0;  // share of validation clips where the gate picks its target width
-  std::vector<double> share;   // share of validation clips sent to each width
-  double target_compute = 0;   // gate.target_compute
-  double cost_bias = 0;        // fitted on val to meet it (models/width_gate.h)
-  std::vector<GateHeadReport> heads;  // per width; the fields above are head 0's
+  double gate_mflops = 0;             // the largest head's
+  double target_compute = 0;          // gate.target_compute
+  std::vector<GateHeadReport> heads;  // per width; head 0 is the probe of a clip seen alone
   int64_t held_out_clips = 0;         // training clips the network did not see, the targets' source
                                       // (0: the targets came from the training clips)
 };
