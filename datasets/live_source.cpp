@@ -208,4 +208,8 @@ std::unique_ptr<FrameSource> open_input(const std::string& input, const InputOpt
   return source;
 }
 
+bool opens_live(const std::string& input, const InputOptions& options) {
+  return options.realtime || is_live_input(input);
+}
+
 }  // namespace adaptive

@@ -58,5 +58,8 @@ struct InputOptions {
   LiveSourceOptions live;
 };
 std::unique_ptr<FrameSource> open_input(const std::string& input, const InputOptions& options);
+// Whether open_input(input, options) gives a live source: a stream, a camera,
+// or a file delivered in real time.
+bool opens_live(const std::string& input, const InputOptions& options);
 
 }  // namespace adaptive

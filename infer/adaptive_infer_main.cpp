@@ -191,7 +191,7 @@ int run_video(const ModelArtifact& model, const std::string& input, const InferO
   o.reader.keep_frames = args.count("overlay") > 0;
   std::unique_ptr<OverlayWriter> overlay;
   // A live run's results can be followed as they come.
-  const bool stream = is_live_input(input), live = stream || o.input.realtime;
+  const bool stream = is_live_input(input), live = opens_live(input, o.input);
   ResultOutput out(args.count("output") ? args["output"].as<std::string>() : "", live);
   bool header_written = false;
   std::vector<TimedPrediction> predictions;

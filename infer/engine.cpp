@@ -262,9 +262,9 @@ RunSummary run_inference(const ModelArtifact& model, std::unique_ptr<FrameSource
   BatteryGauge battery(options.battery_pct, options.battery_file);
 
   const auto t0 = Clock::now();
+  WindowReader reader(std::move(source), meta.input, options.reader);
   c10::InferenceMode inference;
   SummaryTally tally(widths.size());
-  WindowReader reader(std::move(source), meta.input, options.reader);
   GateState gate;
   gate.bias = options.throttle.gate_bias;
   for (const double m : mflops) gate.relative_cost.push_back(m / mflops.back());
@@ -332,8 +332,8 @@ nlohmann::json window_json(const WindowResult& r) {
 RunSummary run_inference(const ModelArtifact& model, const std::string& input,
                          const InferOptions& options, const WindowCallback& on_window) {
   // A live source is warmed up for before it is opened, so no frame waits.
-  const bool live = options.input.realtime || is_live_input(input);
-  const double warmup_s = live ? warm_up(model, options.throttle.policy) : 0;
+  const double warmup_s =
+      opens_live(input, options.input) ? warm_up(model, options.throttle.policy) : 0;
   InputOptions input_options = options.input;
   input_options.live.stop = options.stop;
   RunSummary summary = run_inference(model, open_input(input, input_options), options, on_window);
