@@ -67,6 +67,8 @@ void TrainConfig::visit(ConfigVisitor& v) {
           "softmax temperature of distillation");
   v.field("train.narrow_weight", t.narrow_weight, 0, 10,
           "sandwich: weight of each narrower width's loss, the widest's being 1");
+  v.field("train.widest_first_epochs", t.widest_first_epochs, 0, 100000,
+          "epochs at the start that train the widest width alone");
   v.field("train.seed", t.seed,
           "seed of initialisation, data order, augmentation and width sampling");
   v.field("train.threads", t.threads, 0, 1024, "compute threads; 0 = all cores");
@@ -117,6 +119,11 @@ void check(const TrainConfig& c) {
          std::to_string(w.size()) + " widths)");
   }
   if (c.train.min_lr > c.train.lr) fail("train.min_lr: expected at most train.lr");
+  if (c.train.widest_first_epochs >= c.train.epochs && w.size() > 1) {
+    fail("train.widest_first_epochs: expected fewer than train.epochs (" +
+         std::to_string(c.train.epochs) + "), got " + std::to_string(c.train.widest_first_epochs) +
+         ": the narrower widths would never train");
+  }
   if (c.gate.enabled && w.size() < 2)
     fail("gate.enabled: a gate needs at least 2 widths in model.widths");
 }

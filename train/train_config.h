@@ -63,6 +63,9 @@ struct OptimConfig {
   bool distill = true;
   double distill_temperature = 1.0;
   double narrow_weight = SandwichOptions{}.narrow_weight;
+  // Epochs at the start that train the widest width alone (then `sampling`):
+  // the shared weights first learn as the plain network would.
+  int widest_first_epochs = 0;
   uint64_t seed = 0;
   int threads = 0;
   int log_every = 10;

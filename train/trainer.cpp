@@ -183,8 +183,10 @@ struct Trainer::Impl {
     const auto& t = config.train;
     set_learning_rate(*optimizer, lr);
     Rng rng(derive_seed(t.seed, {kWidthStream, static_cast<uint64_t>(state.step)}));
-    const auto choices = sample_step_widths(t.sampling, model->widths(),
-                                            model->options().width_mode, t.random_widths, rng);
+    const WidthSampling sampling =
+        state.epoch < t.widest_first_epochs ? WidthSampling::kSingle : t.sampling;
+    const auto choices = sample_step_widths(sampling, model->widths(), model->options().width_mode,
+                                            t.random_widths, rng);
     clear_gradients(*optimizer);
     std::vector<double> losses;
     try {
@@ -238,7 +240,10 @@ struct Trainer::Impl {
     average_bn_statistics(group, *model);
     const auto eval = evaluate();
     const double metric = best_metric(config.train.best_metric, eval);
-    const bool best = metric > state.best_metric;
+    // Epochs that trained the widest width alone leave the others untrained:
+    // they never make the best checkpoint.
+    const bool all_widths_trained = state.epoch >= config.train.widest_first_epochs;
+    const bool best = all_widths_trained && metric > state.best_metric;
     if (best) {
       state.best_metric = metric;
       state.best_epoch = state.epoch + 1;

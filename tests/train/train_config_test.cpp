@@ -58,6 +58,9 @@ TEST_CASE("train config errors name the key, what was expected and what came", "
   CHECK(config_error(R"({"train": {"sampling": "single"}})") ==
         "train.sampling: 'single' trains one width; set model.widths to that one width (got 4 "
         "widths)");
+  CHECK(config_error(R"({"train": {"epochs": 3, "widest_first_epochs": 3}})") ==
+        "train.widest_first_epochs: expected fewer than train.epochs (3), got 3: the narrower "
+        "widths would never train");
   CHECK(config_error(R"({"data": {"crop": 100}})") ==
         "data.crop: expected at most data.short_side (72), got 100");
   CHECK(config_error(R"({"schema_version": 2})") ==

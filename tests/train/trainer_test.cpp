@@ -77,6 +77,33 @@ TEST_CASE("a tiny run writes its run directory and a report for every width", "[
       Catch::Contains("already holds a run (checkpoints/last.pt); pass --resume auto"));
 }
 
+TEST_CASE("widest-first epochs train the widest width alone and never make the best checkpoint",
+          "[train][trainer]") {
+  TempDir dir;
+  TrainConfig c = tiny_config(tiny_dataset());
+  c.gate.enabled = false;
+  c.train.epochs = 3;
+  c.train.widest_first_epochs = 2;
+  c.train.random_widths = 0;
+  const TrainReport r = Trainer(c, quiet(dir.str("run"))).run();
+  CHECK(r.finished);
+  // 5 steps per epoch: epochs 1-2 train [1.0], epoch 3 the sandwich [1.0, 0.5].
+  std::ifstream metrics(dir.path() / "run/metrics.jsonl");
+  std::vector<nlohmann::json> steps;
+  std::vector<bool> best;
+  for (std::string line; std::getline(metrics, line);) {
+    const auto j = nlohmann::json::parse(line);
+    if (j["type"] == "train") steps.push_back(j["widths"]);
+    if (j["type"] == "eval") best.push_back(j["best"]);
+  }
+  REQUIRE(steps.size() == 15);
+  for (size_t i = 0; i < steps.size(); ++i) {
+    INFO("step " << i + 1);
+    CHECK(steps[i] == (i < 10 ? nlohmann::json({1.0}) : nlohmann::json({1.0, 0.5})));
+  }
+  CHECK(best == std::vector<bool>{false, false, true});
+}
+
 TEST_CASE("a run stopped mid-epoch and resumed ends with the same weights",
           "[train][trainer][resume]") {
   at::set_num_threads(1);
