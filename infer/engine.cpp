@@ -66,14 +66,17 @@ class BatteryGauge {
 // The gate policy's memory between windows: the width the previous window's
 // pass chose for the next one (-1: none yet, the next window probes), and
 // its operating point: the choice is the argmax of the gate's scores less
-// `bias` times each width's share of full-width compute (models/width_gate.h).
+// `bias` times what each choice costs, as training fitted it
+// (models/width_gate.h, gate_choice_cost).
 struct GateState {
   int next = -1;
   double bias = 0;
-  std::vector<double> relative_cost;
+  std::vector<double> mflops;  // one pass per width
 
-  int choose(const at::Tensor& scores) const {
-    return static_cast<int>(gate_choice(scores, bias, relative_cost)[0].item<int64_t>());
+  // The choice of the head that read width `head`'s pass.
+  int choose(const at::Tensor& scores, int head) const {
+    return static_cast<int>(
+        gate_choice(scores, bias, gate_choice_cost(mflops, head))[0].item<int64_t>());
   }
 };
 
@@ -105,7 +108,7 @@ WindowResult classify_window(const ModelArtifact& model, Throttle& throttle, con
       throttle.observe_pass(0, ms_since(pass_start));
       r.mflops += meta.widths[0].mflops + meta.gate_mflops;
       ++r.passes;
-      signals.gate_choice = gate.choose(scores);
+      signals.gate_choice = gate.choose(scores, 0);
     } else {  // the width the previous window's pass chose
       signals.gate_choice = gate.next;
     }
@@ -124,7 +127,8 @@ WindowResult classify_window(const ModelArtifact& model, Throttle& throttle, con
       r.mflops += meta.widths[plan.index].mflops + (every_width ? meta.gate_mflops : 0);
       ++r.passes;
     }
-    if (every_width) gate.next = gate.choose(scores);
+    // Head plan.index read the pass that served (head 0: the probe's).
+    if (every_width) gate.next = gate.choose(scores, plan.index);
     probs = model.probabilities(logits, r.width_index)[0];
   } else {
     Plan plan = throttle.begin(signals);
@@ -267,7 +271,7 @@ RunSummary run_inference(const ModelArtifact& model, std::unique_ptr<FrameSource
   SummaryTally tally(widths.size());
   GateState gate;
   gate.bias = options.throttle.gate_bias;
-  for (const double m : mflops) gate.relative_cost.push_back(m / mflops.back());
+  gate.mflops = mflops;
   tally.deadline_ms = throttle_options.max_latency_ms;
   while (auto window = reader.next(options.stop)) {
     WindowSignals signals;

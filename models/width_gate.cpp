@@ -80,6 +80,13 @@ at::Tensor gate_targets(const std::vector<at::Tensor>& probs, const at::Tensor& 
   return targets;
 }
 
+std::vector<double> gate_choice_cost(const std::vector<double>& mflops, int head) {
+  std::vector<double> cost;
+  for (size_t i = 0; i < mflops.size(); ++i)
+    cost.push_back((mflops[i] + (head == 0 && i > 0 ? mflops[0] : 0)) / mflops.back());
+  return cost;
+}
+
 at::Tensor gate_choice(const at::Tensor& scores, double bias,
                        const std::vector<double>& relative_cost) {
   std::vector<float> cost(relative_cost.begin(), relative_cost.end());

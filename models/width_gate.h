@@ -72,6 +72,12 @@ TORCH_MODULE(WidthGate);
 at::Tensor gate_targets(const std::vector<at::Tensor>& probs, const at::Tensor& labels,
                         double margin);
 
+// What each choice of head `head` costs, a share of the widest width's
+// compute (`mflops`: one pass per width, ascending): a pass at the chosen
+// width; the probe head (head 0, a clip seen alone) adds its narrowest pass
+// to every wider choice.
+std::vector<double> gate_choice_cost(const std::vector<double>& mflops, int head);
+
 // The width each clip gets: argmax over w of scores[w] - bias * relative_cost[w].
 at::Tensor gate_choice(const at::Tensor& scores, double bias,
                        const std::vector<double>& relative_cost);

@@ -48,13 +48,8 @@ GateReport train_gate(WidthGate& gate, const SplitOutputs& train, const SplitOut
                       const std::function<void(const nlohmann::json&)>& log) {
   const int k = static_cast<int>(widths.size());
   const double full = widths.back().mflops;
-  // Relative cost of each choice: one pass at its width; the probe adds the
-  // narrowest pass to every wider choice.
-  std::vector<double> pass_cost, probe_cost;
-  for (int i = 0; i < k; ++i) {
-    pass_cost.push_back(widths[i].mflops / full);
-    probe_cost.push_back((widths[0].mflops + (i > 0 ? widths[i].mflops : 0)) / full);
-  }
+  std::vector<double> mflops;
+  for (const auto& w : widths) mflops.push_back(w.mflops);
   auto targets_of = [&](const SplitOutputs& c) {
     std::vector<at::Tensor> probs;
     for (int i = 0; i < k; ++i)
@@ -77,7 +72,7 @@ GateReport train_gate(WidthGate& gate, const SplitOutputs& train, const SplitOut
     r.gate_mflops = std::max(r.gate_mflops, head_mflops);
     // The operating point: a cost bias fitted on val to the compute target,
     // written into the head's output layer.
-    const std::vector<double>& cost = w == 0 ? probe_cost : pass_cost;
+    const std::vector<double> cost = gate_choice_cost(mflops, w);
     const double bias = fit_cost_bias(scores, cost, g.target_compute - head_mflops / full);
     head->add_cost_bias(bias, cost);
     const at::Tensor choice = head->forward(val.features[w], val.logits[w]).argmax(1);

@@ -51,6 +51,14 @@ TEST_CASE("gate operating point: a cost bias fitted to a compute target", "[mode
   CHECK(at::equal(head->forward(f, l).argmax(1), gate_choice(before, 0.7, cost)));
 }
 
+TEST_CASE("gate choice cost: one pass at the chosen width, the probe adding its own",
+          "[models][gate]") {
+  const std::vector<double> mflops = {10, 40, 100};
+  CHECK(gate_choice_cost(mflops, 0) == std::vector<double>{0.1, 0.5, 1.1});
+  CHECK(gate_choice_cost(mflops, 1) == std::vector<double>{0.1, 0.4, 1.0});
+  CHECK(gate_choice_cost(mflops, 2) == std::vector<double>{0.1, 0.4, 1.0});
+}
+
 TEST_CASE("gate: a head per width, each scoring every width and counting its own cost",
           "[models][gate]") {
   WidthGate gate(WidthGateOptions{{16, 32, 48}, 5, 8});
