@@ -56,7 +56,12 @@ json report_json(const TrainReport& report) {
           {"data_share", report.data_share},
           {"compute_busy", report.compute_busy},
           {"skipped_samples", report.skipped_samples},
-          {"seconds", report.seconds}};
+          {"seconds", report.seconds},
+          {"times",
+           {{"setup_s", report.times.setup_s},
+            {"steps_s", report.times.steps_s},
+            {"epoch_ends_s", report.times.epoch_ends_s},
+            {"final_s", report.times.final_s}}}};
 }
 
 std::string format_widths(const std::vector<WidthReport>& widths) {
@@ -109,7 +114,12 @@ std::string format_report(const TrainReport& r) {
                   r.clips_per_s, 100 * r.data_share, 100 * r.compute_busy);
     out << line;
   }
-  std::snprintf(line, sizeof line, "%s%.0f s in all\n", r.clips_per_s > 0 ? ", " : "", r.seconds);
+  const RunTimes& t = r.times;
+  std::snprintf(line, sizeof line,
+                "%s%.0f s in all: setup %.1f s, steps %.1f s, validation and checkpoints %.1f s, "
+                "final model and export %.1f s\n",
+                r.clips_per_s > 0 ? ", " : "", r.seconds, t.setup_s, t.steps_s, t.epoch_ends_s,
+                t.final_s);
   out << line;
   if (r.skipped_samples > 0) {
     out << "skipped " << r.skipped_samples

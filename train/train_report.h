@@ -42,6 +42,15 @@ struct GateReport {
                                       // (0: the targets came from the training clips)
 };
 
+// Where a run's wall time went, in this process (a resumed run counts from
+// its resumption).
+struct RunTimes {
+  double setup_s = 0;       // data, model and optimizer, before the first step
+  double steps_s = 0;       // the training steps, data waits included
+  double epoch_ends_s = 0;  // validation and checkpoints after each epoch
+  double final_s = 0;       // final evaluation, calibration, gate, final checkpoint and export
+};
+
 struct TrainReport {
   std::vector<WidthReport> widths;
   GateReport gate;
@@ -52,7 +61,8 @@ struct TrainReport {
   // The training thread's CPU time over the wall time of its model steps: below
   // 1 when the compute threads sleep between ops (common/threads.h).
   double compute_busy = 0;
-  double seconds = 0;
+  double seconds = 0;  // the whole run; `times` splits all but its bookkeeping
+  RunTimes times;
   bool finished = false;        // false when stopped early (stop_after_steps, stop_requested)
   bool interrupted = false;     // stopped by stop_requested; last.pt holds the position
   int64_t skipped_samples = 0;  // bad videos skipped (data.on_bad_sample: skip), each counted once

@@ -54,6 +54,7 @@ struct Trainer::Impl {
   std::string config_json;
   double data_seconds = 0, step_seconds = 0;
   double compute_seconds = 0, compute_cpu_seconds = 0;  // train_step's wall and this thread's CPU
+  double setup_seconds = 0, epoch_end_seconds = 0;
   int64_t clips_seen = 0;
 
   Impl(TrainConfig c, TrainerOptions o)
@@ -314,7 +315,9 @@ struct Trainer::Impl {
         }
         if (checkpoint_or_stop()) return false;
       }
+      const auto end_start = Clock::now();
       end_epoch();
+      epoch_end_seconds += seconds_since(end_start);
     }
     return true;
   }
@@ -374,8 +377,11 @@ struct Trainer::Impl {
   }
 };
 
-Trainer::Trainer(TrainConfig config, TrainerOptions options)
-    : impl_(std::make_unique<Impl>(std::move(config), std::move(options))) {}
+Trainer::Trainer(TrainConfig config, TrainerOptions options) {
+  const auto t0 = Clock::now();
+  impl_ = std::make_unique<Impl>(std::move(config), std::move(options));
+  impl_->setup_seconds = seconds_since(t0);
+}
 
 Trainer::~Trainer() = default;
 
@@ -392,8 +398,11 @@ TrainReport Trainer::run() {
       impl.compute_seconds > 0 ? impl.compute_cpu_seconds / impl.compute_seconds : 0;
   report.interrupted = impl.interrupted;
   report.skipped_samples = static_cast<int64_t>(impl.skipped.size());
+  const auto final_start = Clock::now();
   if (done) report = impl.finish(std::move(report));
-  report.seconds = seconds_since(t0);
+  report.times = {impl.setup_seconds, impl.step_seconds, impl.epoch_end_seconds,
+                  seconds_since(final_start)};
+  report.seconds = impl.setup_seconds + seconds_since(t0);
   if (done) {
     const json j = report_json(report);
     impl.run_dir.write_report(j);

@@ -54,6 +54,10 @@ TEST_CASE("a tiny run writes its run directory and a report for every width", "[
   // The training thread's CPU time over its model steps' wall time.
   CHECK(r.compute_busy > 0);
   CHECK(r.compute_busy <= 1.05);
+  const RunTimes& t = r.times;
+  for (const double phase : {t.setup_s, t.steps_s, t.epoch_ends_s, t.final_s}) CHECK(phase > 0);
+  CHECK(t.setup_s + t.steps_s + t.epoch_ends_s + t.final_s <= r.seconds);
+  CHECK(t.setup_s + t.steps_s + t.epoch_ends_s + t.final_s > 0.9 * r.seconds);
   for (const char* f :
        {"config.json", "metrics.jsonl", "report.json", "checkpoints/last.pt", "checkpoints/best.pt",
         "checkpoints/final.pt", "checkpoints/epoch_0002.pt"}) {
