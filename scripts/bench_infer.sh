@@ -6,7 +6,7 @@
 # the val streams, and, when the model has a gate, the gate as trained and at
 # the bias chosen on the val streams. The threshold is the cheapest of
 # THRESHOLDS whose val segment accuracy is within 1 point of the fixed widest
-# width's on val (else the most accurate); the gate bias (adaptive-infer
+# width's on val (else the cheapest of the most accurate); the gate bias (adaptive-infer
 # --gate-bias) is chosen by the same rule from GATE_BIASES: the gate's
 # operating point is fitted on val clips at training to gate.target_compute,
 # and stream windows are not clips.
@@ -99,13 +99,15 @@ for run in runs:
     configs = [(f"fixed {w:g}", ["--policy", "fixed", "--width", str(w)]) for w in widths]
     configs.append(("confidence default", ["--policy", "confidence"]))
     # Tuning on val only: the cheapest setting within 1 point of the fixed
-    # widest width's val segment accuracy, else the most accurate.
+    # widest width's val segment accuracy, else the cheapest of the most accurate.
     full_val = on_streams(model, ["--policy", "fixed"], "val", f"{tag}_fixed_full")["segment_accuracy"]
     def tune(settings, args_of, name):
         val = {x: on_streams(model, args_of(x), "val", f"{tag}_{name}{x}") for x in settings}
         good = [x for x in settings if val[x]["segment_accuracy"] >= full_val - 0.01]
-        return min(good, key=lambda x: val[x]["mflops_per_window"]) if good else \
-            max(settings, key=lambda x: val[x]["segment_accuracy"])
+        if not good:
+            best = max(val[x]["segment_accuracy"] for x in settings)
+            good = [x for x in settings if val[x]["segment_accuracy"] == best]
+        return min(good, key=lambda x: val[x]["mflops_per_window"])
     pick = tune(thresholds, lambda t: ["--policy", "confidence", "--threshold", t], "conf")
     chosen.append(pick)
     configs.append(("confidence tuned", ["--policy", "confidence", "--threshold", pick]))
