@@ -429,7 +429,7 @@ def run_adaptive_train(config_path, sets, out):
     return {"steady_clips_per_s": statistics.harmonic_mean(steady) if steady else float("nan"),
             "steady_steps": len(steady), "steps_per_epoch": steps_per_epoch,
             "train_clips": clips, "wall_s": wall, "whole_clips_per_s": clips / wall,
-            "report_seconds": report["seconds"],
+            "report_seconds": report["seconds"], "report_times": report.get("times", {}),
             "report_train_clips_per_s": report["train_clips_per_s"],
             "width_draws_match": draws_match}, config
 
@@ -501,6 +501,12 @@ def main():
             print(f"  run {k + 1}: adaptive-train {train['steady_clips_per_s']:.1f} clips/s "
                   f"steady, {train['wall_s']:.1f} s wall; Python step "
                   f"{py['clips_per_s']:.1f} clips/s", flush=True)
+            times = train["report_times"]
+            if times:  # where adaptive-train's run went (its report.json)
+                print("         adaptive-train time: " + ", ".join(
+                    f"{k[:-2].replace('_', ' ')} {v:.1f} s" for k, v in times.items()) +
+                      f"; process start and exit {train['wall_s'] - train['report_seconds']:.1f} s",
+                      flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
