@@ -57,7 +57,7 @@ TEST_CASE("a tiny run writes its run directory and a report for every width", "[
   const RunTimes& t = r.times;
   for (const double phase : {t.setup_s, t.steps_s, t.epoch_ends_s, t.final_s}) CHECK(phase > 0);
   CHECK(t.setup_s + t.steps_s + t.epoch_ends_s + t.final_s <= r.seconds);
-  CHECK(t.setup_s + t.steps_s + t.epoch_ends_s + t.final_s > 0.9 * r.seconds);
+  CHECK(t.setup_s + t.steps_s + t.epoch_ends_s + t.final_s > 0.5 * r.seconds);
   for (const char* f :
        {"config.json", "metrics.jsonl", "report.json", "checkpoints/last.pt", "checkpoints/best.pt",
         "checkpoints/final.pt", "checkpoints/epoch_0002.pt"}) {
