@@ -119,7 +119,7 @@ void check(const TrainConfig& c) {
          std::to_string(w.size()) + " widths)");
   }
   if (c.train.min_lr > c.train.lr) fail("train.min_lr: expected at most train.lr");
-  if (c.train.widest_first_epochs >= c.train.epochs && w.size() > 1) {
+  if (c.train.widest_first_epochs >= c.train.epochs) {  // no epoch could make best.pt
     fail("train.widest_first_epochs: expected fewer than train.epochs (" +
          std::to_string(c.train.epochs) + "), got " + std::to_string(c.train.widest_first_epochs) +
          ": the narrower widths would never train");
