@@ -71,12 +71,11 @@ class BatteryGauge {
 struct GateState {
   int next = -1;
   double bias = 0;
-  std::vector<double> mflops;  // one pass per width
+  std::vector<std::vector<double>> choice_cost;  // per head: gate_choice_cost
 
   // The choice of the head that read width `head`'s pass.
   int choose(const at::Tensor& scores, int head) const {
-    return static_cast<int>(
-        gate_choice(scores, bias, gate_choice_cost(mflops, head))[0].item<int64_t>());
+    return static_cast<int>(gate_choice(scores, bias, choice_cost.at(head))[0].item<int64_t>());
   }
 };
 
@@ -271,7 +270,8 @@ RunSummary run_inference(const ModelArtifact& model, std::unique_ptr<FrameSource
   SummaryTally tally(widths.size());
   GateState gate;
   gate.bias = options.throttle.gate_bias;
-  gate.mflops = mflops;
+  for (int head = 0; head < static_cast<int>(mflops.size()); ++head)
+    gate.choice_cost.push_back(gate_choice_cost(mflops, head));
   tally.deadline_ms = throttle_options.max_latency_ms;
   while (auto window = reader.next(options.stop)) {
     WindowSignals signals;
