@@ -174,6 +174,9 @@ struct Trainer::Impl {
     return score_widths(outputs(data.val), model->widths());
   }
 
+  // Whether the current epoch trains the widest width alone (train.widest_first_epochs).
+  bool widest_only_epoch() const { return state.epoch < config.train.widest_first_epochs; }
+
   struct StepResult {
     std::vector<double> losses;  // per width of the step
     json widths;                 // the widths it trained
@@ -184,8 +187,7 @@ struct Trainer::Impl {
     const auto& t = config.train;
     set_learning_rate(*optimizer, lr);
     Rng rng(derive_seed(t.seed, {kWidthStream, static_cast<uint64_t>(state.step)}));
-    const WidthSampling sampling =
-        state.epoch < t.widest_first_epochs ? WidthSampling::kSingle : t.sampling;
+    const WidthSampling sampling = widest_only_epoch() ? WidthSampling::kSingle : t.sampling;
     const auto choices = sample_step_widths(sampling, model->widths(), model->options().width_mode,
                                             t.random_widths, rng);
     clear_gradients(*optimizer);
@@ -241,10 +243,9 @@ struct Trainer::Impl {
     average_bn_statistics(group, *model);
     const auto eval = evaluate();
     const double metric = best_metric(config.train.best_metric, eval);
-    // Epochs that trained the widest width alone leave the others untrained:
-    // they never make the best checkpoint.
-    const bool all_widths_trained = state.epoch >= config.train.widest_first_epochs;
-    const bool best = all_widths_trained && metric > state.best_metric;
+    // An epoch that trained the widest width alone leaves the others
+    // untrained: it never makes the best checkpoint.
+    const bool best = !widest_only_epoch() && metric > state.best_metric;
     if (best) {
       state.best_metric = metric;
       state.best_epoch = state.epoch + 1;
