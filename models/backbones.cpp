@@ -111,9 +111,18 @@ class R2Plus1dNet : public SlimmableNet {
     build_classifier();
   }
   at::Tensor features(const at::Tensor& clips, const ForwardContext& ctx) override {
-    at::Tensor x = stem_->forward(motion_input_ ? with_motion(clips) : clips, ctx, true);
-    for (auto& [name, block] : blocks_) x = block->forward(x, ctx);
-    return x.mean({2, 3, 4});
+    at::Tensor x = motion_input_ ? with_motion(clips) : clips;
+    if (!factorized_) {
+      x = stem_->forward(x, ctx, true);
+      for (auto& [name, block] : blocks_) x = block->forward(x, ctx);
+      return x.mean({2, 3, 4});
+    }
+    // (2+1)D runs as 2D convs over frames, as the export does (script_builder.h)
+    ForwardContext folded = ctx;
+    folded.folded_frames = clips.size(2);
+    x = stem_->forward(fold_frames(x), folded, true);
+    for (auto& [name, block] : blocks_) x = block->forward(x, folded);
+    return pool_frames(x, folded.folded_frames);
   }
   ScriptValue lower_features(ScriptBuilder& s, const ScriptValue& clips,
                              const ForwardContext& ctx) const override {
@@ -213,7 +222,7 @@ class TsmMobileNet : public SlimmableNet {
         clips.transpose(1, 2).reshape({n * t, clips.size(1), clips.size(3), clips.size(4)});
     x = stem_->forward(x, ctx);
     for (auto& [name, block] : blocks_) x = block->forward(x, t, ctx);
-    return x.mean({2, 3}).view({n, t, -1}).mean(1);
+    return pool_frames(x, t);
   }
   ScriptValue lower_features(ScriptBuilder& s, const ScriptValue& clips,
                              const ForwardContext& ctx) const override {

@@ -1,5 +1,7 @@
 #include "models/slimmable_layers.h"
 
+#include "models/channels_last_batch_norm.h"
+
 #include <cmath>
 #include <sstream>
 #include <stdexcept>
@@ -7,6 +9,20 @@
 #include <torch/nn/init.h>
 
 namespace adaptive {
+namespace {
+
+// at::batch_norm; in training, on frames in channels-last memory whose
+// channel count LibTorch's kernel is slow at, channels_last_batch_norm().
+at::Tensor batch_norm(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b,
+                      const at::Tensor& running_mean, const at::Tensor& running_var, bool training,
+                      double momentum, double eps) {
+  if (training && channels_last_batch_norm_is_faster(x)) {
+    return channels_last_batch_norm(x, w, b, running_mean, running_var, momentum, eps);
+  }
+  return at::batch_norm(x, w, b, running_mean, running_var, training, momentum, eps, false);
+}
+
+}  // namespace
 
 int64_t channels_at(int64_t max_channels, double width, int64_t multiple) {
   const double wanted = static_cast<double>(max_channels) * width;
@@ -61,8 +77,14 @@ at::Tensor SlimConvImpl::forward(const at::Tensor& x, const ForwardContext& ctx)
   at::Tensor w = weight.narrow(0, 0, c_out);
   if (!o.depthwise) w = w.narrow(1, 0, c_in);
   at::Tensor b = bias.defined() ? bias.narrow(0, 0, c_out) : at::Tensor();
-  at::Tensor y = o.kernel.size() == 3 ? at::conv3d(x, w, b, o.stride, o.padding, {1, 1, 1}, groups)
-                                      : at::conv2d(x, w, b, o.stride, o.padding, {1, 1}, groups);
+  at::Tensor y;
+  if (o.kernel.size() == 2) {
+    y = at::conv2d(x, w, b, o.stride, o.padding, {1, 1}, groups);
+  } else if (ctx.folded_frames > 0) {
+    y = conv3d_over_frames(x, w, b, o.stride, o.padding, groups, ctx.folded_frames);
+  } else {
+    y = at::conv3d(x, w, b, o.stride, o.padding, {1, 1, 1}, groups);
+  }
   if (ctx.cost) {
     int64_t kernel_volume = 1;
     for (int64_t k : o.kernel) kernel_volume *= k;
@@ -70,6 +92,41 @@ at::Tensor SlimConvImpl::forward(const at::Tensor& x, const ForwardContext& ctx)
     ctx.cost->params += w.numel() + (b.defined() ? b.numel() : 0);
   }
   return y;
+}
+
+at::Tensor conv3d_over_frames(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b,
+                              const std::vector<int64_t>& stride,
+                              const std::vector<int64_t>& padding, int64_t groups, int64_t frames) {
+  const auto& k = w.sizes();                             // [out, in / groups, kt, kh, kw]
+  if (k[2] == 1 && stride[0] == 1 && padding[0] == 0) {  // spatial: every frame
+    return at::conv2d(x, w.squeeze(2), b, {stride[1], stride[2]}, {padding[1], padding[2]}, {1, 1},
+                      groups);
+  }
+  if (k[3] == 1 && k[4] == 1 && stride == std::vector<int64_t>{1, 1, 1} && padding[1] == 0 &&
+      padding[2] == 0) {  // temporal: [N*T, C, H, W] -> [N, C, T, H*W] and back, views
+    const int64_t h = x.size(2), wd = x.size(3);
+    const at::Tensor clip =
+        x.permute({0, 2, 3, 1}).reshape({-1, frames, h * wd, x.size(1)}).permute({0, 3, 1, 2});
+    const at::Tensor y =
+        at::conv2d(clip, w.squeeze(-1), b, {1, 1}, {padding[0], 0}, {1, 1}, groups);
+    return y.permute({0, 2, 3, 1}).reshape({-1, h, wd, y.size(1)}).permute({0, 3, 1, 2});
+  }
+  std::ostringstream msg;
+  msg << "conv3d_over_frames: kernel " << k.slice(2) << " with stride " << at::IntArrayRef(stride)
+      << " is neither spatial (1, kh, kw) nor temporal (kt, 1, 1) with stride 1";
+  throw std::invalid_argument(msg.str());
+}
+
+at::Tensor fold_frames(const at::Tensor& clips) {
+  // [N, C, T, H, W] -> memory [N, T, H, W, C] -> [N*T, C, H, W] channels-last
+  return clips.permute({0, 2, 3, 4, 1})
+      .contiguous()
+      .view({-1, clips.size(3), clips.size(4), clips.size(1)})
+      .permute({0, 3, 1, 2});
+}
+
+at::Tensor pool_frames(const at::Tensor& frames, int64_t frames_per_clip) {
+  return frames.mean({2, 3}).view({-1, frames_per_clip, frames.size(1)}).mean(1);
 }
 
 SwitchableBatchNormImpl::SwitchableBatchNormImpl(const SwitchableBatchNormOptions& o)
@@ -130,11 +187,11 @@ at::Tensor SwitchableBatchNormImpl::forward(const at::Tensor& x, const ForwardCo
   if (mode_ == WidthMode::kUniversal && is_training()) {
     // Batch statistics; running ones only while recalibrating.
     const bool calibrating = ctx.bn_calibration_momentum >= 0;
-    y = at::batch_norm(x, w, b, calibrating ? means_[i] : at::Tensor(),
-                       calibrating ? vars_[i] : at::Tensor(), true,
-                       calibrating ? ctx.bn_calibration_momentum : 0.0, eps_, false);
+    y = batch_norm(x, w, b, calibrating ? means_[i] : at::Tensor(),
+                   calibrating ? vars_[i] : at::Tensor(), true,
+                   calibrating ? ctx.bn_calibration_momentum : 0.0, eps_);
   } else {
-    y = at::batch_norm(x, w, b, means_[i], vars_[i], is_training(), momentum_, eps_, false);
+    y = batch_norm(x, w, b, means_[i], vars_[i], is_training(), momentum_, eps_);
   }
   if (ctx.cost) ctx.cost->params += 2 * c;
   return y;

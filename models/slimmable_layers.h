@@ -53,7 +53,27 @@ struct ForwardContext {
   // `model_width_index` with this momentum (recalibration pass, in train mode).
   double bn_calibration_momentum = -1;
   CostTally* cost = nullptr;  // when set, layers add their cost
+  // > 0: the input is a clip held as frames [N*T, C, H, W] in channels-last
+  // memory, T = folded_frames; 3D convs with a (1, kh, kw) or (kt, 1, 1)
+  // kernel run as 2D convs on it (conv3d_over_frames()). (2+1)D networks
+  // train this way: faster than 3D convs on CPU, and the layout of the export.
+  int64_t folded_frames = 0;
 };
+
+// at::conv3d(x, w, b, stride, padding, 1, groups) on a clip held as frames
+// [N*T, C, H, W] (channels-last memory, T = frames), returned in the same
+// form: a (1, kh, kw) kernel is a 2D conv of every frame, a (kt, 1, 1) kernel
+// (stride 1) a 2D conv over the view [N, C, T, H*W] of the same memory.
+// Throws std::invalid_argument for any other kernel.
+at::Tensor conv3d_over_frames(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b,
+                              const std::vector<int64_t>& stride,
+                              const std::vector<int64_t>& padding, int64_t groups, int64_t frames);
+
+// A clip [N, C, T, H, W] as frames [N*T, C, H, W] in channels-last memory
+// (one copy).
+at::Tensor fold_frames(const at::Tensor& clips);
+// Frames [N*T, C, H, W] averaged over space and time: features [N, C].
+at::Tensor pool_frames(const at::Tensor& frames, int64_t frames_per_clip);
 
 struct SlimConvOptions {
   int64_t in_channels = 0;       // at full width (used for initialisation)

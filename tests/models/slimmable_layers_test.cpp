@@ -91,3 +91,38 @@ TEST_CASE("universal BN shares affine, recalibrates statistics per width", "[mod
   const at::Tensor y = bn->forward(torch::full({1, 16, 1, 1}, 3.0), ForwardContext{0.5, 0});
   CHECK(y.abs().max().item<float>() < 1e-3);
 }
+
+TEST_CASE("3D convs over frames in channels-last memory match conv3d on the clip",
+          "[models][fold]") {
+  torch::manual_seed(5);
+  const int64_t n = 2, t = 5, h = 7, w = 6;
+  const at::Tensor clip = torch::randn({n, 8, t, h, w});
+  const at::Tensor frames = fold_frames(clip);
+  CHECK(frames.sizes() == at::IntArrayRef({n * t, 8, h, w}));
+  CHECK(frames.is_contiguous(at::MemoryFormat::ChannelsLast));
+  const auto unfold = [&](const at::Tensor& f) {  // frames -> [N, C, T, H, W]
+    return f.view({n, t, f.size(1), f.size(2), f.size(3)}).transpose(1, 2);
+  };
+  CHECK(torch::equal(unfold(frames), clip));
+  struct Case {
+    std::vector<int64_t> kernel, stride, padding;
+    int64_t groups;
+  };
+  for (const Case& k :
+       {Case{{1, 3, 3}, {1, 2, 2}, {0, 1, 1}, 1}, Case{{3, 1, 1}, {1, 1, 1}, {1, 0, 0}, 1},
+        Case{{5, 1, 1}, {1, 1, 1}, {2, 0, 0}, 8}, Case{{1, 1, 1}, {1, 2, 2}, {0, 0, 0}, 1}}) {
+    CAPTURE(k.kernel, k.stride, k.groups);
+    at::Tensor weight = torch::randn(
+        {6 * (k.groups > 1 ? 4 : 1), 8 / k.groups, k.kernel[0], k.kernel[1], k.kernel[2]});
+    const at::Tensor bias = torch::randn({weight.size(0)});
+    const at::Tensor ref = at::conv3d(clip, weight, bias, k.stride, k.padding, {1, 1, 1}, k.groups);
+    const at::Tensor y = conv3d_over_frames(frames, weight, bias, k.stride, k.padding, k.groups, t);
+    CHECK(y.is_contiguous(at::MemoryFormat::ChannelsLast));
+    CHECK(torch::allclose(unfold(y), ref, 1e-4, 1e-5));
+  }
+  CHECK(torch::allclose(pool_frames(frames, t), clip.mean({2, 3, 4}), 1e-5, 1e-6));
+  // A full 3D kernel is not a 2D conv over frames.
+  CHECK_THROWS_WITH(
+      conv3d_over_frames(frames, torch::randn({4, 8, 3, 3, 3}), {}, {1, 1, 1}, {1, 1, 1}, 1, t),
+      Catch::Contains("neither spatial"));
+}
