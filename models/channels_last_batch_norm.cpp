@@ -95,10 +95,17 @@ bool channels_last_batch_norm_is_faster(const at::Tensor& x) {
 
 at::Tensor channels_last_batch_norm(const at::Tensor& x, const at::Tensor& weight,
                                     const at::Tensor& bias, const at::Tensor& running_mean,
-                                    const at::Tensor& running_var, double momentum, double eps) {
+                                    const at::Tensor& running_var, bool training, double momentum,
+                                    double eps) {
   if (!takes_channels_last_batch_norm(x)) {
     throw std::invalid_argument(
         "channels_last_batch_norm: expected a 4D CPU float tensor in channels-last memory");
+  }
+  if (!training) {  // a scale and shift per channel, in one pass
+    const Rows r = as_rows(x);
+    const at::Tensor scale = weight * (running_var + eps).rsqrt();
+    const at::Tensor shift = bias - running_mean * scale;
+    return as_frames(at::addcmul(shift.repeat(r.k), r.values, scale.repeat(r.k)), x);
   }
   const RunningStatistics running{running_mean, running_var, momentum};
   return Function::apply(x, weight, bias, &running, eps);

@@ -11,13 +11,13 @@
 namespace adaptive {
 namespace {
 
-// at::batch_norm; in training, on frames in channels-last memory whose
-// channel count LibTorch's kernel is slow at, channels_last_batch_norm().
+// at::batch_norm; on frames in channels-last memory whose channel count
+// LibTorch's kernel is slow at, channels_last_batch_norm().
 at::Tensor batch_norm(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b,
                       const at::Tensor& running_mean, const at::Tensor& running_var, bool training,
                       double momentum, double eps) {
-  if (training && channels_last_batch_norm_is_faster(x)) {
-    return channels_last_batch_norm(x, w, b, running_mean, running_var, momentum, eps);
+  if (channels_last_batch_norm_is_faster(x)) {
+    return channels_last_batch_norm(x, w, b, running_mean, running_var, training, momentum, eps);
   }
   return at::batch_norm(x, w, b, running_mean, running_var, training, momentum, eps, false);
 }

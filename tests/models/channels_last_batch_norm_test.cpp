@@ -23,7 +23,7 @@ Result run(const at::Tensor& input, const at::Tensor& grad, bool custom, bool tr
     mean = torch::full({c}, 0.5);
     var = torch::full({c}, 2.0);
   }
-  const at::Tensor y = custom ? channels_last_batch_norm(x, w, b, mean, var, 0.1, 1e-5)
+  const at::Tensor y = custom ? channels_last_batch_norm(x, w, b, mean, var, true, 0.1, 1e-5)
                               : at::batch_norm(x, w, b, mean, var, true, 0.1, 1e-5, false);
   const auto g = torch::autograd::grad({y}, {x, w, b}, {grad});
   return {y.detach(), g[0], g[1], g[2], mean, var};
@@ -55,6 +55,28 @@ TEST_CASE("channels-last batch norm matches LibTorch's: output, gradients, runni
   }
 }
 
+TEST_CASE("channels-last batch norm in eval mode matches LibTorch's, gradients too",
+          "[models][bn]") {
+  torch::manual_seed(4);
+  for (const int64_t c : {4, 12, 32}) {
+    CAPTURE(c);
+    const at::Tensor x = torch::randn({3, c, 4, 5}).contiguous(at::MemoryFormat::ChannelsLast);
+    const at::Tensor w = torch::linspace(0.5, 1.5, c).requires_grad_();
+    const at::Tensor b = torch::linspace(-0.2, 0.3, c).requires_grad_();
+    const at::Tensor mean = torch::linspace(-1, 1, c), var = torch::linspace(0.5, 2, c);
+    const at::Tensor grad = torch::randn_like(x);
+    const at::Tensor ours = channels_last_batch_norm(x, w, b, mean, var, false, 0.1, 1e-5);
+    const at::Tensor ref = at::batch_norm(x, w, b, mean, var, false, 0.1, 1e-5, false);
+    CHECK(ours.is_contiguous(at::MemoryFormat::ChannelsLast));
+    CHECK(torch::allclose(ours, ref, 1e-5, 1e-6));
+    const auto g_ours = torch::autograd::grad({ours}, {w, b}, {grad});
+    const auto g_ref = torch::autograd::grad({ref}, {w, b}, {grad});
+    CHECK(torch::allclose(g_ours[0], g_ref[0], 1e-4, 1e-4));
+    CHECK(torch::allclose(g_ours[1], g_ref[1], 1e-4, 1e-4));
+    CHECK(torch::equal(mean, torch::linspace(-1, 1, c)));  // eval leaves statistics alone
+  }
+}
+
 TEST_CASE("channels-last batch norm takes channels-last CPU float frames only", "[models][bn]") {
   const at::Tensor frames = torch::randn({2, 4, 3, 3});
   CHECK_FALSE(takes_channels_last_batch_norm(frames));  // NCHW
@@ -63,7 +85,7 @@ TEST_CASE("channels-last batch norm takes channels-last CPU float frames only", 
   CHECK_FALSE(takes_channels_last_batch_norm(
       frames.to(at::kDouble).contiguous(at::MemoryFormat::ChannelsLast)));
   const at::Tensor c = torch::ones({4});
-  CHECK_THROWS_WITH(channels_last_batch_norm(frames, c, c, {}, {}, 0.1, 1e-5),
+  CHECK_THROWS_WITH(channels_last_batch_norm(frames, c, c, {}, {}, true, 0.1, 1e-5),
                     Catch::Contains("channels-last"));
   // The faster one for the channel count: LibTorch's at multiples of 16.
   CHECK(channels_last_batch_norm_is_faster(frames.contiguous(at::MemoryFormat::ChannelsLast)));
