@@ -130,6 +130,8 @@ Plan Throttle::begin(const WindowSignals& s) {
     case PolicyKind::kGate:
       plan =
           gate_idle_ ? Plan{0, "idle"} : Plan{std::max(0, std::min(s.gate_choice, widest)), "gate"};
+      if (!gate_idle_ && agreed_ && agreed_->index > plan.index)
+        plan = {agreed_->index, "disagree"};
       break;
     case PolicyKind::kConfidence:
       plan = {current_, pending_};
@@ -154,6 +156,22 @@ void Throttle::hold_at(const Pass& narrow) {
   holding_ = true;
   hold_from_ = narrow;
   held_windows_ = 0;
+}
+
+void Throttle::finish_gate(const Pass& pass) {
+  const bool sure = pass.confidence >= options_.threshold;
+  if (disagrees(pass)) {  // not trusted: the wider width's answer stands, and is held
+    agreed_ = last_sure_;
+    agreed_windows_ = 0;
+    return;
+  }
+  last_sure_.reset();
+  if (sure) last_sure_ = pass;
+  // Held while the wider width keeps its answer, for at most disagree_hold windows.
+  if (agreed_ && !(sure && !pass.idle_label && pass.label == agreed_->label &&
+                   ++agreed_windows_ < options_.disagree_hold)) {
+    agreed_.reset();
+  }
 }
 
 bool Throttle::disagrees(const Pass& pass) const {
@@ -185,6 +203,7 @@ void Throttle::finish(const PassOutcome& pass, double mflops_spent) {
   window_first_.reset();
   const bool sure = pass.confidence >= options_.threshold;
   gate_idle_ = options_.policy == PolicyKind::kGate && pass.idle_label && sure;
+  if (options_.policy == PolicyKind::kGate) return finish_gate(pass);
   if (options_.policy != PolicyKind::kConfidence) return;
   // Disagreement: judged on the window's first pass, against the last window.
   const bool disagreed = disagrees(options_.rerun && first ? *first : pass);

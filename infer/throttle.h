@@ -26,7 +26,12 @@
 //               (docs/inference.md)
 //   gate        the model's gate picks the width per window; after a
 //               window sure (>= threshold) of the idle label, the next runs
-//               at the narrowest, as under the confidence policy
+//               at the narrowest, as under the confidence policy. The
+//               disagreement rule holds too: a window the gate ran narrower
+//               than the last sure one, sure of another gesture, is not
+//               trusted, and the next windows run at least at that wider
+//               width (decision `disagree`) while it keeps its answer, for
+//               at most `disagree_hold` windows
 //
 // Context caps every policy: the battery level (a curve from percent to
 // the widest width allowed), a compute budget in MFLOPs per second of video
@@ -141,6 +146,7 @@ class Throttle {
   void hold_at(const Pass& narrow);  // step back to `narrow` and hold there
   // A sure pass narrower than the last window's sure pass, naming another gesture.
   bool disagrees(const Pass& pass) const;
+  void finish_gate(const Pass& pass);  // finish() under the gate policy
 
   ThrottleOptions options_;
   std::vector<double> widths_, mflops_;

@@ -418,3 +418,48 @@ TEST_CASE("futility in re-run mode: a window that climbs to the widest for nothi
   CHECK(run_window(u, {0.30, 0.31, 0.45}).size() == 3);
   CHECK(run_window(u, {0.45}).front().index == 2);
 }
+
+TEST_CASE("gate: a narrower choice naming another gesture is held at the wider width",
+          "[infer][throttle][gate]") {
+  ThrottleOptions o;
+  o.policy = PolicyKind::kGate;
+  o.threshold = 0.6;
+  o.disagree_hold = 3;
+  o.quality.enabled = false;
+  Throttle t(o, kWidths, kMflops);
+  WindowSignals wide, narrow;
+  wide.gate_choice = 2;
+  narrow.gate_choice = 0;
+  CHECK(t.begin(wide).index == 2);
+  t.finish({2, 0.9, 4, false}, kMflops[2]);  // the widest, sure of gesture 4
+  Plan p = t.begin(narrow);
+  CHECK(p.index == 0);
+  CHECK(p.decision == "gate");
+  t.finish({0, 0.9, 5, false}, kMflops[0]);  // the narrowest, sure of gesture 5: not trusted
+  for (int i = 0; i < 3; ++i) {              // held at the widest while it keeps saying 4
+    p = t.begin(narrow);
+    CHECK(p.index == 2);
+    CHECK(p.decision == "disagree");
+    t.finish({2, 0.9, 4, false}, kMflops[2]);
+  }
+  CHECK(t.begin(narrow).decision == "gate");  // the hold ran out: the gate decides again
+  t.finish({0, 0.9, 4, false}, kMflops[0]);   // the same answer narrower: trusted
+  CHECK(t.begin(narrow).decision == "gate");
+  t.finish({0, 0.9, 4, false}, kMflops[0]);
+
+  // The wider width changing its answer ends the hold; a gate choice at least
+  // as wide is never lowered; an idle label or the rule off never holds.
+  t.finish({2, 0.9, 6, false}, kMflops[2]);
+  t.finish({0, 0.9, 7, false}, kMflops[0]);  // disagrees with 6
+  CHECK(t.begin(narrow).index == 2);
+  t.finish({2, 0.9, 8, false}, kMflops[2]);  // the wider width now says 8
+  CHECK(t.begin(narrow).decision == "gate");
+  t.finish({2, 0.9, 6, false}, kMflops[2]);
+  t.finish({0, 0.9, 0, true}, kMflops[0]);  // sure of the idle label: no disagreement
+  CHECK(t.begin(narrow).decision == "idle");
+  o.disagree_hold = 0;
+  Throttle off(o, kWidths, kMflops);
+  off.finish({2, 0.9, 4, false}, kMflops[2]);
+  off.finish({0, 0.9, 5, false}, kMflops[0]);
+  CHECK(off.begin(narrow).decision == "gate");
+}
