@@ -40,7 +40,7 @@ struct RunningStatistics {
   double momentum;
 };
 
-struct Function : torch::autograd::Function<Function> {
+struct TrainingBatchNorm : torch::autograd::Function<TrainingBatchNorm> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x,
                             const at::Tensor& weight, const at::Tensor& bias,
                             const RunningStatistics* running, double eps) {
@@ -108,7 +108,7 @@ at::Tensor channels_last_batch_norm(const at::Tensor& x, const at::Tensor& weigh
     return as_frames(at::addcmul(shift.repeat(r.k), r.values, scale.repeat(r.k)), x);
   }
   const RunningStatistics running{running_mean, running_var, momentum};
-  return Function::apply(x, weight, bias, &running, eps);
+  return TrainingBatchNorm::apply(x, weight, bias, &running, eps);
 }
 
 }  // namespace adaptive
