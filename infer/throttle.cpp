@@ -158,8 +158,7 @@ void Throttle::hold_at(const Pass& narrow) {
   held_windows_ = 0;
 }
 
-void Throttle::finish_gate(const Pass& pass) {
-  const bool sure = pass.confidence >= options_.threshold;
+void Throttle::finish_gate(const Pass& pass, bool sure) {
   if (disagrees(pass)) {  // not trusted: the wider width's answer stands, and is held
     agreed_ = last_sure_;
     agreed_windows_ = 0;
@@ -203,7 +202,7 @@ void Throttle::finish(const PassOutcome& pass, double mflops_spent) {
   window_first_.reset();
   const bool sure = pass.confidence >= options_.threshold;
   gate_idle_ = options_.policy == PolicyKind::kGate && pass.idle_label && sure;
-  if (options_.policy == PolicyKind::kGate) return finish_gate(pass);
+  if (options_.policy == PolicyKind::kGate) return finish_gate(pass, sure);
   if (options_.policy != PolicyKind::kConfidence) return;
   // Disagreement: judged on the window's first pass, against the last window.
   const bool disagreed = disagrees(options_.rerun && first ? *first : pass);

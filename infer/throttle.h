@@ -146,7 +146,7 @@ class Throttle {
   void hold_at(const Pass& narrow);  // step back to `narrow` and hold there
   // A sure pass narrower than the last window's sure pass, naming another gesture.
   bool disagrees(const Pass& pass) const;
-  void finish_gate(const Pass& pass);  // finish() under the gate policy
+  void finish_gate(const Pass& pass, bool sure);  // finish() under the gate policy
 
   ThrottleOptions options_;
   std::vector<double> widths_, mflops_;

@@ -6,10 +6,12 @@
 // otherwise: in training, forward and backward of 128x4x24x24 take 6.9 ms
 // against 0.36 ms here, 128x24x12x12 0.63 ms against 0.36; in eval mode
 // 128x4x24x24 takes 1.1 ms against 0.02 ms for the same tensor in NCHW (2
-// threads, this project's 2-core machine). Slimmable widths give such channel counts (4, 8, 12, 24
-// of a 16-channel base). This one views the memory as rows of k*C values (k whole pixels, k*C up to
-// 256), so every pass is a long vectorised column sum or element-wise op, whatever C is; at
-// multiples of 16 LibTorch's is faster (1.7 ms against 3.7 ms at 128x16x24x24).
+// threads, this project's 2-core machine). Slimmable widths give such
+// channel counts (4, 8, 12, 24 of a 16-channel base). This one views the
+// memory as rows of k*C values (k whole pixels, k*C up to 256), so every
+// pass is a long vectorised column sum or element-wise op, whatever C is; at
+// multiples of 16 LibTorch's is faster (1.7 ms against 3.7 ms at
+// 128x16x24x24).
 #pragma once
 
 #include <ATen/core/Tensor.h>

@@ -1,12 +1,12 @@
 #include "models/slimmable_layers.h"
 
-#include "models/channels_last_batch_norm.h"
-
 #include <cmath>
 #include <sstream>
 #include <stdexcept>
 
 #include <torch/nn/init.h>
+
+#include "models/channels_last_batch_norm.h"
 
 namespace adaptive {
 namespace {
@@ -94,16 +94,28 @@ at::Tensor SlimConvImpl::forward(const at::Tensor& x, const ForwardContext& ctx)
   return y;
 }
 
+std::optional<FrameConv> frame_conv_kind(const std::vector<int64_t>& kernel,
+                                         const std::vector<int64_t>& stride,
+                                         const std::vector<int64_t>& padding) {
+  if (kernel[0] == 1 && stride[0] == 1 && padding[0] == 0) return FrameConv::kSpatial;
+  if (kernel[1] == 1 && kernel[2] == 1 && stride == std::vector<int64_t>{1, 1, 1} &&
+      padding[1] == 0 && padding[2] == 0) {
+    return FrameConv::kTemporal;
+  }
+  return std::nullopt;
+}
+
 at::Tensor conv3d_over_frames(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b,
                               const std::vector<int64_t>& stride,
                               const std::vector<int64_t>& padding, int64_t groups, int64_t frames) {
-  const auto& k = w.sizes();                             // [out, in / groups, kt, kh, kw]
-  if (k[2] == 1 && stride[0] == 1 && padding[0] == 0) {  // spatial: every frame
+  const std::vector<int64_t> kernel =
+      w.sizes().slice(2).vec();  // of [out, in / groups, kt, kh, kw]
+  const std::optional<FrameConv> kind = frame_conv_kind(kernel, stride, padding);
+  if (kind == FrameConv::kSpatial) {  // every frame
     return at::conv2d(x, w.squeeze(2), b, {stride[1], stride[2]}, {padding[1], padding[2]}, {1, 1},
                       groups);
   }
-  if (k[3] == 1 && k[4] == 1 && stride == std::vector<int64_t>{1, 1, 1} && padding[1] == 0 &&
-      padding[2] == 0) {  // temporal: [N*T, C, H, W] -> [N, C, T, H*W] and back, views
+  if (kind == FrameConv::kTemporal) {  // [N*T, C, H, W] -> [N, C, T, H*W] and back, views
     const int64_t h = x.size(2), wd = x.size(3);
     const at::Tensor clip =
         x.permute({0, 2, 3, 1}).reshape({-1, frames, h * wd, x.size(1)}).permute({0, 3, 1, 2});
@@ -112,7 +124,8 @@ at::Tensor conv3d_over_frames(const at::Tensor& x, const at::Tensor& w, const at
     return y.permute({0, 2, 3, 1}).reshape({-1, h, wd, y.size(1)}).permute({0, 3, 1, 2});
   }
   std::ostringstream msg;
-  msg << "conv3d_over_frames: kernel " << k.slice(2) << " with stride " << at::IntArrayRef(stride)
+  msg << "conv3d_over_frames: kernel " << at::IntArrayRef(kernel) << " with stride "
+      << at::IntArrayRef(stride)
       << " is neither spatial (1, kh, kw) nor temporal (kt, 1, 1) with stride 1";
   throw std::invalid_argument(msg.str());
 }

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,16 @@ struct ForwardContext {
   // train this way: faster than 3D convs on CPU, and the layout of the export.
   int64_t folded_frames = 0;
 };
+
+// How a 3D conv runs on a clip held as frames (below, and the export's
+// ConvBn::lower): a (1, kh, kw) kernel with stride and padding 1 and 0 in
+// time is a 2D conv of every frame; a (kt, 1, 1) kernel with stride 1 and no
+// spatial padding a 2D conv over the view [N, C, T, H*W]; any other kernel
+// neither (std::nullopt).
+enum class FrameConv { kSpatial, kTemporal };
+std::optional<FrameConv> frame_conv_kind(const std::vector<int64_t>& kernel,
+                                         const std::vector<int64_t>& stride,
+                                         const std::vector<int64_t>& padding);
 
 // at::conv3d(x, w, b, stride, padding, 1, groups) on a clip held as frames
 // [N*T, C, H, W] (channels-last memory, T = frames), returned in the same

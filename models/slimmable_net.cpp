@@ -158,11 +158,12 @@ ScriptValue ConvBnImpl::lower_folded(ScriptBuilder& s, const std::string& name,
                              std::to_string(o.depthwise ? x.channels : 1) + ")";
     return relu ? "torch.relu(" + call + ")" : call;
   };
-  if (k[0] == 1 && st[0] == 1 && p[0] == 0) {  // spatial: a 2D conv of every frame
+  const std::optional<FrameConv> kind = frame_conv_kind(k, st, p);
+  if (kind == FrameConv::kSpatial) {  // a 2D conv of every frame
     return s.let(conv2d(x.name, weight.squeeze(2), {st[1], st[2]}, {p[1], p[2]}), c_out, true);
   }
-  if (k[1] == 1 && k[2] == 1 && st == std::vector<int64_t>{1, 1, 1} && p[1] == 0 && p[2] == 0) {
-    // temporal: [N*T, C, H, W] -> [N, C, T, H*W] and back, views of channels-last memory
+  if (kind == FrameConv::kTemporal) {
+    // [N*T, C, H, W] -> [N, C, T, H*W] and back, views of channels-last memory
     const std::string& v = x.name;
     const std::string clip = s.let(
         v + ".permute(0, 2, 3, 1).reshape(-1, " + std::to_string(s.frames()) + ", " + v +
