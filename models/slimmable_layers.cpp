@@ -112,6 +112,19 @@ at::Tensor conv3d_over_frames(const at::Tensor& x, const at::Tensor& w, const at
       w.sizes().slice(2).vec();  // of [out, in / groups, kt, kh, kw]
   const std::optional<FrameConv> kind = frame_conv_kind(kernel, stride, padding);
   if (kind == FrameConv::kSpatial) {  // every frame
+    if (kernel[1] == 1 && kernel[2] == 1 && padding[1] == 0 && padding[2] == 0 &&
+        (stride[1] > 1 || stride[2] > 1)) {
+      // A strided 1x1 conv is the 1x1 conv of every stride-th pixel. Run it
+      // so: LibTorch 1.13's oneDNN backward of a strided 1x1 conv on
+      // channels-last input with fewer than 16 input channels (AVX-512)
+      // writes past its workspace and corrupts the heap (docs/training.md).
+      const at::Tensor pixels =
+          x.slice(2, 0, c10::nullopt, stride[1])
+              .slice(3, 0, c10::nullopt, stride[2])
+              .contiguous(at::MemoryFormat::ChannelsLast);
+      const std::vector<int64_t> one{1, 1}, none{0, 0};
+      return at::conv2d(pixels, w.squeeze(2), b, one, none, one, groups);
+    }
     return at::conv2d(x, w.squeeze(2), b, {stride[1], stride[2]}, {padding[1], padding[2]}, {1, 1},
                       groups);
   }

@@ -126,3 +126,26 @@ TEST_CASE("3D convs over frames in channels-last memory match conv3d on the clip
       conv3d_over_frames(frames, torch::randn({4, 8, 3, 3, 3}), {}, {1, 1, 1}, {1, 1, 1}, 1, t),
       Catch::Contains("neither spatial"));
 }
+
+TEST_CASE("A strided 1x1 conv over frames trains: gradients match conv3d's",
+          "[models][fold]") {
+  // The shape at which LibTorch 1.13's oneDNN backward of a strided 1x1 conv
+  // on channels-last input (8 < 16 input channels) corrupted the heap: a
+  // Jester-scale model's first strided shortcut at width 0.25.
+  torch::manual_seed(6);
+  const int64_t n = 2, t = 8;
+  const at::Tensor clip = torch::randn({n, 8, t, 56, 56});
+  const at::Tensor weight = torch::randn({16, 8, 1, 1, 1});
+  const at::Tensor frames = fold_frames(clip).requires_grad_();
+  const at::Tensor w = weight.clone().requires_grad_();
+  const at::Tensor y = conv3d_over_frames(frames, w, {}, {1, 2, 2}, {0, 0, 0}, 1, t);
+  const at::Tensor g = torch::randn_like(y);
+  y.backward(g);
+  const at::Tensor ref_clip = clip.clone().requires_grad_(), ref_w = weight.clone().requires_grad_();
+  const at::Tensor ref = at::conv3d(ref_clip, ref_w, {}, {1, 2, 2});
+  ref.backward(g.view({n, t, 16, 28, 28}).transpose(1, 2));
+  CHECK(torch::allclose(y.view({n, t, 16, 28, 28}).transpose(1, 2), ref, 1e-4, 1e-4));
+  CHECK(torch::allclose(w.grad(), ref_w.grad(), 1e-3, 1e-3));
+  CHECK(torch::allclose(frames.grad().view({n, t, 8, 56, 56}).transpose(1, 2), ref_clip.grad(),
+                        1e-4, 1e-5));
+}
