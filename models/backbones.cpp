@@ -111,32 +111,38 @@ class R2Plus1dNet : public SlimmableNet {
     build_classifier();
   }
   at::Tensor features(const at::Tensor& clips, const ForwardContext& ctx) override {
-    at::Tensor x = motion_input_ ? with_motion(clips) : clips;
     if (!factorized_) {
-      x = stem_->forward(x, ctx, true);
+      at::Tensor x = stem_->forward(motion_input_ ? with_motion(clips) : clips, ctx, true);
       for (auto& [name, block] : blocks_) x = block->forward(x, ctx);
       return x.mean({2, 3, 4});
     }
     // (2+1)D runs as 2D convs over frames, as the export does (script_builder.h)
     ForwardContext folded = ctx;
     folded.folded_frames = clips.size(2);
-    x = stem_->forward(fold_frames(x), folded, true);
+    at::Tensor x = stem_->forward(
+        motion_input_ ? fold_frames_with_motion(clips) : fold_frames(clips), folded, true);
     for (auto& [name, block] : blocks_) x = block->forward(x, folded);
     return pool_frames(x, folded.folded_frames);
   }
   ScriptValue lower_features(ScriptBuilder& s, const ScriptValue& clips,
                              const ForwardContext& ctx) const override {
     ScriptValue x = clips;
-    if (motion_input_) {  // with_motion(): frame differences, frame 0's zero
-      const std::string& c = clips.name;
+    const std::string& c = clips.name;
+    if (factorized_ && motion_input_) {  // fold_frames_with_motion()
+      const ScriptValue v = s.let(c + ".permute(0, 2, 3, 4, 1)", clips.channels);
+      x = s.let("torch.cat([" + v.name + ", torch.cat([torch.zeros_like(" + v.name + "[:, :1]), " +
+                    v.name + "[:, 1:] - " + v.name + "[:, :-1]], 1)], 4).contiguous().view(-1, " +
+                    c + ".size(3), " + c + ".size(4), " + std::to_string(2 * clips.channels) +
+                    ").permute(0, 3, 1, 2)",
+                2 * clips.channels, true);
+    } else if (factorized_) {  // (2+1)D runs as 2D convs over frames (script_builder.h)
+      x = s.let(c + ".permute(0, 2, 3, 4, 1).reshape(-1, " + c + ".size(3), " + c + ".size(4), " +
+                    std::to_string(clips.channels) + ").permute(0, 3, 1, 2)",
+                clips.channels, true);
+    } else if (motion_input_) {  // with_motion(): frame differences, frame 0's zero
       x = s.let("torch.cat([" + c + ", torch.cat([torch.zeros_like(" + c + "[:, :, :1]), " + c +
                     "[:, :, 1:] - " + c + "[:, :, :-1]], 2)], 1)",
                 2 * clips.channels);
-    }
-    if (factorized_) {  // (2+1)D runs as 2D convs over frames (script_builder.h)
-      x = s.let(x.name + ".permute(0, 2, 3, 4, 1).reshape(-1, " + x.name + ".size(3), " + x.name +
-                    ".size(4), " + std::to_string(x.channels) + ").permute(0, 3, 1, 2)",
-                x.channels, true);
     }
     x = stem_->lower(s, "stem", x, ctx, true);
     for (const auto& [name, block] : blocks_) x = block->lower(s, name, x, ctx);
@@ -252,6 +258,16 @@ at::Tensor with_motion(const at::Tensor& clips) {
   diff.index_put_({Slice(), Slice(), Slice(1)}, clips.index({Slice(), Slice(), Slice(1)}) -
                                                     clips.index({Slice(), Slice(), Slice(0, -1)}));
   return torch::cat({clips, diff}, 1);
+}
+
+at::Tensor fold_frames_with_motion(const at::Tensor& clips) {
+  const at::Tensor v = clips.permute({0, 2, 3, 4, 1});  // [N, T, H, W, C]
+  const at::Tensor diff = torch::cat(
+      {torch::zeros_like(v.slice(1, 0, 1)), v.slice(1, 1) - v.slice(1, 0, -1)}, 1);
+  return torch::cat({v, diff}, 4)
+      .contiguous()
+      .view({-1, clips.size(3), clips.size(4), 2 * clips.size(1)})
+      .permute({0, 3, 1, 2});
 }
 
 at::Tensor temporal_shift(const at::Tensor& x, int64_t frames, double fraction) {

@@ -97,3 +97,21 @@ TEST_CASE("temporal shift moves a fraction of channels one frame each way", "[mo
   CHECK(y[2][3][0][0].item<float>() == 0);         // zero-filled
   CHECK(y[1][5][0][0].item<float>() == 15);        // unshifted
 }
+
+TEST_CASE("frames with motion: the clip's frame differences, folded into channels-last frames",
+          "[models][fold]") {
+  torch::manual_seed(7);
+  for (int64_t n : {1, 3}) {
+    CAPTURE(n);
+    const at::Tensor clips = torch::randn({n, 3, 4, 5, 6});
+    const at::Tensor motion = with_motion(clips);
+    // Frame 0's difference is zero; frame t's is frame t less frame t - 1.
+    CHECK(motion.slice(1, 3).select(2, 0).abs().max().item<float>() == 0);
+    CHECK(torch::allclose(motion.slice(1, 3).select(2, 2),
+                          clips.select(2, 2) - clips.select(2, 1)));
+    const at::Tensor frames = fold_frames_with_motion(clips);
+    CHECK(frames.sizes() == at::IntArrayRef({n * 4, 6, 5, 6}));
+    CHECK(frames.is_contiguous(at::MemoryFormat::ChannelsLast));
+    CHECK(torch::equal(frames, fold_frames(motion)));
+  }
+}
