@@ -118,10 +118,9 @@ at::Tensor conv3d_over_frames(const at::Tensor& x, const at::Tensor& w, const at
       // so: LibTorch 1.13's oneDNN backward of a strided 1x1 conv on
       // channels-last input with fewer than 16 input channels (AVX-512)
       // writes past its workspace and corrupts the heap (docs/training.md).
-      const at::Tensor pixels =
-          x.slice(2, 0, c10::nullopt, stride[1])
-              .slice(3, 0, c10::nullopt, stride[2])
-              .contiguous(at::MemoryFormat::ChannelsLast);
+      const at::Tensor pixels = x.slice(2, 0, c10::nullopt, stride[1])
+                                    .slice(3, 0, c10::nullopt, stride[2])
+                                    .contiguous(at::MemoryFormat::ChannelsLast);
       const std::vector<int64_t> one{1, 1}, none{0, 0};
       return at::conv2d(pixels, w.squeeze(2), b, one, none, one, groups);
     }

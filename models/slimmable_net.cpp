@@ -138,7 +138,7 @@ ScriptValue ConvBnImpl::lower(ScriptBuilder& s, const std::string& name, const S
                            weight + ", " + bias + ", " + script_list(o.stride) + ", " +
                            script_list(o.padding) + ", " + (is3d ? "[1, 1, 1]" : "[1, 1]") + ", " +
                            std::to_string(o.depthwise ? x.channels : 1) + ")";
-  return s.let(relu ? "torch.relu(" + call + ")" : call, c_out);
+  return s.let(relu ? "torch.relu_(" + call + ")" : call, c_out);
 }
 
 ScriptValue ConvBnImpl::lower_folded(ScriptBuilder& s, const std::string& name,
@@ -156,7 +156,7 @@ ScriptValue ConvBnImpl::lower_folded(ScriptBuilder& s, const std::string& name,
                              ", " + s.tensor(name + "_bias", bias) + ", " + script_list(stride) +
                              ", " + script_list(padding) + ", [1, 1], " +
                              std::to_string(o.depthwise ? x.channels : 1) + ")";
-    return relu ? "torch.relu(" + call + ")" : call;
+    return relu ? "torch.relu_(" + call + ")" : call;
   };
   const std::optional<FrameConv> kind = frame_conv_kind(k, st, p);
   if (kind == FrameConv::kSpatial) {  // a 2D conv of every frame

@@ -127,8 +127,7 @@ TEST_CASE("3D convs over frames in channels-last memory match conv3d on the clip
       Catch::Contains("neither spatial"));
 }
 
-TEST_CASE("A strided 1x1 conv over frames trains: gradients match conv3d's",
-          "[models][fold]") {
+TEST_CASE("A strided 1x1 conv over frames trains: gradients match conv3d's", "[models][fold]") {
   // The shape at which LibTorch 1.13's oneDNN backward of a strided 1x1 conv
   // on channels-last input (8 < 16 input channels) corrupted the heap: a
   // Jester-scale model's first strided shortcut at width 0.25.
@@ -141,7 +140,8 @@ TEST_CASE("A strided 1x1 conv over frames trains: gradients match conv3d's",
   const at::Tensor y = conv3d_over_frames(frames, w, {}, {1, 2, 2}, {0, 0, 0}, 1, t);
   const at::Tensor g = torch::randn_like(y);
   y.backward(g);
-  const at::Tensor ref_clip = clip.clone().requires_grad_(), ref_w = weight.clone().requires_grad_();
+  const at::Tensor ref_clip = clip.clone().requires_grad_(),
+                   ref_w = weight.clone().requires_grad_();
   const at::Tensor ref = at::conv3d(ref_clip, ref_w, {}, {1, 2, 2});
   ref.backward(g.view({n, t, 16, 28, 28}).transpose(1, 2));
   CHECK(torch::allclose(y.view({n, t, 16, 28, 28}).transpose(1, 2), ref, 1e-4, 1e-4));

@@ -107,8 +107,8 @@ TEST_CASE("frames with motion: the clip's frame differences, folded into channel
     const at::Tensor motion = with_motion(clips);
     // Frame 0's difference is zero; frame t's is frame t less frame t - 1.
     CHECK(motion.slice(1, 3).select(2, 0).abs().max().item<float>() == 0);
-    CHECK(torch::allclose(motion.slice(1, 3).select(2, 2),
-                          clips.select(2, 2) - clips.select(2, 1)));
+    CHECK(
+        torch::allclose(motion.slice(1, 3).select(2, 2), clips.select(2, 2) - clips.select(2, 1)));
     const at::Tensor frames = fold_frames_with_motion(clips);
     CHECK(frames.sizes() == at::IntArrayRef({n * 4, 6, 5, 6}));
     CHECK(frames.is_contiguous(at::MemoryFormat::ChannelsLast));
