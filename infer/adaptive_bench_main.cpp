@@ -102,6 +102,7 @@ int run(int argc, char** argv) {
     return args.count("help") ? 0 : 2;
   }
   const int threads = adaptive::set_compute_threads(args["threads"].as<int>());
+  adaptive::keep_freed_memory();  // as adaptive-infer runs
   const double gap_ms = args["gap-ms"].as<double>();
   if (gap_ms < 0) throw std::invalid_argument("--gap-ms must be >= 0");
   c10::InferenceMode inference;

@@ -264,6 +264,7 @@ int run(int argc, char** argv) {
     throw UsageError("--format: expected jsonl, csv or text, got '" + format + "'");
   set_compute_threads(args["threads"].as<int>());
   set_blas_threads(1);  // LibTorch's threads parallelise the convs; OpenBLAS's would compete
+  keep_freed_memory();  // no page faults for the same tensors every window (models/device.h)
 
   InferOptions o = infer_options(args);
   const ModelArtifact model = ModelArtifact::load(args["model"].as<std::string>());

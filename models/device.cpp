@@ -8,6 +8,9 @@
 #include <torch/cuda.h>
 
 #include <dlfcn.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 namespace adaptive {
 
@@ -37,6 +40,15 @@ bool set_blas_threads(int threads) {
   if (!set) return false;
   set(threads);
   return true;
+}
+
+bool keep_freed_memory() {
+#ifdef __GLIBC__
+  constexpr int kNever = 1 << 30;  // bytes: beyond any heap top this keeps
+  return mallopt(M_MMAP_MAX, 0) == 1 && mallopt(M_TRIM_THRESHOLD, kNever) == 1;
+#else
+  return false;
+#endif
 }
 
 }  // namespace adaptive

@@ -136,6 +136,7 @@ int run_train(int argc, char** argv) {
   }
   // Threads first: LibTorch refuses to change them once parallel work has run.
   const int threads = adaptive::set_compute_threads(config.train.threads);
+  adaptive::keep_freed_memory();  // no page faults for the same tensors every step
 
   adaptive::TrainerOptions options;
   options.out_dir = args.count("out")
