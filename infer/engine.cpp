@@ -70,6 +70,7 @@ class BatteryGauge {
 // (models/width_gate.h, gate_choice_cost).
 struct GateState {
   int next = -1;
+  bool probe_first = false;  // InferOptions::gate_probes_first_window
   double bias = 0;
   std::vector<std::vector<double>> choice_cost;  // per head: gate_choice_cost
 
@@ -82,9 +83,10 @@ struct GateState {
 // One window through the model at the widths the throttle plans. Gate: after
 // a run's first window, the width the previous window's pass chose, in one
 // pass whose gate head chooses the next (models/width_gate.h); the first
-// window, or a model whose gate reads only the narrowest width, probes: one
-// narrowest pass (whose logits serve when it picks the narrowest), then the
-// chosen width. Confidence: passes widening while the throttle asks.
+// window runs at the narrowest, or probes when GateState::probe_first is set,
+// as does every window of a model whose gate reads only the narrowest width:
+// one narrowest pass (whose logits serve when it picks the narrowest), then
+// the chosen width. Confidence: passes widening while the throttle asks.
 // Fills the width, label, confidence, cost, passes and decision.
 WindowResult classify_window(const ModelArtifact& model, Throttle& throttle, const Window& window,
                              WindowSignals signals, PolicyKind policy, int idle_index,
@@ -99,7 +101,7 @@ WindowResult classify_window(const ModelArtifact& model, Throttle& throttle, con
   };
   if (policy == PolicyKind::kGate) {
     const bool every_width = model.gates_every_width();
-    const bool probe = gate.next < 0 || !every_width;
+    const bool probe = !every_width || (gate.next < 0 && gate.probe_first);
     at::Tensor scores, narrow_logits;  // scores: the gate's, from the pass that ran last
     if (probe) {                       // one narrowest pass, whose head chooses
       const auto pass_start = Clock::now();
@@ -108,7 +110,7 @@ WindowResult classify_window(const ModelArtifact& model, Throttle& throttle, con
       r.mflops += meta.widths[0].mflops + meta.gate_mflops;
       ++r.passes;
       signals.gate_choice = gate.choose(scores, 0);
-    } else {  // the width the previous window's pass chose
+    } else {  // the width the previous window's pass chose (-1 first: the narrowest)
       signals.gate_choice = gate.next;
     }
     const Plan plan = throttle.begin(signals);
@@ -269,6 +271,7 @@ RunSummary run_inference(const ModelArtifact& model, std::unique_ptr<FrameSource
   c10::InferenceMode inference;
   SummaryTally tally(widths.size());
   GateState gate;
+  gate.probe_first = options.gate_probes_first_window;
   gate.bias = options.throttle.gate_bias;
   for (int head = 0; head < static_cast<int>(mflops.size()); ++head)
     gate.choice_cost.push_back(gate_choice_cost(mflops, head));

@@ -29,6 +29,12 @@ struct InferOptions {
   double battery_pct = -1;                // fixed battery level (< 0: none)
   std::string battery_file;               // sysfs-style capacity file, re-read while running
   std::string idle_label = "no_gesture";  // the label of "nothing happening" (if the model has it)
+  // Gate policy: the run's first window probes (a narrowest pass whose head
+  // chooses, then the chosen width: up to the widest plus the narrowest).
+  // Off, it runs at the narrowest and its head chooses the next window's
+  // width, so no window costs more than the widest width alone: a stream's
+  // default. A manifest's clips, each a run of one window, probe.
+  bool gate_probes_first_window = false;
 };
 
 struct WindowResult {

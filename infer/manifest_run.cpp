@@ -130,14 +130,17 @@ void run_manifest(const ModelArtifact& model, const std::string& manifest, const
   if (batch > 1) return run_batched(model, index, o, out, batch);
   const auto t0 = Clock::now();
   ManifestTally tally;
+  InferOptions clip_options = o;
+  clip_options.gate_probes_first_window = true;  // a clip is a run of its own: it probes
   for (const SampleEntry& sample : index.samples) {
     WindowResult best;
     best.confidence = -1;
     RunSummary s;
     try {
-      s = run_inference(model, sample.path, o, [&](const WindowResult& r, const Window&) {
-        if (r.confidence > best.confidence) best = r;
-      });
+      s = run_inference(model, sample.path, clip_options,
+                        [&](const WindowResult& r, const Window&) {
+                          if (r.confidence > best.confidence) best = r;
+                        });
     } catch (const BadSampleError& e) {
       std::cerr << "adaptive-infer: skipping " << e.what() << "\n";
       ++tally.skipped;

@@ -128,8 +128,12 @@ Plan Throttle::begin(const WindowSignals& s) {
       plan = {options_.fixed_index, "fixed"};
       break;
     case PolicyKind::kGate:
-      plan =
-          gate_idle_ ? Plan{0, "idle"} : Plan{std::max(0, std::min(s.gate_choice, widest)), "gate"};
+      if (gate_idle_)
+        plan = {0, "idle"};
+      else if (s.gate_choice < 0)  // no choice yet: a run's first window
+        plan = {0, "start"};
+      else
+        plan = {std::min(s.gate_choice, widest), "gate"};
       if (!gate_idle_ && agreed_ && agreed_->index > plan.index)
         plan = {agreed_->index, "disagree"};
       break;

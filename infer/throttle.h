@@ -24,7 +24,8 @@
 //               at most `disagree_hold` windows. Narrow widths confuse
 //               mirror gestures (left/right, push/pull) with confidence
 //               (docs/inference.md)
-//   gate        the model's gate picks the width per window; after a
+//   gate        the model's gate picks the width per window (none yet: the
+//               narrowest, decision `start`); after a
 //               window sure (>= threshold) of the idle label, the next runs
 //               at the narrowest, as under the confidence policy. The
 //               disagreement rule holds too: a window the gate ran narrower
@@ -102,7 +103,7 @@ struct WindowSignals {
   double luma = 0.5;        // mean, [0, 1]
   double sharpness = 100;   // variance of the Laplacian
   double motion = 1;        // mean |frame difference|, [0, 1]
-  int gate_choice = -1;     // gate policy: the gate's width index
+  int gate_choice = -1;     // gate policy: the gate's width index (-1: none yet, the narrowest)
   double waited_ms = 0;     // time the window has waited since its last frame arrived
 };
 
