@@ -27,7 +27,7 @@ bool set_blas_threads(int threads);
 // handing it back to the system (glibc: no mmap for large blocks, no trimming
 // of the heap). By default a freed block over 32 MiB, or the heap's free top,
 // goes back, and the next forward pass page-faults it in again: on the
-// Jester-scale model at batch 8 that was 40-50% of every width's time
+// Jester-scale model at batch 8 that was a third to a half of a width's time
 // (docs/benchmarks.md, "As a consumer loads it"). The resident size then
 // stays at its peak. Returns false, changing nothing, for another C library.
 bool keep_freed_memory();
