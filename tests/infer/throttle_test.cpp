@@ -264,6 +264,9 @@ TEST_CASE("quality: dark or blurry windows run narrowest, and the gate's choice 
   o.policy = PolicyKind::kGate;
   Throttle gate(o, kWidths, kMflops);
   WindowSignals s;
+  p = gate.begin(s);  // no choice yet: a stream's first window runs narrowest
+  CHECK(p.index == 0);
+  CHECK(p.decision == "start");
   s.gate_choice = 2;
   p = gate.begin(s);
   CHECK(p.index == 2);
