@@ -29,7 +29,8 @@ bool set_blas_threads(int threads);
 // goes back, and the next forward pass page-faults it in again: on the
 // Jester-scale model at batch 8 that was a third to a half of a width's time
 // (docs/benchmarks.md, "As a consumer loads it"). The resident size then
-// stays at its peak. Returns false, changing nothing, for another C library.
+// stays at its peak. Returns false, changing nothing, where malloc is not
+// glibc's (another C library, or a sanitizer's).
 bool keep_freed_memory();
 
 }  // namespace adaptive

@@ -7,6 +7,16 @@
 
 #include <catch2/catch.hpp>
 
+// AddressSanitizer replaces malloc, and mallopt with it (GCC says so with
+// __SANITIZE_ADDRESS__, Clang with __has_feature).
+#if defined(__SANITIZE_ADDRESS__)
+#define ADAPTIVE_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ADAPTIVE_ASAN 1
+#endif
+#endif
+
 namespace {
 
 long minor_faults() {
@@ -30,8 +40,7 @@ long faults_of_a_block(size_t bytes) {
 
 TEST_CASE("keep_freed_memory: a freed 64 MiB block is reused without page faults",
           "[models][memory]") {
-#if defined(__SANITIZE_ADDRESS__)
-  // AddressSanitizer replaces malloc, and mallopt with it.
+#ifdef ADAPTIVE_ASAN
   CHECK_FALSE(adaptive::keep_freed_memory());
 #else
   REQUIRE(adaptive::keep_freed_memory());
