@@ -262,19 +262,23 @@ class TsmMobileNet : public SlimmableNet {
 
 }  // namespace
 
+namespace {
+
+// Frame differences along `time`: frame t's is x[t] - x[t - 1], frame 0's zero.
+at::Tensor frame_differences(const at::Tensor& x, int64_t time) {
+  return torch::cat(
+      {torch::zeros_like(x.narrow(time, 0, 1)), x.slice(time, 1) - x.slice(time, 0, -1)}, time);
+}
+
+}  // namespace
+
 at::Tensor with_motion(const at::Tensor& clips) {
-  using torch::indexing::Slice;
-  at::Tensor diff = torch::zeros_like(clips);
-  diff.index_put_({Slice(), Slice(), Slice(1)}, clips.index({Slice(), Slice(), Slice(1)}) -
-                                                    clips.index({Slice(), Slice(), Slice(0, -1)}));
-  return torch::cat({clips, diff}, 1);
+  return torch::cat({clips, frame_differences(clips, 2)}, 1);
 }
 
 at::Tensor fold_frames_with_motion(const at::Tensor& clips) {
   const at::Tensor v = clips.permute({0, 2, 3, 4, 1});  // [N, T, H, W, C]
-  const at::Tensor diff =
-      torch::cat({torch::zeros_like(v.slice(1, 0, 1)), v.slice(1, 1) - v.slice(1, 0, -1)}, 1);
-  return torch::cat({v, diff}, 4)
+  return torch::cat({v, frame_differences(v, 1)}, 4)
       .contiguous()
       .view({-1, clips.size(3), clips.size(4), 2 * clips.size(1)})
       .permute({0, 3, 1, 2});
