@@ -94,7 +94,7 @@ class BasicBlock3dImpl : public torch::nn::Module {
     const ScriptValue y = conv2->lower(s, name + "_conv2",
                                        conv1->lower(s, name + "_conv1", x, ctx, true), ctx, false);
     const ScriptValue r = shortcut ? shortcut->lower(s, name + "_shortcut", x, ctx, false) : x;
-    return s.let("torch.relu_(" + y.name + " + " + r.name + ")", y.channels, y.time_folded);
+    return s.let("torch.relu_(" + y.name + ".add_(" + r.name + "))", y.channels, y.time_folded);
   }
   SpatioTemporal conv1{nullptr}, conv2{nullptr};
   ConvBn shortcut{nullptr};
@@ -197,7 +197,7 @@ class ShiftBlockImpl : public torch::nn::Module {
     ScriptValue y = depthwise->lower(s, name + "_depthwise", lower_shift(s, x), ctx, true);
     y = pointwise->lower(s, name + "_pointwise", y, ctx, false);
     const ScriptValue r = shortcut ? shortcut->lower(s, name + "_shortcut", x, ctx, false) : x;
-    return s.let("torch.relu_(" + y.name + " + " + r.name + ")", y.channels);
+    return s.let("torch.relu_(" + y.name + ".add_(" + r.name + "))", y.channels);
   }
   ConvBn depthwise{nullptr}, pointwise{nullptr}, shortcut{nullptr};
 

@@ -1,5 +1,6 @@
 #include "models/script_export.h"
 
+#include <algorithm>
 #include <sstream>
 #include <stdexcept>
 
@@ -63,17 +64,24 @@ std::string input_check_method(const ScriptInputShape& input) {
          " (NCTHW, float, normalised as adaptive.json says), got \" + str(x.shape)\n\n";
 }
 
-// Per exported width k: _features_k(x) and _classify_k(features), straight-line code.
+// Per exported width k: _features_k(x), which runs the batch in chunks of
+// `clips_per_chunk` clips through the straight-line _features_k_chunk(x),
+// and _classify_k(features), straight-line code.
 std::string width_methods(torch::jit::Module& module, const SlimmableNet& model,
                           const std::vector<int>& width_indices, const ScriptInputShape& input) {
+  const std::string chunk = std::to_string(clips_per_chunk(input));
   std::string code;
   for (size_t k = 0; k < width_indices.size(); ++k) {
     const ForwardContext ctx = model.at_width(width_indices[k]);
     const std::string scope = "w" + std::to_string(k);
+    const std::string n = std::to_string(k);
     ScriptBuilder features(module, scope, input.frames);
     const ScriptValue f = model.lower_features(features, {"x", input.channels}, ctx);
     features.emit("return " + f.name);
-    code += features.method("_features_" + std::to_string(k), "x: Tensor", "Tensor") + "\n";
+    code += features.method("_features_" + n + "_chunk", "x: Tensor", "Tensor") + "\n";
+    code += "def _features_" + n + "(self, x: Tensor) -> Tensor:\n    if x.size(0) > " + chunk +
+            ":\n        return torch.cat([self._features_" + n + "_chunk(c) for c in x.split(" +
+            chunk + ")])\n    return self._features_" + n + "_chunk(x)\n\n";
     ScriptBuilder classify(module, scope, input.frames);
     classify.emit("return " + model.lower_classify(classify, {"features", f.channels}, ctx).name);
     code += classify.method("_classify_" + std::to_string(k), "features: Tensor", "Tensor") + "\n";
@@ -164,6 +172,11 @@ std::string gate_methods(torch::jit::Module& module, const WidthGateImpl& gate,
 }
 
 }  // namespace
+
+int64_t clips_per_chunk(const ScriptInputShape& input) {
+  const int64_t clip_bytes = 4 * input.channels * input.frames * input.height * input.width;
+  return std::max<int64_t>(1, kChunkInputBytes / std::max<int64_t>(1, clip_bytes));
+}
 
 torch::jit::Module lower_to_torchscript(const SlimmableNet& model, const WidthGateImpl* gate,
                                         std::vector<int> width_indices, ScriptInputShape input,

@@ -37,6 +37,18 @@ struct ScriptInputShape {
   int64_t channels = 3, frames = 0, height = 0, width = 0;
 };
 
+// A batch runs through a width's convolutions in chunks of clips whose input
+// is at most this size (at least one clip), so that no activation reaches
+// the size (32 MiB) above which glibc's malloc hands freed memory back to the
+// system: a tensor that large is page-faulted in again on every call, which
+// on a batch of 8 Jester-sized clips made the narrowest width 1.5-1.8x
+// slower than the same calls with freed memory kept (docs/benchmarks.md).
+// The activations of the backbones in configs/ stay within about 3x their
+// input (the stem: base channels at a quarter of the pixels).
+constexpr int64_t kChunkInputBytes = int64_t{4} << 20;
+// Clips per chunk for this input: kChunkInputBytes over one float clip's bytes.
+int64_t clips_per_chunk(const ScriptInputShape& input);
+
 // `width_indices`: indices into model.widths() to export, ascending (empty:
 // all). `gate`: a head per width of the model; it needs every width
 // exported (throws std::invalid_argument otherwise). `default_index`: index

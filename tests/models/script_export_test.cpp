@@ -94,6 +94,27 @@ TEST_CASE("exported logits match the training model at every width", "[models][e
   }
 }
 
+TEST_CASE("a batch of large clips runs in chunks, with the whole batch's logits",
+          "[models][export]") {
+  CHECK(clips_per_chunk({3, 16, 112, 112}) == 1);  // 2.4 MB a clip
+  CHECK(clips_per_chunk({3, 8, 48, 48}) == 18);    // 221 KB a clip
+  const ScriptInputShape large{3, 4, 300, 300};    // 4.3 MB a clip, over kChunkInputBytes
+  REQUIRE(clips_per_chunk(large) == 1);
+  auto model = trained_looking(tiny("r2plus1d"));
+  torch::jit::Module script = round_trip(lower_to_torchscript(*model, nullptr, {0, 3}, large));
+  CHECK(script.get_method("_features_0").graph()->toString().find("aten::split") !=
+        std::string::npos);
+  torch::NoGradGuard no_grad;
+  const at::Tensor x = torch::randn({3, 3, 4, 300, 300});
+  for (int k = 0; k < 2; ++k) {
+    const at::Tensor expected = model->forward(x, model->at_width(k == 0 ? 0 : 3));
+    const test::Parity p =
+        test::parity(script.get_method("forward_at")({x, int64_t{k}}).toTensor(), expected);
+    INFO("width index " << k << ", max|logits| " << p.scale);
+    CHECK(p.diff <= p.bound);
+  }
+}
+
 TEST_CASE("the width knob: set_width, get_width, widths, forward", "[models][export]") {
   auto model = trained_looking(tiny("r2plus1d"));
   torch::jit::Module script = round_trip(lower_to_torchscript(*model, nullptr, {}, kInput));
