@@ -94,7 +94,7 @@ TEST_CASE("exported logits match the training model at every width", "[models][e
   }
 }
 
-TEST_CASE("a batch of large clips runs in chunks, with the whole batch's logits",
+TEST_CASE("a batch of large clips runs in chunks and gives the whole batch logits",
           "[models][export]") {
   CHECK(clips_per_chunk({3, 16, 112, 112}) == 1);  // 2.4 MB a clip
   CHECK(clips_per_chunk({3, 8, 48, 48}) == 18);    // 221 KB a clip
