@@ -9,7 +9,11 @@ then times forward() (median of RUNS); the first three calls are shown apart
 also given as a share of the machine's matmul peak at the same threads.
 Working memory is the peak resident
 memory while running beyond what the loaded model holds (the peak is reset
-after loading through /proc/self/clear_refs).
+after loading through /proc/self/clear_refs). Tensor memory is the peak of
+what PyTorch's CPU allocator holds during one more call (activations and the
+workspace ATen allocates as tensors, from the profiler's allocation events):
+working memory beyond it is the runtime's own (oneDNN's primitives and
+scratchpads, the executor's graphs, the C library's heap).
 
 Usage: bench_consumer.py MODEL [--batches 1,8] [--threads 1,2] [--runs 200] [--json FILE]
 """
@@ -59,7 +63,23 @@ def child(model_path, width, batch, threads, runs):
     peak_kib = status_kib("VmHWM")
     print(json.dumps({"ms": 1000 * statistics.median(times), "first_calls_ms": first,
                       "loaded_mib": loaded_kib / 1024,
-                      "working_mib": (peak_kib - loaded_kib) / 1024}))
+                      "working_mib": (peak_kib - loaded_kib) / 1024,
+                      "tensor_mib": tensor_peak_mib(model, x)}))
+
+
+def tensor_peak_mib(model, x):
+    """Peak bytes held by PyTorch's CPU allocator during one call, in MiB."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    with torch.no_grad(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as p:
+        model(x)
+    events = [e for e in p.profiler.kineto_results.events() if e.name() == "[memory]"]
+    held = peak = 0
+    for e in sorted(events, key=lambda e: e.start_us()):
+        held += e.nbytes()
+        peak = max(peak, held)
+    return peak / 2**20
 
 
 def peak_child(threads):
@@ -116,16 +136,19 @@ def main():
             widest = rows[-1][1]
             print(f"\nbatch {batch}, {threads} thread(s); matmul peak {peak:.1f} GFLOP/s")
             print("  width  MFLOPs      ms  speed-up  FLOP ratio  speed-up/FLOP ratio  % of peak  "
-                  "first 3 calls (ms)  RSS after load (MiB)  working MiB (share of widest's)")
+                  "first 3 calls (ms)  RSS after load (MiB)  working MiB (share of widest's)  "
+                  "tensor MiB (share)")
             for w, r in rows:
                 speedup = widest["ms"] / r["ms"]
                 flop_ratio = cost[widths[-1]] / cost[w]
                 efficiency = cost[w] * batch / r["ms"] / peak  # MFLOP/ms = GFLOP/s
                 share = r["working_mib"] / widest["working_mib"] if widest["working_mib"] > 0 else 0
+                tensor_share = r["tensor_mib"] / widest["tensor_mib"] if widest["tensor_mib"] else 0
                 first = "/".join(f"{t:.1f}" for t in r["first_calls_ms"])
                 print(f"  {w:5.2f} {cost[w]:7.1f} {r['ms']:7.3f} {speedup:8.2f}x {flop_ratio:10.2f}x"
                       f" {speedup / flop_ratio:20.2f} {100 * efficiency:9.0f}% {first:>19s}"
-                      f" {r['loaded_mib']:21.1f} {r['working_mib']:8.1f} ({100 * share:.0f}%)")
+                      f" {r['loaded_mib']:21.1f} {r['working_mib']:8.1f} ({100 * share:.0f}%)"
+                      f" {r['tensor_mib']:18.1f} ({100 * tensor_share:.0f}%)")
                 results.append({"width": w, "batch": batch, "threads": threads,
                                 "mflops": cost[w], **r, "speedup": speedup,
                                 "flop_ratio": flop_ratio, "peak_gflops": peak,
