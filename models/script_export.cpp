@@ -73,8 +73,8 @@ std::string width_methods(torch::jit::Module& module, const SlimmableNet& model,
   std::string code;
   for (size_t k = 0; k < width_indices.size(); ++k) {
     const ForwardContext ctx = model.at_width(width_indices[k]);
-    const std::string scope = "w" + std::to_string(k);
     const std::string n = std::to_string(k);
+    const std::string scope = "w" + n;
     ScriptBuilder features(module, scope, input.frames);
     const ScriptValue f = model.lower_features(features, {"x", input.channels}, ctx);
     features.emit("return " + f.name);
@@ -84,7 +84,7 @@ std::string width_methods(torch::jit::Module& module, const SlimmableNet& model,
             chunk + ")])\n    return self._features_" + n + "_chunk(x)\n\n";
     ScriptBuilder classify(module, scope, input.frames);
     classify.emit("return " + model.lower_classify(classify, {"features", f.channels}, ctx).name);
-    code += classify.method("_classify_" + std::to_string(k), "features: Tensor", "Tensor") + "\n";
+    code += classify.method("_classify_" + n, "features: Tensor", "Tensor") + "\n";
   }
   return code;
 }
@@ -174,7 +174,8 @@ std::string gate_methods(torch::jit::Module& module, const WidthGateImpl& gate,
 }  // namespace
 
 int64_t clips_per_chunk(const ScriptInputShape& input) {
-  const int64_t clip_bytes = 4 * input.channels * input.frames * input.height * input.width;
+  const int64_t clip_bytes =
+      int64_t{sizeof(float)} * input.channels * input.frames * input.height * input.width;
   return std::max<int64_t>(1, kChunkInputBytes / std::max<int64_t>(1, clip_bytes));
 }
 
