@@ -1,6 +1,8 @@
 #include "datasets/video_clip_dataset.h"
 
 #include <stdexcept>
+#include <thread>
+#include <vector>
 
 #include "datasets/errors.h"
 #include "datasets/frame_source.h"
@@ -82,6 +84,30 @@ TransformedClip VideoClipDataset::get(size_t i, bool train, Rng& rng, int clip,
     frames.push_back(&it->second);
   }
   return transform_.apply(frames, index_.samples[i].label, train, rng);
+}
+
+int64_t VideoClipDataset::preload(int threads, const std::atomic<bool>* stop) const {
+  if (options_.cache_mb <= 0) return 0;
+  std::atomic<size_t> next{0};
+  std::atomic<bool> full{false};
+  auto work = [&] {
+    while (!full && !(stop && *stop)) {
+      const size_t i = next++;
+      if (i >= size()) return;
+      try {
+        load(i);
+      } catch (const BadSampleError&) {
+        continue;
+      }
+      std::lock_guard<std::mutex> lock(cache_mutex_);
+      if (!cache_.count(i)) full = true;  // the budget is spent
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  return cache_stats().videos;
 }
 
 CacheStats VideoClipDataset::cache_stats() const {

@@ -7,6 +7,7 @@
 // Thread-safe: get() may be called from several threads at once.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <map>
 #include <memory>
@@ -46,6 +47,13 @@ class VideoClipDataset {
   TransformedClip get(size_t i, bool train, Rng& rng, int clip = 0, int num_clips = 1) const;
 
   CacheStats cache_stats() const;
+
+  // Decodes every video into the cache, in index order, on `threads` threads
+  // at once, until the cache budget is full or `stop` is set; the first epoch
+  // then does not decode on a core that its model step uses. A video that
+  // cannot be decoded is left to the loader to skip or fail on. Returns the
+  // videos cached. Does nothing without a cache.
+  int64_t preload(int threads, const std::atomic<bool>* stop = nullptr) const;
 
  private:
   struct Video {

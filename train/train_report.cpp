@@ -59,6 +59,7 @@ json report_json(const TrainReport& report) {
           {"seconds", report.seconds},
           {"times",
            {{"setup_s", report.times.setup_s},
+            {"preload_s", report.times.preload_s},
             {"steps_s", report.times.steps_s},
             {"epoch_ends_s", report.times.epoch_ends_s},
             {"final_s", report.times.final_s}}}};
@@ -116,10 +117,10 @@ std::string format_report(const TrainReport& r) {
   }
   const RunTimes& t = r.times;
   std::snprintf(line, sizeof line,
-                "%s%.0f s in all: setup %.1f s, steps %.1f s, validation and checkpoints %.1f s, "
-                "final model and export %.1f s\n",
-                r.clips_per_s > 0 ? ", " : "", r.seconds, t.setup_s, t.steps_s, t.epoch_ends_s,
-                t.final_s);
+                "%s%.0f s in all: setup %.1f s, decoding into the cache %.1f s, steps %.1f s, "
+                "validation and checkpoints %.1f s, final model and export %.1f s\n",
+                r.clips_per_s > 0 ? ", " : "", r.seconds, t.setup_s, t.preload_s, t.steps_s,
+                t.epoch_ends_s, t.final_s);
   out << line;
   if (r.skipped_samples > 0) {
     out << "skipped " << r.skipped_samples

@@ -46,6 +46,7 @@ struct GateReport {
 // its resumption).
 struct RunTimes {
   double setup_s = 0;       // data, model and optimizer, before the first step
+  double preload_s = 0;     // decoding the videos into the cache, before the first step
   double steps_s = 0;       // the training steps, data waits included
   double epoch_ends_s = 0;  // validation and checkpoints after each epoch
   double final_s = 0;       // final evaluation, calibration, gate, final checkpoint and export

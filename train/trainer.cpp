@@ -54,7 +54,7 @@ struct Trainer::Impl {
   std::string config_json;
   double data_seconds = 0, step_seconds = 0;
   double compute_seconds = 0, compute_cpu_seconds = 0;  // train_step's wall and this thread's CPU
-  double setup_seconds = 0, epoch_end_seconds = 0;
+  double setup_seconds = 0, preload_seconds = 0, epoch_end_seconds = 0;
   int64_t clips_seen = 0;
 
   Impl(TrainConfig c, TrainerOptions o)
@@ -174,6 +174,28 @@ struct Trainer::Impl {
     return score_widths(outputs(data.val), model->widths());
   }
 
+  // Decodes the run's videos into the caches before the first step, on as
+  // many threads as the model step computes on: while training, the loader
+  // decodes on a core the step also uses, and the first epoch ran at half
+  // speed (docs/benchmarks.md, "Training speed").
+  void preload_data() {
+    if (config.data.cache_mb <= 0) return;
+    const auto t0 = Clock::now();
+    const int threads = at::get_num_threads();
+    int64_t videos = 0, total = 0;
+    for (const auto& set : {data.train, data.val, data.gate}) {
+      if (!set) continue;
+      videos += set->preload(threads, options.stop_requested);
+      total += static_cast<int64_t>(set->size());
+    }
+    preload_seconds = seconds_since(t0);
+    char line[160];
+    std::snprintf(
+        line, sizeof line, "decoded %lld of %lld videos into the cache in %.1f s on %d thread(s)",
+        static_cast<long long>(videos), static_cast<long long>(total), preload_seconds, threads);
+    progress.message(line);
+  }
+
   // Whether the current epoch trains the widest width alone (train.widest_first_epochs).
   bool widest_only_epoch() const { return state.epoch < config.train.widest_first_epochs; }
 
@@ -279,6 +301,7 @@ struct Trainer::Impl {
     const int64_t total_steps = steps_per_epoch * t.epochs;
     const int64_t warmup = static_cast<int64_t>(std::llround(t.warmup_epochs * steps_per_epoch));
     progress = ProgressReporter(t.epochs, steps_per_epoch, t.log_every, options.progress);
+    if (state.epoch < t.epochs) preload_data();
     while (state.epoch < t.epochs) {
       model->train();
       train_loader->start_epoch(state.epoch, state.next_batch);
@@ -401,8 +424,8 @@ TrainReport Trainer::run() {
   report.skipped_samples = static_cast<int64_t>(impl.skipped.size());
   const auto final_start = Clock::now();
   if (done) report = impl.finish(std::move(report));
-  report.times = {impl.setup_seconds, impl.step_seconds, impl.epoch_end_seconds,
-                  seconds_since(final_start)};
+  report.times = {impl.setup_seconds, impl.preload_seconds, impl.step_seconds,
+                  impl.epoch_end_seconds, seconds_since(final_start)};
   report.seconds = impl.setup_seconds + seconds_since(t0);
   if (done) {
     const json j = report_json(report);

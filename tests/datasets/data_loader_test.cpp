@@ -1,6 +1,7 @@
 #include "datasets/data_loader.h"
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <set>
 
@@ -152,6 +153,40 @@ TEST_CASE("the cache gives the same clips and skips decoding on later epochs",
   CHECK(cached->cache_stats().videos == 20);
 }
 
+TEST_CASE("preloading decodes every video into the cache on several threads",
+          "[datasets][loader]") {
+  const DatasetIndex index = read_manifest(tiny_dataset() + "/train.csv");
+  auto plain = std::make_shared<VideoClipDataset>(index, small_clips(0));
+  auto cached = std::make_shared<VideoClipDataset>(index, small_clips(64));
+  CHECK(plain->preload(2) == 0);  // no cache: nothing to do
+  CHECK(plain->cache_stats().misses == 0);
+  CHECK(cached->preload(3) == 20);
+  CHECK(cached->cache_stats().misses == 20);
+  DataLoaderOptions lo;
+  lo.batch_size = 5;
+  DataLoader a(plain, lo), b(cached, lo);
+  require_same(run_epoch(a, 0), run_epoch(b, 0));
+  CHECK(cached->cache_stats().misses == 20);  // the epoch decoded nothing
+  CHECK(cached->cache_stats().hits == 20);
+
+  // A budget of about ten videos: preloading stops once it is spent.
+  const int64_t video_bytes = cached->cache_stats().bytes / 20;
+  VideoClipDatasetOptions small_budget = small_clips();
+  small_budget.cache_mb = 1;
+  auto partial = std::make_shared<VideoClipDataset>(index, small_budget);
+  REQUIRE((int64_t{1} << 20) / video_bytes < 20);
+  const int64_t kept = partial->preload(2);
+  CHECK(kept > 0);
+  CHECK(kept < 20);
+  CHECK(partial->cache_stats().bytes <= (int64_t{1} << 20));
+  CHECK(partial->cache_stats().misses <= kept + 2);  // each thread decodes at most one more
+
+  // A stop request before it starts.
+  std::atomic<bool> stop{true};
+  auto stopped = std::make_shared<VideoClipDataset>(index, small_clips(64));
+  CHECK(stopped->preload(2, &stop) == 0);
+}
+
 TEST_CASE("evaluation takes several centred clips per video, unshuffled", "[datasets][loader]") {
   auto ds =
       std::make_shared<VideoClipDataset>(read_manifest(tiny_dataset() + "/val.csv"), small_clips());
@@ -231,4 +266,18 @@ TEST_CASE("bad samples are skipped with a warning and counted, or stop the run",
         }
       }(),
       Catch::StartsWith(dir.str("cut.avi") + ": truncated or corrupt"));
+
+  // Preloading leaves bad videos to the loader, which still warns and skips.
+  auto cached =
+      std::make_shared<VideoClipDataset>(read_manifest(dir.str("m.csv")), small_clips(64));
+  CHECK(cached->preload(2) == 2);
+  warnings.clear();
+  lo = DataLoaderOptions{};
+  lo.batch_size = 2;
+  lo.warn = [&](const std::string& w) { warnings.push_back(w); };
+  DataLoader after_preload(cached, lo);
+  int64_t preloaded_clips = 0;
+  for (const auto& b : run_epoch(after_preload, 0)) preloaded_clips += b.clips.size(0);
+  CHECK(preloaded_clips == 2);
+  CHECK(warnings.size() == 3);
 }

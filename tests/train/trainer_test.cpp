@@ -56,8 +56,10 @@ TEST_CASE("a tiny run writes its run directory and a report for every width", "[
   CHECK(r.compute_busy <= 1.05);
   const RunTimes& t = r.times;
   for (const double phase : {t.setup_s, t.steps_s, t.epoch_ends_s, t.final_s}) CHECK(phase > 0);
-  CHECK(t.setup_s + t.steps_s + t.epoch_ends_s + t.final_s <= r.seconds);
-  CHECK(t.setup_s + t.steps_s + t.epoch_ends_s + t.final_s > 0.5 * r.seconds);
+  CHECK(t.preload_s == 0);  // no cache (data.cache_mb 0): nothing to preload
+  const double phases = t.setup_s + t.preload_s + t.steps_s + t.epoch_ends_s + t.final_s;
+  CHECK(phases <= r.seconds);
+  CHECK(phases > 0.5 * r.seconds);
   for (const char* f :
        {"config.json", "metrics.jsonl", "report.json", "checkpoints/last.pt", "checkpoints/best.pt",
         "checkpoints/final.pt", "checkpoints/epoch_0002.pt"}) {
@@ -130,6 +132,26 @@ TEST_CASE("a run stopped mid-epoch and resumed ends with the same weights",
   for (const auto& [name, tensor] : a) {
     INFO(name);
     CHECK(at::equal(tensor, b.at(name)));  // bitwise: 1 thread, no loader workers
+  }
+}
+
+TEST_CASE("a run that decodes its videos into the cache first trains the same weights",
+          "[train][trainer]") {
+  at::set_num_threads(1);
+  TempDir dir;
+  TrainConfig c = tiny_config(tiny_dataset());
+  c.gate.enabled = false;
+  const TrainReport plain = Trainer(c, quiet(dir.str("plain"))).run();
+  c.data.cache_mb = 64;
+  const TrainReport cached = Trainer(c, quiet(dir.str("cached"))).run();
+  CHECK(plain.times.preload_s == 0);
+  CHECK(cached.times.preload_s > 0);
+  const auto a = weights_of(dir.str("plain/checkpoints/last.pt"), c);
+  const auto b = weights_of(dir.str("cached/checkpoints/last.pt"), c);
+  REQUIRE(a.size() == b.size());
+  for (const auto& [name, tensor] : a) {
+    INFO(name);
+    CHECK(at::equal(tensor, b.at(name)));
   }
 }
 
