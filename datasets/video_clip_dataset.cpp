@@ -1,6 +1,7 @@
 #include "datasets/video_clip_dataset.h"
 
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -96,7 +97,7 @@ int64_t VideoClipDataset::preload(int threads, const std::atomic<bool>* stop) co
       if (i >= size()) return;
       try {
         load(i);
-      } catch (const BadSampleError&) {
+      } catch (...) {  // the loader meets it again and skips, fails or rethrows as it does
         continue;
       }
       std::lock_guard<std::mutex> lock(cache_mutex_);
@@ -104,7 +105,10 @@ int64_t VideoClipDataset::preload(int threads, const std::atomic<bool>* stop) co
     }
   };
   std::vector<std::thread> pool;
-  for (int t = 1; t < threads; ++t) pool.emplace_back(work);
+  try {
+    for (int t = 1; t < threads; ++t) pool.emplace_back(work);
+  } catch (const std::system_error&) {  // no more threads: those started share the work
+  }
   work();
   for (auto& t : pool) t.join();
   return cache_stats().videos;

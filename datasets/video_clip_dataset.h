@@ -51,8 +51,9 @@ class VideoClipDataset {
   // Decodes every video into the cache, in index order, on `threads` threads
   // at once, until the cache budget is full or `stop` is set; the first epoch
   // then does not decode on a core that its model step uses. A video that
-  // cannot be decoded is left to the loader to skip or fail on. Returns the
-  // videos cached. Does nothing without a cache.
+  // fails to load (cannot be decoded, or any other error) is left to the
+  // loader, which skips, fails or rethrows as it always does; preload itself
+  // never throws. Returns the videos cached. Does nothing without a cache.
   int64_t preload(int threads, const std::atomic<bool>* stop = nullptr) const;
 
  private:
