@@ -37,6 +37,18 @@ std::map<std::string, at::Tensor> weights_of(const std::string& checkpoint, cons
   return out;
 }
 
+// Two checkpoints' weights and buffers are bitwise equal.
+void require_same_weights(const std::string& a_path, const std::string& b_path,
+                          const TrainConfig& c) {
+  const auto a = weights_of(a_path, c);
+  const auto b = weights_of(b_path, c);
+  REQUIRE(a.size() == b.size());
+  for (const auto& [name, tensor] : a) {
+    INFO(name);
+    CHECK(at::equal(tensor, b.at(name)));
+  }
+}
+
 }  // namespace
 
 TEST_CASE("a tiny run writes its run directory and a report for every width", "[train][trainer]") {
@@ -126,13 +138,9 @@ TEST_CASE("a run stopped mid-epoch and resumed ends with the same weights",
   CHECK_FALSE(Trainer(c, second).run().finished);
   CHECK(Trainer(c, quiet(dir.str("resumed"), "auto")).run().finished);
 
-  const auto a = weights_of(dir.str("straight/checkpoints/last.pt"), c);
-  const auto b = weights_of(dir.str("resumed/checkpoints/last.pt"), c);
-  REQUIRE(a.size() == b.size());
-  for (const auto& [name, tensor] : a) {
-    INFO(name);
-    CHECK(at::equal(tensor, b.at(name)));  // bitwise: 1 thread, no loader workers
-  }
+  // Bitwise: 1 thread, no loader workers.
+  require_same_weights(dir.str("straight/checkpoints/last.pt"),
+                       dir.str("resumed/checkpoints/last.pt"), c);
 }
 
 TEST_CASE("a run that decodes its videos into the cache first trains the same weights",
@@ -146,13 +154,8 @@ TEST_CASE("a run that decodes its videos into the cache first trains the same we
   const TrainReport cached = Trainer(c, quiet(dir.str("cached"))).run();
   CHECK(plain.times.preload_s == 0);
   CHECK(cached.times.preload_s > 0);
-  const auto a = weights_of(dir.str("plain/checkpoints/last.pt"), c);
-  const auto b = weights_of(dir.str("cached/checkpoints/last.pt"), c);
-  REQUIRE(a.size() == b.size());
-  for (const auto& [name, tensor] : a) {
-    INFO(name);
-    CHECK(at::equal(tensor, b.at(name)));
-  }
+  require_same_weights(dir.str("plain/checkpoints/last.pt"), dir.str("cached/checkpoints/last.pt"),
+                       c);
 }
 
 TEST_CASE("a NaN loss stops the run at its step and keeps the last checkpoint",
