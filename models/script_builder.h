@@ -1,7 +1,6 @@
-// Writing a network as TorchScript source: the export half of "describe a
-// model once, lower it twice". Each slimmable layer has a lower() beside its
-// forward() that emits, for one width, the same computation as straight-line
-// TorchScript over constants sliced (and batch norm folded) for that width.
+// Writing TorchScript source: what ScriptBackend (models/net_backends.h)
+// writes a network's ops into, for one width, as straight-line code over
+// constants sliced (and batch norm folded) for that width.
 //
 // A ScriptBuilder collects one method body. Tensors it is given become
 // parameters of the module being built (contiguous CPU copies, no grad),
@@ -20,17 +19,6 @@ struct Module;
 
 namespace adaptive {
 
-// A tensor variable of the method being written and its channel count.
-// `time_folded`: a clip held as frames [N*T, C, H, W] (T: the builder's
-// frames) in channels-last memory, on which a (1, kh, kw) conv is a 2D conv
-// and a (kt, 1, 1) conv a 2D conv over a view [N, C, T, H*W] of the same
-// memory: a (2+1)D network runs as 2D convs with no copy between them.
-struct ScriptValue {
-  std::string name;
-  int64_t channels = 0;
-  bool time_folded = false;
-};
-
 class ScriptBuilder {
  public:
   // `frames`: clip length the method will see (static, from the input spec).
@@ -43,9 +31,6 @@ class ScriptBuilder {
                      at::MemoryFormat memory = at::MemoryFormat::Contiguous);
   // Emits `vN = expr`; returns vN.
   std::string let(const std::string& expr);
-  ScriptValue let(const std::string& expr, int64_t channels, bool time_folded = false) {
-    return {let(expr), channels, time_folded};
-  }
   // Emits a line of code as it is (indented into the method body).
   void emit(const std::string& line);
 

@@ -4,6 +4,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "models/net_backends.h"
+
 namespace adaptive {
 namespace {
 
@@ -76,14 +78,20 @@ std::string width_methods(torch::jit::Module& module, const SlimmableNet& model,
     const std::string n = std::to_string(k);
     const std::string scope = "w" + n;
     ScriptBuilder features(module, scope, input.frames);
-    const ScriptValue f = model.lower_features(features, {"x", input.channels}, ctx);
+    ScriptBackend features_backend(features, ctx);
+    const NetValue f =
+        model.apply_features(features_backend, ScriptBackend::argument("x", input.channels));
     features.emit("return " + f.name);
     code += features.method("_features_" + n + "_chunk", "x: Tensor", "Tensor") + "\n";
     code += "def _features_" + n + "(self, x: Tensor) -> Tensor:\n    if x.size(0) > " + chunk +
             ":\n        return torch.cat([self._features_" + n + "_chunk(c) for c in x.split(" +
             chunk + ")])\n    return self._features_" + n + "_chunk(x)\n\n";
     ScriptBuilder classify(module, scope, input.frames);
-    classify.emit("return " + model.lower_classify(classify, {"features", f.channels}, ctx).name);
+    ScriptBackend classify_backend(classify, ctx);
+    classify.emit(
+        "return " +
+        model.apply_classify(classify_backend, ScriptBackend::argument("features", f.channels))
+            .name);
     code += classify.method("_classify_" + n, "features: Tensor", "Tensor") + "\n";
   }
   return code;

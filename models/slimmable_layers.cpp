@@ -65,7 +65,7 @@ int64_t SlimConvImpl::out_channels_at(double width) const {
                             : channels_at(options_.out_channels, width, options_.channel_multiple);
 }
 
-at::Tensor SlimConvImpl::forward(const at::Tensor& x, const ForwardContext& ctx) {
+at::Tensor SlimConvImpl::forward(const at::Tensor& x, const ForwardContext& ctx) const {
   const auto& o = options_;
   const int64_t c_in = x.size(1);
   if (c_in > (o.depthwise ? o.out_channels : o.in_channels)) {
@@ -142,18 +142,6 @@ at::Tensor conv3d_over_frames(const at::Tensor& x, const at::Tensor& w, const at
   throw std::invalid_argument(msg.str());
 }
 
-at::Tensor fold_frames(const at::Tensor& clips) {
-  // [N, C, T, H, W] -> memory [N, T, H, W, C] -> [N*T, C, H, W] channels-last
-  return clips.permute({0, 2, 3, 4, 1})
-      .contiguous()
-      .view({-1, clips.size(3), clips.size(4), clips.size(1)})
-      .permute({0, 3, 1, 2});
-}
-
-at::Tensor pool_frames(const at::Tensor& frames, int64_t frames_per_clip) {
-  return frames.mean({2, 3}).view({-1, frames_per_clip, frames.size(1)}).mean(1);
-}
-
 SwitchableBatchNormImpl::SwitchableBatchNormImpl(const SwitchableBatchNormOptions& o)
     : mode_(o.mode), momentum_(o.momentum), eps_(o.eps) {
   if (o.widths.empty()) throw std::invalid_argument("SwitchableBatchNorm: no width");
@@ -187,7 +175,7 @@ void SwitchableBatchNormImpl::reset_statistics() {
   for (auto& v : vars_) v.fill_(1);
 }
 
-at::Tensor SwitchableBatchNormImpl::forward(const at::Tensor& x, const ForwardContext& ctx) {
+at::Tensor SwitchableBatchNormImpl::forward(const at::Tensor& x, const ForwardContext& ctx) const {
   const int64_t c = x.size(1);
   const int i = ctx.model_width_index;
   if (i >= static_cast<int>(channels_.size()))
@@ -230,7 +218,7 @@ SlimLinearImpl::SlimLinearImpl(int64_t in_features, int64_t out_features, bool f
   torch::nn::init::normal_(weight, 0, 0.01);
 }
 
-at::Tensor SlimLinearImpl::forward(const at::Tensor& x, const ForwardContext& ctx) {
+at::Tensor SlimLinearImpl::forward(const at::Tensor& x, const ForwardContext& ctx) const {
   const int64_t in = x.size(1);
   const int64_t out = out_features_at(ctx.width);
   const at::Tensor w = weight.narrow(0, 0, out).narrow(1, 0, in), b = bias.narrow(0, 0, out);
@@ -243,15 +231,6 @@ at::Tensor SlimLinearImpl::forward(const at::Tensor& x, const ForwardContext& ct
 
 int64_t SlimLinearImpl::out_features_at(double width) const {
   return fixed_out_ ? out_features_ : channels_at(out_features_, width, channel_multiple_);
-}
-
-ScriptValue SlimLinearImpl::lower(ScriptBuilder& s, const std::string& name, const ScriptValue& x,
-                                  const ForwardContext& ctx) const {
-  const int64_t out = out_features_at(ctx.width);
-  const std::string w =
-      s.tensor(name + "_weight", weight.narrow(0, 0, out).narrow(1, 0, x.channels));
-  const std::string b = s.tensor(name + "_bias", bias.narrow(0, 0, out));
-  return s.let("torch.linear(" + x.name + ", " + w + ", " + b + ")", out);
 }
 
 }  // namespace adaptive

@@ -20,7 +20,6 @@
 #include <torch/nn/module.h>
 
 #include "common/enum_names.h"
-#include "models/script_builder.h"
 
 namespace adaptive {
 
@@ -80,12 +79,6 @@ at::Tensor conv3d_over_frames(const at::Tensor& x, const at::Tensor& w, const at
                               const std::vector<int64_t>& stride,
                               const std::vector<int64_t>& padding, int64_t groups, int64_t frames);
 
-// A clip [N, C, T, H, W] as frames [N*T, C, H, W] in channels-last memory
-// (one copy).
-at::Tensor fold_frames(const at::Tensor& clips);
-// Frames [N*T, C, H, W] averaged over space and time: features [N, C].
-at::Tensor pool_frames(const at::Tensor& frames, int64_t frames_per_clip);
-
 struct SlimConvOptions {
   int64_t in_channels = 0;       // at full width (used for initialisation)
   int64_t out_channels = 0;      // at full width
@@ -103,7 +96,7 @@ struct SlimConvOptions {
 class SlimConvImpl : public torch::nn::Module {
  public:
   explicit SlimConvImpl(SlimConvOptions options);
-  at::Tensor forward(const at::Tensor& x, const ForwardContext& ctx);
+  at::Tensor forward(const at::Tensor& x, const ForwardContext& ctx) const;
   // Output channels at `width`.
   int64_t out_channels_at(double width) const;
   const SlimConvOptions& options() const { return options_; }
@@ -131,7 +124,8 @@ struct SwitchableBatchNormOptions {
 class SwitchableBatchNormImpl : public torch::nn::Module {
  public:
   explicit SwitchableBatchNormImpl(const SwitchableBatchNormOptions& options);
-  at::Tensor forward(const at::Tensor& x, const ForwardContext& ctx);
+  // Updates the running statistics in training mode (they are buffers).
+  at::Tensor forward(const at::Tensor& x, const ForwardContext& ctx) const;
 
   // Scale, shift, running mean and variance used at width index `i` (for
   // export and tests). Views into the module's tensors.
@@ -156,11 +150,8 @@ class SlimLinearImpl : public torch::nn::Module {
  public:
   SlimLinearImpl(int64_t in_features, int64_t out_features, bool fixed_out = true,
                  int64_t channel_multiple = 8);
-  at::Tensor forward(const at::Tensor& x, const ForwardContext& ctx);
+  at::Tensor forward(const at::Tensor& x, const ForwardContext& ctx) const;
   int64_t out_features_at(double width) const;
-  // TorchScript of forward() at ctx's width (see script_builder.h).
-  ScriptValue lower(ScriptBuilder& s, const std::string& name, const ScriptValue& x,
-                    const ForwardContext& ctx) const;
   at::Tensor weight, bias;
 
  private:

@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include "models/backbones.h"
+#include "models/net_backends.h"
 
 namespace adaptive {
 namespace {
@@ -101,24 +102,23 @@ ConvBnImpl::ConvBnImpl(const SlimConvOptions& c, const ModelOptions& model, bool
   bn = register_module("bn", SwitchableBatchNorm(bn_options));
 }
 
-at::Tensor ConvBnImpl::forward(const at::Tensor& x, const ForwardContext& ctx, bool relu) {
+at::Tensor ConvBnImpl::forward(const at::Tensor& x, const ForwardContext& ctx, bool relu) const {
   at::Tensor y = bn->forward(conv->forward(x, ctx), ctx);
   return relu ? at::relu(y) : y;
 }
 
-ScriptValue ConvBnImpl::lower(ScriptBuilder& s, const std::string& name, const ScriptValue& x,
-                              const ForwardContext& ctx, bool relu) const {
+FoldedConvBn ConvBnImpl::folded(const std::string& name, int64_t in_channels,
+                                const ForwardContext& ctx) const {
   const SlimConvOptions& o = conv->options();
-  const int64_t c_out = o.depthwise ? x.channels : conv->out_channels_at(ctx.width);
+  const int64_t c_out = o.depthwise ? in_channels : conv->out_channels_at(ctx.width);
   at::Tensor w = conv->weight.detach().narrow(0, 0, c_out);
-  if (!o.depthwise) w = w.narrow(1, 0, x.channels);
+  if (!o.depthwise) w = w.narrow(1, 0, in_channels);
   const SwitchableBatchNormImpl::Params bn_at = bn->params_at(ctx.model_width_index);
   if (bn_at.mean.size(0) != c_out) {
-    throw std::logic_error("ConvBn::lower: " + name + " has " + std::to_string(c_out) +
+    throw std::logic_error("ConvBn: " + name + " has " + std::to_string(c_out) +
                            " outputs at width index " + std::to_string(ctx.model_width_index) +
                            ", its BN " + std::to_string(bn_at.mean.size(0)));
   }
-  // Folded in double precision, stored as float.
   const at::Tensor scale =
       bn_at.weight.to(at::kDouble) / (bn_at.var.to(at::kDouble) + bn->eps()).sqrt();
   std::vector<int64_t> scale_shape(w.dim(), 1);
@@ -126,55 +126,7 @@ ScriptValue ConvBnImpl::lower(ScriptBuilder& s, const std::string& name, const S
   at::Tensor shift = bn_at.bias.to(at::kDouble) - bn_at.mean.to(at::kDouble) * scale;
   if (conv->bias.defined())
     shift = shift + conv->bias.detach().narrow(0, 0, c_out).to(at::kDouble) * scale;
-  at::Tensor folded_weight = w.to(at::kDouble) * scale.view(scale_shape);
-  const bool is3d = o.kernel.size() == 3;
-  if (x.time_folded) {
-    if (!is3d) throw std::logic_error("ConvBn::lower: " + name + ": a 2D conv on a folded clip");
-    return lower_folded(s, name, x, folded_weight, shift, relu);
-  }
-  const std::string weight = s.tensor(name + "_weight", folded_weight);
-  const std::string bias = s.tensor(name + "_bias", shift);
-  const std::string call = std::string(is3d ? "torch.conv3d(" : "torch.conv2d(") + x.name + ", " +
-                           weight + ", " + bias + ", " + script_list(o.stride) + ", " +
-                           script_list(o.padding) + ", " + (is3d ? "[1, 1, 1]" : "[1, 1]") + ", " +
-                           std::to_string(o.depthwise ? x.channels : 1) + ")";
-  return s.let(relu ? "torch.relu_(" + call + ")" : call, c_out);
-}
-
-ScriptValue ConvBnImpl::lower_folded(ScriptBuilder& s, const std::string& name,
-                                     const ScriptValue& x, const at::Tensor& weight,
-                                     const at::Tensor& bias, bool relu) const {
-  const SlimConvOptions& o = conv->options();
-  const auto& k = o.kernel;
-  const auto& st = o.stride;
-  const auto& p = o.padding;
-  const int64_t c_out = weight.size(0);
-  const auto conv2d = [&](const std::string& input, const at::Tensor& w2d,
-                          std::vector<int64_t> stride, std::vector<int64_t> padding) {
-    const std::string call = "torch.conv2d(" + input + ", " +
-                             s.tensor(name + "_weight", w2d, at::MemoryFormat::ChannelsLast) +
-                             ", " + s.tensor(name + "_bias", bias) + ", " + script_list(stride) +
-                             ", " + script_list(padding) + ", [1, 1], " +
-                             std::to_string(o.depthwise ? x.channels : 1) + ")";
-    return relu ? "torch.relu_(" + call + ")" : call;
-  };
-  const std::optional<FrameConv> kind = frame_conv_kind(k, st, p);
-  if (kind == FrameConv::kSpatial) {  // a 2D conv of every frame
-    return s.let(conv2d(x.name, weight.squeeze(2), {st[1], st[2]}, {p[1], p[2]}), c_out, true);
-  }
-  if (kind == FrameConv::kTemporal) {
-    // [N*T, C, H, W] -> [N, C, T, H*W] and back, views of channels-last memory
-    const std::string& v = x.name;
-    const std::string clip = s.let(
-        v + ".permute(0, 2, 3, 1).reshape(-1, " + std::to_string(s.frames()) + ", " + v +
-        ".size(2) * " + v + ".size(3), " + std::to_string(x.channels) + ").permute(0, 3, 1, 2)");
-    const std::string y = s.let(conv2d(clip, weight.squeeze(-1), {1, 1}, {p[0], 0}));
-    return s.let(y + ".permute(0, 2, 3, 1).reshape(-1, " + v + ".size(2), " + v + ".size(3), " +
-                     std::to_string(c_out) + ").permute(0, 3, 1, 2)",
-                 c_out, true);
-  }
-  throw std::logic_error("ConvBn::lower: " + name + ": kernel " + script_list(k) +
-                         " is neither spatial nor temporal, so a folded clip can't take it");
+  return {w.to(at::kDouble) * scale.view(scale_shape), shift};
 }
 
 SlimmableNet::SlimmableNet(ModelOptions options) : options_(std::move(options)) {
@@ -185,15 +137,20 @@ void SlimmableNet::build_classifier() {
   classifier_ = register_module("classifier", SlimLinear(feature_channels(), options_.num_classes));
 }
 
-at::Tensor SlimmableNet::classify(const at::Tensor& features, const ForwardContext& ctx) {
-  at::Tensor x = features;
-  if (options_.dropout > 0 && is_training()) x = at::dropout(x, options_.dropout, true);
-  return classifier_->forward(x, ctx);
+NetValue SlimmableNet::apply_classify(NetBackend& b, const NetValue& features) const {
+  NetValue x = features;
+  if (options_.dropout > 0 && is_training()) x = b.dropout(x, options_.dropout);
+  return b.linear("classifier", *classifier_, x);
 }
 
-ScriptValue SlimmableNet::lower_classify(ScriptBuilder& s, const ScriptValue& features,
-                                         const ForwardContext& ctx) const {
-  return classifier_->lower(s, "classifier", features, ctx);  // dropout is off in eval mode
+at::Tensor SlimmableNet::features(const at::Tensor& clips, const ForwardContext& ctx) const {
+  EagerBackend b(ctx, clips.size(2));
+  return apply_features(b, EagerBackend::value(clips)).tensor;
+}
+
+at::Tensor SlimmableNet::classify(const at::Tensor& features, const ForwardContext& ctx) const {
+  EagerBackend b(ctx, 0);
+  return apply_classify(b, EagerBackend::value(features)).tensor;
 }
 
 void SlimmableNet::reset_bn_statistics() {

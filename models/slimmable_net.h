@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/config.h"
+#include "models/net_backend.h"
 #include "models/slimmable_layers.h"
 
 namespace adaptive {
@@ -44,44 +45,48 @@ struct ModelOptions {
 // channels than the next narrower one.
 void validate(const ModelOptions& options);
 
+// A conv and batch norm folded into one conv for inference, in double
+// precision: weight [out, in, k...] the width's slice scaled by the BN's
+// gamma / sqrt(var + eps), bias beta - mean * that scale (plus the conv's
+// bias, scaled).
+struct FoldedConvBn {
+  at::Tensor weight, bias;
+};
+
 // A pair that export folds into one conv: slim conv, switchable BN, optional ReLU.
 class ConvBnImpl : public torch::nn::Module {
  public:
   // `zero_scale`: the BN starts at scale 0 (end of a residual branch).
   ConvBnImpl(const SlimConvOptions& conv, const ModelOptions& model, bool zero_scale = false);
-  at::Tensor forward(const at::Tensor& x, const ForwardContext& ctx, bool relu = true);
-  // TorchScript of forward() at ctx's width: one conv whose weights are the
-  // width's slice scaled by the BN's 1/sqrt(var + eps) * gamma, and whose bias
-  // is beta - mean * that scale (batch norm folded; eval mode only).
-  ScriptValue lower(ScriptBuilder& s, const std::string& name, const ScriptValue& x,
-                    const ForwardContext& ctx, bool relu = true) const;
+  at::Tensor forward(const at::Tensor& x, const ForwardContext& ctx, bool relu = true) const;
+  // The pair at ctx's width, for an input of `in_channels`, folded (eval
+  // mode statistics). Throws std::logic_error naming the layer `name` when
+  // the conv and BN disagree on the channel count.
+  FoldedConvBn folded(const std::string& name, int64_t in_channels,
+                      const ForwardContext& ctx) const;
   SlimConv conv{nullptr};
   SwitchableBatchNorm bn{nullptr};
-
- private:
-  // lower() on a time-folded clip (script_builder.h): a (1, kh, kw) or
-  // (kt, 1, 1) kernel as a 2D conv; other kernels throw std::logic_error.
-  ScriptValue lower_folded(ScriptBuilder& s, const std::string& name, const ScriptValue& x,
-                           const at::Tensor& weight, const at::Tensor& bias, bool relu) const;
 };
 TORCH_MODULE(ConvBn);
 
+// A slimmable video classifier. Its structure is written once, in
+// apply_features() over a NetBackend (models/net_backend.h); forward() runs
+// it on tensors (EagerBackend), export writes it as TorchScript
+// (ScriptBackend).
 class SlimmableNet : public torch::nn::Module {
  public:
   explicit SlimmableNet(ModelOptions options);
 
-  // Pooled features [N, C(width)] of the backbone.
-  virtual at::Tensor features(const at::Tensor& clips, const ForwardContext& ctx) = 0;
+  // Pooled features [N, C(width)] of the backbone from clips [N, 3, T, H, W],
+  // at the backend's width.
+  virtual NetValue apply_features(NetBackend& backend, const NetValue& clips) const = 0;
   // Logits from pooled features: dropout (training) then the classifier.
-  at::Tensor classify(const at::Tensor& features, const ForwardContext& ctx);
+  NetValue apply_classify(NetBackend& backend, const NetValue& features) const;
 
-  // TorchScript of features() and classify() at ctx's width, eval mode (see
-  // script_builder.h); `clips` is the method's input [N, 3, T, H, W].
-  virtual ScriptValue lower_features(ScriptBuilder& s, const ScriptValue& clips,
-                                     const ForwardContext& ctx) const = 0;
-  ScriptValue lower_classify(ScriptBuilder& s, const ScriptValue& features,
-                             const ForwardContext& ctx) const;
-  at::Tensor forward(const at::Tensor& clips, const ForwardContext& ctx) {
+  // The same on tensors, at ctx's width.
+  at::Tensor features(const at::Tensor& clips, const ForwardContext& ctx) const;
+  at::Tensor classify(const at::Tensor& features, const ForwardContext& ctx) const;
+  at::Tensor forward(const at::Tensor& clips, const ForwardContext& ctx) const {
     return classify(features(clips, ctx), ctx);
   }
 

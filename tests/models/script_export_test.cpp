@@ -73,12 +73,27 @@ std::string error_of(const std::function<void()>& call) {
 }  // namespace
 
 TEST_CASE("exported logits match the training model at every width", "[models][export]") {
-  std::vector<ModelOptions> variants = {tiny("r2plus1d"), tiny("tsm_mobile")};
-  variants.push_back(tiny("r2plus1d"));
-  variants.back().factorized = false;
-  variants.back().motion_input = false;
+  // Every branch of the backbones' structure: (2+1)D or 3D kernels, with or
+  // without motion input, discrete or universal width mode.
+  std::vector<ModelOptions> variants;
+  for (const std::string name : {"r2plus1d", "tsm_mobile"}) {
+    for (WidthMode mode : {WidthMode::kDiscrete, WidthMode::kUniversal}) {
+      for (bool factorized : {true, false}) {
+        for (bool motion : {true, false}) {
+          if (name == "tsm_mobile" && (!factorized || !motion)) continue;  // options r2plus1d reads
+          variants.push_back(tiny(name));
+          variants.back().width_mode = mode;
+          variants.back().factorized = factorized;
+          variants.back().motion_input = motion;
+        }
+      }
+    }
+  }
+  REQUIRE(variants.size() == 10);
   for (const ModelOptions& options : variants) {
-    INFO(options.name << (options.factorized ? "" : " (3D kernels)"));
+    INFO(options.name << (options.factorized ? " (2+1)D" : " 3D kernels")
+                      << (options.motion_input ? ", motion input" : "") << ", "
+                      << to_string(options.width_mode));
     auto model = trained_looking(options);
     torch::jit::Module script = round_trip(lower_to_torchscript(*model, nullptr, {}, kInput));
     torch::NoGradGuard no_grad;

@@ -3,6 +3,8 @@
 #include <torch/torch.h>
 #include <catch2/catch.hpp>
 
+#include "models/net_backends.h"
+
 using namespace adaptive;
 
 TEST_CASE("channels per width round to the multiple, within [multiple, max]", "[models][width]") {

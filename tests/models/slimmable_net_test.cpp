@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "models/backbones.h"
+#include "models/net_backends.h"
 
 using namespace adaptive;
 

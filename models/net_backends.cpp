@@ -1,0 +1,258 @@
+// Each leaf op's bodies side by side: EagerBackend (tensors) first, then
+// ScriptBackend (TorchScript source). A change to one body is a change to
+// the other: tests/models/net_backends_test.cpp holds them to the same
+// numbers.
+#include "models/net_backends.h"
+
+#include <stdexcept>
+
+#include <torch/torch.h>
+
+#include "models/slimmable_net.h"
+
+namespace adaptive {
+
+using Layout = NetValue::Layout;
+
+NetValue EagerBackend::value(at::Tensor tensor, Layout layout) {
+  const int64_t channels = tensor.dim() >= 2 ? tensor.size(1) : 0;
+  return {std::move(tensor), "", channels, layout};
+}
+
+NetValue ScriptBackend::argument(const std::string& name, int64_t channels, Layout layout) {
+  return {at::Tensor(), name, channels, layout};
+}
+
+NetValue ScriptBackend::let(const std::string& expr, int64_t channels, Layout layout) {
+  return {at::Tensor(), s_.let(expr), channels, layout};
+}
+
+// ------------------------------------------------------------ fold_frames
+
+at::Tensor fold_frames(const at::Tensor& clips) {
+  // [N, C, T, H, W] -> memory [N, T, H, W, C] -> [N*T, C, H, W] channels-last
+  return clips.permute({0, 2, 3, 4, 1})
+      .contiguous()
+      .view({-1, clips.size(3), clips.size(4), clips.size(1)})
+      .permute({0, 3, 1, 2});
+}
+
+at::Tensor fold_frames_with_motion(const at::Tensor& clips) {
+  // Written with out= and in-place copies: clips never need a gradient.
+  const int64_t n = clips.size(0), c = clips.size(1), t = clips.size(2);
+  const at::Tensor v = clips.permute({0, 2, 3, 4, 1});  // [N, T, H, W, C]
+  at::Tensor folded = at::empty({n, t, clips.size(3), clips.size(4), 2 * c}, clips.options());
+  folded.narrow(4, 0, c).copy_(v);
+  at::Tensor differences = folded.narrow(4, c, c);
+  differences.narrow(1, 0, 1).zero_();
+  at::Tensor later = differences.narrow(1, 1, t - 1);
+  at::sub_out(later, v.narrow(1, 1, t - 1), v.narrow(1, 0, t - 1));
+  return folded.view({-1, clips.size(3), clips.size(4), 2 * c}).permute({0, 3, 1, 2});
+}
+
+NetValue EagerBackend::fold_frames(const NetValue& clip, bool motion) {
+  return value(motion ? fold_frames_with_motion(clip.tensor) : adaptive::fold_frames(clip.tensor),
+               Layout::kFoldedClip);
+}
+
+NetValue ScriptBackend::fold_frames(const NetValue& clip, bool motion) {
+  const std::string& c = clip.name;
+  const std::string ch = std::to_string(clip.channels);
+  if (!motion) {
+    return let(c + ".permute(0, 2, 3, 4, 1).reshape(-1, " + c + ".size(3), " + c + ".size(4), " +
+                   ch + ").permute(0, 3, 1, 2)",
+               clip.channels, Layout::kFoldedClip);
+  }
+  const std::string ch2 = std::to_string(2 * clip.channels);
+  const std::string v = s_.let(c + ".permute(0, 2, 3, 4, 1)");
+  const std::string f =
+      s_.let("torch.empty([" + c + ".size(0), " + c + ".size(2), " + c + ".size(3), " + c +
+             ".size(4), " + ch2 + "], dtype=" + c + ".dtype, device=" + c + ".device)");
+  s_.emit(f + "[:, :, :, :, :" + ch + "] = " + v);
+  s_.emit(f + "[:, :1, :, :, " + ch + ":] = 0.0");
+  s_.emit("torch.sub(" + v + "[:, 1:], " + v + "[:, :-1], out=" + f + "[:, 1:, :, :, " + ch +
+          ":])");
+  return let(f + ".view(-1, " + c + ".size(3), " + c + ".size(4), " + ch2 + ").permute(0, 3, 1, 2)",
+             2 * clip.channels, Layout::kFoldedClip);
+}
+
+// ------------------------------------------------------------ with_motion
+
+at::Tensor with_motion(const at::Tensor& clips) {
+  const at::Tensor differences = torch::cat(
+      {torch::zeros_like(clips.narrow(2, 0, 1)), clips.slice(2, 1) - clips.slice(2, 0, -1)}, 2);
+  return torch::cat({clips, differences}, 1);
+}
+
+NetValue EagerBackend::with_motion(const NetValue& clip) {
+  return value(adaptive::with_motion(clip.tensor), Layout::kClip);
+}
+
+NetValue ScriptBackend::with_motion(const NetValue& clip) {
+  const std::string& c = clip.name;
+  return let("torch.cat([" + c + ", torch.cat([torch.zeros_like(" + c + "[:, :, :1]), " + c +
+                 "[:, :, 1:] - " + c + "[:, :, :-1]], 2)], 1)",
+             2 * clip.channels, Layout::kClip);
+}
+
+// -------------------------------------------------------------- frames_of
+
+NetValue EagerBackend::frames_of(const NetValue& clip) {
+  const at::Tensor& c = clip.tensor;
+  return value(c.transpose(1, 2).reshape({-1, c.size(1), c.size(3), c.size(4)}), Layout::kFrames);
+}
+
+NetValue ScriptBackend::frames_of(const NetValue& clip) {
+  const std::string& c = clip.name;
+  return let(
+      c + ".transpose(1, 2).reshape(-1, " + c + ".size(1), " + c + ".size(3), " + c + ".size(4))",
+      clip.channels, Layout::kFrames);
+}
+
+// ---------------------------------------------------------------- conv_bn
+
+NetValue EagerBackend::conv_bn(const std::string& /*name*/, const ConvBnImpl& layer,
+                               const NetValue& x, bool relu) {
+  ForwardContext ctx = context_;
+  ctx.folded_frames = x.layout == Layout::kFoldedClip ? frames_ : 0;
+  return value(layer.forward(x.tensor, ctx, relu), x.layout);
+}
+
+NetValue ScriptBackend::conv_bn(const std::string& name, const ConvBnImpl& layer, const NetValue& x,
+                                bool relu) {
+  const SlimConvOptions& o = layer.conv->options();
+  const FoldedConvBn folded = layer.folded(name, x.channels, context_);
+  const int64_t c_out = folded.weight.size(0);
+  const bool is3d = o.kernel.size() == 3;
+  const auto call = [&](const std::string& input, const at::Tensor& weight,
+                        const std::vector<int64_t>& stride, const std::vector<int64_t>& padding,
+                        at::MemoryFormat memory) {
+    const bool conv3d = weight.dim() == 5;
+    const std::string c = std::string(conv3d ? "torch.conv3d(" : "torch.conv2d(") + input + ", " +
+                          s_.tensor(name + "_weight", weight, memory) + ", " +
+                          s_.tensor(name + "_bias", folded.bias) + ", " + script_list(stride) +
+                          ", " + script_list(padding) + ", " + (conv3d ? "[1, 1, 1]" : "[1, 1]") +
+                          ", " + std::to_string(o.depthwise ? x.channels : 1) + ")";
+    return relu ? "torch.relu_(" + c + ")" : c;
+  };
+  if (x.layout != Layout::kFoldedClip) {
+    return let(call(x.name, folded.weight, o.stride, o.padding, at::MemoryFormat::Contiguous),
+               c_out, x.layout);
+  }
+  if (!is3d) throw std::logic_error("ConvBn: " + name + ": a 2D conv on a folded clip");
+  const auto& st = o.stride;
+  const auto& p = o.padding;
+  const std::optional<FrameConv> kind = frame_conv_kind(o.kernel, st, p);
+  if (kind == FrameConv::kSpatial) {  // a 2D conv of every frame
+    return let(call(x.name, folded.weight.squeeze(2), {st[1], st[2]}, {p[1], p[2]},
+                    at::MemoryFormat::ChannelsLast),
+               c_out, Layout::kFoldedClip);
+  }
+  if (kind == FrameConv::kTemporal) {
+    // [N*T, C, H, W] -> [N, C, T, H*W] and back, views of channels-last memory
+    const std::string& v = x.name;
+    const std::string clip = s_.let(
+        v + ".permute(0, 2, 3, 1).reshape(-1, " + std::to_string(frames_) + ", " + v +
+        ".size(2) * " + v + ".size(3), " + std::to_string(x.channels) + ").permute(0, 3, 1, 2)");
+    const std::string y = s_.let(
+        call(clip, folded.weight.squeeze(-1), {1, 1}, {p[0], 0}, at::MemoryFormat::ChannelsLast));
+    return let(y + ".permute(0, 2, 3, 1).reshape(-1, " + v + ".size(2), " + v + ".size(3), " +
+                   std::to_string(c_out) + ").permute(0, 3, 1, 2)",
+               c_out, Layout::kFoldedClip);
+  }
+  throw std::logic_error("ConvBn: " + name + ": kernel " + script_list(o.kernel) +
+                         " is neither spatial nor temporal, so a folded clip can't take it");
+}
+
+// --------------------------------------------------------------- add_relu
+
+NetValue EagerBackend::add_relu(const NetValue& y, const NetValue& residual) {
+  // Out of place: autograd keeps what the ops before saved.
+  return value(at::relu(y.tensor + residual.tensor), y.layout);
+}
+
+NetValue ScriptBackend::add_relu(const NetValue& y, const NetValue& residual) {
+  return let("torch.relu_(" + y.name + ".add_(" + residual.name + "))", y.channels, y.layout);
+}
+
+// --------------------------------------------------------- temporal_shift
+
+at::Tensor temporal_shift(const at::Tensor& x, int64_t frames, double fraction) {
+  const int64_t c = x.size(1);
+  const int64_t fold = static_cast<int64_t>(c * fraction / 2);
+  if (fold == 0 || frames < 2) return x;
+  const at::Tensor v = x.view({-1, frames, c, x.size(2), x.size(3)});
+  const at::Tensor ahead = v.narrow(2, 0, fold), back = v.narrow(2, fold, fold);
+  // Channels [0, fold): frame t takes frame t-1; [fold, 2*fold): frame t+1.
+  const at::Tensor forward =
+      torch::cat({torch::zeros_like(ahead.narrow(1, 0, 1)), ahead.narrow(1, 0, frames - 1)}, 1);
+  const at::Tensor backward =
+      torch::cat({back.narrow(1, 1, frames - 1), torch::zeros_like(back.narrow(1, 0, 1))}, 1);
+  return torch::cat({forward, backward, v.narrow(2, 2 * fold, c - 2 * fold)}, 2).view(x.sizes());
+}
+
+NetValue EagerBackend::temporal_shift(const NetValue& frames, double fraction) {
+  return value(adaptive::temporal_shift(frames.tensor, frames_, fraction), frames.layout);
+}
+
+NetValue ScriptBackend::temporal_shift(const NetValue& x, double fraction) {
+  const int64_t fold = static_cast<int64_t>(x.channels * fraction / 2);
+  if (fold == 0 || frames_ < 2) return x;
+  const std::string v =
+      s_.let(x.name + ".view(-1, " + std::to_string(frames_) + ", " + std::to_string(x.channels) +
+             ", " + x.name + ".size(2), " + x.name + ".size(3))");
+  const std::string f = std::to_string(fold), f2 = std::to_string(2 * fold);
+  const std::string forward = "torch.cat([torch.zeros_like(" + v + "[:, :1, :" + f + "]), " + v +
+                              "[:, :-1, :" + f + "]], 1)";
+  const std::string back = "torch.cat([" + v + "[:, 1:, " + f + ":" + f2 + "], torch.zeros_like(" +
+                           v + "[:, :1, " + f + ":" + f2 + "])], 1)";
+  return let("torch.cat([" + forward + ", " + back + ", " + v + "[:, :, " + f2 + ":]], 2).view(" +
+                 x.name + ".size())",
+             x.channels, x.layout);
+}
+
+// ------------------------------------------------------------------- pool
+
+at::Tensor pool_frames(const at::Tensor& frames, int64_t frames_per_clip) {
+  return frames.mean({2, 3}).view({-1, frames_per_clip, frames.size(1)}).mean(1);
+}
+
+NetValue EagerBackend::pool(const NetValue& x) {
+  if (x.layout == Layout::kClip) return value(x.tensor.mean({2, 3, 4}));
+  return value(pool_frames(x.tensor, frames_));
+}
+
+NetValue ScriptBackend::pool(const NetValue& x) {
+  if (x.layout == Layout::kClip) return let(x.name + ".mean([2, 3, 4])", x.channels, Layout::kClip);
+  return let(x.name + ".mean([2, 3]).view(-1, " + std::to_string(frames_) + ", " +
+                 std::to_string(x.channels) + ").mean(1)",
+             x.channels, Layout::kClip);
+}
+
+// ---------------------------------------------------------------- dropout
+
+NetValue EagerBackend::dropout(const NetValue& x, double p) {
+  return value(at::dropout(x.tensor, p, /*train=*/true), x.layout);
+}
+
+NetValue ScriptBackend::dropout(const NetValue& x, double /*p*/) {
+  return x;  // an exported model runs in eval mode
+}
+
+// ----------------------------------------------------------------- linear
+
+NetValue EagerBackend::linear(const std::string& /*name*/, const SlimLinearImpl& layer,
+                              const NetValue& x) {
+  return value(layer.forward(x.tensor, context_));
+}
+
+NetValue ScriptBackend::linear(const std::string& name, const SlimLinearImpl& layer,
+                               const NetValue& x) {
+  const int64_t out = layer.out_features_at(context_.width);
+  const std::string w =
+      s_.tensor(name + "_weight", layer.weight.narrow(0, 0, out).narrow(1, 0, x.channels));
+  const std::string b = s_.tensor(name + "_bias", layer.bias.narrow(0, 0, out));
+  return let("torch.linear(" + x.name + ", " + w + ", " + b + ")", out, Layout::kClip);
+}
+
+}  // namespace adaptive
