@@ -48,6 +48,7 @@ SplitOutputs collect_outputs(SlimmableNet& model, const std::shared_ptr<VideoCli
   std::vector<int64_t> labels;
   for (int64_t i = 0; i < n; ++i) labels.push_back(set->index().samples[i].label);
   out.labels = torch::tensor(labels, torch::kLong).index_select(0, keep);
+  out.bad_files = loader.bad_files();
   return out;
 }
 

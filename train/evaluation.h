@@ -19,9 +19,10 @@ namespace adaptive {
 // A split seen through the frozen network, one row per video that decoded
 // (the clips of a video averaged; videos skipped as bad samples have none).
 struct SplitOutputs {
-  std::vector<at::Tensor> features;  // per width, [N, C] pooled features
-  std::vector<at::Tensor> logits;    // per width, [N, classes]
-  at::Tensor labels;                 // [N]
+  std::vector<at::Tensor> features;    // per width, [N, C] pooled features
+  std::vector<at::Tensor> logits;      // per width, [N, classes]
+  at::Tensor labels;                   // [N]
+  std::vector<std::string> bad_files;  // the videos skipped as bad samples
 };
 
 // Runs every width of `model` (eval mode, no grad) over `set`. Throws

@@ -17,7 +17,7 @@
 #include "train/checkpoint.h"
 #include "train/distributed.h"
 #include "train/evaluation.h"
-#include "train/exporter.h"
+#include "train/final_model.h"
 #include "train/gate_training.h"
 #include "train/optimizer.h"
 #include "train/progress.h"
@@ -45,8 +45,9 @@ struct Trainer::Impl {
   int ranks = 1;
   bool interrupted = false;
   std::unique_ptr<DataLoader> train_loader;
-  std::mutex skipped_mutex;
-  std::set<std::string> skipped;  // "skipping PATH: why", once each
+  std::mutex warned_mutex;
+  std::set<std::string> warned;     // "skipping PATH: why", printed once each
+  std::set<std::string> bad_files;  // skipped by the loaders that have ended
   std::shared_ptr<SlimmableNet> model;
   std::unique_ptr<torch::optim::Optimizer> optimizer;
   TrainingState state;
@@ -137,8 +138,8 @@ struct Trainer::Impl {
   DataLoaderOptions loader(bool train) {
     DataLoaderOptions o = loader_options(config, train);
     o.warn = [this](const std::string& message) {
-      std::lock_guard<std::mutex> lock(skipped_mutex);
-      if (skipped.insert(message).second) std::cerr << "warning: " << message << "\n";
+      std::lock_guard<std::mutex> lock(warned_mutex);
+      if (warned.insert(message).second) std::cerr << "warning: " << message << "\n";
     };
     return o;
   }
@@ -166,7 +167,16 @@ struct Trainer::Impl {
   }
 
   SplitOutputs outputs(const std::shared_ptr<VideoClipDataset>& set) {
-    return collect_outputs(*model, set, loader(false), device);
+    SplitOutputs out = collect_outputs(*model, set, loader(false), device);
+    bad_files.insert(out.bad_files.begin(), out.bad_files.end());
+    return out;
+  }
+
+  // Distinct bad videos skipped so far, by any loader of the run.
+  int64_t skipped_samples() const {
+    std::set<std::string> files = bad_files;
+    for (const std::string& f : train_loader->bad_files()) files.insert(f);
+    return static_cast<int64_t>(files.size());
   }
 
   std::vector<WidthReport> evaluate() {
@@ -346,8 +356,8 @@ struct Trainer::Impl {
     return true;
   }
 
-  // From the best weights: BN recalibration, per-width cost and
-  // calibration, the gate, checkpoints/final.pt and model.pt.
+  // From the best weights: BN recalibration, per-width figures, the gate,
+  // checkpoints/final.pt and model.pt (train/final_model.h).
   TrainReport finish(TrainReport report) {
     const fs::path best = run_dir.checkpoint("best.pt");
     load_checkpoint(best.string(), *model, nullptr);
@@ -355,44 +365,22 @@ struct Trainer::Impl {
                      best.string() + ")");
     recalibrate_bn();
     const SplitOutputs val = outputs(data.val);
-    std::vector<WidthReport>& widths = report.widths;
-    widths = score_widths(val, model->widths());
-    const DataConfig& d = config.data;
-    for (size_t i = 0; i < widths.size(); ++i) {
-      const CostTally cost = model_cost(*model, static_cast<int>(i), d.clip.frames,
-                                        d.transform.crop_height, d.transform.crop_width);
-      widths[i].mflops = cost.flops / 1e6;
-      widths[i].params = cost.params;
-    }
-    calibrate_confidence(val, config.calibration.enabled, config.calibration.bins, widths);
-
+    report.widths = final_width_reports(*model, val, config);
     WidthGate gate(gate_options_for(*model, config.gate.hidden));
     if (config.gate.enabled) {
       progress.message(data.gate ? "gate: caching features of the " +
                                        std::to_string(data.gate->size()) + " held-out clips"
                                  : std::string("gate: caching features of the training clips"));
-      report.gate =
-          train_gate(gate, outputs(data.gate ? data.gate : data.train), val, widths, config.gate,
-                     config.train.seed, [this](const json& line) { run_dir.log(line); });
+      report.gate = train_gate(gate, outputs(data.gate ? data.gate : data.train), val,
+                               report.widths, config.gate, config.train.seed,
+                               [this](const json& line) { run_dir.log(line); });
       report.gate.held_out_clips = data.gate ? static_cast<int64_t>(data.gate->size()) : 0;
     }
-    FinalModelInfo info;
-    for (const auto& w : widths) {
-      info.temperature.push_back(w.temperature);
-      info.mflops.push_back(w.mflops);
-      info.params.push_back(static_cast<double>(w.params));
-      info.val_top1.push_back(w.top1);
-    }
-    info.gate_enabled = config.gate.enabled;
-    info.gate_mflops = report.gate.gate_mflops;
-    Checkpoint final_ckpt = checkpoint_data();
-    set_final_info(final_ckpt, info);
     if (run_dir.writer()) {
-      const std::string final_path = run_dir.checkpoint("final.pt").string();
-      const std::string model_path = (run_dir.path() / "model.pt").string();
-      save_checkpoint(final_path, *model, nullptr, final_ckpt,
-                      config.gate.enabled ? gate.ptr().get() : nullptr);
-      export_checkpoint({final_path, model_path, {}});
+      const std::string model_path =
+          write_final_model(run_dir, *model, checkpoint_data(),
+                            final_model_info(report.widths, report.gate, config.gate.enabled),
+                            config.gate.enabled ? gate.ptr().get() : nullptr);
       progress.message("exported " + model_path);
     }
     sync();
@@ -421,9 +409,9 @@ TrainReport Trainer::run() {
   report.compute_busy =
       impl.compute_seconds > 0 ? impl.compute_cpu_seconds / impl.compute_seconds : 0;
   report.interrupted = impl.interrupted;
-  report.skipped_samples = static_cast<int64_t>(impl.skipped.size());
   const auto final_start = Clock::now();
   if (done) report = impl.finish(std::move(report));
+  report.skipped_samples = impl.skipped_samples();  // the gate's loader counts too
   report.times = {impl.setup_seconds, impl.preload_seconds, impl.step_seconds,
                   impl.epoch_end_seconds, seconds_since(final_start)};
   report.seconds = impl.setup_seconds + seconds_since(t0);

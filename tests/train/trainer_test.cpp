@@ -2,6 +2,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <sstream>
 
 #include <torch/torch.h>
 #include <catch2/catch.hpp>
@@ -9,6 +11,7 @@
 #include "test_support.h"
 #include "train/checkpoint.h"
 #include "train/optimizer.h"
+#include "train/training_data.h"
 
 using namespace adaptive;
 using adaptive::test::TempDir;
@@ -231,4 +234,43 @@ TEST_CASE("universal mode trains any width and recalibrates BN per listed width"
   const at::Tensor wide = buffers["stage1_1.pointwise.bn.running_mean2"];
   CHECK(narrow.abs().sum().item<float>() > 0);
   CHECK_FALSE(at::equal(narrow, wide.narrow(0, 0, narrow.size(0))));
+}
+
+TEST_CASE("bad videos skipped anywhere in a run are counted once, the gate's held-out clips too",
+          "[train][trainer]") {
+  TempDir dir;
+  const std::string root = tiny_dataset();
+  // The training split plus broken videos of one class (paths outside the
+  // dataset's folder), half of every class held out for the gate.
+  std::string manifest = "path,label,difficulty\n";
+  std::istringstream lines(test::read_file(root + "/train.csv"));
+  std::string line;
+  std::getline(lines, line);  // the header
+  while (std::getline(lines, line)) manifest += root + "/" + line + "\n";
+  std::set<std::string> bad;
+  for (int i = 0; i < 6; ++i) {
+    const std::string path = dir.str("bad_" + std::to_string(i) + ".avi");
+    test::write_file(path, i % 2 ? "" : "RIFF this is not a video");
+    manifest += path + ",push,0.5\n";
+    bad.insert(path);
+  }
+  test::write_file(dir.path() / "train_bad.csv", manifest);
+  TrainConfig c = tiny_config(root);
+  c.data.train = dir.str("train_bad.csv");
+  c.data.allow_outside_root = true;
+  c.train.epochs = 1;
+  c.gate.holdout = 0.5;
+  c.gate.epochs = 1;
+  // Some of the broken videos are held out for the gate, so only the gate's
+  // loader sees them.
+  const TrainingData data = open_training_data(c, [](const std::string&) {});
+  REQUIRE(data.gate);
+  int held_out = 0;
+  for (const auto& s : data.gate->index().samples) held_out += bad.count(s.path) ? 1 : 0;
+  REQUIRE(held_out > 0);
+  REQUIRE(held_out < 6);
+
+  const TrainReport report = Trainer(c, quiet(dir.str("run"))).run();
+  CHECK(report.finished);
+  CHECK(report.skipped_samples == 6);
 }
