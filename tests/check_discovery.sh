@@ -28,7 +28,7 @@ if [[ ! -s "$work/catch.raw" ]]; then
 fi
 tr -d '\r' <"$work/catch.raw" | LC_ALL=C sort >"$work/catch"
 
-if ! "$ctest" -N -L '^catch2$' >"$work/ctest.raw" 2>&1; then
+if ! "$ctest" -N -L '^catch2$' -FA '.*' >"$work/ctest.raw" 2>&1; then
   echo "FAIL: '$ctest -N' failed:"
   cat "$work/ctest.raw"
   exit 1

@@ -306,13 +306,56 @@ SynthOptions tiny_synth_options(const std::string& out_dir, uint64_t seed) {
   return o;
 }
 
+namespace {
+
+// The folder the suite's fixture case filled, when CTest runs the suite.
+std::optional<fs::path> shared_fixtures() {
+  const char* dir = std::getenv(kFixturesVariable);
+  if (dir == nullptr || *dir == '\0') return std::nullopt;
+  return fs::path(dir);
+}
+
+// `path` inside the shared fixtures, which must hold `marker`.
+std::string shared_fixture(const fs::path& dir, const std::string& name,
+                           const std::string& marker) {
+  const fs::path path = dir / name;
+  if (!fs::exists(path / marker)) {
+    throw std::runtime_error(std::string(kFixturesVariable) + " is " + dir.string() + ", but " +
+                             (path / marker).string() +
+                             " is missing: the suite's fixture case (\"" + kFixturesCase +
+                             "\") makes it");
+  }
+  return path.string();
+}
+
+}  // namespace
+
+void make_tiny_synth_dataset(const std::string& root) {
+  generate_synth_gestures(tiny_synth_options(root));
+}
+
+void make_tiny_trained_run(const std::string& dataset, const std::string& out) {
+  Trainer(tiny_train_config(dataset), quiet_trainer(out)).run();
+}
+
 const std::string& tiny_synth_dataset() {
-  static TempDir dir;
   static const std::string root = [] {
-    generate_synth_gestures(tiny_synth_options(dir.str("synth")));
-    return dir.str("synth");
+    if (const auto dir = shared_fixtures()) return shared_fixture(*dir, "synth", "synth.json");
+    static TempDir own;
+    make_tiny_synth_dataset(own.str("synth"));
+    return own.str("synth");
   }();
   return root;
+}
+
+const std::string& tiny_trained_run() {
+  static const std::string run = [] {
+    if (const auto dir = shared_fixtures()) return shared_fixture(*dir, "run", "model.pt");
+    static TempDir own;
+    make_tiny_trained_run(tiny_synth_dataset(), own.str("run"));
+    return own.str("run");
+  }();
+  return run;
 }
 
 TrainConfig tiny_train_config(const std::string& root) {
@@ -356,16 +399,6 @@ TrainerOptions quiet_trainer(const std::string& out, const std::string& resume) 
   o.resume = resume;
   o.progress = false;
   return o;
-}
-
-const std::string& tiny_trained_run() {
-  static TempDir dir;
-  static const std::string run = [] {
-    const std::string out = dir.str("run");
-    Trainer(tiny_train_config(tiny_synth_dataset()), quiet_trainer(out)).run();
-    return out;
-  }();
-  return run;
 }
 
 std::string routed_gate_model(const std::string& out, const std::vector<int64_t>& routes) {

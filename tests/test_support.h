@@ -43,8 +43,18 @@ void write_file(const std::filesystem::path& path, const std::string& text);
 // 16 frames, one 6-second stream.
 SynthOptions tiny_synth_options(const std::string& out_dir, uint64_t seed = 7);
 
-// The tiny dataset (seed 7), rendered once per test process into a temporary
-// folder; returns its root.
+// The suite's shared fixtures: the tiny dataset and the tiny trained run,
+// each made once per suite run. Under CTest a fixture case (kFixturesCase,
+// tests/CMakeLists.txt: FIXTURES_SETUP) makes them in the folder that
+// kFixturesVariable names, before any case that reads them; the cases only
+// read them. A test binary run by hand, without the variable, makes them
+// once per process in temporary folders.
+inline constexpr const char* kFixturesVariable = "ADAPTIVE_TEST_FIXTURES";
+inline constexpr const char* kFixturesCase = "fixtures: the tiny dataset and the tiny trained run";
+void make_tiny_synth_dataset(const std::string& root);
+void make_tiny_trained_run(const std::string& dataset, const std::string& out);
+
+// The tiny dataset (seed 7); returns its root.
 const std::string& tiny_synth_dataset();
 
 // A training run small enough for a unit test: the tiny dataset at `root`,
@@ -151,8 +161,8 @@ at::Tensor route_in_turn(GateHeadImpl& gate, const at::Tensor& features);
 // Returns `out`.
 std::string routed_gate_model(const std::string& out, const std::vector<int64_t>& routes);
 
-// The tiny config trained once per test process on the tiny dataset; returns
-// its run directory (with model.pt and checkpoints/final.pt).
+// The tiny config trained on the tiny dataset; returns its run directory
+// (with model.pt and checkpoints/final.pt). Read it, never change it.
 const std::string& tiny_trained_run();
 
 }  // namespace adaptive::test
