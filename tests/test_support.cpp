@@ -401,6 +401,27 @@ TrainerOptions quiet_trainer(const std::string& out, const std::string& resume) 
   return o;
 }
 
+void require_same_weights(const std::string& a_path, const std::string& b_path,
+                          const TrainConfig& c) {
+  auto a = build_model(model_options(c, 10));
+  auto b = build_model(model_options(c, 10));
+  const Checkpoint ca = load_checkpoint(a_path, *a, nullptr);
+  const Checkpoint cb = load_checkpoint(b_path, *b, nullptr);
+  CHECK(ca.state.step == cb.state.step);
+  const auto pa = a->named_parameters(), pb = b->named_parameters();
+  const auto ba = a->named_buffers(), bb = b->named_buffers();
+  REQUIRE(pa.size() == pb.size());
+  REQUIRE(ba.size() == bb.size());
+  for (const auto& p : pa) {
+    INFO(p.key());
+    CHECK(at::equal(p.value(), pb[p.key()]));  // bitwise
+  }
+  for (const auto& p : ba) {
+    INFO(p.key());
+    CHECK(at::equal(p.value(), bb[p.key()]));
+  }
+}
+
 std::string routed_gate_model(const std::string& out, const std::vector<int64_t>& routes) {
   TrainedModel t = load_trained_model(tiny_trained_run() + "/checkpoints/final.pt", "export");
   REQUIRE(t.gate);

@@ -161,6 +161,11 @@ at::Tensor route_in_turn(GateHeadImpl& gate, const at::Tensor& features);
 // Returns `out`.
 std::string routed_gate_model(const std::string& out, const std::vector<int64_t>& routes);
 
+// Two checkpoints of a run of config `c` (10 classes) hold bitwise equal
+// weights and buffers, at the same step (REQUIREd and CHECKed).
+void require_same_weights(const std::string& a_path, const std::string& b_path,
+                          const TrainConfig& c);
+
 // The tiny config trained on the tiny dataset; returns its run directory
 // (with model.pt and checkpoints/final.pt). Read it, never change it.
 const std::string& tiny_trained_run();

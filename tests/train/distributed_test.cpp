@@ -261,14 +261,6 @@ TEST_CASE("a run killed (SIGKILL) again and again and resumed ends as an uninter
   WARN(kills << " SIGKILLs (" << std::count(mid_write.begin(), mid_write.end(), '\n')
              << " while a checkpoint was being written), " << resumed
              << " resumes before the run completed");
-  const TrainConfig c = load_train_config(config);
-  auto whole = build_model(model_options(c, 10));
-  auto killed = build_model(model_options(c, 10));
-  const Checkpoint a = load_checkpoint(dir.str("whole/checkpoints/last.pt"), *whole, nullptr);
-  const Checkpoint b = load_checkpoint(dir.str("killed/checkpoints/last.pt"), *killed, nullptr);
-  CHECK(a.state.step == b.state.step);
-  auto pa = whole->named_parameters(), pb = killed->named_parameters();
-  for (const auto& p : pa) CHECK(at::equal(p.value(), pb[p.key()]));  // bitwise
-  auto ba = whole->named_buffers(), bb = killed->named_buffers();
-  for (const auto& p : ba) CHECK(at::equal(p.value(), bb[p.key()]));
+  test::require_same_weights(dir.str("whole/checkpoints/last.pt"),
+                             dir.str("killed/checkpoints/last.pt"), load_train_config(config));
 }

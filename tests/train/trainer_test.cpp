@@ -31,27 +31,6 @@ TrainerOptions quiet(const std::string& out, const std::string& resume = "") {
   return test::quiet_trainer(out, resume);
 }
 
-std::map<std::string, at::Tensor> weights_of(const std::string& checkpoint, const TrainConfig& c) {
-  auto model = build_model(model_options(c, 10));
-  load_checkpoint(checkpoint, *model, nullptr);
-  std::map<std::string, at::Tensor> out;
-  for (const auto& p : model->named_parameters()) out[p.key()] = p.value().clone();
-  for (const auto& b : model->named_buffers()) out[b.key()] = b.value().clone();
-  return out;
-}
-
-// Two checkpoints' weights and buffers are bitwise equal.
-void require_same_weights(const std::string& a_path, const std::string& b_path,
-                          const TrainConfig& c) {
-  const auto a = weights_of(a_path, c);
-  const auto b = weights_of(b_path, c);
-  REQUIRE(a.size() == b.size());
-  for (const auto& [name, tensor] : a) {
-    INFO(name);
-    CHECK(at::equal(tensor, b.at(name)));
-  }
-}
-
 }  // namespace
 
 TEST_CASE("a tiny run writes its run directory and a report for every width", "[train][trainer]") {
@@ -142,8 +121,8 @@ TEST_CASE("a run stopped mid-epoch and resumed ends with the same weights",
   CHECK(Trainer(c, quiet(dir.str("resumed"), "auto")).run().finished);
 
   // Bitwise: 1 thread, no loader workers.
-  require_same_weights(dir.str("straight/checkpoints/last.pt"),
-                       dir.str("resumed/checkpoints/last.pt"), c);
+  test::require_same_weights(dir.str("straight/checkpoints/last.pt"),
+                             dir.str("resumed/checkpoints/last.pt"), c);
 }
 
 TEST_CASE("a run that decodes its videos into the cache first trains the same weights",
@@ -157,8 +136,8 @@ TEST_CASE("a run that decodes its videos into the cache first trains the same we
   const TrainReport cached = Trainer(c, quiet(dir.str("cached"))).run();
   CHECK(plain.times.preload_s == 0);
   CHECK(cached.times.preload_s > 0);
-  require_same_weights(dir.str("plain/checkpoints/last.pt"), dir.str("cached/checkpoints/last.pt"),
-                       c);
+  test::require_same_weights(dir.str("plain/checkpoints/last.pt"),
+                             dir.str("cached/checkpoints/last.pt"), c);
 }
 
 TEST_CASE("a NaN loss stops the run at its step and keeps the last checkpoint",
