@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the toolkit and runs the whole test suite through CTest.
-# Extra arguments go to ctest (e.g. -R loader, -L slow).
+# Extra arguments go to ctest: -L fast runs the cases a developer runs on every
+# change (no whole training runs, live streams or full disks), -L slow the rest,
+# -R REGEX the cases whose names match.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # python3-torch: a test loads an exported model with stock PyTorch.

@@ -117,7 +117,7 @@ std::vector<BadFile> make_bad_videos(const TempDir& dir) {
 }  // namespace
 
 TEST_CASE("adaptive-infer --strict names each broken video, exits 1 and writes no output",
-          "[reliability][bad_input]") {
+          "[reliability][bad_input][slow]") {
   TempDir dir;
   const std::string model = test::tiny_trained_run() + "/model.pt";
   for (const BadFile& video : make_bad_videos(dir)) {
@@ -174,7 +174,7 @@ TEST_CASE("adaptive-data inspect --check lists every broken video and exits 1",
 }
 
 TEST_CASE("training skips and counts broken videos, or stops at the first under 'fail'",
-          "[reliability][bad_input]") {
+          "[reliability][bad_input][slow]") {
   TempDir dir;
   const std::string root = test::tiny_synth_dataset();
   const auto bad = make_bad_videos(dir);
@@ -222,7 +222,7 @@ TEST_CASE("training skips and counts broken videos, or stops at the first under 
 }
 
 TEST_CASE("broken manifests are named by file and line, in inspect and in training",
-          "[reliability][bad_input]") {
+          "[reliability][bad_input][slow]") {
   TempDir dir;
   const std::string root = test::tiny_synth_dataset();
   // Manifests in a copy of the dataset's folder, so relative paths resolve.
@@ -290,7 +290,7 @@ TEST_CASE("broken manifests are named by file and line, in inspect and in traini
 }
 
 TEST_CASE("broken configs are named by file, key or line and column - exit 2",
-          "[reliability][bad_input]") {
+          "[reliability][bad_input][slow]") {
   TempDir dir;
   struct Case {
     std::string name, text, expected;
@@ -349,7 +349,7 @@ TEST_CASE("broken configs are named by file, key or line and column - exit 2",
 }
 
 TEST_CASE("broken models and checkpoints are refused by adaptive-infer and export - exit 1",
-          "[reliability][bad_input]") {
+          "[reliability][bad_input][slow]") {
   TempDir dir;
   const std::string run = test::tiny_trained_run();
   const std::string model = test::read_file(run + "/model.pt");

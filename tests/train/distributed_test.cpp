@@ -100,7 +100,7 @@ TEST_CASE("torchrun's variables: read, checked, or absent for a run alone",
   CHECK_THROWS_WITH(distributed_env(getenv), Catch::StartsWith("RANK is not set"));
 }
 
-TEST_CASE("2 processes train as 1 process with the same global batch", "[train][distributed]") {
+TEST_CASE("2 processes train as 1 process with the same global batch", "[train][distributed][slow]") {
   TempDir dir;
   // One process: batch 4 in 2 micro-batches of 2 (batch norm sees 2 clips,
   // as each rank does). Two processes: 2 clips each, learning rate scaled by 2.
@@ -151,7 +151,7 @@ TEST_CASE("2 processes train as 1 process with the same global batch", "[train][
        << moved << "; largest difference, 2 processes vs 1: " << worst);
 }
 
-TEST_CASE("a rank that dies makes the other stop with an error, not hang", "[train][distributed]") {
+TEST_CASE("a rank that dies makes the other stop with an error, not hang", "[train][distributed][slow]") {
   TempDir dir;
   const std::string config = test::write_tiny_config(dir, "long", [](TrainConfig& c) {
     c.train.epochs = 1000;
@@ -205,7 +205,7 @@ TEST_CASE("SIGTERM during training writes a checkpoint, says how to resume, and 
 }
 
 TEST_CASE("a run killed (SIGKILL) again and again and resumed ends as an uninterrupted one",
-          "[train][signals]") {
+          "[train][signals][slow]") {
   TempDir dir;
   const std::string config = test::write_tiny_config(dir, "kill", [](TrainConfig& c) {
     // 80 steps: more than 5 launches can run, each killed 3-5 steps plus at

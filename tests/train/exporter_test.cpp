@@ -268,7 +268,7 @@ TEST_CASE("the model loader names what is wrong with a bad file", "[train][expor
 }
 
 TEST_CASE("a C++ consumer linking LibTorch alone classifies a clip at every width",
-          "[train][export]") {
+          "[train][export][slow]") {
   const TrainedRun r = trained_run();
   const ModelArtifact artifact = ModelArtifact::load(r.dir + "/model.pt");
   TempDir dir;

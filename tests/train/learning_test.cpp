@@ -76,7 +76,7 @@ std::vector<double> train_and_score(double lr, int steps) {
 }  // namespace
 
 TEST_CASE("training learns an easy task at every width, and a step that does nothing does not",
-          "[train][learning]") {
+          "[train][learning][slow]") {
   const std::vector<double> trained = train_and_score(0.01, 200);
   const std::vector<double> untrained = train_and_score(0.0, 200);
   for (size_t i = 0; i < trained.size(); ++i) {

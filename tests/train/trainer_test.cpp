@@ -169,7 +169,7 @@ TEST_CASE("a NaN loss stops the run at its step and keeps the last checkpoint",
                     Catch::StartsWith(dir.str("final.pt") + ": holds no optimizer state"));
 }
 
-TEST_CASE("the synthetic dataset is rendered when missing and reused after", "[train][trainer]") {
+TEST_CASE("the synthetic dataset is rendered when missing and reused after", "[train][trainer][slow]") {
   TempDir dir;
   TrainConfig c = tiny_config(dir.str("data"));
   c.data.synthesize = true;
