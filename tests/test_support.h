@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "datasets/synth_gestures.h"
 
@@ -68,6 +69,10 @@ TrainerOptions quiet_trainer(const std::string& out, const std::string& resume =
 // `change`: 1 epoch, 1 thread, no dropout, no gate. Returns the file's path.
 std::string write_tiny_config(const TempDir& dir, const std::string& name,
                               const std::function<void(TrainConfig&)>& change);
+
+// The temporary files of write_file_atomically (common/atomic_file.h) left
+// in `dir`: names ending in ".tmp".
+std::vector<std::string> temp_files(const std::string& dir);
 
 // A whole file's bytes ("" when it cannot be read).
 std::string read_file(const std::string& path);

@@ -130,7 +130,7 @@ TEST_CASE("adaptive-infer --strict names each broken video, exits 1 and writes n
       // A video cut short after some windows reports what it processed (the
       // summary); one that yields no window writes nothing.
       if (r.output.find("summary above") == std::string::npos) CHECK_FALSE(fs::exists(out));
-      CHECK_FALSE(fs::exists(out + ".tmp"));
+      CHECK(test::temp_files(dir.str()).empty());
     }
   }
 }
@@ -139,7 +139,8 @@ TEST_CASE("adaptive-infer keeps what a truncated video decoded, with a warning, 
           "[reliability][bad_input]") {
   TempDir dir;
   const std::string model = test::tiny_trained_run() + "/model.pt";
-  const std::string clip = test::read_file(test::tiny_synth_dataset() + "/streams/test/stream_000.avi");
+  const std::string clip =
+      test::read_file(test::tiny_synth_dataset() + "/streams/test/stream_000.avi");
   test::write_file(dir.path() / "cut.avi", clip.substr(0, clip.size() / 2));
   const std::string out = dir.str("out.jsonl");
   const auto r = run_command(std::string(ADAPTIVE_INFER) + " --model " + model + " --input " +
@@ -154,7 +155,7 @@ TEST_CASE("adaptive-infer keeps what a truncated video decoded, with a warning, 
   CHECK_THAT(written, Catch::Contains("\"type\":\"window\"") &&
                           Catch::Contains("\"type\":\"summary\"") &&
                           Catch::Contains("\"warning\""));
-  CHECK_FALSE(fs::exists(out + ".tmp"));
+  CHECK(test::temp_files(dir.str()).empty());
 }
 
 TEST_CASE("adaptive-data inspect --check lists every broken video and exits 1",

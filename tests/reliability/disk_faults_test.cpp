@@ -110,7 +110,7 @@ TEST_CASE("a disk that fills mid-run stops training with an error, and the last 
 TEST_CASE("a file write killed midway leaves the previous version whole", "[reliability][disk]") {
   // What every checkpoint, export and result file goes through.
   TempDir dir;
-  const std::string path = dir.str("last.pt"), tmp = path + ".tmp";
+  const std::string path = dir.str("last.pt");
   const std::string before = "the previous checkpoint, whole\n";
   write_file_atomically(path, before);
   const std::string big(64 << 20, 'x');
@@ -120,18 +120,21 @@ TEST_CASE("a file write killed midway leaves the previous version whole", "[reli
     write_file_atomically(path, big);
     _exit(0);
   }
-  // Kill the writer once its temp file has bytes in it.
+  // Kill the writer once its temporary file has bytes in it.
   std::error_code ec;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (!(fs::exists(tmp, ec) && fs::file_size(tmp, ec) > 0) &&
-         std::chrono::steady_clock::now() < deadline)
+  const auto temp_bytes = [&]() -> uintmax_t {
+    const auto names = test::temp_files(dir.str());
+    return names.empty() ? 0 : fs::file_size(dir.path() / names.front(), ec);
+  };
+  while (temp_bytes() == 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::yield();
   ::kill(child, SIGKILL);
   int status = 0;
   ::waitpid(child, &status, 0);
   const bool killed = WIFSIGNALED(status);
   const std::string after = test::read_file(path);
-  INFO("killed: " << killed << ", temp file " << fs::file_size(tmp, ec) << " bytes");
+  INFO("killed: " << killed << ", temporary file " << temp_bytes() << " bytes");
   REQUIRE(killed);         // mid-write: 64 MB take far longer than the poll
   CHECK(after == before);  // the old file, untouched
 }
@@ -179,10 +182,10 @@ TEST_CASE("exports, inference results and overlays onto a full disk fail whole, 
       dir.str("export.log") + " 2>&1; echo $? >" + dir.str("rc_export") + "\n" + ADAPTIVE_INFER +
       " --model " + trained + "/model.pt --input " + video + " --quiet --output " + disk +
       "/out.jsonl >" + dir.str("infer.log") + " 2>&1; echo $? >" + dir.str("rc_infer") + "\n" +
-      ADAPTIVE_INFER + " --model " + trained + "/model.pt --input " + video +
-      " --quiet --output /dev/null --overlay " + disk + "/overlay.avi >" + dir.str("overlay.log") +
-      " 2>&1; echo $? >" + dir.str("rc_overlay") + "\n" + "rm " + disk + "/filler; ls -A " + disk +
-      " >" + dir.str("listing") + "\n";
+      ADAPTIVE_INFER + " --model " + trained + "/model.pt --input " + video + " --quiet --output " +
+      dir.str("overlay_run.jsonl") + " --overlay " + disk + "/overlay.avi >" +
+      dir.str("overlay.log") + " 2>&1; echo $? >" + dir.str("rc_overlay") + "\n" + "rm " + disk +
+      "/filler; ls -A " + disk + " >" + dir.str("listing") + "\n";
   test::CommandResult r;
   if (!run_on_small_disk(disk, 2, script, r)) return;
   INFO(test::read_file(dir.str("export.log"))

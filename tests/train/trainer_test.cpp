@@ -60,7 +60,7 @@ TEST_CASE("a tiny run writes its run directory and a report for every width", "[
     INFO(f);
     CHECK(fs::exists(dir.path() / "run" / f));
   }
-  CHECK_FALSE(fs::exists(dir.path() / "run/checkpoints/last.pt.tmp"));
+  CHECK(test::temp_files(dir.str("run/checkpoints")).empty());
   // One train line per step (20 clips / batch 4 = 5 steps per epoch) and one eval line per epoch.
   std::ifstream metrics(dir.path() / "run/metrics.jsonl");
   int train = 0, eval = 0;
@@ -169,7 +169,8 @@ TEST_CASE("a NaN loss stops the run at its step and keeps the last checkpoint",
                     Catch::StartsWith(dir.str("final.pt") + ": holds no optimizer state"));
 }
 
-TEST_CASE("the synthetic dataset is rendered when missing and reused after", "[train][trainer][slow]") {
+TEST_CASE("the synthetic dataset is rendered when missing and reused after",
+          "[train][trainer][slow]") {
   TempDir dir;
   TrainConfig c = tiny_config(dir.str("data"));
   c.data.synthesize = true;
