@@ -8,12 +8,13 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
-#include <set>
+#include <type_traits>
 
 namespace adaptive {
 namespace {
 
 using nlohmann::json;
+using FieldType = ConfigField::Type;
 
 [[noreturn]] void fail(const std::string& path, const std::string& message) {
   throw ConfigError(path + ": " + message);
@@ -143,267 +144,264 @@ std::string parent_of(const std::string& path) {
   return dot == std::string::npos ? "" : path.substr(0, dot);
 }
 
-// Reads declared fields out of a JSON object, remembering which paths were
-// declared so that the keys nobody declared can be rejected afterwards.
-class JsonReader : public ConfigVisitor {
- public:
-  explicit JsonReader(const json& root) : root_(root) {}
-
-  void field(const std::string& path, int& value, int lo, int hi, const char*) override {
-    if (const json* v = find(path)) value = static_cast<int>(read_integer(path, *v, lo, hi));
-  }
-  void field(const std::string& path, int64_t& value, int64_t lo, int64_t hi,
-             const char*) override {
-    if (const json* v = find(path)) value = read_integer(path, *v, lo, hi);
-  }
-  void field(const std::string& path, uint64_t& value, const char*) override {
-    if (const json* v = find(path)) value = read_unsigned(path, *v);
-  }
-  void field(const std::string& path, double& value, double lo, double hi, const char*) override {
-    if (const json* v = find(path)) value = read_number(path, *v, lo, hi);
-  }
-  void field(const std::string& path, bool& value, const char*) override {
-    const json* v = find(path);
-    if (!v) return;
-    if (!v->is_boolean()) wrong_type(path, "true or false", *v);
-    value = v->get<bool>();
-  }
-  void field(const std::string& path, std::string& value, const char*) override {
-    const json* v = find(path);
-    if (!v) return;
-    if (!v->is_string()) wrong_type(path, "a string", *v);
-    value = v->get<std::string>();
-  }
-  void field(const std::string& path, std::vector<double>& value, double lo, double hi,
-             size_t min_size, size_t max_size, const char*) override {
-    const json* v = find(path);
-    if (!v) return;
-    check_array(path, *v, "numbers", min_size, max_size);
-    std::vector<double> out;
-    for (size_t i = 0; i < v->size(); ++i)
-      out.push_back(read_number(path + "[" + std::to_string(i) + "]", (*v)[i], lo, hi));
-    value = std::move(out);
-  }
-  void field(const std::string& path, std::vector<int>& value, int lo, int hi, size_t min_size,
-             size_t max_size, const char*) override {
-    const json* v = find(path);
-    if (!v) return;
-    check_array(path, *v, "integers", min_size, max_size);
-    std::vector<int> out;
-    for (size_t i = 0; i < v->size(); ++i) {
-      const std::string element = path + "[" + std::to_string(i) + "]";
-      out.push_back(static_cast<int>(read_integer(element, (*v)[i], lo, hi)));
-    }
-    value = std::move(out);
-  }
-  void choice(const std::string& path, std::string& value, const std::vector<std::string>& choices,
-              const char*) override {
-    const json* v = find(path);
-    if (!v) return;
-    const std::string expected = "expected one of " + join(choices);
-    if (!v->is_string()) fail(path, expected + ", got " + type_and_value(*v));
-    if (std::find(choices.begin(), choices.end(), v->get<std::string>()) == choices.end())
-      fail(path, expected + ", got " + short_dump(*v));
-    value = v->get<std::string>();
-  }
-
-  // Throws ConfigError on the first key of `object` (at `prefix`) that no field declares.
-  void reject_unknown_keys(const json& object, const std::string& prefix = "") const {
-    for (const auto& [key, value] : object.items()) {
-      const std::string path = prefix.empty() ? key : prefix + "." + key;
-      if (fields_.count(path)) continue;
-      if (!objects_.count(path)) fail(path, unknown_key_message(path, prefix));
-      if (value.is_object()) reject_unknown_keys(value, path);
-      // A declared object holding a non-object was reported by find().
-    }
-  }
-
- private:
-  // The value at `path`, or null when it is absent. Throws when a parent on
-  // the path is present but not an object.
-  const json* find(const std::string& path) {
-    declare(path);
-    if (root_.is_null()) return nullptr;
-    const json* node = &root_;
-    size_t start = 0;
-    for (size_t dot; (dot = path.find('.', start)) != std::string::npos; start = dot + 1) {
-      const auto it = node->find(path.substr(start, dot - start));
-      if (it == node->end()) return nullptr;
-      if (!it->is_object()) {
-        fail(path.substr(0, dot), "expected an object, got " + type_and_value(*it));
+// The value at the dot-separated `path` below `root`, one object per segment:
+// the one walk of reading, writing and --set. Reading (a const root) gives
+// nullptr when a segment is absent, or when the root is null (an empty
+// config). Writing creates what is absent, a null node becoming an object.
+// A node on the way that holds anything else throws ConfigError
+//   PARENT: expected an object, got number 3
+// with PARENT its path ("top level" for the root).
+template <class Json>
+Json* walk(Json& root, const std::string& path) {
+  constexpr bool kWrite = !std::is_const_v<Json>;
+  Json* node = &root;
+  for (size_t start = 0;;) {
+    if (node->is_null()) {
+      if constexpr (kWrite) {
+        *node = json::object();
+      } else if (node == &root) {
+        return nullptr;
       }
+    }
+    if (!node->is_object()) {
+      fail(start == 0 ? "top level" : path.substr(0, start - 1),
+           "expected an object, got " + type_and_value(*node));
+    }
+    const size_t dot = path.find('.', start);
+    const std::string key = path.substr(start, dot == std::string::npos ? dot : dot - start);
+    if constexpr (kWrite) {
+      node = &(*node)[key];
+    } else {
+      const auto it = node->find(key);
+      if (it == node->end()) return nullptr;
       node = &*it;
     }
-    const auto it = node->find(path.substr(start));
-    return it == node->end() ? nullptr : &*it;
+    if (dot == std::string::npos) return node;
+    start = dot + 1;
   }
-
-  void declare(const std::string& path) {
-    if (!fields_.insert(path).second) {
-      throw std::logic_error("config field declared twice: " + path);
-    }
-    order_.push_back(path);
-    for (std::string p = parent_of(path); !p.empty(); p = parent_of(p)) objects_.insert(p);
-  }
-
-  std::string unknown_key_message(const std::string& path, const std::string& parent) const {
-    // The nearest declared path (field or object), first declared on a tie.
-    std::vector<std::string> candidates;
-    for (const std::string& f : order_) {
-      for (std::string p = f; !p.empty(); p = parent_of(p)) candidates.push_back(p);
-    }
-    std::string nearest;
-    size_t best = std::max<size_t>(2, path.size() / 3) + 1;
-    for (const std::string& c : candidates) {
-      const size_t d = edit_distance(path, c);
-      if (d < best) {
-        best = d;
-        nearest = c;
-      }
-    }
-    if (!nearest.empty()) return "unknown key, did you mean " + nearest + "?";
-
-    // Otherwise the keys declared beside it.
-    std::vector<std::string> siblings;
-    for (const std::string& f : order_) {
-      if (!parent.empty() && f.rfind(parent + ".", 0) != 0) continue;
-      const std::string rest = parent.empty() ? f : f.substr(parent.size() + 1);
-      const std::string name = rest.substr(0, rest.find('.'));
-      if (std::find(siblings.begin(), siblings.end(), name) == siblings.end())
-        siblings.push_back(name);
-    }
-    return "unknown key (known " + (parent.empty() ? "top-level keys" : "keys under " + parent) +
-           ": " + join(siblings) + ")";
-  }
-
-  const json& root_;
-  std::set<std::string> fields_;    // declared field paths
-  std::vector<std::string> order_;  // the same, in declaration order
-  std::set<std::string> objects_;   // declared object paths ("train" for "train.lr")
-};
-
-// Stores `value` at a dotted path, creating the objects on the way.
-void set_path(json& root, const std::string& path, json value) {
-  json* node = &root;
-  size_t start = 0;
-  for (size_t dot; (dot = path.find('.', start)) != std::string::npos; start = dot + 1)
-    node = &(*node)[path.substr(start, dot - start)];
-  (*node)[path.substr(start)] = std::move(value);
 }
 
-class JsonWriter : public ConfigVisitor {
- public:
-  json result = json::object();
+// What a field of `type` holds, as describe_config and the errors say it.
+std::string kind_of(const ConfigField& f) {
+  switch (f.type) {
+    case FieldType::kInteger:
+      return integer_range(f.min_integer, f.max_integer);
+    case FieldType::kUnsigned:
+      return "a non-negative integer";
+    case FieldType::kNumber:
+      return number_range(f.min_number, f.max_number);
+    case FieldType::kBool:
+      return "true or false";
+    case FieldType::kString:
+      return "a string";
+    case FieldType::kChoice:
+      return "one of " + join(f.choices);
+  }
+  throw std::logic_error("unhandled config field type");
+}
 
-  void field(const std::string& path, int& value, int, int, const char*) override {
-    set_path(result, path, value);
+// `v` checked against one value of field `f` (an element, for a list), in
+// the form `f.set` stores: integers as int64 or uint64, numbers as double.
+json checked_value(const ConfigField& f, const std::string& path, const json& v) {
+  switch (f.type) {
+    case FieldType::kInteger:
+      return read_integer(path, v, f.min_integer, f.max_integer);
+    case FieldType::kUnsigned:
+      return read_unsigned(path, v);
+    case FieldType::kNumber:
+      return read_number(path, v, f.min_number, f.max_number);
+    case FieldType::kBool:
+      if (!v.is_boolean()) wrong_type(path, kind_of(f), v);
+      return v;
+    case FieldType::kString:
+      if (!v.is_string()) wrong_type(path, kind_of(f), v);
+      return v;
+    case FieldType::kChoice:
+      if (!v.is_string()) wrong_type(path, kind_of(f), v);
+      if (std::find(f.choices.begin(), f.choices.end(), v.get<std::string>()) == f.choices.end())
+        fail(path, "expected " + kind_of(f) + ", got " + short_dump(v));
+      return v;
   }
-  void field(const std::string& path, int64_t& value, int64_t, int64_t, const char*) override {
-    set_path(result, path, value);
-  }
-  void field(const std::string& path, uint64_t& value, const char*) override {
-    set_path(result, path, value);
-  }
-  void field(const std::string& path, double& value, double, double, const char*) override {
-    set_path(result, path, value);
-  }
-  void field(const std::string& path, bool& value, const char*) override {
-    set_path(result, path, value);
-  }
-  void field(const std::string& path, std::string& value, const char*) override {
-    set_path(result, path, value);
-  }
-  void field(const std::string& path, std::vector<double>& value, double, double, size_t, size_t,
-             const char*) override {
-    set_path(result, path, value);
-  }
-  void field(const std::string& path, std::vector<int>& value, int, int, size_t, size_t,
-             const char*) override {
-    set_path(result, path, value);
-  }
-  void choice(const std::string& path, std::string& value, const std::vector<std::string>&,
-              const char*) override {
-    set_path(result, path, value);
-  }
-};
+  throw std::logic_error("unhandled config field type");
+}
 
-class Describer : public ConfigVisitor {
- public:
-  void field(const std::string& path, int& value, int lo, int hi, const char* help) override {
-    add(path, help, integer_range(lo, hi), value);
+// Reads field `f` from `root` when `root` holds it.
+void read_field(const json& root, const ConfigField& f) {
+  const json* v = walk(root, f.path);
+  if (!v) return;
+  if (!f.list) {
+    f.set(checked_value(f, f.path, *v));
+    return;
   }
-  void field(const std::string& path, int64_t& value, int64_t lo, int64_t hi,
-             const char* help) override {
-    add(path, help, integer_range(lo, hi), value);
-  }
-  void field(const std::string& path, uint64_t& value, const char* help) override {
-    add(path, help, "a non-negative integer", value);
-  }
-  void field(const std::string& path, double& value, double lo, double hi,
-             const char* help) override {
-    add(path, help, number_range(lo, hi), value);
-  }
-  void field(const std::string& path, bool& value, const char* help) override {
-    add(path, help, "true or false", value);
-  }
-  void field(const std::string& path, std::string& value, const char* help) override {
-    add(path, help, "a string", value);
-  }
-  void field(const std::string& path, std::vector<double>& value, double lo, double hi,
-             size_t min_size, size_t max_size, const char* help) override {
-    add(path, help, size_range(min_size, max_size) + " values, each " + number_range(lo, hi),
-        value);
-  }
-  void field(const std::string& path, std::vector<int>& value, int lo, int hi, size_t min_size,
-             size_t max_size, const char* help) override {
-    add(path, help, size_range(min_size, max_size) + " values, each " + integer_range(lo, hi),
-        value);
-  }
-  void choice(const std::string& path, std::string& value, const std::vector<std::string>& choices,
-              const char* help) override {
-    add(path, help, "one of " + join(choices), value);
-  }
+  check_array(f.path, *v, f.type == FieldType::kInteger ? "integers" : "numbers", f.min_size,
+              f.max_size);
+  json values = json::array();
+  for (size_t i = 0; i < v->size(); ++i)
+    values.push_back(checked_value(f, f.path + "[" + std::to_string(i) + "]", (*v)[i]));
+  f.set(values);
+}
 
-  std::string text() const {
-    size_t width = 0;
-    for (const auto& row : rows_) width = std::max(width, row.first.size());
-    std::string out;
-    for (const auto& [path, rest] : rows_)
-      out += path + std::string(width - path.size() + 2, ' ') + rest + "\n";
-    return out;
+// Says why `path` (a key under `parent`) is unknown: the nearest declared
+// path (field or object, the first declared on a tie), or else the keys
+// declared beside it.
+std::string unknown_key_message(const std::vector<ConfigField>& fields, const std::string& path,
+                                const std::string& parent) {
+  std::string nearest;
+  size_t best = std::max<size_t>(2, path.size() / 3) + 1;
+  for (const ConfigField& f : fields) {
+    for (std::string p = f.path; !p.empty(); p = parent_of(p)) {
+      const size_t d = edit_distance(path, p);
+      if (d < best) {
+        best = d;
+        nearest = p;
+      }
+    }
   }
+  if (!nearest.empty()) return "unknown key, did you mean " + nearest + "?";
 
- private:
-  void add(const std::string& path, const char* help, const std::string& kind, const json& value) {
-    rows_.emplace_back(path,
-                       std::string(help) + " (" + kind + ", default " + short_dump(value) + ")");
+  std::vector<std::string> siblings;
+  for (const ConfigField& f : fields) {
+    if (!parent.empty() && f.path.rfind(parent + ".", 0) != 0) continue;
+    const std::string rest = parent.empty() ? f.path : f.path.substr(parent.size() + 1);
+    const std::string name = rest.substr(0, rest.find('.'));
+    if (std::find(siblings.begin(), siblings.end(), name) == siblings.end())
+      siblings.push_back(name);
   }
+  return "unknown key (known " + (parent.empty() ? "top-level keys" : "keys under " + parent) +
+         ": " + join(siblings) + ")";
+}
 
-  std::vector<std::pair<std::string, std::string>> rows_;
-};
+// Throws ConfigError on the first key of `object` (at `prefix`) that no
+// field declares.
+void reject_unknown_keys(const std::vector<ConfigField>& fields, const json& object,
+                         const std::string& prefix = "") {
+  for (const auto& [key, value] : object.items()) {
+    const std::string path = prefix.empty() ? key : prefix + "." + key;
+    bool field = false, object_path = false;
+    for (const ConfigField& f : fields) {
+      field = field || f.path == path;
+      object_path = object_path || f.path.rfind(path + ".", 0) == 0;
+    }
+    if (field) continue;
+    if (!object_path) fail(path, unknown_key_message(fields, path, prefix));
+    // A declared object holding a non-object was reported when reading.
+    if (value.is_object()) reject_unknown_keys(fields, value, path);
+  }
+}
+
+// A field bound to `value`, whose JSON form nlohmann converts both ways.
+template <class T>
+ConfigField bound(T& value, FieldType type) {
+  ConfigField f;
+  f.type = type;
+  f.get = [&value] { return json(value); };
+  f.set = [&value](const json& v) { value = v.get<T>(); };
+  return f;
+}
+
+ConfigField integers(ConfigField f, int64_t lo, int64_t hi) {
+  f.min_integer = lo;
+  f.max_integer = hi;
+  return f;
+}
+
+ConfigField numbers(ConfigField f, double lo, double hi) {
+  f.min_number = lo;
+  f.max_number = hi;
+  return f;
+}
+
+ConfigField sized(ConfigField f, size_t min_size, size_t max_size) {
+  f.list = true;
+  f.min_size = min_size;
+  f.max_size = max_size;
+  return f;
+}
 
 }  // namespace
 
+void ConfigVisitor::field(const std::string& path, int& value, int lo, int hi, const char* help) {
+  add(path, integers(bound(value, FieldType::kInteger), lo, hi), help);
+}
+void ConfigVisitor::field(const std::string& path, int64_t& value, int64_t lo, int64_t hi,
+                          const char* help) {
+  add(path, integers(bound(value, FieldType::kInteger), lo, hi), help);
+}
+void ConfigVisitor::field(const std::string& path, uint64_t& value, const char* help) {
+  add(path, bound(value, FieldType::kUnsigned), help);
+}
+void ConfigVisitor::field(const std::string& path, double& value, double lo, double hi,
+                          const char* help) {
+  add(path, numbers(bound(value, FieldType::kNumber), lo, hi), help);
+}
+void ConfigVisitor::field(const std::string& path, bool& value, const char* help) {
+  add(path, bound(value, FieldType::kBool), help);
+}
+void ConfigVisitor::field(const std::string& path, std::string& value, const char* help) {
+  add(path, bound(value, FieldType::kString), help);
+}
+void ConfigVisitor::field(const std::string& path, std::vector<double>& value, double lo, double hi,
+                          size_t min_size, size_t max_size, const char* help) {
+  add(path, sized(numbers(bound(value, FieldType::kNumber), lo, hi), min_size, max_size), help);
+}
+void ConfigVisitor::field(const std::string& path, std::vector<int>& value, int lo, int hi,
+                          size_t min_size, size_t max_size, const char* help) {
+  add(path, sized(integers(bound(value, FieldType::kInteger), lo, hi), min_size, max_size), help);
+}
+void ConfigVisitor::choice(const std::string& path, std::string& value,
+                           const std::vector<std::string>& choices, const char* help) {
+  add_choice(path, bound(value, FieldType::kChoice), choices, help);
+}
+
+void ConfigVisitor::add_choice(const std::string& path, ConfigField f,
+                               std::vector<std::string> choices, const char* help) {
+  f.type = FieldType::kChoice;
+  f.choices = std::move(choices);
+  add(path, std::move(f), help);
+}
+
+void ConfigVisitor::add(const std::string& path, ConfigField f, const char* help) {
+  f.path = prefix_ + path;
+  f.help = help;
+  for (const ConfigField& declared : fields_) {
+    if (declared.path == f.path) throw std::logic_error("config field declared twice: " + f.path);
+  }
+  fields_.push_back(std::move(f));
+  if (on_field_) on_field_(fields_.back());
+}
+
 namespace internal {
 
-void read_config(const json& j, const ConfigFields& fields) {
+void read_config(const json& j, const DeclareFields& declare) {
   if (!j.is_object() && !j.is_null())
     fail("top level", "expected an object, got " + type_and_value(j));
-  JsonReader reader(j);
-  fields(reader);
-  if (j.is_object()) reader.reject_unknown_keys(j);
+  // Each field is read as it is declared (see ConfigVisitor's constructor).
+  ConfigVisitor visitor([&j](const ConfigField& f) { read_field(j, f); });
+  declare(visitor);
+  if (j.is_object()) reject_unknown_keys(visitor.fields(), j);
 }
 
-json write_config(const ConfigFields& fields) {
-  JsonWriter writer;
-  fields(writer);
-  return writer.result;
+json write_config(const DeclareFields& declare) {
+  ConfigVisitor visitor;
+  declare(visitor);
+  json result = json::object();
+  for (const ConfigField& f : visitor.fields()) *walk(result, f.path) = f.get();
+  return result;
 }
 
-std::string describe_fields(const ConfigFields& fields) {
-  Describer describer;
-  fields(describer);
-  return describer.text();
+std::string describe_fields(const DeclareFields& declare) {
+  ConfigVisitor visitor;
+  declare(visitor);
+  size_t width = 0;
+  for (const ConfigField& f : visitor.fields()) width = std::max(width, f.path.size());
+  std::string out;
+  for (const ConfigField& f : visitor.fields()) {
+    const std::string kind =
+        f.list ? size_range(f.min_size, f.max_size) + " values, each " + kind_of(f) : kind_of(f);
+    out += f.path + std::string(width - f.path.size() + 2, ' ') + f.help + " (" + kind +
+           ", default " + short_dump(f.get()) + ")\n";
+  }
+  return out;
 }
 
 }  // namespace internal
@@ -426,6 +424,45 @@ std::string printable(const std::string& text) {
   return out;
 }
 
+// Where and why the parser stopped: the 0-based byte offset it names and its
+// message without nlohmann's "[json.exception.parse_error.101] parse error
+// at line 3, column 5: " prefix.
+struct ParseErrorAt {
+  size_t offset = 0;
+  std::string message;
+};
+
+// nlohmann's own DOM builder, taking the error's position from the parser
+// itself rather than from the exception, which for a number beyond a
+// double's range (406) carries none.
+class DomParser : public nlohmann::detail::json_sax_dom_parser<json> {
+ public:
+  DomParser(json& result, ParseErrorAt& error)
+      : json_sax_dom_parser(result, /*allow_exceptions=*/false), error_(error) {}
+
+  // `position` is the count of bytes read: one past the offending byte for a
+  // syntax error, one past the number's last byte for an overflow, which is
+  // reported at the number's first byte.
+  bool parse_error(size_t position, const std::string& last_token,
+                   const nlohmann::detail::exception& e) {
+    const bool overflow = e.id == 406;
+    error_.offset = overflow ? position - std::min(position, last_token.size())
+                             : (position > 0 ? position - 1 : 0);
+    std::string message = e.what();
+    message.erase(0, std::min(message.size(), message.find(']') + 1));
+    if (const size_t at = message.find("parse error"); at != std::string::npos) {
+      const size_t colon = message.find(": ", at);
+      if (colon != std::string::npos) message.erase(0, colon + 1);
+    }
+    if (!message.empty() && message[0] == ' ') message.erase(0, 1);
+    error_.message = message;
+    return false;
+  }
+
+ private:
+  ParseErrorAt& error_;
+};
+
 }  // namespace
 
 json read_json_file(const std::string& path) {
@@ -440,37 +477,20 @@ json read_json_file(const std::string& path) {
   } catch (const std::exception& e) {
     throw ConfigError(path + ": cannot read config file: " + e.what());
   }
-  // "PATH:LINE:COLUMN: invalid JSON: what" for the byte at `offset`.
-  const auto invalid = [&](size_t offset, const std::string& what) {
-    offset = std::min(offset, text.size());
+  ParseErrorAt error;
+  json result;
+  DomParser dom(result, error);
+  if (!json::sax_parse(text, &dom, json::input_format_t::json, /*strict=*/true,
+                       /*ignore_comments=*/true)) {
+    const size_t offset = std::min(error.offset, text.size());
     const std::string before = text.substr(0, offset);
     const size_t line = 1 + std::count(before.begin(), before.end(), '\n');
     const size_t newline = before.rfind('\n');
     const size_t column = newline == std::string::npos ? offset + 1 : offset - newline;
-    return ConfigError(path + ":" + std::to_string(line) + ":" + std::to_string(column) +
-                       ": invalid JSON: " + printable(what));
-  };
-  try {
-    return json::parse(text, nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
-  } catch (const json::parse_error& e) {
-    // e.byte is the 1-based offset of the offending byte (size + 1 at the end).
-    // Drop nlohmann's "[json.exception.parse_error.101] parse error at line 3, column 5: ".
-    std::string message = e.what();
-    const size_t colon = message.find(": ", message.find("parse error"));
-    if (colon != std::string::npos) message = message.substr(colon + 2);
-    throw invalid(e.byte > 0 ? e.byte - 1 : 0, message);
-  } catch (const json::exception& e) {
-    // A number beyond a double's range (406: "number overflow parsing '1e400'")
-    // carries no position: point at the first occurrence of the number.
-    std::string message = e.what();
-    message = message.substr(message.find(']') + 1);
-    if (!message.empty() && message[0] == ' ') message.erase(0, 1);
-    const size_t quote = message.find('\'');
-    const std::string token = quote == std::string::npos
-                                  ? ""
-                                  : message.substr(quote + 1, message.rfind('\'') - quote - 1);
-    throw invalid(token.empty() ? 0 : text.find(token), message);
+    throw ConfigError(path + ":" + std::to_string(line) + ":" + std::to_string(column) +
+                      ": invalid JSON: " + printable(error.message));
   }
+  return result;
 }
 
 void apply_override(json& j, const std::string& assignment) {
@@ -490,20 +510,11 @@ void apply_override(json& j, const std::string& assignment) {
   json value = json::parse(assignment.substr(eq + 1), nullptr, /*allow_exceptions=*/false);
   if (value.is_discarded()) value = assignment.substr(eq + 1);
 
-  json* node = &j;
-  size_t start = 0;
-  while (true) {
-    if (!node->is_object() && !node->is_null()) {
-      const std::string where = start == 0 ? "top level" : key.substr(0, start - 1);
-      throw ConfigError(context + ": " + where + ": expected an object, got " +
-                        type_and_value(*node));
-    }
-    const size_t dot = key.find('.', start);
-    if (dot == std::string::npos) break;
-    node = &(*node)[key.substr(start, dot - start)];
-    start = dot + 1;
+  try {
+    *walk(j, key) = std::move(value);
+  } catch (const ConfigError& e) {
+    throw ConfigError(context + ": " + e.what());
   }
-  (*node)[key.substr(start)] = std::move(value);
 }
 
 }  // namespace adaptive

@@ -24,6 +24,7 @@
 #include <functional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -33,100 +34,93 @@
 
 namespace adaptive {
 
-// Receives each field of a config once. `path` is the dot-separated JSON path
-// ("train.epochs": key "epochs" inside object "train"); ranges are inclusive;
-// vector sizes are counted in elements; `help` is one short phrase. Declaring
-// a path twice is a bug in the config struct: reading throws std::logic_error.
+// One declared field: what visit() said about it (type, range, help) and
+// access to the member it names, as xgboost's FieldEntry does. Reading,
+// writing and describing a config are each one loop over these. `get` gives
+// the member's value as JSON; `set` stores a value that passed the checks of
+// `type` and the range.
+struct ConfigField {
+  enum class Type { kInteger, kUnsigned, kNumber, kBool, kString, kChoice };
+  std::string path;  // dot-separated JSON path, "train.epochs"
+  Type type = Type::kString;
+  bool list = false;  // an array of min_size to max_size values of `type`
+  size_t min_size = 0, max_size = 0;
+  int64_t min_integer = 0, max_integer = 0;  // kInteger, inclusive
+  double min_number = 0, max_number = 0;     // kNumber, inclusive
+  std::vector<std::string> choices;          // kChoice
+  const char* help = "";
+  std::function<nlohmann::json()> get;
+  std::function<void(const nlohmann::json&)> set;
+};
+
+// Receives each field of a config once and records it. `path` is the
+// dot-separated JSON path ("train.epochs": key "epochs" inside object
+// "train"); ranges are inclusive; vector sizes are counted in elements; `help`
+// is one short phrase. Declaring a path twice is a bug in the config struct:
+// it throws std::logic_error.
 class ConfigVisitor {
  public:
-  virtual ~ConfigVisitor() = default;
+  // `on_field`, when given, sees each field as it is declared, before visit()
+  // goes on: a visit() may derive a member from one read just above it.
+  explicit ConfigVisitor(std::function<void(const ConfigField&)> on_field = nullptr)
+      : on_field_(std::move(on_field)) {}
 
-  virtual void field(const std::string& path, int& value, int lo, int hi, const char* help) = 0;
-  virtual void field(const std::string& path, int64_t& value, int64_t lo, int64_t hi,
-                     const char* help) = 0;
-  virtual void field(const std::string& path, uint64_t& value, const char* help) = 0;
-  virtual void field(const std::string& path, double& value, double lo, double hi,
-                     const char* help) = 0;
-  virtual void field(const std::string& path, bool& value, const char* help) = 0;
-  virtual void field(const std::string& path, std::string& value, const char* help) = 0;
-  virtual void field(const std::string& path, std::vector<double>& value, double lo, double hi,
-                     size_t min_size, size_t max_size, const char* help) = 0;
-  virtual void field(const std::string& path, std::vector<int>& value, int lo, int hi,
-                     size_t min_size, size_t max_size, const char* help) = 0;
+  void field(const std::string& path, int& value, int lo, int hi, const char* help);
+  void field(const std::string& path, int64_t& value, int64_t lo, int64_t hi, const char* help);
+  void field(const std::string& path, uint64_t& value, const char* help);
+  void field(const std::string& path, double& value, double lo, double hi, const char* help);
+  void field(const std::string& path, bool& value, const char* help);
+  void field(const std::string& path, std::string& value, const char* help);
+  void field(const std::string& path, std::vector<double>& value, double lo, double hi,
+             size_t min_size, size_t max_size, const char* help);
+  void field(const std::string& path, std::vector<int>& value, int lo, int hi, size_t min_size,
+             size_t max_size, const char* help);
   // A string that must be one of `choices`.
-  virtual void choice(const std::string& path, std::string& value,
-                      const std::vector<std::string>& choices, const char* help) = 0;
+  void choice(const std::string& path, std::string& value, const std::vector<std::string>& choices,
+              const char* help);
 
   // An enum, read and written by its names.
   template <class Enum>
   void choice(const std::string& path, Enum& value, const NameTable<Enum>& names,
               const char* help) {
-    std::string name = names.name(value);
-    choice(path, name, names.names(), help);
-    value = names.parse(name);
+    ConfigField f;
+    f.get = [&value, names] { return nlohmann::json(names.name(value)); };
+    f.set = [&value, names](const nlohmann::json& name) {
+      value = names.parse(name.get<std::string>());
+    };
+    add_choice(path, std::move(f), names.names(), help);
   }
 
   // The fields of `options`, whose visit(ConfigVisitor&) declares paths
   // relative to `prefix` ("widths" becomes "model.widths").
   template <class Options>
-  void group(const std::string& prefix, Options& options);
-};
+  void group(const std::string& prefix, Options& options) {
+    const std::string outer = prefix_;
+    prefix_ += prefix + ".";
+    options.visit(*this);
+    prefix_ = outer;
+  }
 
-namespace internal {
-// Declares every path it receives under a prefix, to the visitor it wraps.
-class PrefixedVisitor : public ConfigVisitor {
- public:
-  PrefixedVisitor(ConfigVisitor& inner, std::string prefix)
-      : inner_(inner), prefix_(std::move(prefix) + ".") {}
-  void field(const std::string& p, int& v, int lo, int hi, const char* h) override {
-    inner_.field(prefix_ + p, v, lo, hi, h);
-  }
-  void field(const std::string& p, int64_t& v, int64_t lo, int64_t hi, const char* h) override {
-    inner_.field(prefix_ + p, v, lo, hi, h);
-  }
-  void field(const std::string& p, uint64_t& v, const char* h) override {
-    inner_.field(prefix_ + p, v, h);
-  }
-  void field(const std::string& p, double& v, double lo, double hi, const char* h) override {
-    inner_.field(prefix_ + p, v, lo, hi, h);
-  }
-  void field(const std::string& p, bool& v, const char* h) override {
-    inner_.field(prefix_ + p, v, h);
-  }
-  void field(const std::string& p, std::string& v, const char* h) override {
-    inner_.field(prefix_ + p, v, h);
-  }
-  void field(const std::string& p, std::vector<double>& v, double lo, double hi, size_t min_size,
-             size_t max_size, const char* h) override {
-    inner_.field(prefix_ + p, v, lo, hi, min_size, max_size, h);
-  }
-  void field(const std::string& p, std::vector<int>& v, int lo, int hi, size_t min_size,
-             size_t max_size, const char* h) override {
-    inner_.field(prefix_ + p, v, lo, hi, min_size, max_size, h);
-  }
-  void choice(const std::string& p, std::string& v, const std::vector<std::string>& choices,
-              const char* h) override {
-    inner_.choice(prefix_ + p, v, choices, h);
-  }
+  // Every field declared so far, in declaration order.
+  const std::vector<ConfigField>& fields() const { return fields_; }
 
  private:
-  ConfigVisitor& inner_;
-  std::string prefix_;
-};
-}  // namespace internal
+  void add(const std::string& path, ConfigField f, const char* help);
+  void add_choice(const std::string& path, ConfigField f, std::vector<std::string> choices,
+                  const char* help);
 
-template <class Options>
-void ConfigVisitor::group(const std::string& prefix, Options& options) {
-  internal::PrefixedVisitor prefixed(*this, prefix);
-  options.visit(prefixed);
-}
+  std::function<void(const ConfigField&)> on_field_;
+  std::string prefix_;  // of the group() being visited, with its '.'
+  std::vector<ConfigField> fields_;
+};
 
 namespace internal {
 // The non-template core of the functions below; call those instead.
-using ConfigFields = std::function<void(ConfigVisitor&)>;
-void read_config(const nlohmann::json& j, const ConfigFields& fields);
-nlohmann::json write_config(const ConfigFields& fields);
-std::string describe_fields(const ConfigFields& fields);
+// `declare` runs a config's visit() on the visitor it is given.
+using DeclareFields = std::function<void(ConfigVisitor&)>;
+void read_config(const nlohmann::json& j, const DeclareFields& declare);
+nlohmann::json write_config(const DeclareFields& declare);
+std::string describe_fields(const DeclareFields& declare);
 }  // namespace internal
 
 // Sets the fields of `c` that `j` holds and leaves the others as they are (the
