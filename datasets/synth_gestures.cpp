@@ -11,6 +11,9 @@
 #include <stdexcept>
 #include <thread>
 
+#include <fcntl.h>
+#include <stdio.h>
+
 #include <nlohmann/json.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
@@ -497,6 +500,36 @@ std::vector<cv::Mat> render_synth_clip(int label, double difficulty, uint64_t se
   return frames;
 }
 
+namespace {
+
+// Puts the finished folder `staging` at `out`. A folder already there is
+// exchanged with it in one rename (renameat2 RENAME_EXCHANGE), so `out`
+// always holds a whole dataset, then removed. Where the file system cannot
+// exchange, the old folder is renamed to `aside` first and put back if the
+// second rename fails.
+void move_into_place(const fs::path& staging, const fs::path& out, const fs::path& aside) {
+  std::error_code ec;
+  if (!fs::exists(out, ec)) {
+    fs::rename(staging, out);
+    return;
+  }
+  if (::renameat2(AT_FDCWD, staging.c_str(), AT_FDCWD, out.c_str(), RENAME_EXCHANGE) == 0) {
+    fs::remove_all(staging);  // now the old dataset
+    return;
+  }
+  fs::remove_all(aside);
+  fs::rename(out, aside);
+  try {
+    fs::rename(staging, out);
+  } catch (...) {
+    fs::rename(aside, out, ec);
+    throw;
+  }
+  fs::remove_all(aside);
+}
+
+}  // namespace
+
 SynthSummary generate_synth_gestures(const SynthOptions& o,
                                      const std::function<void(const std::string&)>& progress) {
   check_options(o);
@@ -636,9 +669,7 @@ SynthSummary generate_synth_gestures(const SynthOptions& o,
   for (const auto& e : fs::recursive_directory_iterator(staging)) {
     if (e.is_regular_file()) summary.bytes += static_cast<int64_t>(e.file_size());
   }
-  // Swap the finished folder into place.
-  if (fs::exists(out, ec)) fs::remove_all(out);
-  fs::rename(staging, out);
+  move_into_place(staging, out, parent / ("." + out.filename().string() + ".old"));
   summary.seconds = seconds_since(t0);
   return summary;
 }

@@ -16,8 +16,10 @@
 //                                           val to tune a policy on, test to report on
 //   DIR/streams/{val,test}/stream_<k>.json  their timeline: [{label, start_s, end_s, difficulty}]
 //   DIR/synth.json                      the options and counts that made it
-// The folder is built beside DIR and renamed into place when complete, so an
-// interrupted run leaves no half-written dataset.
+// The folder is built beside DIR (a hidden sibling) and renamed into place
+// when complete, so an interrupted run leaves no half-written dataset; with
+// `overwrite` the new folder and the old one are exchanged in one rename, so
+// DIR always holds a whole dataset, the old one until the new one is done.
 #pragma once
 
 #include <cstdint>

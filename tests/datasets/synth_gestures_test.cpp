@@ -136,3 +136,25 @@ TEST_CASE("synth refuses to overwrite and validates options", "[datasets][synth]
   CHECK_THROWS_WITH(generate_synth_gestures(o), "frames per clip must be in [4, 10000]");
   CHECK_FALSE(fs::exists(dir.str("new")));
 }
+
+TEST_CASE("synth --overwrite replaces a dataset whole and leaves no sibling behind",
+          "[datasets][synth]") {
+  TempDir dir;
+  SynthOptions o = test::tiny_synth_options(dir.str("data"), 7);
+  generate_synth_gestures(o);
+  test::write_file(dir.path() / "data" / "mine.txt", "a file of the old dataset\n");
+  // A render that fails (bad options) leaves the old dataset as it was.
+  SynthOptions bad = o;
+  bad.overwrite = true;
+  bad.frames = 2;
+  CHECK_THROWS(generate_synth_gestures(bad));
+  CHECK(fs::exists(dir.path() / "data" / "mine.txt"));
+  o.overwrite = true;
+  o.seed = 8;
+  generate_synth_gestures(o);
+  CHECK_FALSE(fs::exists(dir.path() / "data" / "mine.txt"));
+  CHECK(nlohmann::json::parse(test::read_file(dir.str("data/synth.json")))["seed"] == 8);
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir.path())) names.push_back(e.path().filename());
+  CHECK(names == std::vector<std::string>{"data"});
+}
