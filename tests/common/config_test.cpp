@@ -64,6 +64,11 @@ std::string error_for(const json& j) {
   return config_error([&] { from(j); });
 }
 
+template <class Config>
+std::string error_for_config(const json& j, Config& c) {
+  return config_error([&] { config_from_json(j, c); });
+}
+
 }  // namespace
 
 TEST_CASE("config: absent keys keep their values", "[config]") {
@@ -236,6 +241,19 @@ TEST_CASE("config: read_json_file reports syntax errors by line and column", "[c
         dir.str("missing.json") + ": cannot open config file");
 }
 
+TEST_CASE("config: a number too large is reported where the parser found it", "[config]") {
+  // The same token earlier in a comment and in another key's string: the
+  // position is the value's, which the parser gives, not the text's first match.
+  TempDir dir;
+  write_file(dir.str("comment.json"),
+             "// lr 1e400 would overflow\n{\"note\": \"1e400\",\n \"lr\": 1e400}\n");
+  CHECK(config_error([&] { read_json_file(dir.str("comment.json")); }) ==
+        dir.str("comment.json") + ":3:8: invalid JSON: number overflow parsing '1e400'");
+  write_file(dir.str("negative.json"), "{\"a\": \"-1e999\", \"b\": [1, -1e999]}");
+  CHECK(config_error([&] { read_json_file(dir.str("negative.json")); }) ==
+        dir.str("negative.json") + ":1:26: invalid JSON: number overflow parsing '-1e999'");
+}
+
 TEST_CASE("config: describe_config lists every field with its range and default", "[config]") {
   const std::string text = describe_config<TestConfig>();
   CHECK(std::count(text.begin(), text.end(), '\n') == 10);
@@ -245,6 +263,56 @@ TEST_CASE("config: describe_config lists every field with its range and default"
                                    "number in [0.01, 1], default [0.25,0.5,1.0])\n"));
   CHECK_THAT(text, Catch::Contains("\ntrain.optimizer  optimizer (one of sgd, adamw, default "
                                    "\"sgd\")\n"));
+}
+
+TEST_CASE("config: the visitor lists each declared field once, in order", "[config]") {
+  TestConfig c;
+  ConfigVisitor visitor;
+  c.visit(visitor);
+  const std::vector<ConfigField>& fields = visitor.fields();
+  REQUIRE(fields.size() == 10);
+  CHECK(fields[1].path == "train.epochs");
+  CHECK(fields[1].type == ConfigField::Type::kInteger);
+  CHECK(fields[1].min_integer == 1);
+  CHECK(fields[1].max_integer == 100000);
+  CHECK(std::string(fields[1].help) == "epochs to train");
+  CHECK(fields[1].get() == 30);
+  fields[1].set(json(7));
+  CHECK(c.epochs == 7);
+  CHECK(fields[4].type == ConfigField::Type::kChoice);
+  CHECK(fields[4].choices == std::vector<std::string>{"sgd", "adamw"});
+  CHECK(fields[7].path == "model.widths");
+  CHECK(fields[7].list);
+  CHECK(fields[7].max_size == 16);
+  CHECK(fields[8].get() == json({8, 16}));
+}
+
+TEST_CASE("config: a group's keys sit under its prefix, and a field is read as it is declared",
+          "[config]") {
+  struct Crop {
+    int height = 64, width = 64;
+    void visit(ConfigVisitor& v) {
+      v.field("crop", height, 8, 4096, "square crop");
+      width = height;  // derived from the value read just above
+    }
+  };
+  struct Outer {
+    Crop crop;
+    int after = 1;
+    void visit(ConfigVisitor& v) {
+      v.group("data", crop);
+      v.field("after", after, 0, 9, "a key after the group");
+    }
+  } outer;
+  config_from_json(R"({"data": {"crop": 32}, "after": 2})"_json, outer);
+  CHECK(outer.crop.height == 32);
+  CHECK(outer.crop.width == 32);
+  CHECK(outer.after == 2);
+  CHECK(config_to_json(outer) == R"({"data": {"crop": 32}, "after": 2})"_json);
+  CHECK(error_for_config(R"({"data": {"crop": 4}})"_json, outer) ==
+        "data.crop: expected an integer in [8, 4096], got 4");
+  CHECK(error_for_config(R"({"crop": 32})"_json, outer) ==
+        "crop: unknown key (known top-level keys: data, after)");
 }
 
 TEST_CASE("config: a path declared twice is a programming error", "[config]") {
