@@ -8,7 +8,7 @@
 using namespace adaptive;
 
 TEST_CASE("adaptive-bench times every width, back to back or after an idle gap",
-          "[infer][bench][cli]") {
+          "[infer][bench][cli][slow]") {
   test::TempDir dir;
   const std::string model = test::tiny_trained_run() + "/model.pt";
   for (const double gap : {0.0, 5.0}) {

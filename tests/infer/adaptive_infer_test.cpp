@@ -222,7 +222,7 @@ TEST_CASE("JSON lines follow the output contract (docs/inference-output.md)", "[
         Approx(1 - s["gflops"].get<double>() / s["gflops_full_width"].get<double>()));
 }
 
-TEST_CASE("csv, text, --output and the overlay video", "[infer][cli]") {
+TEST_CASE("csv, text, --output and the overlay video", "[infer][cli][slow]") {
   TempDir dir;
   Command c =
       infer("--model " + model_path() + " --input " + stream_path() + " --format csv --output " +
@@ -254,7 +254,7 @@ TEST_CASE("csv, text, --output and the overlay video", "[infer][cli]") {
   CHECK_THAT(c.out, Catch::Contains("windows: mean width"));
 }
 
-TEST_CASE("bad input: a clear message and a non-zero exit", "[infer][cli]") {
+TEST_CASE("bad input: a clear message and a non-zero exit", "[infer][cli][slow]") {
   TempDir dir;
   const std::string model = " --model " + model_path();
   const std::string video = " --input " + stream_path();
@@ -382,7 +382,7 @@ TEST_CASE("scoring against a timeline", "[infer][scoring]") {
 }
 
 TEST_CASE("a run slower than its real-time source drops the oldest windows and counts them",
-          "[infer][engine][live]") {
+          "[infer][engine][live][slow]") {
   // The stream file delivered at its own 16 fps (--realtime), and a
   // deliberately slow consumer: every window's callback takes 300 ms.
   const ModelArtifact model = ModelArtifact::load(model_path());
@@ -416,7 +416,7 @@ TEST_CASE("a run slower than its real-time source drops the oldest windows and c
 }
 
 TEST_CASE("a manifest in throughput mode batches windows and agrees with one by one",
-          "[infer][cli]") {
+          "[infer][cli][slow]") {
   const std::string manifest = test::tiny_synth_dataset() + "/test.csv";
   const std::string base = "--model " + model_path() + " --input " + manifest + " --policy fixed";
   const Command one = infer(base);

@@ -91,7 +91,7 @@ json first_window(Process& run) {
 }  // namespace
 
 TEST_CASE("a stream served over HTTP is read live, each window's line flushed as it is decided",
-          "[infer][live][cli]") {
+          "[infer][live][cli][slow]") {
   if (!have_ffmpeg()) return;
   const auto file_run = test::run_command(infer_command("--input " + stream_video()));
   REQUIRE(file_run.rc == 0);
@@ -122,7 +122,7 @@ TEST_CASE("a stream served over HTTP is read live, each window's line flushed as
 }
 
 TEST_CASE("a stream whose server dies mid-way ends with a summary of what arrived",
-          "[infer][live][cli]") {
+          "[infer][live][cli][slow]") {
   if (!have_ffmpeg()) return;
   const int port = test::free_local_port();
   StreamServer server(port, stream_video(), 4);  // 24 s
@@ -141,7 +141,7 @@ TEST_CASE("a stream whose server dies mid-way ends with a summary of what arrive
 }
 
 TEST_CASE("a stream that stops is reopened with --reconnect, then given up with a clear message",
-          "[infer][live][cli]") {
+          "[infer][live][cli][slow]") {
   if (!have_ffmpeg()) return;
   const int port = test::free_local_port();
   auto first = std::make_unique<StreamServer>(port, stream_video(), 4);
@@ -166,7 +166,7 @@ TEST_CASE("a stream that stops is reopened with --reconnect, then given up with 
 }
 
 TEST_CASE("a stream address where nothing listens or nothing answers fails within the timeout",
-          "[infer][live][cli][bad-input]") {
+          "[infer][live][cli][bad-input][slow]") {
   TempDir dir;
   // Nothing listens: refused at once.
   const std::string refused =
@@ -205,7 +205,7 @@ TEST_CASE("a stream address where nothing listens or nothing answers fails withi
   CHECK(waited < 30);  // bounded: no hang
 }
 
-TEST_CASE("a file with --realtime is delivered at its own frame rate", "[infer][live][cli]") {
+TEST_CASE("a file with --realtime is delivered at its own frame rate", "[infer][live][cli][slow]") {
   const auto started = Clock::now();
   const auto r = test::run_command(infer_command("--input " + stream_video() + " --realtime"), 60);
   const double took = seconds_since(started);
@@ -226,7 +226,7 @@ TEST_CASE("a file with --realtime is delivered at its own frame rate", "[infer][
 }
 
 TEST_CASE("SIGINT ends a live run cleanly: summary written, overlay playable",
-          "[infer][live][cli][signals]") {
+          "[infer][live][cli][signals][slow]") {
   if (!have_ffmpeg()) return;
   TempDir dir;
   const int port = test::free_local_port();
@@ -271,7 +271,7 @@ TEST_CASE("SIGINT ends a live run cleanly: summary written, overlay playable",
     CHECK(entry.path().string().find(".tmp") == std::string::npos);
 }
 
-TEST_CASE("a camera that does not exist is named, exit 1", "[infer][live][cli][camera]") {
+TEST_CASE("a camera that does not exist is named, exit 1", "[infer][live][cli][camera][slow]") {
   for (const std::string input : {"/dev/video999", "999"}) {
     const auto missing = test::run_command(infer_command("--input " + input), 60);
     INFO(missing.output);

@@ -79,7 +79,7 @@ std::string config_long_run(const TempDir& dir) {
 }  // namespace
 
 TEST_CASE("a disk that fills mid-run stops training with an error, and the last checkpoint resumes",
-          "[reliability][disk]") {
+          "[reliability][disk][slow]") {
   TempDir dir;
   const std::string disk = dir.str("disk"), run = disk + "/run";
   const std::string config = config_long_run(dir);
@@ -171,7 +171,7 @@ TEST_CASE("an output folder on a read-only disk stops a run before it trains",
 }
 
 TEST_CASE("exports, inference results and overlays onto a full disk fail whole, leaving nothing",
-          "[reliability][disk]") {
+          "[reliability][disk][slow]") {
   TempDir dir;
   const std::string& trained = test::tiny_trained_run();
   const std::string disk = dir.str("disk");
