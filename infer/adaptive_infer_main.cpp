@@ -13,8 +13,11 @@
 #include <iostream>
 #include <memory>
 
+#include <cxxopts.hpp>
+
 #include "common/cli.h"
 #include "common/clock.h"
+#include "common/process.h"
 #include "common/stop_signals.h"
 #include "datasets/dataset_index.h"
 #include "datasets/frame_source.h"
@@ -24,7 +27,6 @@
 #include "infer/manifest_run.h"
 #include "infer/overlay.h"
 #include "infer/result_format.h"
-#include "models/device.h"
 
 namespace {
 
@@ -117,7 +119,8 @@ cxxopts::Options command_line() {
   return cli;
 }
 
-// The inference options the command line asks for. Throws UsageError.
+// The inference options the command line asks for. Throws UsageError, or
+// std::invalid_argument for a value out of range (InferOptions::validate).
 InferOptions infer_options(const cxxopts::ParseResult& args) {
   InferOptions o;
   ThrottleOptions& t = o.throttle;
@@ -131,42 +134,33 @@ InferOptions infer_options(const cxxopts::ParseResult& args) {
   t.hysteresis = args["hysteresis"].as<double>();
   t.futility_gain = args["futility-gain"].as<double>();
   t.futility_hold = args["futility-hold"].as<int>();
-  if (t.futility_gain < 0 || t.futility_gain > 1)
-    throw UsageError("--futility-gain must be in [0, 1]");
-  if (t.futility_hold < 1) throw UsageError("--futility-hold must be >= 1");
   t.gate_bias = args["gate-bias"].as<double>();
   t.disagree_hold = args["disagree-hold"].as<int>();
-  if (t.disagree_hold < 0) throw UsageError("--disagree-hold must be >= 0");
   t.battery_curve = parse_battery_curve(args["battery-curve"].as<std::string>());
   t.budget_mflops_per_s = args["budget-mflops-per-s"].as<double>();
   t.quality.enabled = args["quality"].as<std::string>() != "off";
   t.quality.dark_below = args["dark-below"].as<double>();
   t.quality.blur_below = args["blur-below"].as<double>();
   t.quality.still_below = args["still-below"].as<double>();
-  if (t.threshold <= 0 || t.threshold > 1) throw UsageError("--threshold must be in (0, 1]");
-  if (t.dwell < 1) throw UsageError("--dwell must be >= 1");
-  if (t.budget_mflops_per_s < 0) throw UsageError("--budget-mflops-per-s must be >= 0");
   o.reader.stride = args["stride"].as<int>();
-  if (o.reader.stride < 1) throw UsageError("--stride must be >= 1");
   o.reader.strict = args.count("strict") > 0;
   o.input.realtime = args.count("realtime") > 0;
   LiveSourceOptions& live = o.input.live;
   live.connect_timeout_s = args["connect-timeout"].as<double>();
   live.read_timeout_s = args["read-timeout"].as<double>();
   live.reconnect = args["reconnect"].as<int>();
-  if (!(live.connect_timeout_s > 0)) throw UsageError("--connect-timeout must be > 0");
-  if (!(live.read_timeout_s > 0)) throw UsageError("--read-timeout must be > 0");
-  if (live.reconnect < 0) throw UsageError("--reconnect must be >= 0");
-  if (args.count("max-latency-ms")) {
+  if (args.count("max-latency-ms")) {  // given, it is a deadline (0 would mean none)
     t.max_latency_ms = args["max-latency-ms"].as<double>();
     if (!(t.max_latency_ms > 0)) throw UsageError("--max-latency-ms must be > 0");
   }
-  if (args.count("battery")) {
+  if (args.count("battery")) {  // given, it is a level (< 0 would mean none)
     o.battery_pct = args["battery"].as<double>();
-    if (o.battery_pct < 0 || o.battery_pct > 100) throw UsageError("--battery must be in [0, 100]");
+    if (!(o.battery_pct >= 0 && o.battery_pct <= 100))
+      throw UsageError("--battery must be in [0, 100]");
   }
   if (args.count("battery-file")) o.battery_file = args["battery-file"].as<std::string>();
   o.idle_label = args["idle-label"].as<std::string>();
+  o.validate();
   return o;
 }
 
@@ -264,7 +258,8 @@ int run(int argc, char** argv) {
     throw UsageError("--format: expected jsonl, csv or text, got '" + format + "'");
   set_compute_threads(args["threads"].as<int>());
   set_blas_threads(1);  // LibTorch's threads parallelise the convs; OpenBLAS's would compete
-  keep_freed_memory();  // no page faults for the same tensors every window (models/device.h)
+  keep_freed_memory();  // no page faults for the same tensors every window (common/process.h)
+  disable_graph_optimisation();  // see infer/model_artifact.h
 
   InferOptions o = infer_options(args);
   const ModelArtifact model = ModelArtifact::load(args["model"].as<std::string>());

@@ -34,6 +34,19 @@ double read_battery_file(const std::string& path) {
   return pct;
 }
 
+void InferOptions::validate() const {
+  throttle.validate();
+  if (reader.stride < 1)
+    throw std::invalid_argument("stride must be >= 1, got " + std::to_string(reader.stride));
+  if (!(battery_pct < 0 || battery_pct <= 100))
+    throw std::invalid_argument("battery level must be in [0, 100], got " +
+                                std::to_string(battery_pct));
+  const LiveSourceOptions& live = input.live;
+  if (!(live.connect_timeout_s > 0)) throw std::invalid_argument("connect timeout must be > 0");
+  if (!(live.read_timeout_s > 0)) throw std::invalid_argument("read timeout must be > 0");
+  if (live.reconnect < 0) throw std::invalid_argument("reconnect attempts must be >= 0");
+}
+
 namespace {
 
 // The battery level: fixed, or read from a capacity file and re-read at most
@@ -63,14 +76,11 @@ class BatteryGauge {
   Clock::time_point read_at_;
 };
 
-// The gate policy's memory between windows: the width the previous window's
-// pass chose for the next one (-1: none yet, the next window probes), and
-// its operating point: the choice is the argmax of the gate's scores less
-// `bias` times what each choice costs, as training fitted it
-// (models/width_gate.h, gate_choice_cost).
-struct GateState {
-  int next = -1;
-  bool probe_first = false;  // InferOptions::gate_probes_first_window
+// The gate's operating point: the choice is the argmax of the gate's scores
+// less `bias` times what each choice costs, as training fitted it
+// (models/width_gate.h, gate_choice_cost). What was chosen is the gate
+// policy's state (infer/width_policy.h).
+struct GateChooser {
   double bias = 0;
   std::vector<std::vector<double>> choice_cost;  // per head: gate_choice_cost
 
@@ -83,25 +93,26 @@ struct GateState {
 // One window through the model at the widths the throttle plans. Gate: after
 // a run's first window, the width the previous window's pass chose, in one
 // pass whose gate head chooses the next (models/width_gate.h); the first
-// window runs at the narrowest, or probes when GateState::probe_first is set,
-// as does every window of a model whose gate reads only the narrowest width:
-// one narrowest pass (whose logits serve when it picks the narrowest), then
-// the chosen width. Confidence: passes widening while the throttle asks.
-// Fills the width, label, confidence, cost, passes and decision.
+// window runs at the narrowest, or probes when the policy wants it
+// (ThrottleOptions::gate_probe_first), as does every window of a model whose
+// gate reads only the narrowest width: one narrowest pass (whose logits
+// serve when it picks the narrowest), then the chosen width. Confidence: passes widening while the
+// throttle asks. Fills the width, label, confidence, cost, passes and decision.
 WindowResult classify_window(const ModelArtifact& model, Throttle& throttle, const Window& window,
                              WindowSignals signals, PolicyKind policy, int idle_index,
-                             GateState& gate) {
+                             const GateChooser& gate) {
   const ArtifactMetadata& meta = model.metadata();
   const auto start = Clock::now();
   WindowResult r;
   at::Tensor logits, probs;  // probs: calibrated, of the final pass
+  int next_gate_choice = -1;
   const auto outcome = [idle_index](int index, const at::Tensor& p) {
     const int label = static_cast<int>(p.argmax().item<int64_t>());
     return PassOutcome{index, p[label].item<double>(), label, label == idle_index};
   };
   if (policy == PolicyKind::kGate) {
     const bool every_width = model.gates_every_width();
-    const bool probe = !every_width || (gate.next < 0 && gate.probe_first);
+    const bool probe = throttle.wants_gate_probe(every_width);
     at::Tensor scores, narrow_logits;  // scores: the gate's, from the pass that ran last
     if (probe) {                       // one narrowest pass, whose head chooses
       const auto pass_start = Clock::now();
@@ -110,9 +121,7 @@ WindowResult classify_window(const ModelArtifact& model, Throttle& throttle, con
       r.mflops += meta.widths[0].mflops + meta.gate_mflops;
       ++r.passes;
       signals.gate_choice = gate.choose(scores, 0);
-    } else {  // the width the previous window's pass chose (-1 first: the narrowest)
-      signals.gate_choice = gate.next;
-    }
+    }  // else the width the previous window's pass chose (none first: the narrowest)
     const Plan plan = throttle.begin(signals);
     r.decision = plan.decision;
     r.width_index = plan.index;
@@ -128,9 +137,9 @@ WindowResult classify_window(const ModelArtifact& model, Throttle& throttle, con
       r.mflops += meta.widths[plan.index].mflops + (every_width ? meta.gate_mflops : 0);
       ++r.passes;
     }
-    // Head plan.index read the pass that served (head 0: the probe's).
-    if (every_width) gate.next = gate.choose(scores, plan.index);
     probs = model.probabilities(logits, r.width_index)[0];
+    // Head plan.index read the pass that served (head 0: the probe's).
+    if (every_width) next_gate_choice = gate.choose(scores, plan.index);
   } else {
     Plan plan = throttle.begin(signals);
     r.decision = plan.decision;
@@ -148,7 +157,8 @@ WindowResult classify_window(const ModelArtifact& model, Throttle& throttle, con
       r.decision = plan.decision;
     }
   }
-  const PassOutcome final_pass = outcome(r.width_index, probs);
+  PassOutcome final_pass = outcome(r.width_index, probs);
+  final_pass.gate_choice = next_gate_choice;
   r.label_index = final_pass.label;
   r.confidence = final_pass.confidence;
   r.latency_ms = ms_since(start);
@@ -245,6 +255,7 @@ double warm_up(const ModelArtifact& model, PolicyKind policy) {
 
 RunSummary run_inference(const ModelArtifact& model, std::unique_ptr<FrameSource> source,
                          const InferOptions& options, const WindowCallback& on_window) {
+  options.validate();
   const ArtifactMetadata& meta = model.metadata();
   const std::vector<double> widths = meta.width_values();
   std::vector<double> mflops;
@@ -270,8 +281,7 @@ RunSummary run_inference(const ModelArtifact& model, std::unique_ptr<FrameSource
   WindowReader reader(std::move(source), meta.input, options.reader);
   c10::InferenceMode inference;
   SummaryTally tally(widths.size());
-  GateState gate;
-  gate.probe_first = options.gate_probes_first_window;
+  GateChooser gate;
   gate.bias = options.throttle.gate_bias;
   for (int head = 0; head < static_cast<int>(mflops.size()); ++head)
     gate.choice_cost.push_back(gate_choice_cost(mflops, head));
@@ -323,7 +333,7 @@ nlohmann::json window_json(const WindowResult& r) {
                       {"confidence", r.confidence},
                       {"mflops", r.mflops},
                       {"latency_ms", r.latency_ms},
-                      {"decision", r.decision},
+                      {"decision", decision_names().name(r.decision)},
                       {"passes", r.passes},
                       {"quality",
                        {{"luma", r.quality.luma},

@@ -29,12 +29,11 @@ struct InferOptions {
   double battery_pct = -1;                // fixed battery level (< 0: none)
   std::string battery_file;               // sysfs-style capacity file, re-read while running
   std::string idle_label = "no_gesture";  // the label of "nothing happening" (if the model has it)
-  // Gate policy: the run's first window probes (a narrowest pass whose head
-  // chooses, then the chosen width: up to the widest plus the narrowest).
-  // Off, it runs at the narrowest and its head chooses the next window's
-  // width, so no window costs more than the widest width alone: a stream's
-  // default. A manifest's clips, each a run of one window, probe.
-  bool gate_probes_first_window = false;
+
+  // Throws std::invalid_argument naming the first option out of its range
+  // (the throttle's, the reader's stride, the battery level, the live
+  // source's timeouts).
+  void validate() const;
 };
 
 struct WindowResult {
@@ -47,7 +46,7 @@ struct WindowResult {
   double confidence = 0;  // calibrated
   double mflops = 0;      // every pass of this window (and the gate's)
   double latency_ms = 0;  // model time of this window
-  std::string decision;
+  Decision decision = Decision::kStart;
   int passes = 0;
   WindowQuality quality;
   double battery_pct = -1;
@@ -90,7 +89,8 @@ struct RunSummary {
 using WindowCallback = std::function<void(const WindowResult&, const Window&)>;
 
 // Runs the model over `input` (video file, frame folder, stream URL or
-// camera: datasets/live_source.h open_input). Throws BadSampleError when the
+// camera: datasets/live_source.h open_input). Throws std::invalid_argument
+// for options out of range (InferOptions::validate), BadSampleError when the
 // input cannot be opened, std::runtime_error for an unreadable battery file;
 // a decoding failure mid-file ends the run with RunSummary::error set.
 //

@@ -131,7 +131,7 @@ void run_manifest(const ModelArtifact& model, const std::string& manifest, const
   const auto t0 = Clock::now();
   ManifestTally tally;
   InferOptions clip_options = o;
-  clip_options.gate_probes_first_window = true;  // a clip is a run of its own: it probes
+  clip_options.throttle.gate_probe_first = true;  // a clip is a run of its own: it probes
   for (const SampleEntry& sample : index.samples) {
     WindowResult best;
     best.confidence = -1;

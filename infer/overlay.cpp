@@ -50,7 +50,8 @@ void OverlayWriter::write(const std::vector<cv::Mat>& rgb_frames, const WindowRe
     cv::rectangle(frame, {0, 0, frame.cols, 2 * line + 4}, {0, 0, 0}, cv::FILLED);
     cv::putText(frame, text, {4, line}, cv::FONT_HERSHEY_SIMPLEX, 0.6 * scale, {255, 255, 255}, 1,
                 cv::LINE_AA);
-    std::snprintf(text, sizeof text, "width %.2g (%s)", r.width, r.decision.c_str());
+    std::snprintf(text, sizeof text, "width %.2g (%s)", r.width,
+                  decision_names().name(r.decision).c_str());
     cv::putText(frame, text, {4, 2 * line}, cv::FONT_HERSHEY_SIMPLEX, 0.5 * scale, {200, 200, 200},
                 1, cv::LINE_AA);
     // The gauge: one cell per width, filled up to the current one.

@@ -19,7 +19,7 @@ std::string csv_line(const WindowResult& r) {
                 static_cast<long long>(r.index), static_cast<long long>(r.start_frame),
                 static_cast<long long>(r.end_frame), r.start_s, r.end_s, r.width, r.width_index,
                 r.label.c_str(), r.label_index, r.confidence, r.mflops, r.latency_ms,
-                r.decision.c_str());
+                decision_names().name(r.decision).c_str());
   return line;
 }
 
@@ -27,7 +27,7 @@ std::string text_line(const WindowResult& r) {
   char line[256];
   std::snprintf(line, sizeof line, "%7.2f-%7.2f s  width %-5g %-12s %5.1f%%  %7.1f MFLOPs  %s",
                 r.start_s, r.end_s, r.width, r.label.c_str(), 100 * r.confidence, r.mflops,
-                r.decision.c_str());
+                decision_names().name(r.decision).c_str());
   return line;
 }
 

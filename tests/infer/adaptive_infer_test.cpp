@@ -37,17 +37,14 @@ struct Command {
   std::string out;
 };
 
-// Runs adaptive-infer; `out` holds its stdout, then its stderr (kept apart,
-// so decoder messages do not cut JSON lines).
+// Runs adaptive-infer (killed after test::run_command's timeout); `out`
+// holds its stdout, then its stderr (kept apart, so decoder messages do not
+// cut JSON lines).
 Command infer(const std::string& args) {
   TempDir dir;
-  Command c;
   const std::string err = dir.str("stderr");
-  FILE* pipe = popen((std::string(ADAPTIVE_INFER) + " --quiet " + args + " 2>" + err).c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char buf[4096];
-  while (fgets(buf, sizeof buf, pipe)) c.out += buf;
-  c.code = WEXITSTATUS(pclose(pipe));
+  const auto r = test::run_command(std::string(ADAPTIVE_INFER) + " --quiet " + args + " 2>" + err);
+  Command c{r.rc, r.output};
   std::ifstream in(err);
   c.out += std::string((std::istreambuf_iterator<char>(in)), {});
   return c;
@@ -79,7 +76,7 @@ TEST_CASE("a fixed width costs what the metadata says, window by window", "[infe
     CHECK(static_cast<int64_t>(results.size()) == s.windows);
     for (const auto& r : results) {
       CHECK(r.width_index == i);
-      CHECK(r.decision == "fixed");
+      CHECK(r.decision == Decision::kFixed);
       CHECK(r.mflops == Approx(model.metadata().widths[i].mflops));
       CHECK(r.confidence > 0);
       CHECK(r.confidence <= 1);
@@ -108,12 +105,12 @@ TEST_CASE("confidence and gate policies decide per window and say why", "[infer]
       if (policy == PolicyKind::kGate) {
         // The first window runs at the narrowest; every window runs once, at
         // the width the previous one's pass chose.
-        CHECK(r.decision == (r.index == 0 ? "start" : "gate"));
+        CHECK(r.decision == (r.index == 0 ? Decision::kStart : Decision::kGate));
         if (r.index == 0) CHECK(r.width_index == 0);
         CHECK(r.passes == 1);
         CHECK(r.mflops == Approx(widths[r.width_index].mflops + model.metadata().gate_mflops));
       } else {
-        CHECK_THAT(r.decision,
+        CHECK_THAT(decision_names().name(r.decision),
                    Catch::Matches("start|escalate|confident|step_down|idle|futile|quality"));
         CHECK(r.mflops >= widths[0].mflops);
         CHECK(r.passes >= 1);
@@ -147,7 +144,7 @@ TEST_CASE("gate on a stream: each window's pass chooses the next window's width,
     clips.push_back(w.clip);
   });
   REQUIRE(results.size() > 4);
-  CHECK(results[0].decision == "start");
+  CHECK(results[0].decision == Decision::kStart);
   for (size_t k = 0; k < results.size(); ++k) {
     INFO("window " << k);
     CHECK(results[k].width_index == static_cast<int>(k % 2));
@@ -182,7 +179,7 @@ TEST_CASE("gate bias: a cost on the gate's scores moves its operating point",
     o.throttle.gate_bias = bias;
     o.throttle.quality.enabled = false;
     o.idle_label = "";
-    o.gate_probes_first_window = true;
+    o.throttle.gate_probe_first = true;
     const bool narrow = bias > 1;
     int windows = 0;
     run_inference(model, stream_path(), o, [&](const WindowResult& r, const Window&) {
@@ -324,6 +321,13 @@ TEST_CASE("bad input: a clear message and a non-zero exit", "[infer][cli][slow]"
   c = infer(model + video + " --battery-curve 30:2");
   CHECK(c.code == 2);
   CHECK_THAT(c.out, Catch::Contains("battery curve entry '30:2'"));
+  // Ranges are the library's (InferOptions::validate): refused before the model loads.
+  c = infer("--model " + dir.str("none.pt") + video + " --threshold 1.5");
+  CHECK(c.code == 2);
+  CHECK_THAT(c.out, Catch::Contains("threshold must be in (0, 1], got 1.5"));
+  c = infer(model + video + " --stride 0");
+  CHECK(c.code == 2);
+  CHECK_THAT(c.out, Catch::Contains("stride must be >= 1, got 0"));
   c = infer(model + video + " --battery-file " + dir.str("no_battery"));
   CHECK(c.code == 1);
   CHECK_THAT(c.out, Catch::Contains("no_battery: not a battery capacity file"));

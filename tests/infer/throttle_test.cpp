@@ -1,5 +1,11 @@
 #include "infer/throttle.h"
 
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
 #include <catch2/catch.hpp>
 
 using namespace adaptive;
@@ -57,21 +63,21 @@ TEST_CASE("confidence policy: escalates a window until sure, then dwells and ste
   auto plans = run_window(t, {0.5, 0.6, 0.9});
   REQUIRE(plans.size() == 3);
   CHECK(plans[0].index == 0);
-  CHECK(plans[0].decision == "start");
+  CHECK(plans[0].decision == Decision::kStart);
   CHECK(plans[1].index == 1);
-  CHECK(plans[1].decision == "escalate");
+  CHECK(plans[1].decision == Decision::kEscalate);
   CHECK(plans[2].index == 2);
   // The next window starts where the last one was sure.
   plans = run_window(t, {0.84});  // sure, but not by the hysteresis margin: no dwell count
   CHECK(plans.front().index == 2);
-  CHECK(plans.front().decision == "confident");
+  CHECK(plans.front().decision == Decision::kConfident);
   plans = run_window(t, {0.9});  // first window sure by the margin
   CHECK(plans.front().index == 2);
   plans = run_window(t, {0.95});  // second: the dwell is reached
   CHECK(plans.front().index == 2);
   plans = run_window(t, {0.95});
   CHECK(plans.front().index == 1);
-  CHECK(plans.front().decision == "step_down");
+  CHECK(plans.front().decision == Decision::kStepDown);
   // A window that is unsure again escalates at once.
   plans = run_window(t, {0.3, 0.9});
   CHECK(plans.size() == 2);
@@ -97,7 +103,7 @@ TEST_CASE("confidence policy: 'next' escalation widens from the next window", "[
   CHECK(plans.size() == 1);  // no re-run
   plans = run_window(t, {0.5});
   CHECK(plans.front().index == 1);
-  CHECK(plans.front().decision == "escalate");
+  CHECK(plans.front().decision == Decision::kEscalate);
   plans = run_window(t, {0.9});
   CHECK(plans.front().index == 2);
 }
@@ -113,19 +119,19 @@ TEST_CASE("disagreement: a narrower width naming another gesture sends the width
   run_window(t, {{0.9, 4}});               // sure at 0.5 of gesture 4: step down
   auto plans = run_window(t, {{0.9, 5}});  // the narrowest, sure of gesture 5
   CHECK(plans.front().index == 0);
-  CHECK(plans.front().decision == "step_down");
+  CHECK(plans.front().decision == Decision::kStepDown);
   // Back up to the width that said 4, and held there while it keeps saying 4.
   for (int i = 0; i < 2; ++i) {
     plans = run_window(t, {{0.95, 4}});
     CHECK(plans.front().index == 1);
-    CHECK(plans.front().decision == "disagree");
+    CHECK(plans.front().decision == Decision::kDisagree);
   }
   plans = run_window(t, {{0.95, 4}});  // the hold's last window: stepping down resumes
   CHECK(plans.front().index == 1);
-  CHECK(plans.front().decision == "disagree");
+  CHECK(plans.front().decision == Decision::kDisagree);
   plans = run_window(t, {{0.95, 4}});
   CHECK(plans.front().index == 0);
-  CHECK(plans.front().decision == "step_down");
+  CHECK(plans.front().decision == Decision::kStepDown);
 }
 
 TEST_CASE(
@@ -144,7 +150,7 @@ TEST_CASE(
     CHECK(plans.front().index == 0);
     plans = run_window(t, {{0.9, 6}});  // the same width as the last: no disagreement
     CHECK(plans.front().index == 0);
-    CHECK(plans.front().decision != "disagree");
+    CHECK(plans.front().decision != Decision::kDisagree);
   }
   ThrottleOptions o = confidence_options();
   o.rerun = false;
@@ -155,7 +161,7 @@ TEST_CASE(
   run_window(t, {0.9}, {}, /*idle=*/true);  // the narrowest, sure nothing happens
   const auto plans = run_window(t, {0.9});
   CHECK(plans.front().index == 0);
-  CHECK(plans.front().decision == "idle");
+  CHECK(plans.front().decision == Decision::kIdle);
 }
 
 TEST_CASE("disagreement in re-run mode: the window is re-run at the width it disagrees with",
@@ -171,23 +177,23 @@ TEST_CASE("disagreement in re-run mode: the window is re-run at the width it dis
   REQUIRE(plans.size() == 2);
   CHECK(plans[0].index == 1);
   CHECK(plans[1].index == 2);
-  CHECK(plans[1].decision == "disagree");
+  CHECK(plans[1].decision == Decision::kDisagree);
   plans = run_window(t, {{0.95, 1}});  // the hold's second window
   CHECK(plans.front().index == 2);
-  CHECK(plans.front().decision == "disagree");
+  CHECK(plans.front().decision == Decision::kDisagree);
   plans = run_window(t, {{0.95, 1}});
   CHECK(plans.front().index == 1);
-  CHECK(plans.front().decision == "step_down");
+  CHECK(plans.front().decision == Decision::kStepDown);
   // Stepped down again, to the narrowest. A wider pass agreeing with the narrower one's new answer
   // holds nothing.
   plans = run_window(t, {{0.95, 2}, {0.84, 2}});
   REQUIRE(plans.size() == 2);
   CHECK(plans[0].index == 0);
   CHECK(plans[1].index == 1);
-  CHECK(plans[1].decision == "disagree");
+  CHECK(plans[1].decision == Decision::kDisagree);
   plans = run_window(t, {{0.95, 2}});
   CHECK(plans.front().index == 1);
-  CHECK(plans.front().decision == "confident");
+  CHECK(plans.front().decision == Decision::kConfident);
 }
 
 TEST_CASE("confidence policy: a sure idle label drops straight to the narrowest",
@@ -197,7 +203,7 @@ TEST_CASE("confidence policy: a sure idle label drops straight to the narrowest"
   run_window(t, {0.9}, {}, /*idle=*/true);
   const auto plans = run_window(t, {0.9});
   CHECK(plans.front().index == 0);
-  CHECK(plans.front().decision == "idle");
+  CHECK(plans.front().decision == Decision::kIdle);
 }
 
 TEST_CASE("battery level caps every policy along its curve", "[infer][throttle]") {
@@ -212,7 +218,7 @@ TEST_CASE("battery level caps every policy along its curve", "[infer][throttle]"
   s.battery_pct = 10;  // <= 15% -> 0.25
   plans = run_window(t, {0.1}, s);
   CHECK(plans.front().index == 0);
-  CHECK(plans.front().decision == "battery");
+  CHECK(plans.front().decision == Decision::kBattery);
   CHECK(plans.size() == 1);
 
   o.policy = PolicyKind::kFixed;
@@ -222,7 +228,7 @@ TEST_CASE("battery level caps every policy along its curve", "[infer][throttle]"
   s.battery_pct = 40;  // <= 50% -> 0.75: the widest allowed is 0.5
   const Plan p = fixed.begin(s);
   CHECK(p.index == 1);
-  CHECK(p.decision == "battery");
+  CHECK(p.decision == Decision::kBattery);
 }
 
 TEST_CASE("a compute budget keeps the running MFLOPs under it", "[infer][throttle]") {
@@ -235,7 +241,7 @@ TEST_CASE("a compute budget keeps the running MFLOPs under it", "[infer][throttl
   s.start_s = 0;
   Plan p = t.begin(s);
   CHECK(p.index == 1);  // 40 > 30: the widest that fits
-  CHECK(p.decision == "budget");
+  CHECK(p.decision == Decision::kBudget);
   t.finish({p.index, 1.0, 1, false}, 20);  // 10 left
   s.start_s = 0.01;                        // +3 MFLOPs of budget
   p = t.begin(s);
@@ -256,24 +262,24 @@ TEST_CASE("quality: dark or blurry windows run narrowest, and the gate's choice 
   dark.luma = 0.01;
   Plan p = t.begin(dark);
   CHECK(p.index == 0);
-  CHECK(p.decision == "quality");
+  CHECK(p.decision == Decision::kQuality);
   WindowSignals still;
   still.motion = 0.001;
-  CHECK(t.begin(still).decision == "idle");
+  CHECK(t.begin(still).decision == Decision::kIdle);
 
   o.policy = PolicyKind::kGate;
   Throttle gate(o, kWidths, kMflops);
   WindowSignals s;
   p = gate.begin(s);  // no choice yet: a stream's first window runs narrowest
   CHECK(p.index == 0);
-  CHECK(p.decision == "start");
+  CHECK(p.decision == Decision::kStart);
   s.gate_choice = 2;
   p = gate.begin(s);
   CHECK(p.index == 2);
-  CHECK(p.decision == "gate");
+  CHECK(p.decision == Decision::kGate);
   CHECK_FALSE(gate.after({2, 0.1, 1, false}));  // the gate decides alone
   s.battery_pct = 20;
-  CHECK(gate.begin(s).decision == "battery");
+  CHECK(gate.begin(s).decision == Decision::kBattery);
 }
 
 TEST_CASE("gate: a window sure of the idle label sends the next to the narrowest",
@@ -289,15 +295,15 @@ TEST_CASE("gate: a window sure of the idle label sends the next to the narrowest
   t.finish({2, 0.9, 0, /*idle_label=*/true}, kMflops[2]);  // sure nothing happens
   p = t.begin(s);
   CHECK(p.index == 0);
-  CHECK(p.decision == "idle");
+  CHECK(p.decision == Decision::kIdle);
   t.finish({0, 0.5, 0, /*idle_label=*/true}, kMflops[0]);  // idle, but unsure: the gate decides
   p = t.begin(s);
   CHECK(p.index == 2);
-  CHECK(p.decision == "gate");
+  CHECK(p.decision == Decision::kGate);
   t.finish({2, 0.95, 1, /*idle_label=*/false}, kMflops[2]);  // a sure gesture: the gate decides
-  CHECK(t.begin(s).decision == "gate");
+  CHECK(t.begin(s).decision == Decision::kGate);
   t.finish({2, 0.6, 0, /*idle_label=*/true}, kMflops[2]);  // at the threshold counts as sure
-  CHECK(t.begin(s).decision == "idle");
+  CHECK(t.begin(s).decision == Decision::kIdle);
 }
 
 TEST_CASE("policy names and battery curves are checked", "[infer][throttle]") {
@@ -309,6 +315,59 @@ TEST_CASE("policy names and battery curves are checked", "[infer][throttle]") {
   CHECK_THROWS_WITH(parse_battery_curve("40:0.5,ten:0.25"),
                     Catch::StartsWith("battery curve entry 'ten:0.25': expected PERCENT:WIDTH"));
   CHECK_THROWS_AS(parse_battery_curve("40:1.5"), std::invalid_argument);
+}
+
+TEST_CASE("throttle options out of range are refused, naming the option", "[infer][throttle]") {
+  CHECK_NOTHROW(ThrottleOptions{}.validate());
+  const auto refused = [](auto change, const std::string& message) {
+    ThrottleOptions o;
+    change(o);
+    INFO(message);
+    CHECK_THROWS_WITH(o.validate(), message);
+    CHECK_THROWS_WITH(Throttle(o, kWidths, kMflops), message);
+  };
+  refused([](ThrottleOptions& o) { o.threshold = 1.5; }, "threshold must be in (0, 1], got 1.5");
+  refused([](ThrottleOptions& o) { o.threshold = 0; }, "threshold must be in (0, 1], got 0");
+  refused([](ThrottleOptions& o) { o.dwell = 0; }, "dwell must be >= 1, got 0");
+  refused([](ThrottleOptions& o) { o.futility_gain = -0.1; },
+          "futility_gain must be in [0, 1], got -0.1");
+  refused([](ThrottleOptions& o) { o.futility_hold = 0; }, "futility_hold must be >= 1, got 0");
+  refused([](ThrottleOptions& o) { o.disagree_hold = -1; }, "disagree_hold must be >= 0, got -1");
+  refused([](ThrottleOptions& o) { o.budget_mflops_per_s = -5; },
+          "budget_mflops_per_s must be >= 0, got -5");
+  refused([](ThrottleOptions& o) { o.max_latency_ms = std::nan(""); },
+          "max_latency_ms must be >= 0 (0: no deadline), got nan");
+  refused(
+      [](ThrottleOptions& o) {
+        o.battery_curve = {{120, 0.5}};
+      },
+      "battery curve percent must be in [0, 100], got 120");
+  refused([](ThrottleOptions& o) { o.quality.dark_below = 2; },
+          "quality dark_below must be in [0, 1], got 2");
+}
+
+TEST_CASE("decisions print as the strings docs/inference-output.md lists", "[infer][throttle]") {
+  // The documented list: "`decision` says why the width is what it is:
+  // `start`, `escalate`, ... (see ...".
+  const auto doc = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() /
+                   "docs" / "inference-output.md";
+  std::ifstream in(doc);
+  REQUIRE(in);
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string all = text.str();
+  const auto begin = all.find("`decision` says why the width is what it is:");
+  REQUIRE(begin != std::string::npos);
+  const std::string sentence = all.substr(begin, all.find("(see", begin) - begin);
+  std::vector<std::string> documented;
+  const std::regex quoted("`([a-z_]+)`");
+  for (auto it = std::sregex_iterator(sentence.begin(), sentence.end(), quoted);
+       it != std::sregex_iterator(); ++it) {
+    if ((*it)[1] != "decision") documented.push_back((*it)[1]);
+  }
+  CHECK(documented == decision_names().names());
+  CHECK(decision_names().name(Decision::kStepDown) == "step_down");
+  CHECK(decision_names().parse("futile") == Decision::kFutile);
 }
 
 TEST_CASE("a deadline caps the width by the measured time of each width",
@@ -325,7 +384,7 @@ TEST_CASE("a deadline caps the width by the measured time of each width",
   t.observe_pass(2, 80);
   Plan p = t.begin({});
   CHECK(p.index == 1);
-  CHECK(p.decision == "deadline");
+  CHECK(p.decision == Decision::kDeadline);
   // Measured at 30 ms, it still fits; a window that already waited 25 ms
   // does not, and runs narrowest.
   t.observe_pass(1, 30);
@@ -334,14 +393,14 @@ TEST_CASE("a deadline caps the width by the measured time of each width",
   late.waited_ms = 25;
   p = t.begin(late);
   CHECK(p.index == 0);
-  CHECK(p.decision == "deadline");
+  CHECK(p.decision == Decision::kDeadline);
   // The narrowest is the floor even when it is late too.
   late.waited_ms = 500;
   CHECK(t.begin(late).index == 0);
   // Faster passes lift the cap again (a moving average).
   for (int i = 0; i < 20; ++i) t.observe_pass(2, 20);
   CHECK(t.begin({}).index == 2);
-  CHECK(t.begin({}).decision == "fixed");
+  CHECK(t.begin({}).decision == Decision::kFixed);
 }
 
 namespace {
@@ -365,19 +424,19 @@ TEST_CASE("futility: a climb to the widest that gains nothing is given up until 
   CHECK(run_window(t, {0.41}).front().index == 1);
   auto p = run_window(t, {0.43}).front();
   CHECK(p.index == 2);
-  CHECK(p.decision == "escalate");
+  CHECK(p.decision == Decision::kEscalate);
   // ... and at the widest are no surer than where they began: back, held.
   for (int i = 0; i < 3; ++i) {
     p = run_window(t, {0.45}).front();
     CHECK(p.index == 0);
-    CHECK(p.decision == "futile");
+    CHECK(p.decision == Decision::kFutile);
   }
   // A confidence that moves by the change margin is another input: the
   // climb resumes.
   CHECK(run_window(t, {0.20}).front().index == 0);
   p = run_window(t, {0.20}).front();
   CHECK(p.index == 1);
-  CHECK(p.decision == "escalate");
+  CHECK(p.decision == Decision::kEscalate);
 }
 
 TEST_CASE("futility: a climb that gains at the widest is kept, however the middle did",
@@ -388,13 +447,13 @@ TEST_CASE("futility: a climb that gains at the widest is kept, however the middl
   run_window(t, {0.50});  // the widest: +0.10 over the start
   const Plan p = run_window(t, {0.50}).front();
   CHECK(p.index == 2);  // stays widest, unsure: nothing wider to try
-  CHECK(p.decision != "futile");
+  CHECK(p.decision != Decision::kFutile);
   // A climb that ends sure is no futility either.
   Throttle u(futility_options(false), kWidths, kMflops);
   run_window(u, {0.40});
   run_window(u, {0.40});
   run_window(u, {0.90});
-  CHECK(run_window(u, {0.90}).front().decision == "confident");
+  CHECK(run_window(u, {0.90}).front().decision == Decision::kConfident);
 }
 
 TEST_CASE("futility: the hold runs out after its windows, then one more climb",
@@ -415,7 +474,7 @@ TEST_CASE("futility in re-run mode: a window that climbs to the widest for nothi
   plans = run_window(t, {0.30});
   CHECK(plans.size() == 1);  // held: no re-run
   CHECK(plans[0].index == 0);
-  CHECK(plans[0].decision == "futile");
+  CHECK(plans[0].decision == Decision::kFutile);
   // One that ends surer is kept.
   Throttle u(futility_options(true), kWidths, kMflops);
   CHECK(run_window(u, {0.30, 0.31, 0.45}).size() == 3);
@@ -437,17 +496,17 @@ TEST_CASE("gate: a narrower choice naming another gesture is held at the wider w
   t.finish({2, 0.9, 4, false}, kMflops[2]);  // the widest, sure of gesture 4
   Plan p = t.begin(narrow);
   CHECK(p.index == 0);
-  CHECK(p.decision == "gate");
+  CHECK(p.decision == Decision::kGate);
   t.finish({0, 0.9, 5, false}, kMflops[0]);  // the narrowest, sure of gesture 5: not trusted
   for (int i = 0; i < 3; ++i) {              // held at the widest while it keeps saying 4
     p = t.begin(narrow);
     CHECK(p.index == 2);
-    CHECK(p.decision == "disagree");
+    CHECK(p.decision == Decision::kDisagree);
     t.finish({2, 0.9, 4, false}, kMflops[2]);
   }
-  CHECK(t.begin(narrow).decision == "gate");  // the hold ran out: the gate decides again
-  t.finish({0, 0.9, 4, false}, kMflops[0]);   // the same answer narrower: trusted
-  CHECK(t.begin(narrow).decision == "gate");
+  CHECK(t.begin(narrow).decision == Decision::kGate);  // the hold ran out: the gate decides again
+  t.finish({0, 0.9, 4, false}, kMflops[0]);            // the same answer narrower: trusted
+  CHECK(t.begin(narrow).decision == Decision::kGate);
   t.finish({0, 0.9, 4, false}, kMflops[0]);
 
   // The wider width changing its answer ends the hold; a gate choice at least
@@ -456,13 +515,13 @@ TEST_CASE("gate: a narrower choice naming another gesture is held at the wider w
   t.finish({0, 0.9, 7, false}, kMflops[0]);  // disagrees with 6
   CHECK(t.begin(narrow).index == 2);
   t.finish({2, 0.9, 8, false}, kMflops[2]);  // the wider width now says 8
-  CHECK(t.begin(narrow).decision == "gate");
+  CHECK(t.begin(narrow).decision == Decision::kGate);
   t.finish({2, 0.9, 6, false}, kMflops[2]);
   t.finish({0, 0.9, 0, true}, kMflops[0]);  // sure of the idle label: no disagreement
-  CHECK(t.begin(narrow).decision == "idle");
+  CHECK(t.begin(narrow).decision == Decision::kIdle);
   o.disagree_hold = 0;
   Throttle off(o, kWidths, kMflops);
   off.finish({2, 0.9, 4, false}, kMflops[2]);
   off.finish({0, 0.9, 5, false}, kMflops[0]);
-  CHECK(off.begin(narrow).decision == "gate");
+  CHECK(off.begin(narrow).decision == Decision::kGate);
 }
