@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include <c10/util/Exception.h>
+#include <cxxopts.hpp>
 
 namespace adaptive {
 
@@ -58,13 +59,6 @@ int run_subcommands(const std::string& tool, int argc, char** argv,
   for (const auto& c : commands) known += (known.empty() ? "" : ", ") + c.name;
   std::cerr << tool << ": unknown command '" << name << "' (known: " << known << ")\n";
   return 2;
-}
-
-std::vector<std::string> raw_values(const cxxopts::ParseResult& args, const std::string& name) {
-  std::vector<std::string> values;
-  for (const auto& kv : args.arguments())
-    if (kv.key() == name) values.push_back(kv.value());
-  return values;
 }
 
 }  // namespace adaptive

@@ -1,13 +1,11 @@
-// What every command-line tool shares: one error-to-exit-code map, one
-// subcommand table, and reading repeatable options as they were typed.
-// A tool's main is then: parse options, call the library, print.
+// What every command-line tool shares: one error-to-exit-code map and one
+// subcommand table. A tool's main is then: parse options (cxxopts, in the
+// main), call the library, print.
 #pragma once
 
 #include <functional>
 #include <string>
 #include <vector>
-
-#include <cxxopts.hpp>
 
 #include "common/errors.h"
 
@@ -39,10 +37,5 @@ struct Subcommand {
 int run_subcommands(const std::string& tool, int argc, char** argv,
                     const std::vector<Subcommand>& commands,
                     const std::string& default_command = "");
-
-// Every value of a repeatable option, each whole as typed. cxxopts splits
-// vector values at commas, which breaks values such as
-// --set 'model.widths=[0.5,1.0]'.
-std::vector<std::string> raw_values(const cxxopts::ParseResult& args, const std::string& name);
 
 }  // namespace adaptive

@@ -12,6 +12,8 @@
 #include <iostream>
 #include <map>
 
+#include <cxxopts.hpp>
+
 #include "common/cli.h"
 #include "common/clock.h"
 #include "datasets/data_loader.h"

@@ -18,13 +18,12 @@ std::string first_line(const std::string& text) {
 
 }  // namespace
 
+void disable_graph_optimisation() {
+  torch::jit::setGraphExecutorOptimize(false);
+}
+
 ModelArtifact ModelArtifact::load(const std::string& path) {
   namespace fs = std::filesystem;
-  // The artifact is straight-line code over builtin ops: the graph
-  // executor's profiling and optimisation passes find nothing to fuse on a
-  // CPU, yet take ~0.5 s whenever they (re)specialise, which made each new
-  // video's first windows 100x slower. Off, for the whole process.
-  torch::jit::setGraphExecutorOptimize(false);
   std::error_code ec;
   if (!fs::exists(path, ec)) throw ModelError(path + ": no such model file");
   if (!fs::is_regular_file(path, ec)) throw ModelError(path + ": not a file");

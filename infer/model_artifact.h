@@ -21,6 +21,15 @@ struct Module;
 
 namespace adaptive {
 
+// Turns the TorchScript graph executor's profiling and optimisation passes
+// off, for the whole process (torch::jit::setGraphExecutorOptimize(false)).
+// The artifact is straight-line code over builtin ops: on a CPU those passes
+// find nothing to fuse, yet take ~0.5 s whenever they (re)specialise a
+// method, which made each new video's first windows 100x slower.
+// adaptive-infer and adaptive-bench call it before loading a model; a host
+// program that loads artifacts chooses for itself (loading changes nothing).
+void disable_graph_optimisation();
+
 class ModelArtifact {
  public:
   // Loads `path` on the CPU. Throws ModelError: missing or unreadable file,

@@ -7,6 +7,8 @@
 
 #include <iostream>
 
+#include "infer/model_artifact.h"
+
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 
@@ -27,6 +29,7 @@ struct CountCases : Catch::TestEventListenerBase {
 CATCH_REGISTER_LISTENER(CountCases)
 
 int main(int argc, char* argv[]) {
+  adaptive::disable_graph_optimisation();  // the suite runs models as adaptive-infer does
   const int result = Catch::Session().run(argc, argv);
   const int skipped = adaptive::test::skipped_cases();
   if (skipped > 0) {

@@ -13,8 +13,11 @@
 #include <filesystem>
 #include <iostream>
 
+#include <cxxopts.hpp>
+
 #include "common/atomic_file.h"
 #include "common/cli.h"
+#include "common/process.h"
 #include "common/stop_signals.h"
 #include "models/device.h"
 #include "train/distributed.h"
@@ -27,6 +30,16 @@ namespace {
 using adaptive::UsageError;
 
 std::string rank_prefix;  // "rank N: " in a distributed run, in error messages
+
+// Every value of a repeatable option, each whole as typed. cxxopts splits
+// vector values at commas, which breaks values such as
+// --set 'model.widths=[0.5,1.0]'.
+std::vector<std::string> raw_values(const cxxopts::ParseResult& args, const std::string& name) {
+  std::vector<std::string> values;
+  for (const auto& kv : args.arguments())
+    if (kv.key() == name) values.push_back(kv.value());
+  return values;
+}
 
 // adaptive-train export: a checkpoint to the deployable TorchScript file.
 int run_export(int argc, char** argv) {
@@ -126,7 +139,7 @@ int run_train(int argc, char** argv) {
     throw UsageError("--config FILE is required (see configs/, or --help)");
   const std::string config_path = args["config"].as<std::string>();
   std::vector<std::string> overrides;
-  if (args.count("set")) overrides = adaptive::raw_values(args, "set");
+  if (args.count("set")) overrides = raw_values(args, "set");
   if (args.count("threads"))
     overrides.push_back("train.threads=" + std::to_string(args["threads"].as<int>()));
   adaptive::TrainConfig config = adaptive::load_train_config(config_path, overrides);

@@ -1,4 +1,4 @@
-#include "models/device.h"
+#include "common/process.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -39,7 +39,7 @@ long faults_of_a_block(size_t bytes) {
 }  // namespace
 
 TEST_CASE("keep_freed_memory: a freed 64 MiB block is reused without page faults",
-          "[models][memory]") {
+          "[common][memory]") {
 #ifdef ADAPTIVE_ASAN
   CHECK_FALSE(adaptive::keep_freed_memory());
 #else
