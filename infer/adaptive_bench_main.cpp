@@ -33,7 +33,8 @@ int run(int argc, char** argv) {
       "warmup", "untimed runs per width first",
       cxxopts::value<int>()->default_value(std::to_string(d.warmup)))(
       "gap-ms",
-      "idle before each timed run, as between the windows of a live source (0: back to back)",
+      "idle after each run, so each timed run follows an idle gap, as the windows of a live source "
+      "do (0: back to back)",
       cxxopts::value<double>()->default_value("0"))("json", "also write the figures to this file",
                                                     cxxopts::value<std::string>())(
       "h,help", "show this help");

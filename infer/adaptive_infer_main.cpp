@@ -8,25 +8,21 @@
 // failure (bad model, video or stream; a decoding error mid-file with
 // --strict, after printing what was processed), 2 usage, 128 + N when signal
 // N stopped the run (after the summary and the overlay are written).
-#include <chrono>
 #include <cstdio>
 #include <iostream>
-#include <memory>
 
 #include <cxxopts.hpp>
 
 #include "common/cli.h"
-#include "common/clock.h"
 #include "common/process.h"
 #include "common/stop_signals.h"
 #include "datasets/dataset_index.h"
 #include "datasets/frame_source.h"
 #include "datasets/live_source.h"
-#include "datasets/timeline.h"
 #include "infer/engine.h"
 #include "infer/manifest_run.h"
-#include "infer/overlay.h"
 #include "infer/result_format.h"
+#include "infer/video_run.h"
 
 namespace {
 
@@ -174,66 +170,22 @@ int fixed_width_index(const ModelArtifact& model, double w) {
                    " is not in the model (valid: " + valid + ")");
 }
 
-// One video: a line per window as it is decided, the overlay, then the
-// summary. Returns the exit code.
-int run_video(const ModelArtifact& model, const std::string& input, const InferOptions& options,
-              const cxxopts::ParseResult& args) {
-  const std::string format = args["format"].as<std::string>();
-  std::vector<TimelineSegment> truth;
-  if (args.count("truth")) truth = read_timeline(args["truth"].as<std::string>());
-  InferOptions o = options;
-  o.reader.keep_frames = args.count("overlay") > 0;
-  std::unique_ptr<OverlayWriter> overlay;
-  // A live run's results can be followed as they come.
-  const bool stream = is_live_input(input), live = opens_live(input, o.input);
-  ResultOutput out(args.count("output") ? args["output"].as<std::string>() : "", live);
-  bool header_written = false;
-  std::vector<TimedPrediction> predictions;
-  const bool progress = !args.count("quiet");
-  auto last_progress = Clock::now();
-  const auto started = last_progress;
-  RunSummary summary = run_inference(model, input, o, [&](const WindowResult& r, const Window& w) {
-    if (format == "csv" && !header_written) out.write_line(csv_header()), header_written = true;
-    if (format == "jsonl") out.write_line(window_json(r).dump());
-    if (format == "csv") out.write_line(csv_line(r));
-    if (format == "text") out.write_line(text_line(r));
-    predictions.push_back({r.start_s, r.end_s, r.label});
-    if (o.reader.keep_frames) {
-      if (!overlay) {
-        const double source_fps = static_cast<double>(r.end_frame + 1) / r.end_s;
-        overlay = std::make_unique<OverlayWriter>(args["overlay"].as<std::string>(), source_fps,
-                                                  model.metadata().width_values());
-      }
-      overlay->write(w.new_frames, r);
-    }
-    const auto now = Clock::now();
-    if (progress && now - last_progress > std::chrono::seconds(2)) {
-      std::fprintf(stderr, "adaptive-infer: %.1f s of video, %lld windows, %.0f s\n", r.end_s,
-                   static_cast<long long>(r.index + 1), seconds_since(started));
-      last_progress = now;
-    }
-  });
-  // An input that ends before its first window is as unreadable as a corrupt
-  // file: an error, with no summary and no output written.
-  if (!summary.error.empty() && summary.windows == 0)
-    throw std::runtime_error(input + ": " + summary.error);
-  if (!truth.empty()) summary.truth = score_timeline(predictions, truth, o.idle_label);
-  if (!summary.warning.empty()) std::cerr << "adaptive-infer: warning: " << summary.warning << "\n";
-  if (format == "text") {
-    out.write_line(text_summary(summary));
-  } else if (format == "jsonl") {
-    out.write_line(summary_json(summary, model).dump());
-  } else {
-    std::cerr << text_summary(summary) << "\n";
-  }
-  out.commit();
-  if (overlay) overlay->finish();
+// One video to the outputs asked for; the exit code.
+int run_one_video(const ModelArtifact& model, const std::string& input, const InferOptions& o,
+                  const cxxopts::ParseResult& args) {
+  VideoOutputs outputs;
+  outputs.format = result_format_names().parse(args["format"].as<std::string>());
+  if (args.count("output")) outputs.output = args["output"].as<std::string>();
+  if (args.count("overlay")) outputs.overlay = args["overlay"].as<std::string>();
+  if (args.count("truth")) outputs.truth = args["truth"].as<std::string>();
+  outputs.progress = !args.count("quiet");
+  const RunSummary summary = run_video(model, input, o, outputs);
   if (summary.stopped) {
     std::cerr << "adaptive-infer: stopped by signal " << stop_signal() << " after "
               << summary.windows << " windows (summary written)\n";
     return 128 + stop_signal();
   }
-  if (stream && summary.error.empty() && summary.warning.empty())
+  if (is_live_input(input) && summary.error.empty() && summary.warning.empty())
     std::cerr << "adaptive-infer: " << input << ": the stream ended after " << summary.frames
               << " frames\n";
   if (!summary.error.empty()) {
@@ -253,9 +205,7 @@ int run(int argc, char** argv) {
   }
   if (!args.count("model") || !args.count("input"))
     throw UsageError("--model FILE and --input VIDEO are required (see --help)");
-  const std::string format = args["format"].as<std::string>();
-  if (format != "jsonl" && format != "csv" && format != "text")
-    throw UsageError("--format: expected jsonl, csv or text, got '" + format + "'");
+  const ResultFormat format = result_format_names().parse(args["format"].as<std::string>());
   set_compute_threads(args["threads"].as<int>());
   set_blas_threads(1);  // LibTorch's threads parallelise the convs; OpenBLAS's would compete
   keep_freed_memory();  // no page faults for the same tensors every window (common/process.h)
@@ -272,9 +222,10 @@ int run(int argc, char** argv) {
     throw UsageError("--batch is for a manifest input (.csv): a video's windows run one by one");
   if (!has_extension(input, {".csv"})) {
     o.stop = &install_stop_signals();  // SIGINT / SIGTERM end the run after its current window
-    return run_video(model, input, o, args);
+    return run_one_video(model, input, o, args);
   }
-  if (format != "jsonl" || args.count("overlay") || args.count("truth") || o.input.realtime)
+  if (format != ResultFormat::kJsonl || args.count("overlay") || args.count("truth") ||
+      o.input.realtime)
     throw UsageError(
         "a manifest input gives JSON lines per clip: no --format, --overlay, --truth or "
         "--realtime");

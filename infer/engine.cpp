@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include "common/clock.h"
+#include "common/cpu_time.h"
 #include "models/width_gate.h"
 
 namespace adaptive {
@@ -90,6 +91,19 @@ struct GateChooser {
   }
 };
 
+// The model passes of a run: each one's wall time feeds the throttle's time
+// per width (the deadline) and the run's cost (DeviceCost::pass_ms, model_s).
+struct PassLog {
+  explicit PassLog(size_t widths) : ms(widths) {}
+  void add(Throttle& throttle, int index, double pass_ms) {
+    throttle.observe_pass(index, pass_ms);
+    ms.at(static_cast<size_t>(index)).push_back(pass_ms);
+    total_s += pass_ms / 1e3;
+  }
+  std::vector<std::vector<double>> ms;  // per width
+  double total_s = 0;
+};
+
 // One window through the model at the widths the throttle plans. Gate: after
 // a run's first window, the width the previous window's pass chose, in one
 // pass whose gate head chooses the next (models/width_gate.h); the first
@@ -100,7 +114,7 @@ struct GateChooser {
 // throttle asks. Fills the width, label, confidence, cost, passes and decision.
 WindowResult classify_window(const ModelArtifact& model, Throttle& throttle, const Window& window,
                              WindowSignals signals, PolicyKind policy, int idle_index,
-                             const GateChooser& gate) {
+                             const GateChooser& gate, PassLog& passes) {
   const ArtifactMetadata& meta = model.metadata();
   const auto start = Clock::now();
   WindowResult r;
@@ -117,7 +131,7 @@ WindowResult classify_window(const ModelArtifact& model, Throttle& throttle, con
     if (probe) {                       // one narrowest pass, whose head chooses
       const auto pass_start = Clock::now();
       std::tie(scores, narrow_logits) = model.gate_with_logits(window.clip);
-      throttle.observe_pass(0, ms_since(pass_start));
+      passes.add(throttle, 0, ms_since(pass_start));
       r.mflops += meta.widths[0].mflops + meta.gate_mflops;
       ++r.passes;
       signals.gate_choice = gate.choose(scores, 0);
@@ -133,7 +147,7 @@ WindowResult classify_window(const ModelArtifact& model, Throttle& throttle, con
         std::tie(logits, scores) = model.forward_and_gate(window.clip, plan.index);
       else
         logits = model.forward_at(window.clip, plan.index);
-      throttle.observe_pass(plan.index, ms_since(pass_start));
+      passes.add(throttle, plan.index, ms_since(pass_start));
       r.mflops += meta.widths[plan.index].mflops + (every_width ? meta.gate_mflops : 0);
       ++r.passes;
     }
@@ -146,7 +160,7 @@ WindowResult classify_window(const ModelArtifact& model, Throttle& throttle, con
     while (true) {
       const auto pass_start = Clock::now();
       logits = model.forward_at(window.clip, plan.index);
-      throttle.observe_pass(plan.index, ms_since(pass_start));
+      passes.add(throttle, plan.index, ms_since(pass_start));
       r.mflops += meta.widths[plan.index].mflops;
       ++r.passes;
       r.width_index = plan.index;
@@ -234,6 +248,10 @@ class SummaryTally {
 // methods the policy calls.
 constexpr int kWarmUpRounds = 5;
 
+// Passes that time the widest width after a run that never used it (their
+// median: the first may be cold).
+constexpr int kWidestTimingPasses = 3;
+
 double warm_up(const ModelArtifact& model, PolicyKind policy) {
   const auto start = Clock::now();
   const auto& in = model.metadata().input;
@@ -278,6 +296,7 @@ RunSummary run_inference(const ModelArtifact& model, std::unique_ptr<FrameSource
   BatteryGauge battery(options.battery_pct, options.battery_file);
 
   const auto t0 = Clock::now();
+  const double cpu_at_start = process_cpu_s(), energy_at_start = package_energy_j();
   WindowReader reader(std::move(source), meta.input, options.reader);
   c10::InferenceMode inference;
   SummaryTally tally(widths.size());
@@ -286,6 +305,9 @@ RunSummary run_inference(const ModelArtifact& model, std::unique_ptr<FrameSource
   for (int head = 0; head < static_cast<int>(mflops.size()); ++head)
     gate.choice_cost.push_back(gate_choice_cost(mflops, head));
   tally.deadline_ms = throttle_options.max_latency_ms;
+  PassLog passes(widths.size());
+  double model_cpu_s = 0, output_cpu_s = 0;
+  at::Tensor last_clip;
   while (auto window = reader.next(options.stop)) {
     WindowSignals signals;
     signals.start_s = window->start_s;
@@ -295,19 +317,60 @@ RunSummary run_inference(const ModelArtifact& model, std::unique_ptr<FrameSource
     signals.luma = window->quality.luma;
     signals.sharpness = window->quality.sharpness;
     signals.motion = window->quality.motion;
+    // The model's CPU: the process's over the passes, less the reading
+    // thread's meanwhile.
+    const double process_before = process_cpu_s(), reader_before = reader.thread_cpu_s();
     WindowResult r = classify_window(model, throttle, *window, signals, options.throttle.policy,
-                                     idle_index, gate);
+                                     idle_index, gate, passes);
+    const double reader_after = reader.thread_cpu_s();
+    model_cpu_s += process_cpu_s() - process_before -
+                   (reader_before >= 0 && reader_after >= 0 ? reader_after - reader_before : 0);
     r.battery_pct = signals.battery_pct;
     if (live) {
       r.delay_ms = ms_since(window->arrived);
       r.dropped_before = window->dropped_before;
     }
     tally.add(r);
+    const double output_before = thread_cpu_s();
     if (on_window) on_window(r, *window);
+    output_cpu_s += thread_cpu_s() - output_before;
+    last_clip = window->clip;
   }
   reader.close();
+  const double cpu_s = process_cpu_s() - cpu_at_start;
+  const double energy_j = energy_between(energy_at_start, package_energy_j());
   RunSummary summary = tally.finish(reader.end(), ms_since(t0) / 1e3, mflops.back());
   summary.stopped = options.stop && options.stop->load();
+
+  DeviceCost& cost = summary.cost;
+  cost.cpu_s = cpu_s;
+  cost.startup_cpu_s = cpu_at_start;
+  cost.energy_j = energy_j;
+  cost.cpu_per_video_s = summary.duration_s > 0 ? cpu_s / summary.duration_s : 0;
+  cost.decode_cpu_s = reader.end().decode_cpu_s;
+  cost.preprocess_cpu_s = reader.end().preprocess_cpu_s;
+  cost.model_cpu_s = model_cpu_s;
+  cost.output_cpu_s = output_cpu_s;
+  cost.other_cpu_s =
+      std::max(0.0, cpu_s - cost.decode_cpu_s - cost.preprocess_cpu_s - model_cpu_s - output_cpu_s);
+  cost.model_s = passes.total_s;
+  for (const auto& ms :
+       passes.ms) {  // the mean: full_width_model_s of a fixed widest run is model_s
+    double sum = 0;
+    for (const double m : ms) sum += m;
+    cost.pass_ms.push_back(ms.empty() ? 0 : sum / static_cast<double>(ms.size()));
+  }
+  if (cost.pass_ms.back() == 0 && last_clip.defined()) {  // the widest never ran: time it now
+    std::vector<double> widest;
+    for (int i = 0; i < kWidestTimingPasses; ++i) {
+      const auto start = Clock::now();
+      model.forward_at(last_clip, model.num_widths() - 1);
+      widest.push_back(ms_since(start));
+    }
+    cost.pass_ms.back() = percentiles(widest).p50;
+  }
+  cost.full_width_model_s = static_cast<double>(summary.windows) * cost.pass_ms.back() / 1e3;
+  cost.time_saving = cost.full_width_model_s > 0 ? 1 - cost.model_s / cost.full_width_model_s : 0;
   return summary;
 }
 
@@ -315,6 +378,13 @@ namespace {
 
 nlohmann::json percentiles_json(const Percentiles& p) {
   return {{"p50", p.p50}, {"p95", p.p95}, {"max", p.max}};
+}
+
+// A per-width object's key: the width as printed ("0.25").
+std::string width_key(const ModelArtifact& model, size_t index) {
+  std::ostringstream key;
+  key << model.metadata().widths.at(index).width;
+  return key.str();
 }
 
 }  // namespace
@@ -360,11 +430,8 @@ RunSummary run_inference(const ModelArtifact& model, const std::string& input,
 
 nlohmann::json summary_json(const RunSummary& s, const ModelArtifact& model) {
   nlohmann::json per_width = nlohmann::json::object();
-  for (size_t i = 0; i < s.windows_per_width.size(); ++i) {
-    std::ostringstream key;
-    key << model.metadata().widths[i].width;
-    per_width[key.str()] = s.windows_per_width[i];
-  }
+  for (size_t i = 0; i < s.windows_per_width.size(); ++i)
+    per_width[width_key(model, i)] = s.windows_per_width[i];
   nlohmann::json j = {{"type", "summary"},
                       {"frames", s.frames},
                       {"windows", s.windows},
@@ -377,6 +444,22 @@ nlohmann::json summary_json(const RunSummary& s, const ModelArtifact& model) {
                       {"wall_s", s.wall_s},
                       {"latency_ms", percentiles_json(s.latency_ms)},
                       {"windows_per_width", per_width}};
+  const DeviceCost& c = s.cost;
+  nlohmann::json pass_ms = nlohmann::json::object();
+  for (size_t i = 0; i < c.pass_ms.size(); ++i) pass_ms[width_key(model, i)] = c.pass_ms[i];
+  j["cpu_s"] = c.cpu_s;
+  j["startup_cpu_s"] = c.startup_cpu_s;
+  j["cpu_per_video_s"] = c.cpu_per_video_s;
+  j["cpu_split_s"] = {{"decode", c.decode_cpu_s},
+                      {"preprocess", c.preprocess_cpu_s},
+                      {"model", c.model_cpu_s},
+                      {"output", c.output_cpu_s},
+                      {"other", c.other_cpu_s}};
+  j["model_s"] = c.model_s;
+  j["full_width_model_s"] = c.full_width_model_s;
+  j["time_saving"] = c.time_saving;
+  j["pass_ms"] = pass_ms;
+  if (c.energy_j >= 0) j["energy_j"] = c.energy_j;
   if (!s.error.empty()) j["error"] = s.error;
   if (!s.warning.empty()) j["warning"] = s.warning;
   if (s.stopped) j["stopped"] = true;

@@ -73,6 +73,29 @@ struct LiveSummary {
   double warmup_s = 0;  // warming every width up before the source was opened
 };
 
+// What a run cost the device, in time and CPU time (the energy proxy), beside
+// its FLOPs (docs/inference-output.md, "What the device paid").
+struct DeviceCost {
+  double cpu_s = 0;            // process CPU, user + system, from the first window to the summary
+  double startup_cpu_s = 0;    // the process's CPU before: loading the model, warm-up, opening
+  double cpu_per_video_s = 0;  // cpu_s per second of video
+  // Where cpu_s went: the reading thread's demuxing and decoding, and its
+  // resizing, normalising and quality measures; the model (the process
+  // while a window's passes run, less the reading thread meanwhile: every
+  // compute thread, and any other thread that ran then); writing results
+  // (the window callback); the rest (the main loop, waiting, other threads).
+  double decode_cpu_s = 0, preprocess_cpu_s = 0, model_cpu_s = 0, output_cpu_s = 0, other_cpu_s = 0;
+  double model_s = 0;             // wall time of the model passes
+  double full_width_model_s = 0;  // the same windows at the widest width, one pass each
+  double time_saving = 0;         // 1 - model_s / full_width_model_s
+  // Per width: the mean wall time of one pass in this run (ms; 0: none
+  // ran). The widest's prices full_width_model_s: when the run never used
+  // it, it is timed after the run on the last window (the median of 3
+  // passes), outside cpu_s.
+  std::vector<double> pass_ms;
+  double energy_j = -1;  // package energy (RAPL), where the machine exposes it (< 0: no counter)
+};
+
 struct RunSummary {
   int64_t frames = 0, windows = 0;
   double duration_s = 0, mean_width = 0, gflops = 0, gflops_full_width = 0, compute_saving = 0;
@@ -82,6 +105,7 @@ struct RunSummary {
   std::vector<int64_t> windows_per_width;
   std::string error, warning;  // error: the run stopped early (results so far are kept)
   bool stopped = false;        // InferOptions::stop ended it
+  DeviceCost cost;
   std::optional<LiveSummary> live;
   std::optional<TruthScore> truth;
 };

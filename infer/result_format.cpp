@@ -40,6 +40,17 @@ std::string text_summary(const RunSummary& s) {
                 s.mean_width, s.gflops, s.gflops_full_width, 100 * s.compute_saving, s.fps,
                 s.latency_ms.p50, s.latency_ms.p95);
   std::string out = buf;
+  const DeviceCost& c = s.cost;
+  std::snprintf(buf, sizeof buf,
+                "\ndevice: CPU %.2f s (%.3f s per second of video; decode %.2f, preprocess %.2f, "
+                "model %.2f, output %.2f, other %.2f) after %.2f s to start; model time %.2f s "
+                "of %.2f s at full width (%.0f%% saved); %s",
+                c.cpu_s, c.cpu_per_video_s, c.decode_cpu_s, c.preprocess_cpu_s, c.model_cpu_s,
+                c.output_cpu_s, c.other_cpu_s, c.startup_cpu_s, c.model_s, c.full_width_model_s,
+                100 * c.time_saving,
+                c.energy_j >= 0 ? ("energy " + std::to_string(c.energy_j) + " J").c_str()
+                                : "no energy counter: CPU time is the proxy");
+  out += buf;
   if (s.live) {
     const LiveSummary& l = *s.live;
     std::snprintf(buf, sizeof buf,

@@ -10,6 +10,7 @@
 #include <torch/torch.h>
 
 #include "common/clock.h"
+#include "common/cpu_time.h"
 #include "common/process.h"
 
 namespace adaptive {
@@ -41,28 +42,33 @@ double matmul_peak() {
 
 struct Timing {
   double median_ms = 0, p90_ms = 0;
+  double cpu_ms = 0;  // mean process CPU per pass, with the idle gap after it
 };
 
 // Batch-1 latency of each (file, width index) in `targets`, timed in
-// round-robin; each timed pass after `gap_ms` idle.
+// round-robin; each timed pass followed by `gap_ms` idle, whose CPU time
+// (threads spinning before they sleep) counts to the pass.
 std::vector<Timing> time_round_robin(
     const std::vector<std::pair<const ModelArtifact*, int>>& targets, const at::Tensor& clip,
     const WidthBenchOptions& o) {
   std::vector<std::vector<double>> ms(targets.size());
+  std::vector<double> cpu_s(targets.size(), 0);
   for (int r = -o.warmup; r < o.runs; ++r) {
     for (size_t k = 0; k < targets.size(); ++k) {
       const ModelArtifact* model = targets[k].first;
       const int index = targets[k].second;  // (C++17 lambdas cannot capture structured bindings)
-      if (r >= 0 && o.gap_ms > 0)
-        std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(o.gap_ms));
+      const double cpu_before = process_cpu_s();
       const double s = seconds([&] { model->forward_at(clip, index); });
-      if (r >= 0) ms[k].push_back(1e3 * s);
+      if (o.gap_ms > 0)
+        std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(o.gap_ms));
+      if (r >= 0) ms[k].push_back(1e3 * s), cpu_s[k] += process_cpu_s() - cpu_before;
     }
   }
   std::vector<Timing> out;
-  for (auto& v : ms) {
+  for (size_t k = 0; k < ms.size(); ++k) {
+    std::vector<double>& v = ms[k];
     std::sort(v.begin(), v.end());
-    out.push_back({v[v.size() / 2], v[v.size() * 9 / 10]});
+    out.push_back({v[v.size() / 2], v[v.size() * 9 / 10], 1e3 * cpu_s[k] / o.runs});
   }
   return out;
 }
@@ -125,7 +131,8 @@ WidthBenchReport bench_widths(const ModelArtifact& model, const std::map<int, Mo
     row.width = meta.widths[i].width;
     row.mflops = meta.widths[i].mflops;
     row.latency_ms = timings[k].median_ms;
-    row.latency_p90_ms = timings[k++].p90_ms;
+    row.latency_p90_ms = timings[k].p90_ms;
+    row.cpu_ms = timings[k++].cpu_ms;
     if (plain.count(i)) row.plain_latency_ms = timings[k++].median_ms;
     row.gflops_per_s = row.mflops / row.latency_ms;  // MFLOP per ms = GFLOP/s
     report.widths.push_back(row);
@@ -155,9 +162,9 @@ std::string format_width_bench(const WidthBenchReport& r, const ModelArtifact& m
       "fp32 matrix product peak (2048x2048 torch::mm, %d thread(s)): %.1f GFLOP/s%s\n", r.threads,
       r.matmul_gflops_per_s,
       r.blas_threads_pinned ? "" : " (BLAS threads not controlled: not OpenBLAS)"));
-  add(std::snprintf(line, sizeof line, "%-6s %8s %9s %8s %8s %7s %8s %9s %9s %8s\n", "width",
-                    "MFLOPs", "lat ms", "p90 ms", "GFLOP/s", "%peak", "lat/1.0", "mflop/1.0",
-                    "plain ms", "knob"));
+  add(std::snprintf(line, sizeof line, "%-6s %8s %9s %8s %8s %8s %7s %8s %9s %9s %8s\n", "width",
+                    "MFLOPs", "lat ms", "p90 ms", "cpu ms", "GFLOP/s", "%peak", "lat/1.0",
+                    "mflop/1.0", "plain ms", "knob"));
   for (const WidthBenchRow& w : r.widths) {
     char plain_col[32] = "-", knob_col[32] = "-";
     if (w.plain_latency_ms > 0) {
@@ -166,8 +173,8 @@ std::string format_width_bench(const WidthBenchReport& r, const ModelArtifact& m
                     100 * (w.latency_ms / w.plain_latency_ms - 1));
     }
     add(std::snprintf(line, sizeof line,
-                      "%-6.3g %8.1f %9.3f %8.3f %8.1f %6.1f%% %8.3f %9.3f %9s %8s\n", w.width,
-                      w.mflops, w.latency_ms, w.latency_p90_ms, w.gflops_per_s,
+                      "%-6.3g %8.1f %9.3f %8.3f %8.3f %8.1f %6.1f%% %8.3f %9.3f %9s %8s\n", w.width,
+                      w.mflops, w.latency_ms, w.latency_p90_ms, w.cpu_ms, w.gflops_per_s,
                       100 * w.gflops_per_s / r.matmul_gflops_per_s, w.latency_ratio, w.mflops_ratio,
                       plain_col, knob_col));
   }
@@ -184,6 +191,7 @@ nlohmann::json width_bench_json(const WidthBenchReport& r) {
                     {"mflops", w.mflops},
                     {"latency_ms", w.latency_ms},
                     {"latency_p90_ms", w.latency_p90_ms},
+                    {"cpu_ms", w.cpu_ms},
                     {"gflops_per_s", w.gflops_per_s},
                     {"latency_ratio", w.latency_ratio},
                     {"mflops_ratio", w.mflops_ratio},

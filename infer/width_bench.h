@@ -1,12 +1,12 @@
 // What the width knob of an exported model buys on this machine
 // (adaptive-bench): per width, batch-1 latency (median and p90 after
-// warm-up), achieved GFLOP/s against the machine's fp32 matrix product peak,
-// and latency and FLOPs relative to the widest width; optionally the same
-// for single-width files ("plain" networks of a width's channels), timed in
-// alternation with the adaptive file so that drift of the machine affects
-// all alike. `gap_ms` idles before each timed pass, as the windows of a live
-// source arrive: what a pass costs when the machine has been idle since the
-// last one.
+// warm-up) and CPU time per pass, achieved GFLOP/s against the machine's
+// fp32 matrix product peak, and latency and FLOPs relative to the widest
+// width; optionally the same for single-width files ("plain" networks of a
+// width's channels), timed in alternation with the adaptive file so that
+// drift of the machine affects all alike. `gap_ms` idles after each pass,
+// as between the windows of a live source: what a pass costs when the
+// machine has been idle since the last one.
 #pragma once
 
 #include <map>
@@ -30,7 +30,10 @@ struct WidthBenchOptions {
 
 struct WidthBenchRow {
   double width = 0, mflops = 0;
-  double latency_ms = 0, latency_p90_ms = 0;   // median and p90 of the timed passes
+  double latency_ms = 0, latency_p90_ms = 0;  // median and p90 of the timed passes
+  // Process CPU time per pass, mean, with the idle gap after it (threads
+  // that spin before they sleep burn it there).
+  double cpu_ms = 0;
   double gflops_per_s = 0;                     // mflops / latency_ms
   double latency_ratio = 0, mflops_ratio = 0;  // to the widest width
   double plain_latency_ms = 0;                 // the plain file's median (0: none given)

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 #include <opencv2/imgproc.hpp>
 
+#include "common/cpu_time.h"
 #include "common/threads.h"
 #include "datasets/clip_sampler.h"
 #include "datasets/clip_transform.h"
@@ -109,8 +110,14 @@ void WindowReader::push(Window w) {
   changed_.notify_all();
 }
 
+double WindowReader::thread_cpu_s() {
+  return thread_.joinable() ? adaptive::thread_cpu_s(thread_.native_handle()) : -1;
+}
+
 void WindowReader::run() {
   make_helper_thread_serial();
+  const double cpu_at_start = adaptive::thread_cpu_s();
+  double decode_cpu = 0;
   ReaderEnd end;
   end.source_fps = source_fps_;
   std::string broken;  // why decoding ended early, if it did
@@ -151,8 +158,10 @@ void WindowReader::run() {
         break;
       }
       bool ok = false;
+      const double cpu_before_read = adaptive::thread_cpu_s();
       try {
         ok = source_->read(frame);
+        decode_cpu += adaptive::thread_cpu_s() - cpu_before_read;
       } catch (const BadSampleError& e) {
         // Frames numbered from 0, as in the window results.
         broken = "decoding failed at frame " + std::to_string(src + 1) + ": " + e.reason();
@@ -201,6 +210,8 @@ void WindowReader::run() {
   } catch (const std::exception& e) {
     end.error = e.what();
   }
+  end.decode_cpu_s = decode_cpu;
+  end.preprocess_cpu_s = adaptive::thread_cpu_s() - cpu_at_start - decode_cpu;
   std::lock_guard<std::mutex> lock(mutex_);
   end.live = source_->live();
   end.reconnects = source_->reconnects();

@@ -83,6 +83,9 @@ struct ReaderEnd {
   bool stopped = false;           // close() ended it before the source did
   int64_t dropped_frames = 0, dropped_windows = 0;  // live: never taken by next()
   int64_t reconnects = 0;                           // live: FrameSource::reconnects
+  // The reading thread's CPU seconds: in the source's reads (demuxing and
+  // decoding), and the rest (resizing, normalising, measuring quality).
+  double decode_cpu_s = 0, preprocess_cpu_s = 0;
 };
 
 class WindowReader {
@@ -100,6 +103,8 @@ class WindowReader {
   // most the live source's read timeout). end() is final afterwards.
   void close();
   const ReaderEnd& end() const { return end_; }
+  // CPU seconds of the reading thread so far (-1 once closed).
+  double thread_cpu_s();
   double source_fps() const { return source_fps_; }
 
  private:

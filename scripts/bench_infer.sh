@@ -14,14 +14,15 @@
 # clips; accuracy is not consulted, so a dozen val streams' noise cannot
 # pick a bias that only looked free there.
 # Everything reported is measured on the test streams (segment accuracy and
-# false alarms against their timelines) and the test clips (clip accuracy),
-# which no choice was made on. Prints a table of mean and spread over the
+# false alarms against their timelines; FLOPs, model time and process CPU
+# time against the fixed widest width of the same run) and the test clips
+# (clip accuracy), which no choice was made on. Prints a table of mean and spread over the
 # runs and draws accuracy against compute, with the plain networks of
 # scripts/bench_train.sh when its summary is there, into OUT/tradeoff.png.
 #   RUNS="runs/bench/seed0/slimmable runs/bench/seed1/slimmable"  (see bench_train.sh)
 # Then real videos no model was trained for (OpenCV's sample videos, from
-# Debian's opencv-doc, when installed): the share of full-width compute the
-# default confidence policy spends on each.
+# Debian's opencv-doc, when installed): the share of fixed full width's
+# FLOPs and CPU time the default confidence policy spends on each.
 #   DATA=data/synth  OUT=runs/bench/infer  THRESHOLDS="0.5 0.6 0.7 0.8 0.9"  THREADS=2
 #   GATE_BIASES="0 0.25 0.5 0.75 1 1.25 1.5 2"
 #   REAL=/usr/share/doc/opencv-doc/examples/data (vtest.avi, Megamind.avi, ...)
@@ -74,7 +75,7 @@ def streams(split):
 
 def on_streams(model, args, split, tag):
     seg = correct = idle = alarms = windows = 0
-    mflops = 0.0
+    mflops = cpu_s = model_s = 0.0
     for s in streams(split):
         summary = infer(model, args + ["--input", s, "--truth", s[:-4] + ".json"],
                         f"{tag}_{split}_{os.path.basename(s)[:-4]}.jsonl")[-1]
@@ -82,8 +83,10 @@ def on_streams(model, args, split, tag):
         seg += t["segments"]; correct += t["segments_correct"]
         idle += t["idle_windows"]; alarms += t["false_alarms"]
         windows += summary["windows"]; mflops += summary["gflops"] * 1e3
+        cpu_s += summary["cpu_s"]; model_s += summary["model_s"]
     return {"segment_accuracy": correct / seg, "false_alarm_rate": alarms / max(1, idle),
-            "mflops_per_window": mflops / windows, "segments": seg}
+            "mflops_per_window": mflops / windows, "segments": seg, "cpu_s": cpu_s,
+            "model_s": model_s}
 
 def on_test(model, args, tag):
     r = on_streams(model, args, "test", tag)
@@ -130,6 +133,13 @@ for run in runs:
         results.setdefault(name, []).append(r)
         print(f"  {run}: {name} done", file=sys.stderr)
 
+# Time and CPU time against the fixed widest width of the same run, on the
+# same test streams (each run is one process per stream).
+for name in results:
+    for r, full_r in zip(results[name], results["fixed 1"]):
+        r["cpu"] = r["cpu_s"] / full_r["cpu_s"]
+        r["model_time"] = r["model_s"] / full_r["model_s"]
+
 def mean(name, key):
     return statistics.mean(r[key] for r in results[name])
 
@@ -146,33 +156,49 @@ print(f"{len(runs)} runs; tuned on {len(streams('val'))} val streams, reported o
 print(f"confidence threshold chosen on val, per run: {', '.join(chosen)}")
 if chosen_bias:
     print(f"gate bias fitted on val to the compute target, per run: {', '.join(chosen_bias)}")
-print(f"{'config':<20} {'segment acc':>13} {'clip acc':>13} {'false alarms':>13} {'% of full compute':>18}")
+print("FLOPs, model time and CPU time (the process's, user + system, first window to summary) as % of "
+      "the fixed widest width's on the test streams")
+print(f"{'config':<20} {'segment acc':>13} {'clip acc':>13} {'false alarms':>13} {'FLOPs':>9} "
+      f"{'model time':>10} {'CPU time':>9}")
 for name in results:
     print(f"{name:<20} {100*mean(name, 'segment_accuracy'):6.1f} ± {100*spread(name, 'segment_accuracy'):4.1f} "
           f"{100*mean(name, 'clip_accuracy'):6.1f} ± {100*spread(name, 'clip_accuracy'):4.1f} "
           f"{100*mean(name, 'false_alarm_rate'):6.1f} ± {100*spread(name, 'false_alarm_rate'):4.1f} "
-          f"{100*mean(name, 'compute'):10.0f} ± {100*spread(name, 'compute'):3.0f}")
+          f"{100*mean(name, 'compute'):4.0f} ± {100*spread(name, 'compute'):2.0f} "
+          f"{100*mean(name, 'model_time'):5.0f} ± {100*spread(name, 'model_time'):2.0f} "
+          f"{100*mean(name, 'cpu'):4.0f} ± {100*spread(name, 'cpu'):2.0f}")
 full_acc = mean("fixed 1", "segment_accuracy")
+full_alarms = mean("fixed 1", "false_alarm_rate")
 for name in [n for n in results if not n.startswith("fixed")]:
-    print(f"{name}: segment accuracy {100*(mean(name, 'segment_accuracy') - full_acc):+.1f} points vs the "
-          f"fixed widest width at {100*mean(name, 'compute'):.0f}% of its compute")
+    print(f"{name}: segment accuracy {100*(mean(name, 'segment_accuracy') - full_acc):+.1f} points, false "
+          f"alarms {100*(mean(name, 'false_alarm_rate') - full_alarms):+.1f} points vs the fixed widest "
+          f"width, at {100*mean(name, 'compute'):.0f}% of its FLOPs, {100*mean(name, 'model_time'):.0f}% of "
+          f"its model time and {100*mean(name, 'cpu'):.0f}% of its CPU time")
 
 real_videos = sorted(glob.glob(f"{real}/*.avi"))
 if not real_videos:
     print(f"no real videos in {real} (Debian's opencv-doc has OpenCV's samples)")
+def run_summary(model, args):
+    res = subprocess.run(["build/adaptive-infer", "--model", model, "--quiet", "--threads", threads] + args,
+                         capture_output=True, text=True)
+    if res.returncode != 0:
+        return None, f"exit {res.returncode}: {res.stderr.strip()}"
+    return json.loads(res.stdout.splitlines()[-1]), ""
+
 for v in real_videos:
     shares = []
     for run in runs:
-        res = subprocess.run(["build/adaptive-infer", "--model", f"{run}/model.pt", "--quiet", "--threads",
-                              threads, "--input", v], capture_output=True, text=True)
-        if res.returncode != 0:
-            print(f"real video {v}: exit {res.returncode}: {res.stderr.strip()}")
+        full_run, error = run_summary(f"{run}/model.pt", ["--input", v, "--policy", "fixed"])
+        summary, error2 = run_summary(f"{run}/model.pt", ["--input", v]) if full_run else (None, "")
+        if not summary:
+            print(f"real video {v}: {error or error2}")
             break
-        summary = json.loads(res.stdout.splitlines()[-1])
-        shares.append(f"{100 * (1 - summary['compute_saving']):.0f}%")
+        shares.append(f"{100 * (1 - summary['compute_saving']):.0f}% of the FLOPs, "
+                      f"{100 * summary['cpu_s'] / full_run['cpu_s']:.0f}% of the CPU time "
+                      f"({summary['cpu_s']:.2f} s against {full_run['cpu_s']:.2f} s)")
     else:
         print(f"real video {os.path.basename(v)} ({summary['windows']} windows): default confidence policy at "
-              f"{' / '.join(shares)} of full-width compute (per run)")
+              f"{' / '.join(shares)} of fixed full width's (per run)")
 
 try:
     import matplotlib
@@ -181,7 +207,7 @@ try:
 except ImportError:
     print("no chart: python3-matplotlib is not installed (scripts/setup.sh --with-plot)")
     sys.exit(0)
-fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
 fixed = [n for n in results if n.startswith("fixed")]
 policies = [n for n in results if not n.startswith("fixed")]
 colors = {"confidence default": "tab:blue", "confidence tuned": "tab:cyan", "gate as trained": "tab:red",
@@ -203,6 +229,16 @@ for ax, key, xkey, title in [(axes[0], "segment_accuracy", "mflops_per_window", 
     ax.set_title(title, fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
+ax = axes[2]
+for n in results:
+    ax.errorbar([100 * mean(n, "cpu")], [100 * mean(n, "segment_accuracy")],
+                xerr=[100 * spread(n, "cpu")], yerr=[100 * spread(n, "segment_accuracy")], fmt="o",
+                color=colors.get(n, "grey"), label=n if n in colors else None)
+ax.set_xlabel("% of the fixed widest width's CPU time (process, first window to summary)")
+ax.set_ylabel("segment accuracy (%)")
+ax.set_title("test streams: what the device pays", fontsize=9)
+ax.grid(alpha=0.3)
+ax.legend(fontsize=7)
 fig.suptitle(f"Accuracy against compute, mean and spread over {len(runs)} runs (tuned on val)", fontsize=10)
 fig.tight_layout()
 fig.savefig(f"{out}/tradeoff.png", dpi=120)

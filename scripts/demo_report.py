@@ -16,16 +16,29 @@ POLICY_NAMES = {"fixed": "full width", "confidence": "throttle (confidence)", "g
 
 
 def stream_totals(folder):
-    """Segments right, segments, GFLOPs and full-width GFLOPs over every stream."""
-    right = segments = gflops = full = 0
+    """Sums over every stream's summary: segments right and in all, idle
+    windows and false alarms among them, GFLOPs and full-width GFLOPs, CPU
+    seconds (the run, and starting it) and model seconds."""
+    keys = ("right", "segments", "idle", "false_alarms", "gflops", "full", "cpu_s",
+            "startup_cpu_s", "model_s")
+    t = dict.fromkeys(keys, 0)
     for path in sorted(glob.glob(os.path.join(folder, "*.jsonl"))):
         with open(path) as f:
             summary = json.loads(f.read().splitlines()[-1])
-        right += summary["truth"]["segments_correct"]
-        segments += summary["truth"]["segments"]
-        gflops += summary["gflops"]
-        full += summary["gflops_full_width"]
-    return right, segments, gflops, full
+        truth = summary["truth"]
+        t["right"] += truth["segments_correct"]
+        t["segments"] += truth["segments"]
+        t["idle"] += truth["idle_windows"]
+        t["false_alarms"] += truth["false_alarms"]
+        t["gflops"] += summary["gflops"]
+        t["full"] += summary["gflops_full_width"]
+        for k in ("cpu_s", "startup_cpu_s", "model_s"):
+            t[k] += summary[k]
+    return t
+
+
+def share(part, whole):
+    return 100 * part / whole if whole else 0
 
 
 def main(run):
@@ -39,19 +52,32 @@ def main(run):
 
     policies = [p for p in ("fixed", "confidence", "gate")
                 if glob.glob(os.path.join(run, "streams", p, "*.jsonl"))]
+    totals = {p: stream_totals(os.path.join(run, "streams", p)) for p in policies}
     points = {}
     n_streams = len(glob.glob(os.path.join(run, "streams", "fixed", "*.jsonl")))
-    print(f"\nOn {n_streams} test streams (40 s each, never used for tuning), gestures named right:")
+    print(f"\nOn {n_streams} test streams (40 s each, never used for tuning), one process per "
+          f"stream, {os.cpu_count()} cores:")
+    print("  policy                 segments right   false alarms    FLOPs  model time  CPU time")
+    full = totals.get("fixed")
     for p in policies:
-        right, segments, gflops, full = stream_totals(os.path.join(run, "streams", p))
-        share = gflops / full if full else 0
-        points[p] = (100 * share, 100 * right / segments if segments else 0)
-        print(f"  {POLICY_NAMES[p]:22s} {right:3d}/{segments} ({points[p][1]:5.1f}%) "
-              f"at {points[p][0]:5.1f}% of full-width compute")
-    if "fixed" in points and "confidence" in points:
-        saved = 100 - points["confidence"][0]
+        t = totals[p]
+        accuracy = share(t["right"], t["segments"])
+        points[p] = (share(t["gflops"], t["full"]), accuracy)
+        # Time and CPU against the full-width runs of the same streams.
+        model = f"{share(t['model_s'], full['model_s']):5.1f}%" if full else "    -"
+        cpu = f"{share(t['cpu_s'], full['cpu_s']):5.1f}%" if full else "    -"
+        print(f"  {POLICY_NAMES[p]:22s} {t['right']:3d}/{t['segments']} ({accuracy:5.1f}%)  "
+              f"{t['false_alarms']:3d}/{t['idle']} ({share(t['false_alarms'], t['idle']):4.1f}%)  "
+              f"{points[p][0]:5.1f}%  {model:>9s}  {cpu:>8s}  ({t['cpu_s']:.1f} s)")
+    print("  (FLOPs, model time and CPU time as a share of full width's; CPU time is the process's,"
+          " user + system, from the first window to the summary; starting each process took "
+          f"{full['startup_cpu_s'] / max(n_streams, 1):.2f} s more)" if full else "")
+    if full and "confidence" in totals:
+        t = totals["confidence"]
         lost = points["fixed"][1] - points["confidence"][1]
-        print(f"  the throttle saved {saved:.0f}% of the compute for "
+        print(f"  the throttle saved {100 - points['confidence'][0]:.0f}% of the FLOPs, "
+              f"{100 - share(t['model_s'], full['model_s']):.0f}% of the model time and "
+              f"{100 - share(t['cpu_s'], full['cpu_s']):.0f}% of the CPU time for "
               f"{'a loss of %.1f points' % lost if lost > 0 else 'no loss'} of segment accuracy")
 
     chart = os.path.join(run, "demo.png")
@@ -68,8 +94,8 @@ def main(run):
         left.annotate(f"{w['width']:g}", (w["mflops"], 100 * w["top1"]),
                       textcoords="offset points", xytext=(4, -10))
     left.set(xlabel="MFLOPs per clip", ylabel="top-1 (%)", title="Test clips: one network, every width")
-    for p, (share, acc) in points.items():
-        right.plot(share, acc, "o", label=POLICY_NAMES[p])
+    for p, (flops_share, acc) in points.items():
+        right.plot(flops_share, acc, "o", label=POLICY_NAMES[p])
     right.set(xlabel="% of full-width compute", ylabel="segments right (%)",
               title="Test streams: policies", xlim=(0, 110),
               ylim=(min(acc for _, acc in points.values()) - 10, 100))

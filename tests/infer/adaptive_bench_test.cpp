@@ -58,6 +58,7 @@ TEST_CASE("adaptive-bench times every width, back to back or after an idle gap",
       const double ms = w["latency_ms"].get<double>();
       CHECK(ms > 0);
       CHECK(w["latency_p90_ms"].get<double>() >= ms);
+      CHECK(w["cpu_ms"].get<double>() > 0);
       CHECK(w["gflops_per_s"].get<double>() == Approx(widths[i].mflops / ms));
       CHECK(w["latency_ratio"].get<double>() ==
             Approx(ms / j["widths"][1]["latency_ms"].get<double>()));

@@ -83,6 +83,35 @@ TEST_CASE("a fixed width costs what the metadata says, window by window", "[infe
     }
     CHECK(s.gflops == Approx(s.windows * model.metadata().widths[i].mflops / 1e3));
     CHECK(s.windows_per_width[i] == s.windows);
+
+    // What the device paid, in the same run.
+    const DeviceCost& c = s.cost;
+    CHECK(c.startup_cpu_s > 0);  // this process has loaded a model before its first window
+    CHECK(c.cpu_s > 0);
+    CHECK(c.cpu_per_video_s == Approx(c.cpu_s / s.duration_s));
+    CHECK(c.decode_cpu_s > 0);
+    CHECK(c.preprocess_cpu_s > 0);
+    CHECK(c.model_cpu_s > 0);
+    CHECK(c.other_cpu_s >= 0);
+    // The parts are measured apart; they add up to no more than the whole.
+    CHECK(c.decode_cpu_s + c.preprocess_cpu_s + c.model_cpu_s + c.output_cpu_s <=
+          Approx(c.cpu_s).epsilon(0.05));
+    CHECK(c.model_s > 0);
+    CHECK(c.model_s <= s.wall_s);
+    REQUIRE(c.pass_ms.size() == static_cast<size_t>(model.num_widths()));
+    for (int j = 0; j < model.num_widths(); ++j) {
+      INFO("width index " << j);
+      // Only the width run has a pass time, and the widest, timed after the run.
+      CHECK((c.pass_ms[j] > 0) == (j == i || j == model.num_widths() - 1));
+    }
+    CHECK(c.full_width_model_s == Approx(s.windows * c.pass_ms.back() / 1e3));
+    CHECK(c.time_saving == Approx(1 - c.model_s / c.full_width_model_s));
+    // Fixed at the widest, the run is its own full-width reference.
+    if (i == model.num_widths() - 1) CHECK(c.time_saving == Approx(0).margin(1e-9));
+    if (fs::exists("/sys/class/powercap/intel-rapl:0/energy_uj"))
+      CHECK(c.energy_j >= 0);
+    else
+      CHECK(c.energy_j == -1);  // no counter: CPU time is the proxy
   }
 }
 
@@ -208,10 +237,15 @@ TEST_CASE("JSON lines follow the output contract (docs/inference-output.md)", "[
   }
   const json& s = lines.back();
   CHECK(s["type"] == "summary");
-  for (const char* key :
-       {"frames", "windows", "duration_s", "mean_width", "gflops", "gflops_full_width",
-        "compute_saving", "fps", "latency_ms", "windows_per_width", "truth"})
+  for (const char* key : {"frames", "windows", "duration_s", "mean_width", "gflops",
+                          "gflops_full_width", "compute_saving", "fps", "latency_ms",
+                          "windows_per_width", "truth", "cpu_s", "startup_cpu_s", "cpu_per_video_s",
+                          "cpu_split_s", "model_s", "full_width_model_s", "time_saving", "pass_ms"})
     CHECK(s.contains(key));
+  for (const char* part : {"decode", "preprocess", "model", "output", "other"})
+    CHECK(s["cpu_split_s"][part].get<double>() >= 0);
+  CHECK(s["time_saving"].get<double>() ==
+        Approx(1 - s["model_s"].get<double>() / s["full_width_model_s"].get<double>()));
   CHECK(s["windows"] == lines.size() - 1);
   CHECK(s["latency_ms"].contains("p95"));
   CHECK(s["truth"].contains("segment_accuracy"));
@@ -249,6 +283,8 @@ TEST_CASE("csv, text, --output and the overlay video", "[infer][cli][slow]") {
   c = infer("--model " + model_path() + " --input " + stream_path() + " --format text");
   CHECK(c.code == 0);
   CHECK_THAT(c.out, Catch::Contains("windows: mean width"));
+  CHECK_THAT(c.out, Catch::Contains("device: CPU "));
+  CHECK_THAT(c.out, Catch::Contains("at full width ("));
 }
 
 TEST_CASE("bad input: a clear message and a non-zero exit", "[infer][cli][slow]") {
