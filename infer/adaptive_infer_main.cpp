@@ -106,7 +106,10 @@ cxxopts::Options command_line() {
       "output", "write results to this file instead of stdout", cxxopts::value<std::string>())(
       "overlay", "write the annotated video here (.avi)", cxxopts::value<std::string>())(
       "truth", "ground-truth timeline (JSON) to score the run against",
-      cxxopts::value<std::string>())("threads", "compute threads (0: all cores)",
+      cxxopts::value<std::string>())("threads",
+                                     "compute threads (0: all cores, and a live source runs each "
+                                     "width on 1 or all of them, whichever spends less CPU and "
+                                     "meets the deadline, measured at warm-up)",
                                      cxxopts::value<int>()->default_value("0"))(
       "strict",
       "a video that ends early or fails to decode mid-way is an error (default: the windows "
@@ -212,6 +215,7 @@ int run(int argc, char** argv) {
   disable_graph_optimisation();  // see infer/model_artifact.h
 
   InferOptions o = infer_options(args);
+  o.choose_threads = args["threads"].as<int>() == 0;
   const ModelArtifact model = ModelArtifact::load(args["model"].as<std::string>());
   if (args.count("width"))
     o.throttle.fixed_index = fixed_width_index(model, args["width"].as<double>());

@@ -8,6 +8,7 @@
 
 #include "common/clock.h"
 #include "common/cpu_time.h"
+#include "infer/compute_threads.h"
 #include "models/width_gate.h"
 
 namespace adaptive {
@@ -91,17 +92,21 @@ struct GateChooser {
   }
 };
 
-// The model passes of a run: each one's wall time feeds the throttle's time
-// per width (the deadline) and the run's cost (DeviceCost::pass_ms, model_s).
+// The model passes of a run: each runs on its width's threads (a live run's
+// ThreadPlan), and its wall time feeds the throttle's time per width (the
+// deadline), the plan and the run's cost (DeviceCost::pass_ms, model_s).
 struct PassLog {
-  explicit PassLog(size_t widths) : ms(widths) {}
+  PassLog(size_t widths, ThreadPlan plan) : ms(widths), threads(std::move(plan)) {}
+  void before(int index) const { threads.before_pass(index); }
   void add(Throttle& throttle, int index, double pass_ms) {
     throttle.observe_pass(index, pass_ms);
+    threads.after_pass(index, pass_ms);
     ms.at(static_cast<size_t>(index)).push_back(pass_ms);
     total_s += pass_ms / 1e3;
   }
   std::vector<std::vector<double>> ms;  // per width
   double total_s = 0;
+  ThreadPlan threads;
 };
 
 // One window through the model at the widths the throttle plans. Gate: after
@@ -129,6 +134,7 @@ WindowResult classify_window(const ModelArtifact& model, Throttle& throttle, con
     const bool probe = throttle.wants_gate_probe(every_width);
     at::Tensor scores, narrow_logits;  // scores: the gate's, from the pass that ran last
     if (probe) {                       // one narrowest pass, whose head chooses
+      passes.before(0);
       const auto pass_start = Clock::now();
       std::tie(scores, narrow_logits) = model.gate_with_logits(window.clip);
       passes.add(throttle, 0, ms_since(pass_start));
@@ -142,6 +148,7 @@ WindowResult classify_window(const ModelArtifact& model, Throttle& throttle, con
     if (probe && plan.index == 0) {
       logits = narrow_logits;
     } else {  // the chosen width, whose head (when it has one) chooses the next window's
+      passes.before(plan.index);
       const auto pass_start = Clock::now();
       if (every_width)
         std::tie(logits, scores) = model.forward_and_gate(window.clip, plan.index);
@@ -158,6 +165,7 @@ WindowResult classify_window(const ModelArtifact& model, Throttle& throttle, con
     Plan plan = throttle.begin(signals);
     r.decision = plan.decision;
     while (true) {
+      passes.before(plan.index);
       const auto pass_start = Clock::now();
       logits = model.forward_at(window.clip, plan.index);
       passes.add(throttle, plan.index, ms_since(pass_start));
@@ -252,27 +260,52 @@ constexpr int kWarmUpRounds = 5;
 // median: the first may be cold).
 constexpr int kWidestTimingPasses = 3;
 
-double warm_up(const ModelArtifact& model, PolicyKind policy) {
+// A live window's deadline after its last frame: the option, or else the
+// time between two windows (0: unknown before the source opens).
+double live_deadline_ms(const InferOptions& o, double model_fps) {
+  if (o.throttle.max_latency_ms > 0) return o.throttle.max_latency_ms;
+  return model_fps > 0 ? 1000.0 * static_cast<double>(o.reader.stride) / model_fps : 0;
+}
+
+// What a live run does before its source opens: every width warmed up
+// through the methods the policy calls, then (InferOptions::choose_threads)
+// each width's compute threads chosen (infer/compute_threads.h), each pass
+// after an idle gap as long as the time between windows, at most 50 ms.
+struct LiveStart {
+  double seconds = 0;
+  ThreadPlan threads;
+};
+
+LiveStart start_live(const ModelArtifact& model, const InferOptions& options) {
   const auto start = Clock::now();
   const auto& in = model.metadata().input;
   const at::Tensor blank = torch::zeros({1, in.channels, in.frames, in.height, in.width});
-  const bool gate = policy == PolicyKind::kGate;
+  const bool gate = options.throttle.policy == PolicyKind::kGate;
+  const auto pass = [&](int i) {
+    if (gate && model.gates_every_width())
+      model.forward_and_gate(blank, i);
+    else
+      model.forward_at(blank, i);
+  };
+  c10::InferenceMode inference;
   for (int round = 0; round < kWarmUpRounds; ++round) {
     if (gate) model.gate_with_logits(blank);
-    for (int i = 0; i < model.num_widths(); ++i) {
-      if (gate && model.gates_every_width())
-        model.forward_and_gate(blank, i);
-      else
-        model.forward_at(blank, i);
-    }
+    for (int i = 0; i < model.num_widths(); ++i) pass(i);
   }
-  return seconds_since(start);
+  LiveStart live;
+  if (options.choose_threads) {
+    const double deadline_ms = live_deadline_ms(options, in.fps);
+    const double gap_ms = deadline_ms > 0 ? std::min(deadline_ms, 50.0) : 50.0;
+    live.threads =
+        choose_thread_plan(pass, model.num_widths(), at::get_num_threads(), deadline_ms, gap_ms);
+  }
+  live.seconds = seconds_since(start);
+  return live;
 }
 
-}  // namespace
-
-RunSummary run_inference(const ModelArtifact& model, std::unique_ptr<FrameSource> source,
-                         const InferOptions& options, const WindowCallback& on_window) {
+RunSummary run_windows(const ModelArtifact& model, std::unique_ptr<FrameSource> source,
+                       const InferOptions& options, const WindowCallback& on_window,
+                       ThreadPlan threads) {
   options.validate();
   const ArtifactMetadata& meta = model.metadata();
   const std::vector<double> widths = meta.width_values();
@@ -284,11 +317,9 @@ RunSummary run_inference(const ModelArtifact& model, std::unique_ptr<FrameSource
   }
   const bool live = source->live();
   ThrottleOptions throttle_options = options.throttle;
-  if (live && throttle_options.max_latency_ms <= 0) {  // keep up: one window per window interval
-    const double model_fps = meta.input.fps > 0 ? meta.input.fps : source->fps();
+  if (live)  // keep up: one window per window interval
     throttle_options.max_latency_ms =
-        1000.0 * static_cast<double>(options.reader.stride) / model_fps;
-  }
+        live_deadline_ms(options, meta.input.fps > 0 ? meta.input.fps : source->fps());
   Throttle throttle(throttle_options, widths, mflops);
   const auto idle_it = std::find(meta.labels.begin(), meta.labels.end(), options.idle_label);
   const int idle_index =
@@ -305,7 +336,7 @@ RunSummary run_inference(const ModelArtifact& model, std::unique_ptr<FrameSource
   for (int head = 0; head < static_cast<int>(mflops.size()); ++head)
     gate.choice_cost.push_back(gate_choice_cost(mflops, head));
   tally.deadline_ms = throttle_options.max_latency_ms;
-  PassLog passes(widths.size());
+  PassLog passes(widths.size(), std::move(threads));
   double model_cpu_s = 0, output_cpu_s = 0;
   at::Tensor last_clip;
   while (auto window = reader.next(options.stop)) {
@@ -371,7 +402,15 @@ RunSummary run_inference(const ModelArtifact& model, std::unique_ptr<FrameSource
   }
   cost.full_width_model_s = static_cast<double>(summary.windows) * cost.pass_ms.back() / 1e3;
   cost.time_saving = cost.full_width_model_s > 0 ? 1 - cost.model_s / cost.full_width_model_s : 0;
+  if (summary.live) summary.live->threads_per_width = passes.threads.per_width();
   return summary;
+}
+
+}  // namespace
+
+RunSummary run_inference(const ModelArtifact& model, std::unique_ptr<FrameSource> source,
+                         const InferOptions& options, const WindowCallback& on_window) {
+  return run_windows(model, std::move(source), options, on_window, ThreadPlan());
 }
 
 namespace {
@@ -419,12 +458,14 @@ nlohmann::json window_json(const WindowResult& r) {
 RunSummary run_inference(const ModelArtifact& model, const std::string& input,
                          const InferOptions& options, const WindowCallback& on_window) {
   // A live source is warmed up for before it is opened, so no frame waits.
-  const double warmup_s =
-      opens_live(input, options.input) ? warm_up(model, options.throttle.policy) : 0;
+  options.validate();
+  LiveStart start;
+  if (opens_live(input, options.input)) start = start_live(model, options);
   InputOptions input_options = options.input;
   input_options.live.stop = options.stop;
-  RunSummary summary = run_inference(model, open_input(input, input_options), options, on_window);
-  if (summary.live) summary.live->warmup_s = warmup_s;
+  RunSummary summary = run_windows(model, open_input(input, input_options), options, on_window,
+                                   std::move(start.threads));
+  if (summary.live) summary.live->warmup_s = start.seconds;
   return summary;
 }
 
@@ -472,6 +513,7 @@ nlohmann::json summary_json(const RunSummary& s, const ModelArtifact& model) {
                  {"reconnects", l.reconnects},
                  {"delay_ms", percentiles_json(l.delay_ms)},
                  {"warmup_s", l.warmup_s}};
+    if (!l.threads_per_width.empty()) j["live"]["threads_per_width"] = l.threads_per_width;
   }
   if (s.truth) {
     const TruthScore& t = *s.truth;

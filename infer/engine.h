@@ -29,6 +29,9 @@ struct InferOptions {
   double battery_pct = -1;                // fixed battery level (< 0: none)
   std::string battery_file;               // sysfs-style capacity file, re-read while running
   std::string idle_label = "no_gesture";  // the label of "nothing happening" (if the model has it)
+  // Live: choose each width's compute threads at warm-up, up to the
+  // process's (infer/compute_threads.h). Off: every pass on the process's.
+  bool choose_threads = false;
 
   // Throws std::invalid_argument naming the first option out of its range
   // (the throttle's, the reader's stride, the battery level, the live
@@ -70,7 +73,10 @@ struct LiveSummary {
   int64_t dropped_frames = 0, dropped_windows = 0;
   int64_t reconnects = 0;
   Percentiles delay_ms;
-  double warmup_s = 0;  // warming every width up before the source was opened
+  double warmup_s = 0;  // warming every width up (and choosing threads) before the source opened
+  // Compute threads of each width's passes at the end of the run
+  // (InferOptions::choose_threads; empty: the process's, all widths).
+  std::vector<int> threads_per_width;
 };
 
 // What a run cost the device, in time and CPU time (the energy proxy), beside

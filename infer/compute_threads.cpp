@@ -1,0 +1,75 @@
+#include "infer/compute_threads.h"
+
+#include <algorithm>
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+
+#include <ATen/Parallel.h>
+
+#include "common/clock.h"
+#include "common/cpu_time.h"
+
+namespace adaptive {
+
+int pick_threads(const std::vector<ThreadTiming>& timings, double deadline_ms) {
+  if (timings.empty()) throw std::invalid_argument("pick_threads: no timing");
+  const ThreadTiming* best = nullptr;
+  for (const ThreadTiming& t : timings) {
+    if (deadline_ms > 0 && t.pass_ms > 0.5 * deadline_ms) continue;
+    if (!best || t.cpu_ms < best->cpu_ms) best = &t;
+  }
+  if (best) return best->threads;
+  return std::min_element(
+             timings.begin(), timings.end(),
+             [](const ThreadTiming& a, const ThreadTiming& b) { return a.pass_ms < b.pass_ms; })
+      ->threads;
+}
+
+ThreadPlan::ThreadPlan(std::vector<int> per_width, std::vector<double> one_thread_ms)
+    : per_width_(std::move(per_width)), one_thread_ms_(std::move(one_thread_ms)) {
+  if (per_width_.size() != one_thread_ms_.size())
+    throw std::invalid_argument("thread plan: one time per width needed");
+}
+
+void ThreadPlan::before_pass(int index) const {
+  if (per_width_.empty()) return;
+  const int threads = per_width_.at(static_cast<size_t>(index));
+  if (at::get_num_threads() != threads) at::set_num_threads(threads);
+}
+
+void ThreadPlan::after_pass(int index, double ms) {
+  if (per_width_.empty()) return;
+  const auto i = static_cast<size_t>(index);
+  if (per_width_.at(i) > 1 && ms > 2 * one_thread_ms_.at(i)) per_width_[i] = 1;
+}
+
+ThreadPlan choose_thread_plan(const std::function<void(int)>& pass, int widths, int max_threads,
+                              double deadline_ms, double gap_ms, int rounds) {
+  std::vector<int> counts = {1};
+  if (max_threads > 1) counts.push_back(max_threads);
+  std::vector<int> per_width;
+  std::vector<double> one_thread_ms;
+  for (int i = 0; i < widths; ++i) {
+    std::vector<ThreadTiming> timings;
+    for (const int threads : counts) {
+      at::set_num_threads(threads);
+      ThreadTiming t{threads, 0, 0};
+      for (int r = 0; r < rounds; ++r) {
+        const double cpu_before = process_cpu_s();
+        const auto start = Clock::now();
+        pass(i);
+        t.pass_ms += ms_since(start) / rounds;
+        std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(gap_ms));
+        t.cpu_ms += 1e3 * (process_cpu_s() - cpu_before) / rounds;
+      }
+      timings.push_back(t);
+    }
+    per_width.push_back(pick_threads(timings, deadline_ms));
+    one_thread_ms.push_back(timings.front().pass_ms);
+  }
+  at::set_num_threads(max_threads);
+  return ThreadPlan(std::move(per_width), std::move(one_thread_ms));
+}
+
+}  // namespace adaptive

@@ -1,0 +1,61 @@
+// How many compute threads each width's passes run on, for a live source.
+//
+// On a few cores shared with the reading thread, the decoder and other
+// programs, LibTorch's OpenMP threads spin at their barriers while they wait
+// for each other, and after the idle gap between two windows the team must
+// first be woken. On this project's 2-core machine a demo-model pass after a
+// 187 ms gap took 8-13 ms and 20-26 ms of CPU on 2 threads against 2.6-3.9 ms
+// on 1, and 137 ms with another process holding one core
+// (docs/benchmarks.md#live-streams); a Jester-scale model's widest width, on
+// the other hand, needs both cores to keep up. So before a live run each
+// width is timed at one thread and at all of them, each pass after an idle
+// gap, and runs at the count that spends the least CPU time per window while
+// its pass takes at most half the deadline (none does: the fastest). A width
+// on more than one thread whose pass later takes over twice its one-thread
+// time (the machine got busier) drops to one thread for the rest of the run.
+#pragma once
+
+#include <functional>
+#include <vector>
+
+namespace adaptive {
+
+// One width at one thread count, measured.
+struct ThreadTiming {
+  int threads = 1;
+  double pass_ms = 0;  // mean wall time of a pass
+  double cpu_ms = 0;   // mean process CPU per pass, with the idle gap after it
+};
+
+// The thread count among `timings` (one width's) that spends the least CPU
+// while its pass takes at most half of `deadline_ms` (<= 0: no deadline);
+// when none does, the fastest. Throws std::invalid_argument when empty.
+int pick_threads(const std::vector<ThreadTiming>& timings, double deadline_ms);
+
+// The threads of each width's passes. Empty: every pass on the process's.
+class ThreadPlan {
+ public:
+  ThreadPlan() = default;
+  // `one_thread_ms`: each width's pass time at one thread (the drop rule).
+  ThreadPlan(std::vector<int> per_width, std::vector<double> one_thread_ms);
+
+  // Before a pass at width `index`: sets LibTorch's compute threads.
+  void before_pass(int index) const;
+  // After it: `ms` took the pass (may drop the width to one thread).
+  void after_pass(int index, double ms);
+
+  bool empty() const { return per_width_.empty(); }
+  const std::vector<int>& per_width() const { return per_width_; }
+
+ private:
+  std::vector<int> per_width_;
+  std::vector<double> one_thread_ms_;
+};
+
+// Times `widths` widths through `pass(i)` at one thread and at `max_threads`
+// (`rounds` passes each, each followed by `gap_ms` idle) and picks each
+// width's count (pick_threads). Leaves LibTorch at `max_threads`.
+ThreadPlan choose_thread_plan(const std::function<void(int)>& pass, int widths, int max_threads,
+                              double deadline_ms, double gap_ms, int rounds = 3);
+
+}  // namespace adaptive

@@ -1,0 +1,59 @@
+// Per-width compute threads for live sources: the choice from measured
+// timings, the drop to one thread when a width slows down, and the plan a
+// warm-up measures.
+#include "infer/compute_threads.h"
+
+#include <ATen/Parallel.h>
+#include <catch2/catch.hpp>
+
+using namespace adaptive;
+
+TEST_CASE("threads: the least CPU that meets half the deadline, else the fastest",
+          "[infer][threads]") {
+  // A small width after an idle gap: one thread is faster and cheaper.
+  CHECK(pick_threads({{1, 2.6, 2.7}, {2, 12.7, 26.1}}, 187.5) == 1);
+  // A large width: both meet the deadline, one thread spends less CPU.
+  CHECK(pick_threads({{1, 50.3, 51.0}, {2, 35.4, 66.0}}, 187.5) == 1);
+  // Only two threads meet half the deadline.
+  CHECK(pick_threads({{1, 120.0, 121.0}, {2, 70.0, 140.0}}, 187.5) == 2);
+  // Neither does: the fastest.
+  CHECK(pick_threads({{1, 300.0, 301.0}, {2, 200.0, 390.0}}, 187.5) == 2);
+  // No deadline (unknown frame rate): the least CPU.
+  CHECK(pick_threads({{1, 300.0, 301.0}, {2, 200.0, 390.0}}, 0) == 1);
+  CHECK_THROWS_AS(pick_threads({}, 100), std::invalid_argument);
+}
+
+TEST_CASE("threads: a width on more threads that slows past twice its one-thread time drops to one",
+          "[infer][threads]") {
+  ThreadPlan plan({1, 2}, {3.0, 40.0});
+  plan.after_pass(1, 60.0);  // slower than one thread, within twice it: kept
+  CHECK(plan.per_width() == std::vector<int>{1, 2});
+  plan.after_pass(0, 100.0);  // already one thread
+  CHECK(plan.per_width() == std::vector<int>{1, 2});
+  plan.after_pass(1, 81.0);  // another program holds a core: the team waits for it
+  CHECK(plan.per_width() == std::vector<int>{1, 1});
+  CHECK_THROWS_AS(ThreadPlan({1, 2}, {3.0}), std::invalid_argument);
+  CHECK(ThreadPlan().empty());
+}
+
+TEST_CASE("threads: a warm-up times every width at one thread and at all, and sets them per pass",
+          "[infer][threads]") {
+  const int before = at::get_num_threads();
+  const int max_threads = 2;
+  std::vector<std::pair<int, int>> calls;  // (width, threads) as each pass saw them
+  const ThreadPlan plan =
+      choose_thread_plan([&](int width) { calls.emplace_back(width, at::get_num_threads()); }, 3,
+                         max_threads, 100, 1, 2);
+  // Width by width, 2 rounds at 1 thread, then 2 at max_threads.
+  REQUIRE(calls.size() == 12);
+  for (size_t k = 0; k < calls.size(); ++k) {
+    CHECK(calls[k].first == static_cast<int>(k / 4));
+    CHECK(calls[k].second == (k % 4 < 2 ? 1 : max_threads));
+  }
+  REQUIRE(plan.per_width().size() == 3);
+  for (const int t : plan.per_width()) CHECK((t == 1 || t == max_threads));
+  CHECK(at::get_num_threads() == max_threads);  // left at the process's
+  plan.before_pass(0);
+  CHECK(at::get_num_threads() == plan.per_width()[0]);
+  at::set_num_threads(before);
+}
