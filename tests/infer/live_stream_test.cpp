@@ -222,8 +222,8 @@ TEST_CASE("a file with --realtime is delivered at its own frame rate", "[infer][
   REQUIRE(threads.size() == 2);
   for (const auto& t : threads) CHECK((t == 1 || t == std::thread::hardware_concurrency()));
   // Given --threads, every pass runs on them: no choice is made.
-  const auto fixed = test::run_command(
-      infer_command("--input " + stream_video() + " --realtime --threads 1"), 60);
+  const auto fixed =
+      test::run_command(infer_command("--input " + stream_video() + " --realtime --threads 1"), 60);
   REQUIRE(fixed.rc == 0);
   CHECK_FALSE(summary_of(fixed.output)["live"].contains("threads_per_width"));
   // Dropping (when a run is slower than its source) is tested with a
