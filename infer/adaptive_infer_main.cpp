@@ -175,9 +175,9 @@ int fixed_width_index(const ModelArtifact& model, double w) {
 
 // One video to the outputs asked for; the exit code.
 int run_one_video(const ModelArtifact& model, const std::string& input, const InferOptions& o,
-                  const cxxopts::ParseResult& args) {
+                  ResultFormat format, const cxxopts::ParseResult& args) {
   VideoOutputs outputs;
-  outputs.format = result_format_names().parse(args["format"].as<std::string>());
+  outputs.format = format;
   if (args.count("output")) outputs.output = args["output"].as<std::string>();
   if (args.count("overlay")) outputs.overlay = args["overlay"].as<std::string>();
   if (args.count("truth")) outputs.truth = args["truth"].as<std::string>();
@@ -226,7 +226,7 @@ int run(int argc, char** argv) {
     throw UsageError("--batch is for a manifest input (.csv): a video's windows run one by one");
   if (!has_extension(input, {".csv"})) {
     o.stop = &install_stop_signals();  // SIGINT / SIGTERM end the run after its current window
-    return run_one_video(model, input, o, args);
+    return run_one_video(model, input, o, format, args);
   }
   if (format != ResultFormat::kJsonl || args.count("overlay") || args.count("truth") ||
       o.input.realtime)

@@ -12,6 +12,17 @@
 
 namespace adaptive {
 
+PassCost time_pass(const std::function<void()>& pass, double gap_ms) {
+  const double cpu_before = process_cpu_s();
+  const auto start = Clock::now();
+  pass();
+  PassCost cost;
+  cost.ms = ms_since(start);
+  if (gap_ms > 0) std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(gap_ms));
+  cost.cpu_ms = 1e3 * (process_cpu_s() - cpu_before);
+  return cost;
+}
+
 int pick_threads(const std::vector<ThreadTiming>& timings, double deadline_ms) {
   if (timings.empty()) throw std::invalid_argument("pick_threads: no timing");
   const ThreadTiming* best = nullptr;
@@ -56,12 +67,9 @@ ThreadPlan choose_thread_plan(const std::function<void(int)>& pass, int widths, 
       at::set_num_threads(threads);
       ThreadTiming t{threads, 0, 0};
       for (int r = 0; r < rounds; ++r) {
-        const double cpu_before = process_cpu_s();
-        const auto start = Clock::now();
-        pass(i);
-        t.pass_ms += ms_since(start) / rounds;
-        std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(gap_ms));
-        t.cpu_ms += 1e3 * (process_cpu_s() - cpu_before) / rounds;
+        const PassCost cost = time_pass([&] { pass(i); }, gap_ms);
+        t.pass_ms += cost.ms / rounds;
+        t.cpu_ms += cost.cpu_ms / rounds;
       }
       timings.push_back(t);
     }

@@ -20,6 +20,16 @@
 
 namespace adaptive {
 
+// What one pass cost, followed by an idle gap: its wall time, and the
+// process's CPU over the pass and the gap (threads that spin before they
+// sleep burn it there). The one measure of "CPU per pass" that the thread
+// choice and adaptive-bench share.
+struct PassCost {
+  double ms = 0, cpu_ms = 0;
+};
+// Runs `pass`, then idles `gap_ms` (0: none).
+PassCost time_pass(const std::function<void()>& pass, double gap_ms);
+
 // One width at one thread count, measured.
 struct ThreadTiming {
   int threads = 1;

@@ -96,16 +96,21 @@ struct GateChooser {
 // ThreadPlan), and its wall time feeds the throttle's time per width (the
 // deadline), the plan and the run's cost (DeviceCost::pass_ms, model_s).
 struct PassLog {
-  PassLog(size_t widths, ThreadPlan plan) : ms(widths), threads(std::move(plan)) {}
+  PassLog(size_t widths, ThreadPlan plan)
+      : total_ms(widths, 0), count(widths, 0), threads(std::move(plan)) {}
   void before(int index) const { threads.before_pass(index); }
   void add(Throttle& throttle, int index, double pass_ms) {
     throttle.observe_pass(index, pass_ms);
     threads.after_pass(index, pass_ms);
-    ms.at(static_cast<size_t>(index)).push_back(pass_ms);
-    total_s += pass_ms / 1e3;
+    total_ms.at(static_cast<size_t>(index)) += pass_ms;
+    ++count.at(static_cast<size_t>(index));
   }
-  std::vector<std::vector<double>> ms;  // per width
-  double total_s = 0;
+  // Width `index`'s mean pass (0: none ran).
+  double mean_ms(size_t index) const {
+    return count[index] ? total_ms[index] / static_cast<double>(count[index]) : 0;
+  }
+  std::vector<double> total_ms;  // per width
+  std::vector<int64_t> count;    // per width
   ThreadPlan threads;
 };
 
@@ -303,10 +308,10 @@ LiveStart start_live(const ModelArtifact& model, const InferOptions& options) {
   return live;
 }
 
+// Runs over `source` with options already validated.
 RunSummary run_windows(const ModelArtifact& model, std::unique_ptr<FrameSource> source,
                        const InferOptions& options, const WindowCallback& on_window,
                        ThreadPlan threads) {
-  options.validate();
   const ArtifactMetadata& meta = model.metadata();
   const std::vector<double> widths = meta.width_values();
   std::vector<double> mflops;
@@ -384,12 +389,10 @@ RunSummary run_windows(const ModelArtifact& model, std::unique_ptr<FrameSource> 
   cost.output_cpu_s = output_cpu_s;
   cost.other_cpu_s =
       std::max(0.0, cpu_s - cost.decode_cpu_s - cost.preprocess_cpu_s - model_cpu_s - output_cpu_s);
-  cost.model_s = passes.total_s;
-  for (const auto& ms :
-       passes.ms) {  // the mean: full_width_model_s of a fixed widest run is model_s
-    double sum = 0;
-    for (const double m : ms) sum += m;
-    cost.pass_ms.push_back(ms.empty() ? 0 : sum / static_cast<double>(ms.size()));
+  // The mean pass: full_width_model_s of a fixed widest run is its model_s.
+  for (size_t i = 0; i < widths.size(); ++i) {
+    cost.model_s += passes.total_ms[i] / 1e3;
+    cost.pass_ms.push_back(passes.mean_ms(i));
   }
   if (cost.pass_ms.back() == 0 && last_clip.defined()) {  // the widest never ran: time it now
     std::vector<double> widest;
@@ -410,6 +413,7 @@ RunSummary run_windows(const ModelArtifact& model, std::unique_ptr<FrameSource> 
 
 RunSummary run_inference(const ModelArtifact& model, std::unique_ptr<FrameSource> source,
                          const InferOptions& options, const WindowCallback& on_window) {
+  options.validate();
   return run_windows(model, std::move(source), options, on_window, ThreadPlan());
 }
 
@@ -457,8 +461,8 @@ nlohmann::json window_json(const WindowResult& r) {
 
 RunSummary run_inference(const ModelArtifact& model, const std::string& input,
                          const InferOptions& options, const WindowCallback& on_window) {
-  // A live source is warmed up for before it is opened, so no frame waits.
   options.validate();
+  // A live source is warmed up for before it is opened, so no frame waits.
   LiveStart start;
   if (opens_live(input, options.input)) start = start_live(model, options);
   InputOptions input_options = options.input;

@@ -1,17 +1,15 @@
 #include "infer/width_bench.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <stdexcept>
-#include <thread>
 
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
 #include "common/clock.h"
-#include "common/cpu_time.h"
 #include "common/process.h"
+#include "infer/compute_threads.h"
 
 namespace adaptive {
 namespace {
@@ -52,23 +50,20 @@ std::vector<Timing> time_round_robin(
     const std::vector<std::pair<const ModelArtifact*, int>>& targets, const at::Tensor& clip,
     const WidthBenchOptions& o) {
   std::vector<std::vector<double>> ms(targets.size());
-  std::vector<double> cpu_s(targets.size(), 0);
+  std::vector<double> cpu_ms(targets.size(), 0);
   for (int r = -o.warmup; r < o.runs; ++r) {
     for (size_t k = 0; k < targets.size(); ++k) {
       const ModelArtifact* model = targets[k].first;
       const int index = targets[k].second;  // (C++17 lambdas cannot capture structured bindings)
-      const double cpu_before = process_cpu_s();
-      const double s = seconds([&] { model->forward_at(clip, index); });
-      if (o.gap_ms > 0)
-        std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(o.gap_ms));
-      if (r >= 0) ms[k].push_back(1e3 * s), cpu_s[k] += process_cpu_s() - cpu_before;
+      const PassCost cost = time_pass([&] { model->forward_at(clip, index); }, o.gap_ms);
+      if (r >= 0) ms[k].push_back(cost.ms), cpu_ms[k] += cost.cpu_ms;
     }
   }
   std::vector<Timing> out;
   for (size_t k = 0; k < ms.size(); ++k) {
     std::vector<double>& v = ms[k];
     std::sort(v.begin(), v.end());
-    out.push_back({v[v.size() / 2], v[v.size() * 9 / 10], 1e3 * cpu_s[k] / o.runs});
+    out.push_back({v[v.size() / 2], v[v.size() * 9 / 10], cpu_ms[k] / o.runs});
   }
   return out;
 }
