@@ -38,9 +38,11 @@ std::optional<int> ArtifactMetadata::width_index(double width) const {
   return find_width_index(width_values(), width);
 }
 
-std::vector<std::string> required_methods(bool has_gate) {
+std::vector<std::string> required_methods(bool has_gate, bool streams) {
   std::vector<std::string> methods = {"forward", "forward_at", "set_width", "get_width", "widths"};
   if (has_gate) methods.insert(methods.end(), {"gate", "forward_gated"});
+  if (streams) methods.insert(methods.end(), {"init_state", "step"});
+  if (streams && has_gate) methods.push_back("step_and_gate");
   return methods;
 }
 
@@ -53,6 +55,17 @@ json to_json(const ArtifactMetadata& m) {
     cost.push_back({{"width", w.width}, {"mflops", w.mflops}, {"params", w.params}});
     temperature.push_back(w.temperature);
     if (w.val_top1) top1.push_back(*w.val_top1);
+  }
+  json stream = nullptr;
+  if (m.streams) {
+    json step = json::array();
+    for (const ArtifactWidth& w : m.widths) step.push_back(w.step_mflops);
+    stream = {{"step_mflops", step},
+              {"init_state", "init_state(width_index): the empty state of a width"},
+              {"step",
+               "step(frame [N, C, H, W], state) -> (logits, state): the logits of the window "
+               "of input.frames frames ending on this frame, and the state for the next"},
+              {"step_and_gate", m.has_gate ? json("step + the gate head reading it") : json()}};
   }
   json gate = nullptr;
   if (m.has_gate) {
@@ -86,6 +99,7 @@ json to_json(const ArtifactMetadata& m) {
           {"calibrated", m.calibrated},
           {"metrics", top1.empty() ? json::object() : json{{"val_top1", top1}}},
           {"gate", gate},
+          {"stream", stream},
           {"producer", m.producer},
           {"source", m.source},
           {"config", m.config}};
@@ -153,6 +167,16 @@ ArtifactMetadata parse_artifact_metadata(const std::string& text, const std::str
   if (j.contains("gate") && !j["gate"].is_null()) {
     m.has_gate = true;
     m.gate_mflops = field<double>(j, "/gate/mflops", origin);
+  }
+  if (j.contains("stream") && !j["stream"].is_null()) {
+    m.streams = true;
+    const auto step = field<std::vector<double>>(j, "/stream/step_mflops", origin);
+    if (step.size() != widths.size()) {
+      throw ModelError(origin + ": adaptive.json '/stream/step_mflops' lists " +
+                       std::to_string(step.size()) + " widths, expected " +
+                       std::to_string(widths.size()));
+    }
+    for (size_t i = 0; i < step.size(); ++i) m.widths[i].step_mflops = step[i];
   }
   m.producer = j.value("producer", json());
   m.source = j.value("source", json());

@@ -39,6 +39,7 @@ struct ArtifactWidth {
   int64_t params = 0;
   double temperature = 1;
   std::optional<double> val_top1;  // a final checkpoint's; absent otherwise
+  double step_mflops = 0;          // one frame of a stream (streams only)
 };
 
 struct ArtifactMetadata {
@@ -50,6 +51,9 @@ struct ArtifactMetadata {
   bool calibrated = false;
   bool has_gate = false;
   double gate_mflops = 0;
+  // A causal model: init_state / step (and step_and_gate with a gate) take
+  // a video a frame at a time (adaptive.json "stream").
+  bool streams = false;
   // Provenance, written as given: producer {name, version}, source
   // {checkpoint, step}, and the training config.
   nlohmann::json producer, source, config;
@@ -68,8 +72,9 @@ nlohmann::json to_json(const ArtifactMetadata& m);
 ArtifactMetadata parse_artifact_metadata(const std::string& text, const std::string& origin);
 
 // The methods a module must have: forward, forward_at, set_width,
-// get_width, widths; with a gate also gate and forward_gated.
-std::vector<std::string> required_methods(bool has_gate);
+// get_width, widths; with a gate also gate and forward_gated; a stream
+// init_state and step (and step_and_gate with a gate).
+std::vector<std::string> required_methods(bool has_gate, bool streams);
 
 // The index of `width` in `widths` (equal within 1e-6), or nothing.
 std::optional<int> find_width_index(const std::vector<double>& widths, double width);

@@ -5,13 +5,19 @@
 namespace adaptive {
 namespace {
 
+// `causal`: a 3D kernel that spans frames sees only the past (SlimConvOptions::causal).
 SlimConvOptions conv_options(int64_t in, int64_t out, std::vector<int64_t> kernel,
-                             std::vector<int64_t> stride, bool depthwise = false) {
+                             std::vector<int64_t> stride, bool depthwise = false,
+                             bool causal = false) {
   SlimConvOptions o;
   o.in_channels = in;
   o.out_channels = out;
   o.padding.resize(kernel.size());
   for (size_t i = 0; i < kernel.size(); ++i) o.padding[i] = kernel[i] / 2;
+  if (causal && kernel.size() == 3 && kernel[0] > 1) {
+    o.causal = true;
+    o.padding[0] = 0;
+  }
   o.kernel = std::move(kernel);
   o.stride = std::move(stride);
   o.depthwise = depthwise;
@@ -54,11 +60,13 @@ class SpatioTemporalImpl : public torch::nn::Module {
           "spatial",
           ConvBn(conv_options(in, out, {1, 3, 3}, {1, spatial_stride, spatial_stride}), m));
       temporal = register_module(
-          "temporal", ConvBn(conv_options(out, out, {kt, 1, 1}, {1, 1, 1}), m, zero_scale));
+          "temporal",
+          ConvBn(conv_options(out, out, {kt, 1, 1}, {1, 1, 1}, false, m.causal), m, zero_scale));
     } else {
       spatial = register_module(
-          "conv", ConvBn(conv_options(in, out, {kt, 3, 3}, {1, spatial_stride, spatial_stride}), m,
-                         zero_scale));
+          "conv", ConvBn(conv_options(in, out, {kt, 3, 3}, {1, spatial_stride, spatial_stride},
+                                      false, m.causal),
+                         m, zero_scale));
     }
   }
   NetValue apply(NetBackend& b, const std::string& name, const NetValue& x, bool relu) const {
@@ -124,7 +132,7 @@ class R2Plus1dNet : public SlimmableNet {
 class ShiftBlockImpl : public torch::nn::Module {
  public:
   ShiftBlockImpl(int64_t in, int64_t out, int64_t stride, const ModelOptions& m)
-      : shift_(m.shift_fraction) {
+      : shift_(m.shift_fraction), causal_(m.causal) {
     depthwise = register_module("depthwise",
                                 ConvBn(conv_options(in, in, {3, 3}, {stride, stride}, true), m));
     pointwise = register_module(
@@ -135,7 +143,8 @@ class ShiftBlockImpl : public torch::nn::Module {
     }
   }
   NetValue apply(NetBackend& b, const std::string& name, const NetValue& x) const {
-    NetValue y = b.conv_bn(name + "_depthwise", *depthwise, b.temporal_shift(x, shift_), true);
+    NetValue y =
+        b.conv_bn(name + "_depthwise", *depthwise, b.temporal_shift(x, shift_, causal_), true);
     y = b.conv_bn(name + "_pointwise", *pointwise, y, false);
     return b.add_relu(y, shortcut ? b.conv_bn(name + "_shortcut", *shortcut, x, false) : x);
   }
@@ -143,6 +152,7 @@ class ShiftBlockImpl : public torch::nn::Module {
 
  private:
   double shift_;
+  bool causal_;
 };
 TORCH_MODULE(ShiftBlock);
 

@@ -70,8 +70,9 @@ class NetBackend {
   virtual NetValue add_relu(const NetValue& y, const NetValue& residual) = 0;
   // kFrames: `fraction` of the channels shifted in time, the
   // first half one frame forward, the second half one frame back,
-  // zero-filled at the ends (TSM).
-  virtual NetValue temporal_shift(const NetValue& frames, double fraction) = 0;
+  // zero-filled at the ends (TSM); `causal`: both halves one frame forward,
+  // so frame t sees t - 1, never t + 1 (TSM's online shift).
+  virtual NetValue temporal_shift(const NetValue& frames, double fraction, bool causal) = 0;
   // Mean over space and time, any layout -> features [N, C].
   virtual NetValue pool(const NetValue& x) = 0;
   // Dropout with probability p (training only; the identity otherwise).

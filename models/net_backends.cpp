@@ -76,6 +76,20 @@ NetValue ScriptBackend::fold_frames(const NetValue& clip, bool motion) {
              2 * clip.channels, Layout::kFoldedClip);
 }
 
+// The step's motion input: clip [N, C, 1, H, W] and its difference from the
+// previous frame (none before the first: zero, as in a clip's first frame).
+NetValue StepScriptBackend::with_frame_difference(const NetValue& clip) {
+  const std::string& c = clip.name;
+  const std::string previous = slot(c);
+  new_slots_.push_back(c + ".clone()");  // the caller may reuse its frame's memory
+  return let("torch.cat([" + c + ", " + c + " - " + previous + "], 1)", 2 * clip.channels,
+             Layout::kClip);
+}
+
+NetValue StepScriptBackend::fold_frames(const NetValue& clip, bool motion) {
+  return ScriptBackend::fold_frames(motion ? with_frame_difference(clip) : clip, false);
+}
+
 // ------------------------------------------------------------ with_motion
 
 at::Tensor with_motion(const at::Tensor& clips) {
@@ -93,6 +107,10 @@ NetValue ScriptBackend::with_motion(const NetValue& clip) {
   return let("torch.cat([" + c + ", torch.cat([torch.zeros_like(" + c + "[:, :, :1]), " + c +
                  "[:, :, 1:] - " + c + "[:, :, :-1]], 2)], 1)",
              2 * clip.channels, Layout::kClip);
+}
+
+NetValue StepScriptBackend::with_motion(const NetValue& clip) {
+  return with_frame_difference(clip);
 }
 
 // -------------------------------------------------------------- frames_of
@@ -118,6 +136,21 @@ NetValue EagerBackend::conv_bn(const std::string& /*name*/, const ConvBnImpl& la
   return value(layer.forward(x.tensor, ctx, relu), x.layout);
 }
 
+std::string ScriptBackend::conv_call(const std::string& name, const ConvBnImpl& layer,
+                                     const NetValue& x, const FoldedConvBn& folded,
+                                     const std::string& input, const at::Tensor& weight,
+                                     const std::vector<int64_t>& stride,
+                                     const std::vector<int64_t>& padding, at::MemoryFormat memory,
+                                     bool relu) {
+  const bool conv3d = weight.dim() == 5;
+  const std::string c = std::string(conv3d ? "torch.conv3d(" : "torch.conv2d(") + input + ", " +
+                        s_.tensor(name + "_weight", weight, memory) + ", " +
+                        s_.tensor(name + "_bias", folded.bias) + ", " + script_list(stride) + ", " +
+                        script_list(padding) + ", " + (conv3d ? "[1, 1, 1]" : "[1, 1]") + ", " +
+                        std::to_string(layer.conv->options().depthwise ? x.channels : 1) + ")";
+  return relu ? "torch.relu_(" + c + ")" : c;
+}
+
 NetValue ScriptBackend::conv_bn(const std::string& name, const ConvBnImpl& layer, const NetValue& x,
                                 bool relu) {
   const SlimConvOptions& o = layer.conv->options();
@@ -127,16 +160,19 @@ NetValue ScriptBackend::conv_bn(const std::string& name, const ConvBnImpl& layer
   const auto call = [&](const std::string& input, const at::Tensor& weight,
                         const std::vector<int64_t>& stride, const std::vector<int64_t>& padding,
                         at::MemoryFormat memory) {
-    const bool conv3d = weight.dim() == 5;
-    const std::string c = std::string(conv3d ? "torch.conv3d(" : "torch.conv2d(") + input + ", " +
-                          s_.tensor(name + "_weight", weight, memory) + ", " +
-                          s_.tensor(name + "_bias", folded.bias) + ", " + script_list(stride) +
-                          ", " + script_list(padding) + ", " + (conv3d ? "[1, 1, 1]" : "[1, 1]") +
-                          ", " + std::to_string(o.depthwise ? x.channels : 1) + ")";
-    return relu ? "torch.relu_(" + c + ")" : c;
+    return conv_call(name, layer, x, folded, input, weight, stride, padding, memory, relu);
+  };
+  // A causal conv's input of `rank` dims, time on axis 2, padded kt - 1
+  // frames into the past (pad_past()).
+  const auto past_padded = [&](const std::string& input, int64_t rank) {
+    if (!o.causal) return input;
+    std::vector<int64_t> pad(2 * (rank - 2), 0);  // (before, after) from the last axis back
+    pad[pad.size() - 2] = o.kernel[0] - 1;
+    return s_.let("torch.constant_pad_nd(" + input + ", " + script_list(pad) + ")");
   };
   if (x.layout != Layout::kFoldedClip) {
-    return let(call(x.name, folded.weight, o.stride, o.padding, at::MemoryFormat::Contiguous),
+    return let(call(is3d ? past_padded(x.name, 5) : x.name, folded.weight, o.stride, o.padding,
+                    at::MemoryFormat::Contiguous),
                c_out, x.layout);
   }
   if (!is3d) throw std::logic_error("ConvBn: " + name + ": a 2D conv on a folded clip");
@@ -154,14 +190,65 @@ NetValue ScriptBackend::conv_bn(const std::string& name, const ConvBnImpl& layer
     const std::string clip = s_.let(
         v + ".permute(0, 2, 3, 1).reshape(-1, " + std::to_string(frames_) + ", " + v +
         ".size(2) * " + v + ".size(3), " + std::to_string(x.channels) + ").permute(0, 3, 1, 2)");
-    const std::string y = s_.let(
-        call(clip, folded.weight.squeeze(-1), {1, 1}, {p[0], 0}, at::MemoryFormat::ChannelsLast));
+    const std::string y = s_.let(call(past_padded(clip, 4), folded.weight.squeeze(-1), {1, 1},
+                                      {p[0], 0}, at::MemoryFormat::ChannelsLast));
     return let(y + ".permute(0, 2, 3, 1).reshape(-1, " + v + ".size(2), " + v + ".size(3), " +
                    std::to_string(c_out) + ").permute(0, 3, 1, 2)",
                c_out, Layout::kFoldedClip);
   }
   throw std::logic_error("ConvBn: " + name + ": kernel " + script_list(o.kernel) +
                          " is neither spatial nor temporal, so a folded clip can't take it");
+}
+
+NetValue StepScriptBackend::conv_bn(const std::string& name, const ConvBnImpl& layer,
+                                    const NetValue& x, bool relu) {
+  const SlimConvOptions& o = layer.conv->options();
+  if (o.kernel.size() != 3 || o.kernel[0] == 1) return ScriptBackend::conv_bn(name, layer, x, relu);
+  if (!o.causal) {
+    throw std::logic_error("ConvBn: " + name + ": a conv over " + std::to_string(o.kernel[0]) +
+                           " frames that sees the future cannot stream (model.causal)");
+  }
+  const FoldedConvBn folded = layer.folded(name, x.channels, context_);
+  const int64_t c_out = folded.weight.size(0), past = o.kernel[0] - 1;
+  const std::string ch = std::to_string(x.channels);
+  // The window of the last kt input frames: the slot's kt - 1, then this one.
+  const auto window = [&](const std::string& frame, const std::string& empty) {
+    const std::string w = s_.let("torch.cat([" + slot(empty) + ", " + frame + "], 2)");
+    new_slots_.push_back(w + "[:, :, 1:]");
+    return w;
+  };
+  const std::string& v = x.name;
+  if (x.layout == Layout::kClip) {  // a full 3D conv: [N, C, 1, H, W]
+    const std::string w =
+        window(v, "torch.zeros([" + v + ".size(0), " + ch + ", " + std::to_string(past) + ", " + v +
+                      ".size(3), " + v + ".size(4)], dtype=" + v + ".dtype)");
+    return let(conv_call(name, layer, x, folded, w, folded.weight, o.stride,
+                         {0, o.padding[1], o.padding[2]}, at::MemoryFormat::Contiguous, relu),
+               c_out, Layout::kClip);
+  }
+  if (frame_conv_kind(o.kernel, o.stride, o.padding) != FrameConv::kTemporal) {
+    throw std::logic_error("ConvBn: " + name + ": kernel " + script_list(o.kernel) +
+                           " is neither spatial nor temporal, so a folded clip can't take it");
+  }
+  // frames [N, C, H, W] -> [N, C, 1, H*W] and back, views of channels-last memory
+  const std::string frame = s_.let(v + ".permute(0, 2, 3, 1).reshape(-1, 1, " + v + ".size(2) * " +
+                                   v + ".size(3), " + ch + ").permute(0, 3, 1, 2)");
+  const std::string w =
+      window(frame, "torch.zeros([" + frame + ".size(0), " + ch + ", " + std::to_string(past) +
+                        ", " + frame + ".size(3)], dtype=" + frame + ".dtype)");
+  const std::string y = s_.let(conv_call(name, layer, x, folded, w, folded.weight.squeeze(-1),
+                                         {1, 1}, {0, 0}, at::MemoryFormat::ChannelsLast, relu));
+  return let(y + ".permute(0, 2, 3, 1).reshape(-1, " + v + ".size(2), " + v + ".size(3), " +
+                 std::to_string(c_out) + ").permute(0, 3, 1, 2)",
+             c_out, Layout::kFoldedClip);
+}
+
+std::string StepScriptBackend::slot(const std::string& empty_value) {
+  const std::string s =
+      s_.let("state[" + std::to_string(new_slots_.size() + 1) + "]");  // after the header
+  s_.emit("if " + s + ".numel() == 0:");
+  s_.emit("    " + s + " = " + empty_value);
+  return s;
 }
 
 // --------------------------------------------------------------- add_relu
@@ -177,49 +264,74 @@ NetValue ScriptBackend::add_relu(const NetValue& y, const NetValue& residual) {
 
 // --------------------------------------------------------- temporal_shift
 
-at::Tensor temporal_shift(const at::Tensor& x, int64_t frames, double fraction) {
+at::Tensor temporal_shift(const at::Tensor& x, int64_t frames, double fraction, bool causal) {
   const int64_t c = x.size(1);
   const int64_t fold = static_cast<int64_t>(c * fraction / 2);
-  if (fold == 0 || frames < 2) return x;
+  // One frame: nothing to exchange, but a causal shift still sees no past.
+  if (fold == 0 || (frames < 2 && !causal)) return x;
   const at::Tensor v = x.view({-1, frames, c, x.size(2), x.size(3)});
-  const at::Tensor ahead = v.narrow(2, 0, fold), back = v.narrow(2, fold, fold);
-  // Channels [0, fold): frame t takes frame t-1; [fold, 2*fold): frame t+1.
-  const at::Tensor forward =
-      torch::cat({torch::zeros_like(ahead.narrow(1, 0, 1)), ahead.narrow(1, 0, frames - 1)}, 1);
-  const at::Tensor backward =
-      torch::cat({back.narrow(1, 1, frames - 1), torch::zeros_like(back.narrow(1, 0, 1))}, 1);
-  return torch::cat({forward, backward, v.narrow(2, 2 * fold, c - 2 * fold)}, 2).view(x.sizes());
+  // Channels [0, fold) (causal: [0, 2 fold)): frame t takes frame t-1;
+  // [fold, 2 fold) otherwise frame t+1.
+  const int64_t ahead_channels = causal ? 2 * fold : fold;
+  const at::Tensor ahead = v.narrow(2, 0, ahead_channels);
+  std::vector<at::Tensor> parts = {
+      torch::cat({torch::zeros_like(ahead.narrow(1, 0, 1)), ahead.narrow(1, 0, frames - 1)}, 1)};
+  if (!causal) {
+    const at::Tensor back = v.narrow(2, fold, fold);
+    parts.push_back(
+        torch::cat({back.narrow(1, 1, frames - 1), torch::zeros_like(back.narrow(1, 0, 1))}, 1));
+  }
+  parts.push_back(v.narrow(2, 2 * fold, c - 2 * fold));
+  return torch::cat(parts, 2).view(x.sizes());
 }
 
-NetValue EagerBackend::temporal_shift(const NetValue& frames, double fraction) {
-  return value(adaptive::temporal_shift(frames.tensor, frames_, fraction), frames.layout);
+NetValue EagerBackend::temporal_shift(const NetValue& frames, double fraction, bool causal) {
+  return value(adaptive::temporal_shift(frames.tensor, frames_, fraction, causal), frames.layout);
 }
 
-NetValue ScriptBackend::temporal_shift(const NetValue& x, double fraction) {
+NetValue ScriptBackend::temporal_shift(const NetValue& x, double fraction, bool causal) {
   const int64_t fold = static_cast<int64_t>(x.channels * fraction / 2);
-  if (fold == 0 || frames_ < 2) return x;
+  if (fold == 0 || (frames_ < 2 && !causal)) return x;
   const std::string v =
       s_.let(x.name + ".view(-1, " + std::to_string(frames_) + ", " + std::to_string(x.channels) +
              ", " + x.name + ".size(2), " + x.name + ".size(3))");
-  const std::string f = std::to_string(fold), f2 = std::to_string(2 * fold);
+  const std::string f = std::to_string(causal ? 2 * fold : fold), f2 = std::to_string(2 * fold);
   const std::string forward = "torch.cat([torch.zeros_like(" + v + "[:, :1, :" + f + "]), " + v +
                               "[:, :-1, :" + f + "]], 1)";
-  const std::string back = "torch.cat([" + v + "[:, 1:, " + f + ":" + f2 + "], torch.zeros_like(" +
-                           v + "[:, :1, " + f + ":" + f2 + "])], 1)";
-  return let("torch.cat([" + forward + ", " + back + ", " + v + "[:, :, " + f2 + ":]], 2).view(" +
-                 x.name + ".size())",
+  const std::string back = causal ? std::string()
+                                  : "torch.cat([" + v + "[:, 1:, " + f + ":" + f2 +
+                                        "], torch.zeros_like(" + v + "[:, :1, " + f + ":" + f2 +
+                                        "])], 1), ";
+  return let("torch.cat([" + forward + ", " + back + v + "[:, :, " + f2 + ":]], 2).view(" + x.name +
+                 ".size())",
              x.channels, x.layout);
+}
+
+NetValue StepScriptBackend::temporal_shift(const NetValue& x, double fraction, bool causal) {
+  const int64_t fold = static_cast<int64_t>(x.channels * fraction / 2);
+  if (fold == 0) return x;
+  if (!causal) throw std::logic_error("temporal_shift: a shift from the next frame cannot stream");
+  const std::string f2 = std::to_string(2 * fold);
+  const std::string previous = slot("torch.zeros_like(" + x.name + "[:, :" + f2 + "])");
+  new_slots_.push_back(x.name + "[:, :" + f2 + "].clone()");
+  return let("torch.cat([" + previous + ", " + x.name + "[:, " + f2 + ":]], 1)", x.channels,
+             x.layout);
 }
 
 // ------------------------------------------------------------------- pool
 
-at::Tensor pool_frames(const at::Tensor& frames, int64_t frames_per_clip) {
-  return frames.mean({2, 3}).view({-1, frames_per_clip, frames.size(1)}).mean(1);
+at::Tensor pool_frames(const at::Tensor& frames, int64_t frames_per_clip, int64_t window) {
+  const at::Tensor per_frame = frames.mean({2, 3}).view({-1, frames_per_clip, frames.size(1)});
+  if (window <= 0 || window == frames_per_clip) return per_frame.mean(1);
+  return per_frame.narrow(1, frames_per_clip - window, window).mean(1);
 }
 
 NetValue EagerBackend::pool(const NetValue& x) {
-  if (x.layout == Layout::kClip) return value(x.tensor.mean({2, 3, 4}));
-  return value(pool_frames(x.tensor, frames_));
+  const int64_t window = pool_window_ > 0 ? pool_window_ : frames_;
+  if (x.layout == Layout::kClip) {
+    return value(x.tensor.narrow(2, x.tensor.size(2) - window, window).mean({2, 3, 4}));
+  }
+  return value(pool_frames(x.tensor, frames_, window));
 }
 
 NetValue ScriptBackend::pool(const NetValue& x) {
@@ -227,6 +339,19 @@ NetValue ScriptBackend::pool(const NetValue& x) {
   return let(x.name + ".mean([2, 3]).view(-1, " + std::to_string(frames_) + ", " +
                  std::to_string(x.channels) + ").mean(1)",
              x.channels, Layout::kClip);
+}
+
+NetValue StepScriptBackend::pool(const NetValue& x) {
+  const std::string& v = x.name;
+  const std::string frame =
+      s_.let(v + (x.layout == Layout::kClip ? ".mean([2, 3, 4])" : ".mean([2, 3])"));
+  const std::string ring =
+      s_.let("torch.cat([" +
+             slot("torch.zeros([" + frame + ".size(0), " + std::to_string(frames_) + ", " +
+                  std::to_string(x.channels) + "], dtype=" + frame + ".dtype)") +
+             "[:, 1:], " + frame + ".unsqueeze(1)], 1)");
+  new_slots_.push_back(ring);
+  return let(ring + ".mean(1)", x.channels, Layout::kClip);
 }
 
 // ---------------------------------------------------------------- dropout

@@ -7,12 +7,17 @@
 
 namespace adaptive {
 
+struct FoldedConvBn;
+
 // Runs the ops on tensors at the context's width: training (autograd, batch
 // statistics), evaluation, and FLOPs counting (context().cost).
 class EagerBackend : public NetBackend {
  public:
-  // `frames`: T of the clips it will be given.
-  EagerBackend(ForwardContext context, int64_t frames) : NetBackend(context, frames) {}
+  // `frames`: T of the clips it will be given. `pool_window` > 0: pool()
+  // averages the last `pool_window` frames only (what a stream's step
+  // returns after T frames: StepScriptBackend); 0: all of them.
+  EagerBackend(ForwardContext context, int64_t frames, int64_t pool_window = 0)
+      : NetBackend(context, frames), pool_window_(pool_window) {}
   // A value of this backend: `layout` says what the tensor holds.
   static NetValue value(at::Tensor tensor, NetValue::Layout layout = NetValue::Layout::kClip);
 
@@ -22,10 +27,13 @@ class EagerBackend : public NetBackend {
   NetValue conv_bn(const std::string& name, const ConvBnImpl& layer, const NetValue& x,
                    bool relu) override;
   NetValue add_relu(const NetValue& y, const NetValue& residual) override;
-  NetValue temporal_shift(const NetValue& frames, double fraction) override;
+  NetValue temporal_shift(const NetValue& frames, double fraction, bool causal) override;
   NetValue pool(const NetValue& x) override;
   NetValue dropout(const NetValue& x, double p) override;
   NetValue linear(const std::string& name, const SlimLinearImpl& layer, const NetValue& x) override;
+
+ private:
+  int64_t pool_window_;
 };
 
 // Writes the ops as straight-line TorchScript for the context's width into
@@ -46,14 +54,59 @@ class ScriptBackend : public NetBackend {
   NetValue conv_bn(const std::string& name, const ConvBnImpl& layer, const NetValue& x,
                    bool relu) override;
   NetValue add_relu(const NetValue& y, const NetValue& residual) override;
-  NetValue temporal_shift(const NetValue& frames, double fraction) override;
+  NetValue temporal_shift(const NetValue& frames, double fraction, bool causal) override;
   NetValue pool(const NetValue& x) override;
   NetValue dropout(const NetValue& x, double p) override;
   NetValue linear(const std::string& name, const SlimLinearImpl& layer, const NetValue& x) override;
 
- private:
+ protected:
   NetValue let(const std::string& expr, int64_t channels, NetValue::Layout layout);
+  // torch.conv2d / conv3d of `input` by `layer`'s folded weight in the form
+  // given, its bias, and ReLU when `relu`.
+  std::string conv_call(const std::string& name, const ConvBnImpl& layer, const NetValue& x,
+                        const FoldedConvBn& folded, const std::string& input,
+                        const at::Tensor& weight, const std::vector<int64_t>& stride,
+                        const std::vector<int64_t>& padding, at::MemoryFormat memory, bool relu);
   ScriptBuilder& s_;
+};
+
+// Writes one step of a causal network (ModelOptions::causal) as TorchScript
+// for the context's width: the ops on one new frame, held as a clip [N, C, 1,
+// H, W], and the state the previous steps left (docs/artifact.md,
+// "Streaming"). Each op that reads other frames keeps what it needs in a
+// slot of the state, a List[Tensor] named `state` whose item 0 is a header
+// the backend does not touch:
+//   the motion input   the previous input frame;
+//   a conv over kt frames   its last kt - 1 input frames;
+//   the causal shift   the previous frame's shifted channels;
+//   pool               the last T frames' pooled features: the running mean
+//                      over the window.
+// Slots start empty (numel 0): the first step reads them as a clip's
+// padding, zeros and no motion, so T steps from an empty state give the
+// windowed model's features for those T frames, and every later step the
+// causal model's over all frames so far, pooled over the last T.
+class StepScriptBackend : public ScriptBackend {
+ public:
+  // `builder.frames()`: T, the window the pool averages over.
+  StepScriptBackend(ScriptBuilder& builder, ForwardContext context)
+      : ScriptBackend(builder, context) {}
+
+  NetValue fold_frames(const NetValue& clip, bool motion) override;
+  NetValue with_motion(const NetValue& clip) override;
+  NetValue conv_bn(const std::string& name, const ConvBnImpl& layer, const NetValue& x,
+                   bool relu) override;
+  NetValue temporal_shift(const NetValue& frames, double fraction, bool causal) override;
+  NetValue pool(const NetValue& x) override;
+
+  // The expressions of the new state's slots, in slot order (slot k is
+  // state[k + 1]).
+  const std::vector<std::string>& new_slots() const { return new_slots_; }
+
+ private:
+  // Reads the next slot; when it is empty, sets it to `empty_value`.
+  std::string slot(const std::string& empty_value);
+  NetValue with_frame_difference(const NetValue& clip);
+  std::vector<std::string> new_slots_;
 };
 
 // The eager ops as plain functions, for tests and the data path.
@@ -74,8 +127,10 @@ at::Tensor fold_frames(const at::Tensor& clips);
 at::Tensor fold_frames_with_motion(const at::Tensor& clips);
 // Shifts `fraction` of the channels of frames x [N*T, C, H, W] in time (see
 // NetBackend::temporal_shift).
-at::Tensor temporal_shift(const at::Tensor& x, int64_t frames, double fraction);
-// Frames [N*T, C, H, W] averaged over space and time: features [N, C].
-at::Tensor pool_frames(const at::Tensor& frames, int64_t frames_per_clip);
+at::Tensor temporal_shift(const at::Tensor& x, int64_t frames, double fraction,
+                          bool causal = false);
+// Frames [N*T, C, H, W] averaged over space and time (the last `window`
+// frames of each clip when > 0): features [N, C].
+at::Tensor pool_frames(const at::Tensor& frames, int64_t frames_per_clip, int64_t window = 0);
 
 }  // namespace adaptive

@@ -1,5 +1,7 @@
 #include "models/script_builder.h"
 
+#include <stdexcept>
+
 #include <torch/script.h>
 
 namespace adaptive {
@@ -10,6 +12,13 @@ ScriptBuilder::ScriptBuilder(torch::jit::Module& module, std::string scope, int6
 std::string ScriptBuilder::tensor(const std::string& name, const at::Tensor& value,
                                   at::MemoryFormat memory) {
   const std::string attr = scope_ + "_" + name;
+  if (module_.hasattr(attr)) {  // another method of this scope registered it
+    const at::Tensor held = module_.attr(attr).toTensor();
+    if (!held.sizes().equals(value.sizes()) || !held.is_contiguous(memory)) {
+      throw std::logic_error("ScriptBuilder: " + attr + " is registered with another shape");
+    }
+    return "self." + attr;
+  }
   at::Tensor stored = value.detach().to(at::kCPU, at::kFloat).clone(memory);
   stored.set_requires_grad(false);
   module_.register_parameter(attr, stored, /*is_buffer=*/false);

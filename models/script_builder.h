@@ -26,7 +26,8 @@ class ScriptBuilder {
 
   // Registers `value` as a parameter, stored in `memory` format (a conv
   // weight in the layout of its input spares the conv a copy per call);
-  // returns the expression naming it.
+  // returns the expression naming it. A name the scope registered before
+  // (another method of the same width) is shared, not stored twice.
   std::string tensor(const std::string& name, const at::Tensor& value,
                      at::MemoryFormat memory = at::MemoryFormat::Contiguous);
   // Emits `vN = expr`; returns vN.

@@ -1,6 +1,7 @@
 #include "models/script_export.h"
 
 #include <algorithm>
+#include <functional>
 #include <sstream>
 #include <stdexcept>
 
@@ -179,6 +180,89 @@ std::string gate_methods(torch::jit::Module& module, const WidthGateImpl& gate,
   return code + "    return out, choice\n";
 }
 
+// A causal model's stream, per exported width k: _step_features_k(x,
+// state), one frame x [N, C, 1, H, W] through StepScriptBackend, returning
+// the pooled features and the new state; and the methods over them:
+// init_state(width_index), step(frame, state) and, with a gate,
+// step_and_gate(frame, state). A state is [header, slots...]: the header
+// tensor([width_index]) says which width it belongs to.
+std::string stream_methods(torch::jit::Module& module, const SlimmableNet& model,
+                           const std::vector<int>& width_indices, const ScriptInputShape& input,
+                           bool gated, const std::vector<double>& widths) {
+  std::string code;
+  std::string slots = "[";  // per width: a width whose shift moves no channel keeps no slot for it
+  for (size_t k = 0; k < width_indices.size(); ++k) {
+    const std::string n = std::to_string(k);
+    ScriptBuilder step(module, "w" + n, input.frames);  // the windowed methods' weights
+    StepScriptBackend backend(step, model.at_width(width_indices[k]));
+    const NetValue f = model.apply_features(backend, ScriptBackend::argument("x", input.channels));
+    slots += (k > 0 ? ", " : "") + std::to_string(backend.new_slots().size());
+    std::string state = "[state[0]";
+    for (const auto& e : backend.new_slots()) state += ", " + e;
+    step.emit("return " + f.name + ", " + state + "]");
+    code += step.method("_step_features_" + n, "x: Tensor, state: List[Tensor]",
+                        "Tuple[Tensor, List[Tensor]]") +
+            "\n";
+  }
+  slots += "]";
+  const std::string last = std::to_string(width_indices.size() - 1);
+  const std::string frame = "[N, " + std::to_string(input.channels) + ", " +
+                            std::to_string(input.height) + ", " + std::to_string(input.width) + "]";
+  code +=
+      "def init_state(self, width_index: int) -> List[Tensor]:\n"
+      "    assert width_index >= 0 and width_index <= " +
+      last +
+      ", \"adaptive model: width_index \" + str(width_index) + \" is out of range: valid "
+      "indices are 0.." +
+      last + " for widths " + float_list(widths) +
+      "\"\n"
+      "    state = [torch.tensor([width_index])]\n"
+      "    for i in range(" +
+      slots +
+      "[width_index]):\n"
+      "        state.append(torch.empty([0]))\n"
+      "    return state\n\n"
+      "def _check_step(self, frame: Tensor, state: List[Tensor]) -> int:\n"
+      "    assert frame.dim() == 4 and frame.size(1) == " +
+      std::to_string(input.channels) + " and frame.size(2) == " + std::to_string(input.height) +
+      " and frame.size(3) == " + std::to_string(input.width) +
+      ", \"adaptive model: expected a frame " + frame +
+      " (NCHW, float, normalised as adaptive.json says), got \" + str(frame.shape)\n"
+      "    message = \"adaptive model: not a state of this model: make one with "
+      "init_state(width_index)\"\n"
+      "    assert len(state) > 0 and state[0].numel() == 1, message\n"
+      "    width_index = int(state[0][0])\n"
+      "    assert width_index >= 0 and width_index <= " +
+      last + " and len(state) == " + slots +
+      "[width_index] + 1, message\n"
+      "    return width_index\n\n";
+  // `ret(n)`: what width n's branch returns, from its features, logits and new_state.
+  const auto dispatch = [&](const std::string& name, const std::string& returns,
+                            const std::function<std::string(const std::string&)>& ret) {
+    std::string m = "def " + name + "(self, frame: Tensor, state: List[Tensor]) -> " + returns +
+                    ":\n    width_index = self._check_step(frame, state)\n"
+                    "    x = frame.unsqueeze(2)\n";
+    for (size_t k = 0; k < width_indices.size(); ++k) {
+      const std::string n = std::to_string(k);
+      m += "    if width_index == " + n + ":\n        features, new_state = self._step_features_" +
+           n + "(x, state)\n        logits = self._classify_" + n + "(features)\n        return " +
+           ret(n) + "\n";
+    }
+    return m + width_index_assert(widths);
+  };
+  code += dispatch("step", "Tuple[Tensor, List[Tensor]]",
+                   [](const std::string&) { return std::string("logits, new_state"); }) +
+          "    return frame, state\n\n";
+  if (gated) {
+    code += dispatch("step_and_gate", "Tuple[Tensor, Tensor, List[Tensor]]",
+                     [](const std::string& n) {
+                       return "logits, self._gate_head_" + n + "(features, logits), new_state";
+                     }) +
+            "    return frame, frame, state\n\n";
+  }
+  return code;
+}
+
 }  // namespace
 
 int64_t clips_per_chunk(const ScriptInputShape& input) {
@@ -210,6 +294,9 @@ torch::jit::Module lower_to_torchscript(const SlimmableNet& model, const WidthGa
   std::string code = input_check_method(input) +
                      width_methods(module, model, width_indices, input) + knob_methods(widths);
   if (gate) code += gate_methods(module, *gate, widths, input.frames);
+  if (model.options().causal) {
+    code += stream_methods(module, model, width_indices, input, gate != nullptr, widths);
+  }
   module.define(code);
   module.eval();
   for (const auto& p : module.parameters()) p.set_requires_grad(false);

@@ -17,6 +17,11 @@
 //                              logits at that width and the scores of the
 //                              gate head that reads it: the next window's
 //                              width on a stream (an extension too)
+//   init_state(width_index), step(frame, state), step_and_gate(frame, state)
+//                              a causal model's stream (ModelOptions::causal):
+//                              one frame [N, C, H, W] in, the logits (and
+//                              gate scores) of the window ending on it out,
+//                              with the state the next step takes
 //
 // Inputs are checked against [N, channels, frames, height, width]; a wrong
 // shape or width raises an error that says what is valid.

@@ -53,6 +53,9 @@ SlimConvImpl::SlimConvImpl(SlimConvOptions options) : options_(std::move(options
   if (o.depthwise && o.in_channels != o.out_channels) {
     throw std::invalid_argument("SlimConv: a depthwise conv has as many outputs as inputs");
   }
+  if (o.causal && (dims != 3 || o.padding[0] != 0)) {
+    throw std::invalid_argument("SlimConv: a causal conv has a 3D kernel and no time padding");
+  }
   std::vector<int64_t> shape = {o.out_channels, o.depthwise ? 1 : o.in_channels};
   shape.insert(shape.end(), o.kernel.begin(), o.kernel.end());
   weight = register_parameter("weight", torch::empty(shape));
@@ -81,9 +84,10 @@ at::Tensor SlimConvImpl::forward(const at::Tensor& x, const ForwardContext& ctx)
   if (o.kernel.size() == 2) {
     y = at::conv2d(x, w, b, o.stride, o.padding, {1, 1}, groups);
   } else if (ctx.folded_frames > 0) {
-    y = conv3d_over_frames(x, w, b, o.stride, o.padding, groups, ctx.folded_frames);
+    y = conv3d_over_frames(x, w, b, o.stride, o.padding, groups, ctx.folded_frames, o.causal);
   } else {
-    y = at::conv3d(x, w, b, o.stride, o.padding, {1, 1, 1}, groups);
+    y = at::conv3d(o.causal ? pad_past(x, 2, o.kernel[0] - 1) : x, w, b, o.stride, o.padding,
+                   {1, 1, 1}, groups);
   }
   if (ctx.cost) {
     int64_t kernel_volume = 1;
@@ -107,7 +111,8 @@ std::optional<FrameConv> frame_conv_kind(const std::vector<int64_t>& kernel,
 
 at::Tensor conv3d_over_frames(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b,
                               const std::vector<int64_t>& stride,
-                              const std::vector<int64_t>& padding, int64_t groups, int64_t frames) {
+                              const std::vector<int64_t>& padding, int64_t groups, int64_t frames,
+                              bool causal) {
   const std::vector<int64_t> kernel =
       w.sizes().slice(2).vec();  // of [out, in / groups, kt, kh, kw]
   const std::optional<FrameConv> kind = frame_conv_kind(kernel, stride, padding);
@@ -129,8 +134,9 @@ at::Tensor conv3d_over_frames(const at::Tensor& x, const at::Tensor& w, const at
   }
   if (kind == FrameConv::kTemporal) {  // [N*T, C, H, W] -> [N, C, T, H*W] and back, views
     const int64_t h = x.size(2), wd = x.size(3);
-    const at::Tensor clip =
+    at::Tensor clip =
         x.permute({0, 2, 3, 1}).reshape({-1, frames, h * wd, x.size(1)}).permute({0, 3, 1, 2});
+    if (causal) clip = pad_past(clip, 2, kernel[0] - 1);
     const at::Tensor y =
         at::conv2d(clip, w.squeeze(-1), b, {1, 1}, {padding[0], 0}, {1, 1}, groups);
     return y.permute({0, 2, 3, 1}).reshape({-1, h, wd, y.size(1)}).permute({0, 3, 1, 2});
@@ -140,6 +146,13 @@ at::Tensor conv3d_over_frames(const at::Tensor& x, const at::Tensor& w, const at
       << at::IntArrayRef(stride)
       << " is neither spatial (1, kh, kw) nor temporal (kt, 1, 1) with stride 1";
   throw std::invalid_argument(msg.str());
+}
+
+at::Tensor pad_past(const at::Tensor& x, int64_t dim, int64_t frames) {
+  if (frames == 0) return x;
+  std::vector<int64_t> pad(2 * (x.dim() - dim), 0);  // (before, after) from the last dim back
+  pad[pad.size() - 2] = frames;
+  return at::constant_pad_nd(x, pad);
 }
 
 SwitchableBatchNormImpl::SwitchableBatchNormImpl(const SwitchableBatchNormOptions& o)

@@ -74,10 +74,16 @@ std::optional<FrameConv> frame_conv_kind(const std::vector<int64_t>& kernel,
 // [N*T, C, H, W] (channels-last memory, T = frames), returned in the same
 // form: a (1, kh, kw) kernel is a 2D conv of every frame, a (kt, 1, 1) kernel
 // (stride 1) a 2D conv over the view [N, C, T, H*W] of the same memory.
-// Throws std::invalid_argument for any other kernel.
+// `causal`: time padded by kt - 1 frames before the clip and none after
+// (padding[0] must be 0). Throws std::invalid_argument for any other kernel.
 at::Tensor conv3d_over_frames(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b,
                               const std::vector<int64_t>& stride,
-                              const std::vector<int64_t>& padding, int64_t groups, int64_t frames);
+                              const std::vector<int64_t>& padding, int64_t groups, int64_t frames,
+                              bool causal = false);
+
+// x with `frames` zero frames put before its time axis `dim`: the padding a
+// causal conv of kt = frames + 1 frames sees.
+at::Tensor pad_past(const at::Tensor& x, int64_t dim, int64_t frames);
 
 struct SlimConvOptions {
   int64_t in_channels = 0;       // at full width (used for initialisation)
@@ -89,6 +95,10 @@ struct SlimConvOptions {
   bool fixed_out = false;        // keep out_channels at every width
   bool bias = false;
   int64_t channel_multiple = 8;
+  // 3D kernels: causal in time. Output frame t sees input frames t - kt + 1
+  // .. t, the frames before the clip zero: time is padded kt - 1 frames
+  // before and none after (padding[0] must be 0).
+  bool causal = false;
 };
 
 // 2D or 3D convolution over the first channels of its weight. Input channels

@@ -40,6 +40,8 @@ void ModelOptions::visit(ConfigVisitor& v) {
   v.field("shift_fraction", shift_fraction, 0, 1, "tsm_mobile: share of channels shifted in time");
   v.field("dropout", dropout, 0, 0.95, "dropout before the classifier");
   v.field("motion_input", motion_input, "r2plus1d: frame differences as 3 extra input channels");
+  v.field("causal", causal,
+          "temporal convs and the shift see only past frames: the export streams frame by frame");
 }
 
 void validate(const ModelOptions& o) {

@@ -33,6 +33,10 @@ struct ModelOptions {
   double shift_fraction = 0.25;   // tsm_mobile: channels shifted in time (half each way)
   double dropout = 0.2;           // before the classifier
   bool motion_input = true;       // r2plus1d: frame differences as extra input channels
+  // Each frame's features depend only on it and the frames before: temporal
+  // convs see only the past, the temporal shift takes only past frames. The
+  // export can then stream a video a frame at a time (docs/artifact.md).
+  bool causal = false;
 
   void visit(ConfigVisitor& v);
 };

@@ -1,6 +1,7 @@
 #include "test_support.h"
 
 #include "common/clock.h"
+#include "models/slimmable_net.h"
 #include "models/width_gate.h"
 #include "train/checkpoint.h"
 #include "train/exporter.h"
@@ -344,8 +345,10 @@ void make_tiny_synth_dataset(const std::string& root) {
   generate_synth_gestures(tiny_synth_options(root));
 }
 
-void make_tiny_trained_run(const std::string& dataset, const std::string& out) {
-  Trainer(tiny_train_config(dataset), quiet_trainer(out)).run();
+void make_tiny_trained_run(const std::string& dataset, const std::string& out, bool causal) {
+  TrainConfig c = tiny_train_config(dataset);
+  c.model.causal = causal;
+  Trainer(c, quiet_trainer(out)).run();
 }
 
 const std::string& tiny_synth_dataset() {
@@ -364,6 +367,16 @@ const std::string& tiny_trained_run() {
     static TempDir own;
     make_tiny_trained_run(tiny_synth_dataset(), own.str("run"));
     return own.str("run");
+  }();
+  return run;
+}
+
+const std::string& tiny_causal_run() {
+  static const std::string run = [] {
+    if (const auto dir = shared_fixtures()) return shared_fixture(*dir, "causal-run", "model.pt");
+    static TempDir own;
+    make_tiny_trained_run(tiny_synth_dataset(), own.str("causal-run"), /*causal=*/true);
+    return own.str("causal-run");
   }();
   return run;
 }
@@ -442,6 +455,21 @@ std::string routed_gate_model(const std::string& out, const std::vector<int64_t>
   export_checkpoint({checkpoint, out, {}});
   fs::remove(checkpoint);
   return out;
+}
+
+std::shared_ptr<SlimmableNet> trained_looking(const ModelOptions& options) {
+  torch::manual_seed(3);
+  auto model = build_model(options);
+  torch::NoGradGuard no_grad;
+  for (auto& p : model->named_parameters()) {
+    if (p.key().find(".bn.") != std::string::npos) p.value().uniform_(0.5, 1.5);
+  }
+  for (auto& b : model->named_buffers()) {
+    if (b.key().find("running_mean") != std::string::npos) b.value().normal_(0, 0.2);
+    if (b.key().find("running_var") != std::string::npos) b.value().uniform_(0.5, 2.0);
+  }
+  model->eval();
+  return model;
 }
 
 }  // namespace adaptive::test

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +20,8 @@ namespace adaptive {
 struct TrainConfig;
 struct TrainerOptions;
 class GateHeadImpl;
+class SlimmableNet;
+struct ModelOptions;
 }  // namespace adaptive
 
 namespace adaptive::test {
@@ -53,7 +56,8 @@ SynthOptions tiny_synth_options(const std::string& out_dir, uint64_t seed = 7);
 inline constexpr const char* kFixturesVariable = "ADAPTIVE_TEST_FIXTURES";
 inline constexpr const char* kFixturesCase = "fixtures: the tiny dataset and the tiny trained run";
 void make_tiny_synth_dataset(const std::string& root);
-void make_tiny_trained_run(const std::string& dataset, const std::string& out);
+// `causal`: the same recipe with model.causal (a model that streams).
+void make_tiny_trained_run(const std::string& dataset, const std::string& out, bool causal = false);
 
 // The tiny dataset (seed 7); returns its root.
 const std::string& tiny_synth_dataset();
@@ -151,6 +155,11 @@ struct Parity {
 // Same shapes (REQUIREd).
 Parity parity(const at::Tensor& got, const at::Tensor& want);
 
+// A model built from `options` (seed 3, eval mode) whose batch norms hold
+// non-trivial statistics and affine parameters (none zero-scaled), so
+// folding them is really tested and every residual branch counts.
+std::shared_ptr<SlimmableNet> trained_looking(const ModelOptions& options);
+
 // Gate heads that route as a test says, to check forward_gated and
 // forward_and_gate on every route.
 // Makes `gate` choose width index `route` for every clip.
@@ -174,5 +183,7 @@ void require_same_weights(const std::string& a_path, const std::string& b_path,
 // The tiny config trained on the tiny dataset; returns its run directory
 // (with model.pt and checkpoints/final.pt). Read it, never change it.
 const std::string& tiny_trained_run();
+// The same recipe with model.causal: its model.pt streams (step, init_state).
+const std::string& tiny_causal_run();
 
 }  // namespace adaptive::test

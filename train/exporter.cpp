@@ -69,12 +69,16 @@ ExportSummary export_checkpoint(const ExportOptions& options) {
     ArtifactWidth w{model->widths()[i], c.flops / 1e6, c.params,
                     final_model ? final_model->temperature.at(i) : 1.0, std::nullopt};
     if (final_model && !final_model->val_top1.empty()) w.val_top1 = final_model->val_top1.at(i);
+    // A step computes one frame: the cost of a one-frame clip.
+    if (model->options().causal)
+      w.step_mflops = model_cost(*model, i, 1, shape.height, shape.width).flops / 1e6;
     m.widths.push_back(w);
   }
   m.default_width_index = static_cast<int>(m.widths.size()) - 1;
   m.calibrated = final_model.has_value() && config.calibration.enabled;
   m.has_gate = with_gate;
   m.gate_mflops = with_gate ? final_model->gate_mflops : 0;
+  m.streams = model->options().causal;
   m.producer = {{"name", "adaptive-video"}, {"version", ADAPTIVE_VERSION}};
   m.source = {{"checkpoint", fs::path(path).filename().string()}, {"step", info.state.step}};
   m.config = json::parse(info.config_json);

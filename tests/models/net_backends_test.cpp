@@ -86,6 +86,13 @@ SlimConvOptions conv(int64_t in, int64_t out, std::vector<int64_t> kernel,
   return o;
 }
 
+// The same conv, causal in time (SlimConvOptions::causal).
+SlimConvOptions causal(SlimConvOptions o) {
+  o.causal = true;
+  o.padding[0] = 0;
+  return o;
+}
+
 // A ConvBn in eval mode with random weights and batch-norm statistics.
 ConvBn random_conv_bn(const SlimConvOptions& options, const ModelOptions& m) {
   ConvBn layer(options, m);
@@ -145,6 +152,10 @@ TEST_CASE("conv + batch norm at every width, on every layout and kernel", "[mode
       {"3D (1, 1, 1) stride 2 on a folded clip", conv(16, 32, {1, 1, 1}, {1, 2, 2}),
        Layout::kFoldedClip},
       {"3D (3, 3, 3) stride 2 on a clip", conv(16, 32, {3, 3, 3}, {1, 2, 2}), Layout::kClip},
+      {"causal 3D (3, 1, 1) on a folded clip", causal(conv(16, 16, {3, 1, 1}, {1, 1, 1})),
+       Layout::kFoldedClip},
+      {"causal 3D (5, 3, 3) stride 2 on a clip", causal(conv(16, 32, {5, 3, 3}, {1, 2, 2})),
+       Layout::kClip},
   };
   for (const Case& c : cases) {
     ConvBn layer = random_conv_bn(c.options, m);
@@ -180,9 +191,12 @@ TEST_CASE("add + ReLU, temporal shift and pooling at every width", "[models][bac
       check_op(t, ctx, {{a, Layout::kFrames}, {r, Layout::kFrames}},
                [](NetBackend& b, const auto& x) { return b.add_relu(x[0], x[1]); });
       for (double fraction : {0.0, 0.25, 1.0}) {
-        CAPTURE(fraction);
-        check_op(t, ctx, {{a, Layout::kFrames}},
-                 [&](NetBackend& b, const auto& x) { return b.temporal_shift(x[0], fraction); });
+        for (bool causal : {false, true}) {
+          CAPTURE(fraction, causal);
+          check_op(t, ctx, {{a, Layout::kFrames}}, [&](NetBackend& b, const auto& x) {
+            return b.temporal_shift(x[0], fraction, causal);
+          });
+        }
       }
       check_op(t, ctx, {{a, Layout::kFrames}},
                [](NetBackend& b, const auto& x) { return b.pool(x[0]); });

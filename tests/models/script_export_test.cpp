@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include "models/backbones.h"
+#include "models/net_backends.h"
 
 #include "test_support.h"
 
@@ -21,23 +22,6 @@ ModelOptions tiny(const std::string& name) {
   o.base_channels = 16;
   o.blocks = {1, 1};
   return o;
-}
-
-// A model whose batch norms hold non-trivial statistics and affine
-// parameters, so folding them is really tested.
-std::shared_ptr<SlimmableNet> trained_looking(const ModelOptions& options) {
-  torch::manual_seed(3);
-  auto model = build_model(options);
-  torch::NoGradGuard no_grad;
-  for (auto& p : model->named_parameters()) {
-    if (p.key().find(".bn.") != std::string::npos) p.value().uniform_(0.5, 1.5);
-  }
-  for (auto& b : model->named_buffers()) {
-    if (b.key().find("running_mean") != std::string::npos) b.value().normal_(0, 0.2);
-    if (b.key().find("running_var") != std::string::npos) b.value().uniform_(0.5, 2.0);
-  }
-  model->eval();
-  return model;
 }
 
 // A random gate (eval mode) for `model`, seeded.
@@ -94,7 +78,7 @@ TEST_CASE("exported logits match the training model at every width", "[models][e
     INFO(options.name << (options.factorized ? " (2+1)D" : " 3D kernels")
                       << (options.motion_input ? ", motion input" : "") << ", "
                       << to_string(options.width_mode));
-    auto model = trained_looking(options);
+    auto model = test::trained_looking(options);
     torch::jit::Module script = round_trip(lower_to_torchscript(*model, nullptr, {}, kInput));
     torch::NoGradGuard no_grad;
     const at::Tensor x = clips(3);
@@ -115,7 +99,7 @@ TEST_CASE("a batch of large clips runs in chunks and gives the whole batch logit
   CHECK(clips_per_chunk({3, 8, 48, 48}) == 18);    // 221 KB a clip
   const ScriptInputShape large{3, 4, 300, 300};    // 4.3 MB a clip, over kChunkInputBytes
   REQUIRE(clips_per_chunk(large) == 1);
-  auto model = trained_looking(tiny("r2plus1d"));
+  auto model = test::trained_looking(tiny("r2plus1d"));
   torch::jit::Module script = round_trip(lower_to_torchscript(*model, nullptr, {0, 3}, large));
   CHECK(script.get_method("_features_0").graph()->toString().find("aten::split") !=
         std::string::npos);
@@ -131,7 +115,7 @@ TEST_CASE("a batch of large clips runs in chunks and gives the whole batch logit
 }
 
 TEST_CASE("the width knob: set_width, get_width, widths, forward", "[models][export]") {
-  auto model = trained_looking(tiny("r2plus1d"));
+  auto model = test::trained_looking(tiny("r2plus1d"));
   torch::jit::Module script = round_trip(lower_to_torchscript(*model, nullptr, {}, kInput));
   torch::NoGradGuard no_grad;
   const at::Tensor x = clips(2);
@@ -161,7 +145,7 @@ TEST_CASE("the width knob: set_width, get_width, widths, forward", "[models][exp
 }
 
 TEST_CASE("a subset of widths exports each as its own contiguous weights", "[models][export]") {
-  auto model = trained_looking(tiny("tsm_mobile"));
+  auto model = test::trained_looking(tiny("tsm_mobile"));
   torch::jit::Module script = lower_to_torchscript(*model, nullptr, {0, 3}, kInput, 0);
   CHECK(script.run_method("widths").toDoubleList().vec() == std::vector<double>{0.25, 1.0});
   CHECK(script.run_method("get_width").toDouble() == 0.25);
@@ -185,7 +169,7 @@ TEST_CASE("a subset of widths exports each as its own contiguous weights", "[mod
 
 TEST_CASE("the gate exports with forward_gated routing each clip to its width",
           "[models][export]") {
-  auto model = trained_looking(tiny("r2plus1d"));
+  auto model = test::trained_looking(tiny("r2plus1d"));
   WidthGate gate = random_gate(*model, 5);
   torch::NoGradGuard no_grad;
   const at::Tensor x = clips(8);
@@ -231,7 +215,7 @@ TEST_CASE("the gate exports with forward_gated routing each clip to its width",
 
 TEST_CASE("forward_and_gate: a pass at any width and the scores of the head that reads it",
           "[models][export]") {
-  auto model = trained_looking(tiny("r2plus1d"));
+  auto model = test::trained_looking(tiny("r2plus1d"));
   WidthGate gate = random_gate(*model, 6);
   torch::NoGradGuard no_grad;
   // Head w sends every clip to width 3 - w, so each head's choice is its own.
@@ -252,4 +236,115 @@ TEST_CASE("forward_and_gate: a pass at any width and the scores of the head that
   }
   CHECK_THROWS_WITH(script.get_method("forward_and_gate")({x, int64_t{4}}),
                     Catch::Contains("valid indices are 0..3"));
+}
+
+namespace {
+
+// The exported stream's state, as a consumer holds it.
+c10::List<at::Tensor> init_state(torch::jit::Module& script, int width_index) {
+  return script.get_method("init_state")({int64_t{width_index}}).toTensorList();
+}
+
+// step(frame, state): the logits, the state replaced by the next.
+at::Tensor step(torch::jit::Module& script, const at::Tensor& frame, c10::List<at::Tensor>& state) {
+  const auto out = script.get_method("step")({frame, state}).toTuple();
+  state = out->elements()[1].toTensorList();
+  return out->elements()[0].toTensor();
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a causal model streams: each step's logits are the causal model's over every frame "
+    "so far, pooled over the last window",
+    "[models][export][stream]") {
+  std::vector<ModelOptions> variants;
+  for (const std::string name : {"r2plus1d", "tsm_mobile"}) {
+    for (bool factorized : {true, false}) {
+      for (bool motion : {true, false}) {
+        if (name == "tsm_mobile" && (!factorized || !motion)) continue;
+        variants.push_back(tiny(name));
+        variants.back().factorized = factorized;
+        variants.back().motion_input = motion;
+        variants.back().causal = true;
+      }
+    }
+  }
+  REQUIRE(variants.size() == 5);
+  const int64_t window = kInput.frames, steps = window + 5;
+  for (const ModelOptions& options : variants) {
+    INFO(options.name << (options.factorized ? " (2+1)D" : " 3D kernels")
+                      << (options.motion_input ? ", motion input" : ""));
+    auto model = test::trained_looking(options);
+    torch::jit::Module script = round_trip(lower_to_torchscript(*model, nullptr, {}, kInput));
+    torch::NoGradGuard no_grad;
+    const at::Tensor video = torch::randn({2, 3, steps, 32, 32});
+    for (int i = 0; i < static_cast<int>(options.widths.size()); ++i) {
+      INFO("width " << options.widths[i]);
+      c10::List<at::Tensor> state = init_state(script, i);
+      for (int64_t t = 0; t < steps; ++t) {
+        INFO("frame " << t);
+        // The caller's frame memory is reused: the state must not keep it.
+        at::Tensor frame = video.select(2, t).clone();
+        const at::Tensor got = step(script, frame, state);
+        frame.fill_(1e3);
+        if (t < window - 1) continue;  // the first window is not full yet
+        const at::Tensor so_far = video.narrow(2, 0, t + 1);
+        EagerBackend eager(model->at_width(i), t + 1, window);
+        const at::Tensor want = model->classify(
+            model->apply_features(eager, EagerBackend::value(so_far)).tensor, model->at_width(i));
+        test::Parity p = test::parity(got, want);
+        INFO("max|logits| " << p.scale);
+        CHECK(p.diff <= p.bound);
+        if (t == window - 1) {  // T steps from an empty state: the windowed model
+          const at::Tensor windowed =
+              script.get_method("forward_at")({so_far, int64_t{i}}).toTensor();
+          p = test::parity(got, windowed);
+          CHECK(p.diff <= p.bound);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("the stream's methods: step_and_gate, and errors that say what is valid",
+          "[models][export][stream]") {
+  ModelOptions options = tiny("r2plus1d");
+  auto plain = test::trained_looking(options);
+  const torch::jit::Module windowed = round_trip(lower_to_torchscript(*plain, nullptr, {}, kInput));
+  CHECK(!windowed.find_method("step"));  // a model that sees the future cannot stream
+  CHECK(!windowed.find_method("init_state"));
+
+  options.causal = true;
+  auto model = test::trained_looking(options);
+  WidthGate gate = random_gate(*model, 8);
+  torch::jit::Module script = round_trip(lower_to_torchscript(*model, gate.get(), {}, kInput));
+  torch::NoGradGuard no_grad;
+  const at::Tensor video = torch::randn({1, 3, kInput.frames, 32, 32});
+  for (int w = 0; w < 4; ++w) {
+    INFO("width index " << w);
+    c10::List<at::Tensor> plain_state = init_state(script, w), gated_state = init_state(script, w);
+    at::Tensor logits, scores, want;
+    for (int64_t t = 0; t < kInput.frames; ++t) {
+      const at::Tensor frame = video.select(2, t);
+      want = step(script, frame, plain_state);
+      const auto out = script.get_method("step_and_gate")({frame, gated_state}).toTuple();
+      logits = out->elements()[0].toTensor();
+      scores = out->elements()[1].toTensor();
+      gated_state = out->elements()[2].toTensorList();
+    }
+    CHECK(torch::equal(logits, want));
+    const ForwardContext ctx = model->at_width(w);
+    const at::Tensor features = model->features(video, ctx);
+    CHECK(test::parity(scores, gate->forward(w, features, model->classify(features, ctx))).diff <=
+          1e-4);
+  }
+  c10::List<at::Tensor> state = init_state(script, 0);
+  CHECK_THROWS_WITH(script.get_method("init_state")({int64_t{4}}),
+                    Catch::Contains("valid indices are 0..3"));
+  CHECK_THROWS_WITH(step(script, torch::randn({1, 3, 16, 32}), state),
+                    Catch::Contains("expected a frame [N, 3, 32, 32]"));
+  c10::List<at::Tensor> short_state({state.get(0)});
+  CHECK_THROWS_WITH(step(script, torch::randn({1, 3, 32, 32}), short_state),
+                    Catch::Contains("not a state of this model"));
 }

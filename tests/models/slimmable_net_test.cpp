@@ -5,6 +5,7 @@
 
 #include "models/backbones.h"
 #include "models/net_backends.h"
+#include "test_support.h"
 
 using namespace adaptive;
 
@@ -97,6 +98,47 @@ TEST_CASE("temporal shift moves a fraction of channels one frame each way", "[mo
   CHECK(y[0][2][0][0].item<float>() == 12);        // frame 0, channel 2 <- frame 1
   CHECK(y[2][3][0][0].item<float>() == 0);         // zero-filled
   CHECK(y[1][5][0][0].item<float>() == 15);        // unshifted
+
+  const at::Tensor causal = temporal_shift(x, 3, 0.5, /*causal=*/true);
+  CHECK(causal[0][3][0][0].item<float>() == 0);   // zero-filled: no frame -1
+  CHECK(causal[2][3][0][0].item<float>() == 13);  // frame 2, channel 3 <- frame 1
+  CHECK(causal[1][2][0][0].item<float>() == 2);   // frame 1, channel 2 <- frame 0
+  CHECK(causal[1][5][0][0].item<float>() == 15);  // unshifted
+}
+
+TEST_CASE("a causal model's frame features depend on no later frame", "[models][causal]") {
+  // Frame k's features, computed on the clip cut after frame k (pooled over
+  // that last frame), averaged over k, are the whole clip's pooled features
+  // only when no frame's features read a later frame.
+  for (const std::string name : {"r2plus1d", "tsm_mobile"}) {
+    for (bool factorized : {true, false}) {
+      if (name == "tsm_mobile" && !factorized) continue;
+      for (bool causal : {true, false}) {
+        CAPTURE(name, factorized, causal);
+        ModelOptions o;
+        o.name = name;
+        o.num_classes = 4;
+        o.widths = {0.5, 1.0};
+        o.blocks = {1, 1};
+        o.factorized = factorized;
+        o.causal = causal;
+        auto model = test::trained_looking(o);  // every residual branch counts
+        torch::NoGradGuard no_grad;
+        const at::Tensor x = torch::randn({2, 3, 6, 16, 16});
+        for (int i = 0; i < 2; ++i) {
+          at::Tensor sum;
+          for (int64_t k = 0; k < 6; ++k) {
+            EagerBackend b(model->at_width(i), k + 1, /*pool_window=*/1);
+            const at::Tensor f =
+                model->apply_features(b, EagerBackend::value(x.narrow(2, 0, k + 1))).tensor;
+            sum = k == 0 ? f : sum + f;
+          }
+          const at::Tensor whole = model->features(x, model->at_width(i));
+          CHECK(torch::allclose(sum / 6, whole, 1e-4, 1e-5) == causal);
+        }
+      }
+    }
+  }
 }
 
 TEST_CASE("frames with motion: the clip's frame differences, folded into channels-last frames",
