@@ -85,6 +85,10 @@ cxxopts::Options command_line() {
       cxxopts::value<int>()->default_value(std::to_string(t.disagree_hold)))(
       "stride", "model frames between windows",
       cxxopts::value<int>()->default_value(std::to_string(d.reader.stride)))(
+      "streaming",
+      "auto: a causal model computes each new frame once, carrying state (docs/artifact.md); "
+      "on: the same, an error for a model that cannot; off: every window computed whole",
+      cxxopts::value<std::string>()->default_value(streaming_mode_names().name(d.streaming)))(
       "battery", "battery level in percent (caps the width)", cxxopts::value<double>())(
       "battery-file", "sysfs-style capacity file, re-read every second",
       cxxopts::value<std::string>())(
@@ -142,6 +146,7 @@ InferOptions infer_options(const cxxopts::ParseResult& args) {
   t.quality.blur_below = args["blur-below"].as<double>();
   t.quality.still_below = args["still-below"].as<double>();
   o.reader.stride = args["stride"].as<int>();
+  o.streaming = streaming_mode_names().parse(args["streaming"].as<std::string>());
   o.reader.strict = args.count("strict") > 0;
   o.input.realtime = args.count("realtime") > 0;
   LiveSourceOptions& live = o.input.live;

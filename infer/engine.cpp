@@ -9,6 +9,7 @@
 #include "common/clock.h"
 #include "common/cpu_time.h"
 #include "infer/compute_threads.h"
+#include "infer/model_passes.h"
 #include "models/width_gate.h"
 
 namespace adaptive {
@@ -97,34 +98,44 @@ struct GateChooser {
 // deadline), the plan and the run's cost (DeviceCost::pass_ms, model_s).
 struct PassLog {
   PassLog(size_t widths, ThreadPlan plan)
-      : total_ms(widths, 0), count(widths, 0), threads(std::move(plan)) {}
+      : total_ms(widths, 0), count(widths, 0), frames(widths, 0), threads(std::move(plan)) {}
   void before(int index) const { threads.before_pass(index); }
-  void add(Throttle& throttle, int index, double pass_ms) {
+  // A pass at `index` took `pass_ms` and computed `frames` model frames.
+  void add(Throttle& throttle, int index, double pass_ms, int64_t frames) {
     throttle.observe_pass(index, pass_ms);
     threads.after_pass(index, pass_ms);
     total_ms.at(static_cast<size_t>(index)) += pass_ms;
     ++count.at(static_cast<size_t>(index));
+    this->frames.at(static_cast<size_t>(index)) += frames;
   }
   // Width `index`'s mean pass (0: none ran).
   double mean_ms(size_t index) const {
     return count[index] ? total_ms[index] / static_cast<double>(count[index]) : 0;
   }
+  // Width `index`'s mean time per model frame computed (0: none).
+  double frame_ms(size_t index) const {
+    return frames[index] ? total_ms[index] / static_cast<double>(frames[index]) : 0;
+  }
   std::vector<double> total_ms;  // per width
   std::vector<int64_t> count;    // per width
+  std::vector<int64_t> frames;   // per width
   ThreadPlan threads;
 };
 
-// One window through the model at the widths the throttle plans. Gate: after
-// a run's first window, the width the previous window's pass chose, in one
-// pass whose gate head chooses the next (models/width_gate.h); the first
-// window runs at the narrowest, or probes when the policy wants it
+// One window through the model at the widths the throttle plans, each pass
+// windowed or streamed (infer/model_passes.h). Gate: after a run's first
+// window, the width the previous window's pass chose, in one pass whose gate
+// head chooses the next (models/width_gate.h); the first window runs at the
+// narrowest, or probes when the policy wants it
 // (ThrottleOptions::gate_probe_first), as does every window of a model whose
 // gate reads only the narrowest width: one narrowest pass (whose logits
-// serve when it picks the narrowest), then the chosen width. Confidence: passes widening while the
-// throttle asks. Fills the width, label, confidence, cost, passes and decision.
-WindowResult classify_window(const ModelArtifact& model, Throttle& throttle, const Window& window,
-                             WindowSignals signals, PolicyKind policy, int idle_index,
-                             const GateChooser& gate, PassLog& passes) {
+// serve when it picks the narrowest), then the chosen width. Confidence:
+// passes widening while the throttle asks. Fills the width, label,
+// confidence, cost, passes and decision.
+WindowResult classify_window(const ModelArtifact& model, ModelPasses& model_passes,
+                             Throttle& throttle, const Window& window, WindowSignals signals,
+                             PolicyKind policy, int idle_index, const GateChooser& gate,
+                             PassLog& passes) {
   const ArtifactMetadata& meta = model.metadata();
   const auto start = Clock::now();
   WindowResult r;
@@ -134,17 +145,26 @@ WindowResult classify_window(const ModelArtifact& model, Throttle& throttle, con
     const int label = static_cast<int>(p.argmax().item<int64_t>());
     return PassOutcome{index, p[label].item<double>(), label, label == idle_index};
   };
+  // One pass at `index` (nothing: the gate's probe), timed and counted.
+  const auto pass = [&](std::optional<int> index, bool with_gate) {
+    const int width = index.value_or(0);
+    passes.before(width);
+    const auto pass_start = Clock::now();
+    PassResult p = index ? model_passes.run(window, *index, with_gate) : model_passes.probe(window);
+    passes.add(throttle, width, ms_since(pass_start), p.frames);
+    r.mflops += p.mflops;
+    r.frames_computed += p.frames;
+    ++r.passes;
+    return p;
+  };
   if (policy == PolicyKind::kGate) {
     const bool every_width = model.gates_every_width();
     const bool probe = throttle.wants_gate_probe(every_width);
     at::Tensor scores, narrow_logits;  // scores: the gate's, from the pass that ran last
     if (probe) {                       // one narrowest pass, whose head chooses
-      passes.before(0);
-      const auto pass_start = Clock::now();
-      std::tie(scores, narrow_logits) = model.gate_with_logits(window.clip);
-      passes.add(throttle, 0, ms_since(pass_start));
-      r.mflops += meta.widths[0].mflops + meta.gate_mflops;
-      ++r.passes;
+      const PassResult p = pass(std::nullopt, true);
+      scores = p.scores;
+      narrow_logits = p.logits;
       signals.gate_choice = gate.choose(scores, 0);
     }  // else the width the previous window's pass chose (none first: the narrowest)
     const Plan plan = throttle.begin(signals);
@@ -153,15 +173,9 @@ WindowResult classify_window(const ModelArtifact& model, Throttle& throttle, con
     if (probe && plan.index == 0) {
       logits = narrow_logits;
     } else {  // the chosen width, whose head (when it has one) chooses the next window's
-      passes.before(plan.index);
-      const auto pass_start = Clock::now();
-      if (every_width)
-        std::tie(logits, scores) = model.forward_and_gate(window.clip, plan.index);
-      else
-        logits = model.forward_at(window.clip, plan.index);
-      passes.add(throttle, plan.index, ms_since(pass_start));
-      r.mflops += meta.widths[plan.index].mflops + (every_width ? meta.gate_mflops : 0);
-      ++r.passes;
+      const PassResult p = pass(plan.index, every_width);
+      logits = p.logits;
+      if (every_width) scores = p.scores;
     }
     probs = model.probabilities(logits, r.width_index)[0];
     // Head plan.index read the pass that served (head 0: the probe's).
@@ -170,12 +184,7 @@ WindowResult classify_window(const ModelArtifact& model, Throttle& throttle, con
     Plan plan = throttle.begin(signals);
     r.decision = plan.decision;
     while (true) {
-      passes.before(plan.index);
-      const auto pass_start = Clock::now();
-      logits = model.forward_at(window.clip, plan.index);
-      passes.add(throttle, plan.index, ms_since(pass_start));
-      r.mflops += meta.widths[plan.index].mflops;
-      ++r.passes;
+      logits = pass(plan.index, false).logits;
       r.width_index = plan.index;
       probs = model.probabilities(logits, plan.index)[0];
       const auto wider = throttle.after(outcome(plan.index, probs));
@@ -216,6 +225,7 @@ class SummaryTally {
     latencies_.push_back(r.latency_ms);
   }
 
+  // `full_width_mflops`: what a fixed widest run would have computed.
   RunSummary finish(const ReaderEnd& end, double wall_s, double full_width_mflops) {
     RunSummary s = s_;
     s.wall_s = wall_s;
@@ -223,7 +233,7 @@ class SummaryTally {
     s.duration_s = end.source_fps > 0 ? static_cast<double>(end.frames) / end.source_fps : 0;
     s.mean_width = s.windows ? width_sum_ / static_cast<double>(s.windows) : 0;
     s.gflops = mflops_sum_ / 1e3;
-    s.gflops_full_width = static_cast<double>(s.windows) * full_width_mflops / 1e3;
+    s.gflops_full_width = full_width_mflops / 1e3;
     s.compute_saving = s.gflops_full_width > 0 ? 1 - s.gflops / s.gflops_full_width : 0;
     s.fps = s.wall_s > 0 ? static_cast<double>(s.frames) / s.wall_s : 0;
     s.latency_ms = percentiles(latencies_);
@@ -284,17 +294,23 @@ struct LiveStart {
 LiveStart start_live(const ModelArtifact& model, const InferOptions& options) {
   const auto start = Clock::now();
   const auto& in = model.metadata().input;
-  const at::Tensor blank = torch::zeros({1, in.channels, in.frames, in.height, in.width});
+  // Blank windows, each width's a window after its last: a stream's pass
+  // then steps `stride` new frames, as on the source.
+  Window blank;
+  blank.clip = torch::zeros({1, in.channels, in.frames, in.height, in.width});
+  ModelPasses passes(model, options.streaming, options.reader.stride);
+  std::vector<int64_t> next_index(static_cast<size_t>(model.num_widths()), 0);
   const bool gate = options.throttle.policy == PolicyKind::kGate;
   const auto pass = [&](int i) {
-    if (gate && model.gates_every_width())
-      model.forward_and_gate(blank, i);
-    else
-      model.forward_at(blank, i);
+    blank.index = next_index[static_cast<size_t>(i)]++;
+    passes.run(blank, i, gate && model.gates_every_width());
   };
   c10::InferenceMode inference;
   for (int round = 0; round < kWarmUpRounds; ++round) {
-    if (gate) model.gate_with_logits(blank);
+    if (gate) {
+      blank.index = next_index[0]++;
+      passes.probe(blank);
+    }
     for (int i = 0; i < model.num_widths(); ++i) pass(i);
   }
   LiveStart live;
@@ -314,12 +330,13 @@ RunSummary run_windows(const ModelArtifact& model, std::unique_ptr<FrameSource> 
                        ThreadPlan threads) {
   const ArtifactMetadata& meta = model.metadata();
   const std::vector<double> widths = meta.width_values();
-  std::vector<double> mflops;
-  for (const auto& w : meta.widths) mflops.push_back(w.mflops);
   if (options.throttle.policy == PolicyKind::kGate && !meta.has_gate) {
     throw std::invalid_argument(model.path() +
                                 ": the gate policy needs a gated model (this one has no gate)");
   }
+  ModelPasses model_passes(model, options.streaming, options.reader.stride);
+  std::vector<double> mflops;  // a window's, in this mode
+  for (int i = 0; i < model.num_widths(); ++i) mflops.push_back(model_passes.window_mflops(i));
   const bool live = source->live();
   ThrottleOptions throttle_options = options.throttle;
   if (live)  // keep up: one window per window interval
@@ -343,8 +360,16 @@ RunSummary run_windows(const ModelArtifact& model, std::unique_ptr<FrameSource> 
   tally.deadline_ms = throttle_options.max_latency_ms;
   PassLog passes(widths.size(), std::move(threads));
   double model_cpu_s = 0, output_cpu_s = 0;
-  at::Tensor last_clip;
+  // Model frames a fixed widest run would have computed for these windows.
+  int64_t full_width_frames = 0, previous_index = -1;
+  std::optional<Window> last_window;
   while (auto window = reader.next(options.stop)) {
+    const int64_t frames = meta.input.frames;
+    full_width_frames +=
+        !model_passes.streaming() || previous_index < 0
+            ? frames
+            : std::min(frames, (window->index - previous_index) * options.reader.stride);
+    previous_index = window->index;
     WindowSignals signals;
     signals.start_s = window->start_s;
     // A file waits for the run; a live window's wait counts against its deadline.
@@ -356,8 +381,8 @@ RunSummary run_windows(const ModelArtifact& model, std::unique_ptr<FrameSource> 
     // The model's CPU: the process's over the passes, less the reading
     // thread's meanwhile.
     const double process_before = process_cpu_s(), reader_before = reader.thread_cpu_s();
-    WindowResult r = classify_window(model, throttle, *window, signals, options.throttle.policy,
-                                     idle_index, gate, passes);
+    WindowResult r = classify_window(model, model_passes, throttle, *window, signals,
+                                     options.throttle.policy, idle_index, gate, passes);
     const double reader_after = reader.thread_cpu_s();
     model_cpu_s += process_cpu_s() - process_before -
                    (reader_before >= 0 && reader_after >= 0 ? reader_after - reader_before : 0);
@@ -370,12 +395,18 @@ RunSummary run_windows(const ModelArtifact& model, std::unique_ptr<FrameSource> 
     const double output_before = thread_cpu_s();
     if (on_window) on_window(r, *window);
     output_cpu_s += thread_cpu_s() - output_before;
-    last_clip = window->clip;
+    window->new_frames.clear();
+    last_window = std::move(window);
   }
   reader.close();
   const double cpu_s = process_cpu_s() - cpu_at_start;
   const double energy_j = energy_between(energy_at_start, package_energy_j());
-  RunSummary summary = tally.finish(reader.end(), ms_since(t0) / 1e3, mflops.back());
+  const ArtifactWidth& widest_width = meta.widths.back();
+  RunSummary summary = tally.finish(
+      reader.end(), ms_since(t0) / 1e3,
+      model_passes.streaming()
+          ? static_cast<double>(full_width_frames) * widest_width.step_mflops
+          : static_cast<double>(full_width_frames / meta.input.frames) * widest_width.mflops);
   summary.stopped = options.stop && options.stop->load();
 
   DeviceCost& cost = summary.cost;
@@ -394,16 +425,23 @@ RunSummary run_windows(const ModelArtifact& model, std::unique_ptr<FrameSource> 
     cost.model_s += passes.total_ms[i] / 1e3;
     cost.pass_ms.push_back(passes.mean_ms(i));
   }
-  if (cost.pass_ms.back() == 0 && last_clip.defined()) {  // the widest never ran: time it now
-    std::vector<double> widest;
+  const size_t widest = widths.size() - 1;
+  double widest_frame_ms = passes.frame_ms(widest);
+  if (widest_frame_ms == 0 && last_window) {  // the widest never ran: time it now
+    std::vector<double> frame_ms;
     for (int i = 0; i < kWidestTimingPasses; ++i) {
+      ModelPasses fresh(model, options.streaming, options.reader.stride);  // a rebuild each time
       const auto start = Clock::now();
-      model.forward_at(last_clip, model.num_widths() - 1);
-      widest.push_back(ms_since(start));
+      const PassResult p = fresh.run(*last_window, static_cast<int>(widest), false);
+      frame_ms.push_back(ms_since(start) / static_cast<double>(p.frames));
     }
-    cost.pass_ms.back() = percentiles(widest).p50;
+    widest_frame_ms = percentiles(frame_ms).p50;
+    cost.pass_ms.back() = widest_frame_ms * static_cast<double>(full_width_frames) /
+                          static_cast<double>(std::max<int64_t>(1, summary.windows));
   }
-  cost.full_width_model_s = static_cast<double>(summary.windows) * cost.pass_ms.back() / 1e3;
+  cost.full_width_model_s = static_cast<double>(full_width_frames) * widest_frame_ms / 1e3;
+  summary.streaming = model_passes.streaming();
+  for (int64_t f : passes.frames) summary.frames_computed += f;
   cost.time_saving = cost.full_width_model_s > 0 ? 1 - cost.model_s / cost.full_width_model_s : 0;
   if (summary.live) summary.live->threads_per_width = passes.threads.per_width();
   return summary;
@@ -448,6 +486,7 @@ nlohmann::json window_json(const WindowResult& r) {
                       {"latency_ms", r.latency_ms},
                       {"decision", decision_names().name(r.decision)},
                       {"passes", r.passes},
+                      {"frames_computed", r.frames_computed},
                       {"quality",
                        {{"luma", r.quality.luma},
                         {"sharpness", r.quality.sharpness},
@@ -478,6 +517,7 @@ nlohmann::json summary_json(const RunSummary& s, const ModelArtifact& model) {
   for (size_t i = 0; i < s.windows_per_width.size(); ++i)
     per_width[width_key(model, i)] = s.windows_per_width[i];
   nlohmann::json j = {{"type", "summary"},
+                      {"mode", s.streaming ? "streaming" : "windowed"},
                       {"frames", s.frames},
                       {"windows", s.windows},
                       {"duration_s", s.duration_s},
@@ -488,7 +528,8 @@ nlohmann::json summary_json(const RunSummary& s, const ModelArtifact& model) {
                       {"fps", s.fps},
                       {"wall_s", s.wall_s},
                       {"latency_ms", percentiles_json(s.latency_ms)},
-                      {"windows_per_width", per_width}};
+                      {"windows_per_width", per_width},
+                      {"frames_computed", s.frames_computed}};
   const DeviceCost& c = s.cost;
   nlohmann::json pass_ms = nlohmann::json::object();
   for (size_t i = 0; i < c.pass_ms.size(); ++i) pass_ms[width_key(model, i)] = c.pass_ms[i];

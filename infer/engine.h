@@ -13,6 +13,7 @@
 
 #include "datasets/live_source.h"
 #include "infer/model_artifact.h"
+#include "infer/model_passes.h"
 #include "infer/scoring.h"
 #include "infer/throttle.h"
 #include "infer/window_reader.h"
@@ -32,6 +33,9 @@ struct InferOptions {
   // Live: choose each width's compute threads at warm-up, up to the
   // process's (infer/compute_threads.h). Off: every pass on the process's.
   bool choose_threads = false;
+  // Stream a causal model frame by frame (infer/model_passes.h): auto where
+  // the model can, on (an error where it cannot), off: windowed passes.
+  StreamingMode streaming = StreamingMode::kAuto;
 
   // Throws std::invalid_argument naming the first option out of its range
   // (the throttle's, the reader's stride, the battery level, the live
@@ -46,9 +50,10 @@ struct WindowResult {
   double width = 0;
   int label_index = 0;
   std::string label;
-  double confidence = 0;  // calibrated
-  double mflops = 0;      // every pass of this window (and the gate's)
-  double latency_ms = 0;  // model time of this window
+  double confidence = 0;        // calibrated
+  double mflops = 0;            // every pass of this window (and the gate's)
+  int64_t frames_computed = 0;  // model frames its passes computed (a stream: the steps)
+  double latency_ms = 0;        // model time of this window
   Decision decision = Decision::kStart;
   int passes = 0;
   WindowQuality quality;
@@ -109,8 +114,10 @@ struct RunSummary {
   double wall_s = 0;
   Percentiles latency_ms;  // model time per window
   std::vector<int64_t> windows_per_width;
-  std::string error, warning;  // error: the run stopped early (results so far are kept)
-  bool stopped = false;        // InferOptions::stop ended it
+  std::string error, warning;   // error: the run stopped early (results so far are kept)
+  bool stopped = false;         // InferOptions::stop ended it
+  bool streaming = false;       // the passes streamed (infer/model_passes.h)
+  int64_t frames_computed = 0;  // model frames the passes computed
   DeviceCost cost;
   std::optional<LiveSummary> live;
   std::optional<TruthScore> truth;

@@ -43,7 +43,7 @@ ModelArtifact ModelArtifact::load(const std::string& path) {
                      "adaptive-train export)");
   }
   a.metadata_ = parse_artifact_metadata(text, path);
-  for (const auto& name : required_methods(a.metadata_.has_gate)) {
+  for (const auto& name : required_methods(a.metadata_.has_gate, a.metadata_.streams)) {
     if (!a.module_->find_method(name)) {
       throw ModelError(path + ": the module has no method '" + name + "' that " +
                        kArtifactMetadataFile + " promises");
@@ -104,6 +104,52 @@ std::pair<at::Tensor, at::Tensor> ModelArtifact::forward_and_gate(const at::Tens
   check_width_index(width_index);
   const auto out = module_->get_method("forward_and_gate")({clips, int64_t{width_index}}).toTuple();
   return {out->elements()[0].toTensor(), out->elements()[1].toTensor()};
+}
+
+void ModelArtifact::check_streams() const {
+  if (!metadata_.streams) {
+    throw std::logic_error(path_ +
+                           ": the model cannot stream (not causal: train it with model.causal)");
+  }
+}
+
+ModelArtifact::StreamState ModelArtifact::init_state(int width_index) const {
+  check_streams();
+  check_width_index(width_index);
+  StreamState state{width_index, {}};
+  for (const c10::IValue& t : module_->get_method("init_state")({int64_t{width_index}}).toList())
+    state.tensors.push_back(t.toTensor());
+  return state;
+}
+
+namespace {
+
+// Runs `method` (step or step_and_gate) on a frame and the state, which it
+// replaces by the one returned last; returns the other outputs.
+std::vector<c10::IValue> run_step(torch::jit::Module& module, const std::string& method,
+                                  const at::Tensor& frame, ModelArtifact::StreamState& state) {
+  const auto out =
+      module.get_method(method)({frame, c10::List<at::Tensor>(state.tensors)}).toTuple();
+  std::vector<c10::IValue> values = out->elements().vec();
+  const c10::List<at::Tensor> next = values.back().toTensorList();
+  state.tensors.assign(next.begin(), next.end());
+  values.pop_back();
+  return values;
+}
+
+}  // namespace
+
+at::Tensor ModelArtifact::step(const at::Tensor& frame, StreamState& state) const {
+  check_streams();
+  return run_step(*module_, "step", frame, state)[0].toTensor();
+}
+
+std::pair<at::Tensor, at::Tensor> ModelArtifact::step_and_gate(const at::Tensor& frame,
+                                                               StreamState& state) const {
+  check_streams();
+  if (!metadata_.has_gate) throw std::logic_error(path_ + ": the model has no gate");
+  const auto out = run_step(*module_, "step_and_gate", frame, state);
+  return {out[0].toTensor(), out[1].toTensor()};
 }
 
 at::Tensor ModelArtifact::probabilities(const at::Tensor& logits, int width_index) const {

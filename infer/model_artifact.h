@@ -60,8 +60,24 @@ class ModelArtifact {
   // Calibrated probabilities softmax(logits / T_i).
   at::Tensor probabilities(const at::Tensor& logits, int width_index) const;
 
+  // A causal model's stream (metadata().streams; std::logic_error
+  // otherwise). A state belongs to one width; init_state makes it empty.
+  // step() takes one frame [N, 3, H, W], normalised, and returns the logits
+  // of the window of input.frames frames ending on it, replacing `state` by
+  // the next one; step_and_gate() adds the scores of the gate head reading
+  // that width (a gated model).
+  struct StreamState {
+    int width_index = -1;
+    std::vector<at::Tensor> tensors;  // the module's, opaque
+  };
+  StreamState init_state(int width_index) const;
+  at::Tensor step(const at::Tensor& frame, StreamState& state) const;
+  std::pair<at::Tensor, at::Tensor> step_and_gate(const at::Tensor& frame,
+                                                  StreamState& state) const;
+
  private:
   void check_width_index(int width_index) const;  // throws std::out_of_range
+  void check_streams() const;                     // throws std::logic_error
 
   std::string path_;
   ArtifactMetadata metadata_;

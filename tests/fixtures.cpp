@@ -20,7 +20,10 @@ TEST_CASE("fixtures: the tiny dataset and the tiny trained run", "[.fixtures]") 
   const fs::path root(dir);
   test::make_tiny_synth_dataset((root / "synth").string());
   test::make_tiny_trained_run((root / "synth").string(), (root / "run").string());
+  test::make_tiny_trained_run((root / "synth").string(), (root / "causal-run").string(),
+                              /*causal=*/true);
   CHECK(fs::exists(root / "synth" / "synth.json"));
   CHECK(fs::exists(root / "run" / "model.pt"));
   CHECK(fs::exists(root / "run" / "checkpoints" / "final.pt"));
+  CHECK(fs::exists(root / "causal-run" / "model.pt"));
 }

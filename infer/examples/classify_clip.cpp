@@ -7,7 +7,10 @@
 // as adaptive.json's "input" says (RGB in [0, 1], then (x - mean) / std),
 // saved with torch.save in Python or torch::pickle_save in C++. Prints the
 // label and calibrated confidence of the first clip at every width, and the
-// gate's choice when the model has one.
+// gate's choice when the model has one. A causal model (adaptive.json's
+// "stream" not null) is also streamed frame by frame at its narrowest and
+// widest widths: after the clip's last frame, the stream's answer is the
+// window's.
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -57,6 +60,22 @@ int main(int argc, char** argv) {
       const auto out = model.run_method("forward_gated", clip).toTuple();
       const int index = static_cast<int>(out->elements()[1].toTensor()[0].item<int64_t>());
       report("gate chose width", widths[index], index, out->elements()[0].toTensor());
+    }
+    if (!meta.at("stream").is_null()) {  // a frame at a time, each width its own state
+      for (size_t i : {size_t{0}, widths.size() - 1}) {
+        c10::IValue state = model.run_method("init_state", static_cast<int64_t>(i));
+        at::Tensor logits;
+        for (int64_t t = 0; t < clip.size(2); ++t) {
+          const auto out = model.run_method("step", clip.select(2, t), state).toTuple();
+          logits = out->elements()[0].toTensor();
+          state = out->elements()[1];
+        }
+        const at::Tensor p = torch::softmax(logits[0] / temperature.at(i), 0);
+        const int64_t label = p.argmax().item<int64_t>();
+        std::printf("stream %.4g: %s %.4f (%.1f MFLOPs a frame)\n", widths[i],
+                    labels.at(label).c_str(), p[label].item<double>(),
+                    meta["stream"]["step_mflops"][i].get<double>());
+      }
     }
     return 0;
   } catch (const std::exception& e) {

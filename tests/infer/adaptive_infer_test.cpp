@@ -282,7 +282,7 @@ TEST_CASE("csv, text, --output and the overlay video", "[infer][cli][slow]") {
 
   c = infer("--model " + model_path() + " --input " + stream_path() + " --format text");
   CHECK(c.code == 0);
-  CHECK_THAT(c.out, Catch::Contains("windows: mean width"));
+  CHECK_THAT(c.out, Catch::Contains("windows, windowed: mean width"));
   CHECK_THAT(c.out, Catch::Contains("device: CPU "));
   CHECK_THAT(c.out, Catch::Contains("at full width ("));
 }

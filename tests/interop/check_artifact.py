@@ -2,7 +2,8 @@
 adaptive.json, calls every method the contract names and compares the
 outputs with those the C++ library computed (expected.json).
 
-Usage: check_artifact.py DIR   (DIR/model.pt, DIR/expected.json)
+Usage: check_artifact.py DIR   (DIR/model.pt, DIR/expected.json; a causal
+model's stream: DIR/causal/model.pt, DIR/causal/expected.json)
 Exit: 0 pass, 1 fail, 77 skipped (no python3-torch; with ADAPTIVE_NO_SKIP=1
 in the environment, as on CI, that is a failure too).
 """
@@ -110,10 +111,51 @@ def main(folder):
                 check(tuple(scores.shape) == (x.shape[0], len(widths)),
                       f"forward_and_gate scores every width: {tuple(scores.shape)}")
             close(model.forward_and_gate(x, 0)[1], model.gate(x), "forward_and_gate at 0 is gate(x)")
+    check(meta["stream"] is None, "a model that sees later frames has no stream")
+    check(not hasattr(model, "step"), "a model that sees later frames has no step()")
     print(f"ok: torch {torch.__version__} loaded {folder}/model.pt, widths {widths}, "
           f"{len(meta['labels'])} labels, every method matches the C++ outputs to "
           f"{RTOL} x their scale + {ATOL}")
 
 
+def check_stream(folder):
+    """A causal model streamed a frame at a time, each width with its own
+    state, as a consumer following a camera would."""
+    extra = {"adaptive.json": ""}
+    model = torch.jit.load(f"{folder}/model.pt", _extra_files=extra)
+    meta = json.loads(extra["adaptive.json"])
+    with open(f"{folder}/expected.json") as f:
+        expected = json.load(f)
+    stream = meta["stream"]
+    check(stream is not None, "a causal model's adaptive.json has a stream")
+    check(len(stream["step_mflops"]) == len(meta["widths"]), "step_mflops per width")
+    frames = meta["input"]["frames"]
+    numel = 1
+    for s in expected["shape"]:
+        numel *= s
+    video = torch.sin(torch.arange(numel, dtype=torch.float32) * 0.37).reshape(expected["shape"])
+    with torch.no_grad():
+        for i in range(len(meta["widths"])):
+            state = model.init_state(i)
+            for t in range(video.shape[2]):
+                logits, state = model.step(video[:, :, t], state)
+                close(logits, torch.tensor(expected["step"][i][t]), f"step {t} at width {i}")
+                if t == frames - 1:  # a window's steps from an empty state: the windowed answer
+                    close(logits, model.forward_at(video[:, :, :frames], i),
+                          f"{frames} steps at width {i} are forward_at")
+            if meta["gate"] is not None:
+                state = model.init_state(i)
+                logits, scores, state = model.step_and_gate(video[:, :, 0], state)
+                check(tuple(scores.shape) == (video.shape[0], len(meta["widths"])),
+                      f"step_and_gate scores every width: {tuple(scores.shape)}")
+        try:
+            model.step(video[:, :, 0], [torch.zeros(3)])
+            check(False, "a state that is not this model's raises")
+        except torch.jit.Error as e:
+            check("init_state" in str(e), f"a bad state's error says how to make one: {e}")
+    print(f"ok: {folder}/model.pt streams at every width, each step matching the C++ one")
+
+
 if __name__ == "__main__":
     main(sys.argv[1])
+    check_stream(f"{sys.argv[1]}/causal")

@@ -291,6 +291,28 @@ TEST_CASE("a C++ consumer linking LibTorch alone classifies a clip at every widt
     CHECK_THAT(out, Catch::Contains(line));
   }
   CHECK_THAT(out, Catch::Contains("gate chose width"));
+  CHECK_THAT(out, !Catch::Contains("stream"));  // it cannot stream
+
+  // A causal model is also streamed, a frame at a time, at two widths.
+  const std::string causal = test::tiny_causal_run() + "/model.pt";
+  const ModelArtifact streamed = ModelArtifact::load(causal);
+  const auto streamed_run = test::run_command(std::string(ADAPTIVE_CLASSIFY_CLIP) + " " + causal +
+                                              " " + dir.str("clip.pt"));
+  INFO(streamed_run.output);
+  REQUIRE(streamed_run.rc == 0);
+  for (int i = 0; i < 2; ++i) {
+    ModelArtifact::StreamState state = streamed.init_state(i);
+    at::Tensor logits;
+    for (int64_t t = 0; t < clip.size(1); ++t)
+      logits = streamed.step(clip.select(1, t).unsqueeze(0), state);
+    const at::Tensor p = streamed.probabilities(logits, i)[0];
+    const int64_t label = p.argmax().item<int64_t>();
+    char line[160];
+    std::snprintf(line, sizeof line, "stream %.4g: %s %.4f (%.1f MFLOPs a frame)",
+                  streamed.metadata().widths[i].width, streamed.metadata().labels[label].c_str(),
+                  p[label].item<double>(), streamed.metadata().widths[i].step_mflops);
+    CHECK_THAT(streamed_run.output, Catch::Contains(line));
+  }
   // A bad model file is an error with a non-zero exit, not a crash.
   test::write_file(dir.path() / "bad.pt", "not a model");
   CHECK(test::run_command(std::string(ADAPTIVE_CLASSIFY_CLIP) + " " + dir.str("bad.pt") + " " +
@@ -327,6 +349,26 @@ TEST_CASE("write the Python interop files", "[.interop]") {
                          {"gated_logits", rows(gated.first)},
                          {"gated_choice", choice}};
   test::write_file(std::string(out) + "/expected.json", expected.dump());
+
+  // A causal model's stream: every width stepped through a video longer
+  // than its window, the logits after each frame.
+  const std::string causal = std::string(out) + "/causal";
+  fs::create_directories(causal);
+  fs::copy_file(test::tiny_causal_run() + "/model.pt", causal + "/model.pt",
+                fs::copy_options::overwrite_existing);
+  const ModelArtifact streamed = ModelArtifact::load(causal + "/model.pt");
+  const std::vector<int64_t> video_shape = {2, 3, 7, 32, 32};
+  const at::Tensor video = formula_input(video_shape);
+  json steps = json::array();
+  for (int i = 0; i < streamed.num_widths(); ++i) {
+    ModelArtifact::StreamState state = streamed.init_state(i);
+    json per_frame = json::array();
+    for (int64_t t = 0; t < video.size(2); ++t)
+      per_frame.push_back(rows(streamed.step(video.select(2, t), state)));
+    steps.push_back(per_frame);
+  }
+  test::write_file(causal + "/expected.json",
+                   json({{"shape", video_shape}, {"step", steps}}).dump());
 }
 
 TEST_CASE(
