@@ -260,3 +260,25 @@ TEST_CASE(
     CHECK(summary["mode"] == (mode == "on" ? "streaming" : "windowed"));
   }
 }
+
+TEST_CASE("a live source streams: warm-up, deadlines and the summary in streaming mode",
+          "[infer][stream][slow]") {
+  const auto r = test::run_command(std::string(ADAPTIVE_INFER) + " --quiet --realtime --model " +
+                                   causal_model() + " --input " + stream_path() +
+                                   " --policy confidence 2>/dev/null");
+  REQUIRE(r.rc == 0);
+  json summary;
+  std::istringstream lines(r.output);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty() && line[0] == '{' && json::parse(line)["type"] == "summary")
+      summary = json::parse(line);
+  }
+  REQUIRE(summary.is_object());
+  INFO(summary.dump());
+  CHECK(summary["mode"] == "streaming");
+  REQUIRE(summary.contains("live"));
+  CHECK(summary["live"]["warmup_s"].get<double>() > 0);
+  CHECK(summary["windows"].get<int64_t>() > 0);
+  // Streamed: fewer frames than one windowed pass (4 frames) per window.
+  CHECK(summary["frames_computed"].get<int64_t>() < summary["windows"].get<int64_t>() * 4);
+}
