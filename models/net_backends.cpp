@@ -211,17 +211,14 @@ NetValue StepScriptBackend::conv_bn(const std::string& name, const ConvBnImpl& l
   const FoldedConvBn folded = layer.folded(name, x.channels, context_);
   const int64_t c_out = folded.weight.size(0), past = o.kernel[0] - 1;
   const std::string ch = std::to_string(x.channels);
-  // The window of the last kt input frames: the slot's kt - 1, then this one.
-  const auto window = [&](const std::string& frame, const std::string& empty) {
-    const std::string w = s_.let("torch.cat([" + slot(empty) + ", " + frame + "], 2)");
-    new_slots_.push_back(w + "[:, :, 1:]");
-    return w;
-  };
   const std::string& v = x.name;
-  if (x.layout == Layout::kClip) {  // a full 3D conv: [N, C, 1, H, W]
+  if (x.layout == Layout::kClip) {  // a full 3D conv of [N, C, 1, H, W]: the last kt frames
     const std::string w =
-        window(v, "torch.zeros([" + v + ".size(0), " + ch + ", " + std::to_string(past) + ", " + v +
-                      ".size(3), " + v + ".size(4)], dtype=" + v + ".dtype)");
+        s_.let("torch.cat([" +
+               slot("torch.zeros([" + v + ".size(0), " + ch + ", " + std::to_string(past) + ", " +
+                    v + ".size(3), " + v + ".size(4)], dtype=" + v + ".dtype)") +
+               ", " + v + "], 2)");
+    new_slots_.push_back(w + "[:, :, 1:]");
     return let(conv_call(name, layer, x, folded, w, folded.weight, o.stride,
                          {0, o.padding[1], o.padding[2]}, at::MemoryFormat::Contiguous, relu),
                c_out, Layout::kClip);
@@ -230,17 +227,26 @@ NetValue StepScriptBackend::conv_bn(const std::string& name, const ConvBnImpl& l
     throw std::logic_error("ConvBn: " + name + ": kernel " + script_list(o.kernel) +
                            " is neither spatial nor temporal, so a folded clip can't take it");
   }
-  // frames [N, C, H, W] -> [N, C, 1, H*W] and back, views of channels-last memory
-  const std::string frame = s_.let(v + ".permute(0, 2, 3, 1).reshape(-1, 1, " + v + ".size(2) * " +
-                                   v + ".size(3), " + ch + ").permute(0, 3, 1, 2)");
-  const std::string w =
-      window(frame, "torch.zeros([" + frame + ".size(0), " + ch + ", " + std::to_string(past) +
-                        ", " + frame + ".size(3)], dtype=" + frame + ".dtype)");
-  const std::string y = s_.let(conv_call(name, layer, x, folded, w, folded.weight.squeeze(-1),
-                                         {1, 1}, {0, 0}, at::MemoryFormat::ChannelsLast, relu));
-  return let(y + ".permute(0, 2, 3, 1).reshape(-1, " + v + ".size(2), " + v + ".size(3), " +
-                 std::to_string(c_out) + ").permute(0, 3, 1, 2)",
-             c_out, Layout::kFoldedClip);
+  // One output frame of a (kt, 1, 1) conv is a 1x1 conv of the last kt
+  // frames stacked on the channels (oldest first): the frames [N, C, H, W]
+  // stay in their channels-last layout, and the weight is the windowed one's
+  // memory seen as [C_out, kt * C, 1, 1].
+  if (o.depthwise) throw std::logic_error("ConvBn: " + name + ": a depthwise temporal conv");
+  const std::string weight_name = name + "_weight";
+  s_.tensor(weight_name, folded.weight.squeeze(-1), at::MemoryFormat::ChannelsLast);
+  const std::string weight =
+      s_.alias(name + "_frames_weight", s_.registered(weight_name)
+                                            .permute({0, 2, 3, 1})
+                                            .reshape({c_out, o.kernel[0] * x.channels, 1, 1}));
+  const std::string w = s_.let("torch.cat([" +
+                               slot("torch.zeros([" + v + ".size(0), " + v + ".size(2), " + v +
+                                    ".size(3), " + std::to_string(past * x.channels) +
+                                    "], dtype=" + v + ".dtype).permute(0, 3, 1, 2)") +
+                               ", " + v + "], 1)");
+  new_slots_.push_back(w + "[:, " + ch + ":]");
+  const std::string y =
+      "torch.conv2d(" + w + ", " + weight + ", " + s_.tensor(name + "_bias", folded.bias) + ")";
+  return let(relu ? "torch.relu_(" + y + ")" : y, c_out, Layout::kFoldedClip);
 }
 
 std::string StepScriptBackend::slot(const std::string& empty_value) {

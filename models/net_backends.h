@@ -77,7 +77,9 @@ class ScriptBackend : public NetBackend {
 // slot of the state, a List[Tensor] named `state` whose item 0 is a header
 // the backend does not touch:
 //   the motion input   the previous input frame;
-//   a conv over kt frames   its last kt - 1 input frames;
+//   a conv over kt frames   its last kt - 1 input frames (a (kt, 1, 1) conv of
+//                           frames: stacked on the channels, so the step is
+//                           one 1x1 conv over the window);
 //   the causal shift   the previous frame's shifted channels;
 //   pool               the last T frames' pooled features: the running mean
 //                      over the window.

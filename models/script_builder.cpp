@@ -25,6 +25,20 @@ std::string ScriptBuilder::tensor(const std::string& name, const at::Tensor& val
   return "self." + attr;
 }
 
+std::string ScriptBuilder::alias(const std::string& name, const at::Tensor& view) {
+  const std::string attr = scope_ + "_" + name;
+  if (module_.hasattr(attr)) return "self." + attr;
+  bool shares = false;
+  for (const auto& p : module_.parameters()) shares = shares || view.is_alias_of(p);
+  if (!shares) throw std::logic_error("ScriptBuilder: " + attr + " is not a view of a parameter");
+  module_.register_parameter(attr, view, /*is_buffer=*/false);
+  return "self." + attr;
+}
+
+at::Tensor ScriptBuilder::registered(const std::string& name) const {
+  return module_.attr(scope_ + "_" + name).toTensor();
+}
+
 std::string ScriptBuilder::let(const std::string& expr) {
   const std::string name = "v" + std::to_string(next_++);
   emit(name + " = " + expr);
