@@ -32,6 +32,9 @@ void ClipSamplerOptions::visit(ConfigVisitor& v) {
           "> 0: sample clips at this rate instead of frame_stride");
   v.choice("short_video", short_video, short_video_names(),
            "padding of videos shorter than a clip");
+  v.field("past_frames", past_frames, 0, 512,
+          "training clips of a causal model: this many frames before the T, pooled over the "
+          "last T, as its stream sees them (half the steps train without them)");
 }
 
 ClipSampler::ClipSampler(ClipSamplerOptions options) : options_(options) {
@@ -41,6 +44,10 @@ ClipSampler::ClipSampler(ClipSamplerOptions options) : options_(options) {
   if (!(options_.frame_stride >= 1)) {
     throw std::invalid_argument("frame_stride must be >= 1, got " +
                                 std::to_string(options_.frame_stride));
+  }
+  if (options_.past_frames < 0) {
+    throw std::invalid_argument("past_frames must be >= 0, got " +
+                                std::to_string(options_.past_frames));
   }
   if (!(options_.target_fps >= 0)) {
     throw std::invalid_argument("target_fps must be >= 0, got " +
@@ -75,7 +82,13 @@ std::vector<int64_t> ClipSampler::random_clip(int64_t num_frames, double source_
   if (num_frames < 1) throw std::invalid_argument("random_clip: video has no frame");
   const double s = stride(source_fps);
   const int64_t last_start = static_cast<int64_t>(std::floor(max_start(num_frames, s)));
-  return clip_at(static_cast<double>(rng.uniform_int(0, last_start)), num_frames, s);
+  const double start = static_cast<double>(rng.uniform_int(0, last_start));
+  std::vector<int64_t> indices;
+  for (int t = options_.past_frames; t > 0; --t)
+    indices.push_back(std::max<int64_t>(0, source_frame_index(start - t * s)));
+  const std::vector<int64_t> clip = clip_at(start, num_frames, s);
+  indices.insert(indices.end(), clip.begin(), clip.end());
+  return indices;
 }
 
 std::vector<int64_t> ClipSampler::eval_clip(int64_t num_frames, double source_fps, int clip,

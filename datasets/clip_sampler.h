@@ -35,6 +35,10 @@ struct ClipSamplerOptions {
   double frame_stride = 2;  // source frames between clip frames (>= 1); ignored if target_fps > 0
   double target_fps = 0;    // > 0: sample at this rate instead of frame_stride
   ShortVideoPolicy short_video = ShortVideoPolicy::kLoop;
+  // Training clips only: this many frames before the T, at the same stride
+  // (a frame before the video's first is its first), so a causal model
+  // trains on the past its stream carries (TrainConfig: data.past_frames).
+  int past_frames = 0;
 
   void visit(ConfigVisitor& v);
 };
@@ -48,7 +52,7 @@ class ClipSampler {
   double stride(double source_fps) const;
 
   // Indices (into a video of `num_frames` >= 1 frames) of a training clip
-  // starting at a random offset drawn from `rng`.
+  // starting at a random offset drawn from `rng`: past_frames + T of them.
   std::vector<int64_t> random_clip(int64_t num_frames, double source_fps, Rng& rng) const;
 
   // Indices of clip `clip` of `num_clips` evaluation clips: with one clip the

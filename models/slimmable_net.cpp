@@ -146,7 +146,7 @@ NetValue SlimmableNet::apply_classify(NetBackend& b, const NetValue& features) c
 }
 
 at::Tensor SlimmableNet::features(const at::Tensor& clips, const ForwardContext& ctx) const {
-  EagerBackend b(ctx, clips.size(2));
+  EagerBackend b(ctx, clips.size(2), ctx.pooled_frames);
   return apply_features(b, EagerBackend::value(clips)).tensor;
 }
 

@@ -68,6 +68,7 @@ std::vector<double> sandwich_step(SlimmableNet& model, const at::Tensor& clips,
   at::Tensor teacher;
   for (const WidthChoice& choice : choices) {
     ForwardContext ctx{choice.width, choice.index};
+    ctx.pooled_frames = o.pooled_frames;
     const at::Tensor logits = model.forward(clips, ctx);
     at::Tensor loss;
     if (choice.widest || !o.distill || !teacher.defined()) {

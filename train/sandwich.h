@@ -44,6 +44,9 @@ struct SandwichOptions {
   // to +24 at the narrowest on the benchmark's test clips, both seeds
   // (docs/benchmarks.md, "Training: slimmable against trained alone").
   double narrow_weight = 0.5;
+  // > 0: the clips carry past frames; each width pools over the last this
+  // many (ForwardContext::pooled_frames).
+  int64_t pooled_frames = 0;
 };
 
 // A loss that is NaN or infinite, with the width where it appeared.

@@ -124,6 +124,10 @@ void check(const TrainConfig& c) {
          std::to_string(c.train.epochs) + "), got " + std::to_string(c.train.widest_first_epochs) +
          ": the narrower widths would never train");
   }
+  if (c.data.clip.past_frames > 0 && !c.model.causal) {
+    fail("data.past_frames: only a causal model (model.causal: true) streams with a past; got " +
+         std::to_string(c.data.clip.past_frames) + " for a model that sees the whole window");
+  }
   if (c.gate.enabled && w.size() < 2)
     fail("gate.enabled: a gate needs at least 2 widths in model.widths");
 }

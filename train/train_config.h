@@ -29,7 +29,7 @@ struct DataConfig {
   int synth_train_per_class = SynthOptions{}.train_per_class;
   int synth_val_per_class = SynthOptions{}.val_per_class;
   int synth_test_per_class = SynthOptions{}.test_per_class;
-  ClipSamplerOptions clip;         // data.frames, frame_stride, target_fps, short_video
+  ClipSamplerOptions clip;  // data.frames, frame_stride, target_fps, short_video, past_frames
   ClipTransformOptions transform;  // data.short_side, crop, brightness, contrast, mean, std, ...
   std::string flip_pairs = "swipe_left:swipe_right,rotate_cw:rotate_ccw";
   int workers = DataLoaderOptions{}.workers;

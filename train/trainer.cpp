@@ -32,6 +32,7 @@ namespace adaptive {
 namespace {
 
 constexpr uint64_t kWidthStream = 0x57494454ULL;  // seeds of per-step width sampling
+constexpr uint64_t kPastStream = 0x50415354ULL;   // seeds of per-step past frames (kept or not)
 
 }  // namespace
 
@@ -223,11 +224,24 @@ struct Trainer::Impl {
     const auto choices = sample_step_widths(sampling, model->widths(), model->options().width_mode,
                                             t.random_widths, rng);
     clear_gradients(*optimizer);
+    // Clips with past frames (data.past_frames): half the steps keep them,
+    // as a stream sees its window, half the window alone, as a window or a
+    // rebuilt stream sees it.
+    at::Tensor clips = batch.clips;
+    SandwichOptions sandwich{t.distill, t.distill_temperature, t.label_smoothing, t.narrow_weight};
+    const int64_t window = config.data.clip.frames;
+    if (clips.size(2) > window) {
+      Rng past(derive_seed(t.seed, {kPastStream, static_cast<uint64_t>(state.step)}));
+      if (past.uniform(0, 1) < 0.5) {
+        sandwich.pooled_frames = window;
+      } else {
+        clips = clips.narrow(2, clips.size(2) - window, window);
+      }
+    }
     std::vector<double> losses;
     try {
-      losses = accumulated_sandwich_step(
-          *model, batch.clips.to(device), batch.labels.to(device), choices,
-          {t.distill, t.distill_temperature, t.label_smoothing, t.narrow_weight}, t.accumulate);
+      losses = accumulated_sandwich_step(*model, clips.to(device), batch.labels.to(device), choices,
+                                         sandwich, t.accumulate);
     } catch (const NonFiniteLoss& e) {
       const fs::path last = run_dir.checkpoint("last.pt");
       throw std::runtime_error("training diverged at epoch " + std::to_string(state.epoch + 1) +

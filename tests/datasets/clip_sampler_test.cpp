@@ -56,6 +56,28 @@ TEST_CASE("training clips jitter in time, deterministically", "[datasets][sample
   CHECK(*starts.rbegin() == 13);
 }
 
+TEST_CASE("training clips with past frames: the same clip after that many frames before it",
+          "[datasets][sampler]") {
+  ClipSampler plain({4, 2, 0, ShortVideoPolicy::kLoop});
+  ClipSampler with_past({4, 2, 0, ShortVideoPolicy::kLoop, /*past_frames=*/3});
+  std::set<int64_t> firsts;
+  for (uint64_t seed = 0; seed < 100; ++seed) {
+    Rng a(seed), b(seed);
+    const Indices clip = plain.random_clip(20, 25, a), long_clip = with_past.random_clip(20, 25, b);
+    REQUIRE(long_clip.size() == 7);
+    CHECK(Indices(long_clip.begin() + 3, long_clip.end()) == clip);
+    for (int t = 0; t < 3; ++t)  // at the stride, the video's first frame before it starts
+      CHECK(long_clip[t] == std::max<int64_t>(0, clip.front() - 2 * (3 - t)));
+    firsts.insert(long_clip.front());
+  }
+  CHECK(*firsts.begin() == 0);  // starts near the beginning repeat frame 0
+  CHECK(*firsts.rbegin() == 7);
+  // Evaluation clips are windows: no past.
+  CHECK(with_past.eval_clip(20, 25) == plain.eval_clip(20, 25));
+  CHECK_THROWS_WITH(ClipSampler({4, 2, 0, ShortVideoPolicy::kLoop, -1}),
+                    "past_frames must be >= 0, got -1");
+}
+
 TEST_CASE("sampler options are validated", "[datasets][sampler]") {
   CHECK_THROWS_WITH(ClipSampler({0, 2, 0, ShortVideoPolicy::kLoop}),
                     "clip frames must be >= 1, got 0");

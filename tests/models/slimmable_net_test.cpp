@@ -141,6 +141,36 @@ TEST_CASE("a causal model's frame features depend on no later frame", "[models][
   }
 }
 
+TEST_CASE(
+    "a causal model pools a clip with past frames over its last T, the past read as a stream "
+    "reads it",
+    "[models][causal]") {
+  ModelOptions o;
+  o.num_classes = 4;
+  o.widths = {0.5, 1.0};
+  o.blocks = {1, 1};
+  o.causal = true;
+  auto model = test::trained_looking(o);
+  torch::NoGradGuard no_grad;
+  const at::Tensor x = torch::randn({2, 3, 7, 16, 16});  // 3 past frames, then a window of 4
+  for (int i = 0; i < 2; ++i) {
+    ForwardContext ctx = model->at_width(i);
+    ctx.pooled_frames = 4;
+    const at::Tensor pooled = model->features(x, ctx);
+    at::Tensor sum;  // frames 3..6, each from every frame before it
+    for (int64_t k = 3; k < 7; ++k) {
+      EagerBackend b(model->at_width(i), k + 1, /*pool_window=*/1);
+      const at::Tensor f =
+          model->apply_features(b, EagerBackend::value(x.narrow(2, 0, k + 1))).tensor;
+      sum = k == 3 ? f : sum + f;
+    }
+    CHECK(torch::allclose(pooled, sum / 4, 1e-4, 1e-5));
+    // The window alone (its past padded) is another answer: the past counts.
+    const at::Tensor window = model->features(x.narrow(2, 3, 4), model->at_width(i));
+    CHECK_FALSE(torch::allclose(pooled, window, 1e-3, 1e-4));
+  }
+}
+
 TEST_CASE("frames with motion: the clip's frame differences, folded into channels-last frames",
           "[models][fold]") {
   torch::manual_seed(7);

@@ -63,6 +63,9 @@ TEST_CASE("train config errors name the key, what was expected and what came", "
         "widths would never train");
   CHECK(config_error(R"({"data": {"crop": 100}})") ==
         "data.crop: expected at most data.short_side (72), got 100");
+  CHECK(config_error(R"({"data": {"past_frames": 8}})") ==
+        "data.past_frames: only a causal model (model.causal: true) streams with a past; got 8 "
+        "for a model that sees the whole window");
   CHECK(config_error(R"({"schema_version": 2})") ==
         "schema_version: expected an integer in [1, 1], got 2");
   // A bad value from --set names the option.
