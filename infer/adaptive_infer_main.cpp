@@ -111,9 +111,8 @@ cxxopts::Options command_line() {
       "overlay", "write the annotated video here (.avi)", cxxopts::value<std::string>())(
       "truth", "ground-truth timeline (JSON) to score the run against",
       cxxopts::value<std::string>())("threads",
-                                     "compute threads (0: all cores, and a live source runs each "
-                                     "width on 1 or all of them, whichever spends less CPU and "
-                                     "meets the deadline, measured at warm-up)",
+                                     "compute threads (0: each width on 1 or all cores, whichever "
+                                     "spends less CPU and keeps up, measured at warm-up)",
                                      cxxopts::value<int>()->default_value("0"))(
       "strict",
       "a video that ends early or fails to decode mid-way is an error (default: the windows "

@@ -25,16 +25,16 @@ PassCost time_pass(const std::function<void()>& pass, double gap_ms) {
 
 int pick_threads(const std::vector<ThreadTiming>& timings, double deadline_ms) {
   if (timings.empty()) throw std::invalid_argument("pick_threads: no timing");
+  const ThreadTiming& fastest = *std::min_element(
+      timings.begin(), timings.end(),
+      [](const ThreadTiming& a, const ThreadTiming& b) { return a.pass_ms < b.pass_ms; });
+  const double limit_ms = deadline_ms > 0 ? 0.5 * deadline_ms : kThreadSlack * fastest.pass_ms;
   const ThreadTiming* best = nullptr;
   for (const ThreadTiming& t : timings) {
-    if (deadline_ms > 0 && t.pass_ms > 0.5 * deadline_ms) continue;
+    if (t.pass_ms > limit_ms) continue;
     if (!best || t.cpu_ms < best->cpu_ms) best = &t;
   }
-  if (best) return best->threads;
-  return std::min_element(
-             timings.begin(), timings.end(),
-             [](const ThreadTiming& a, const ThreadTiming& b) { return a.pass_ms < b.pass_ms; })
-      ->threads;
+  return best ? best->threads : fastest.threads;
 }
 
 ThreadPlan::ThreadPlan(std::vector<int> per_width, std::vector<double> one_thread_ms)

@@ -1,4 +1,4 @@
-// How many compute threads each width's passes run on, for a live source.
+// How many compute threads each width's passes run on.
 //
 // On a few cores shared with the reading thread, the decoder and other
 // programs, LibTorch's OpenMP threads spin at their barriers while they wait
@@ -10,9 +10,13 @@
 // the other hand, needs both cores to keep up. So before a live run each
 // width is timed at one thread and at all of them, each pass after an idle
 // gap, and runs at the count that spends the least CPU time per window while
-// its pass takes at most half the deadline (none does: the fastest). A width
-// on more than one thread whose pass later takes over twice its one-thread
-// time (the machine got busier) drops to one thread for the rest of the run.
+// its pass takes at most half the deadline (none does: the fastest). A file
+// is timed the same way before its first window, with no gap: back to back,
+// a demo-model window took 4.4 ms on one thread and 4.3 ms on two, which
+// spent twice the CPU, and a stream's one-frame step ran faster on one. A
+// width on more than one thread whose pass later takes over twice its
+// one-thread time (the machine got busier) drops to one thread for the rest
+// of the run.
 #pragma once
 
 #include <functional>
@@ -38,8 +42,12 @@ struct ThreadTiming {
 };
 
 // The thread count among `timings` (one width's) that spends the least CPU
-// while its pass takes at most half of `deadline_ms` (<= 0: no deadline);
-// when none does, the fastest. Throws std::invalid_argument when empty.
+// while its pass takes at most half of `deadline_ms`; when none does, the
+// fastest. With no deadline (<= 0: a file, whose windows run back to back),
+// the least CPU among the counts within kThreadSlack of the fastest pass: a
+// team of threads must buy more than that in time to be worth its CPU.
+// Throws std::invalid_argument when empty.
+constexpr double kThreadSlack = 1.2;
 int pick_threads(const std::vector<ThreadTiming>& timings, double deadline_ms);
 
 // The threads of each width's passes. Empty: every pass on the process's.

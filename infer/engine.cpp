@@ -282,16 +282,9 @@ double live_deadline_ms(const InferOptions& o, double model_fps) {
   return model_fps > 0 ? 1000.0 * static_cast<double>(o.reader.stride) / model_fps : 0;
 }
 
-// What a live run does before its source opens: every width warmed up
-// through the methods the policy calls, then (InferOptions::choose_threads)
-// each width's compute threads chosen (infer/compute_threads.h), each pass
-// after an idle gap as long as the time between windows, at most 50 ms.
-struct LiveStart {
-  double seconds = 0;
-  ThreadPlan threads;
-};
+}  // namespace
 
-LiveStart start_live(const ModelArtifact& model, const InferOptions& options) {
+RunStart start_run(const ModelArtifact& model, const InferOptions& options, bool live) {
   const auto start = Clock::now();
   const auto& in = model.metadata().input;
   // Blank windows, each width's a window after its last: a stream's pass
@@ -313,16 +306,18 @@ LiveStart start_live(const ModelArtifact& model, const InferOptions& options) {
     }
     for (int i = 0; i < model.num_widths(); ++i) pass(i);
   }
-  LiveStart live;
+  RunStart run;
   if (options.choose_threads) {
-    const double deadline_ms = live_deadline_ms(options, in.fps);
-    const double gap_ms = deadline_ms > 0 ? std::min(deadline_ms, 50.0) : 50.0;
-    live.threads =
+    const double deadline_ms = live ? live_deadline_ms(options, in.fps) : 0;
+    const double gap_ms = !live ? 0 : deadline_ms > 0 ? std::min(deadline_ms, 50.0) : 50.0;
+    run.threads =
         choose_thread_plan(pass, model.num_widths(), at::get_num_threads(), deadline_ms, gap_ms);
   }
-  live.seconds = seconds_since(start);
-  return live;
+  run.seconds = seconds_since(start);
+  return run;
 }
+
+namespace {
 
 // Runs over `source` with options already validated.
 RunSummary run_windows(const ModelArtifact& model, std::unique_ptr<FrameSource> source,
@@ -443,7 +438,7 @@ RunSummary run_windows(const ModelArtifact& model, std::unique_ptr<FrameSource> 
   summary.streaming = model_passes.streaming();
   for (int64_t f : passes.frames) summary.frames_computed += f;
   cost.time_saving = cost.full_width_model_s > 0 ? 1 - cost.model_s / cost.full_width_model_s : 0;
-  if (summary.live) summary.live->threads_per_width = passes.threads.per_width();
+  summary.threads_per_width = passes.threads.per_width();
   return summary;
 }
 
@@ -499,16 +494,18 @@ nlohmann::json window_json(const WindowResult& r) {
 }
 
 RunSummary run_inference(const ModelArtifact& model, const std::string& input,
-                         const InferOptions& options, const WindowCallback& on_window) {
+                         const InferOptions& options, const WindowCallback& on_window,
+                         const RunStart* start) {
   options.validate();
-  // A live source is warmed up for before it is opened, so no frame waits.
-  LiveStart start;
-  if (opens_live(input, options.input)) start = start_live(model, options);
+  // Started before the source opens, so that no live frame waits for it.
+  const RunStart own =
+      start ? RunStart() : start_run(model, options, opens_live(input, options.input));
+  if (!start) start = &own;
   InputOptions input_options = options.input;
   input_options.live.stop = options.stop;
-  RunSummary summary = run_windows(model, open_input(input, input_options), options, on_window,
-                                   std::move(start.threads));
-  if (summary.live) summary.live->warmup_s = start.seconds;
+  RunSummary summary =
+      run_windows(model, open_input(input, input_options), options, on_window, start->threads);
+  summary.warmup_s = start->seconds;
   return summary;
 }
 
@@ -546,19 +543,16 @@ nlohmann::json summary_json(const RunSummary& s, const ModelArtifact& model) {
   j["time_saving"] = c.time_saving;
   j["pass_ms"] = pass_ms;
   if (c.energy_j >= 0) j["energy_j"] = c.energy_j;
+  j["warmup_s"] = s.warmup_s;
+  if (!s.threads_per_width.empty()) j["threads_per_width"] = s.threads_per_width;
   if (!s.error.empty()) j["error"] = s.error;
   if (!s.warning.empty()) j["warning"] = s.warning;
   if (s.stopped) j["stopped"] = true;
   if (s.live) {
     const LiveSummary& l = *s.live;
-    j["live"] = {{"deadline_ms", l.deadline_ms},
-                 {"missed_deadlines", l.missed_deadlines},
-                 {"dropped_frames", l.dropped_frames},
-                 {"dropped_windows", l.dropped_windows},
-                 {"reconnects", l.reconnects},
-                 {"delay_ms", percentiles_json(l.delay_ms)},
-                 {"warmup_s", l.warmup_s}};
-    if (!l.threads_per_width.empty()) j["live"]["threads_per_width"] = l.threads_per_width;
+    j["live"] = {{"deadline_ms", l.deadline_ms},       {"missed_deadlines", l.missed_deadlines},
+                 {"dropped_frames", l.dropped_frames}, {"dropped_windows", l.dropped_windows},
+                 {"reconnects", l.reconnects},         {"delay_ms", percentiles_json(l.delay_ms)}};
   }
   if (s.truth) {
     const TruthScore& t = *s.truth;

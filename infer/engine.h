@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "datasets/live_source.h"
+#include "infer/compute_threads.h"
 #include "infer/model_artifact.h"
 #include "infer/model_passes.h"
 #include "infer/scoring.h"
@@ -30,8 +31,8 @@ struct InferOptions {
   double battery_pct = -1;                // fixed battery level (< 0: none)
   std::string battery_file;               // sysfs-style capacity file, re-read while running
   std::string idle_label = "no_gesture";  // the label of "nothing happening" (if the model has it)
-  // Live: choose each width's compute threads at warm-up, up to the
-  // process's (infer/compute_threads.h). Off: every pass on the process's.
+  // Choose each width's compute threads at warm-up, up to the process's
+  // (infer/compute_threads.h). Off: every pass on the process's.
   bool choose_threads = false;
   // Stream a causal model frame by frame (infer/model_passes.h): auto where
   // the model can, on (an error where it cannot), off: windowed passes.
@@ -78,10 +79,6 @@ struct LiveSummary {
   int64_t dropped_frames = 0, dropped_windows = 0;
   int64_t reconnects = 0;
   Percentiles delay_ms;
-  double warmup_s = 0;  // warming every width up (and choosing threads) before the source opened
-  // Compute threads of each width's passes at the end of the run
-  // (InferOptions::choose_threads; empty: the process's, all widths).
-  std::vector<int> threads_per_width;
 };
 
 // What a run cost the device, in time and CPU time (the energy proxy), beside
@@ -119,11 +116,28 @@ struct RunSummary {
   bool streaming = false;       // the passes streamed (infer/model_passes.h)
   int64_t frames_computed = 0;  // model frames the passes computed
   DeviceCost cost;
+  double warmup_s = 0;  // warming every width up (and choosing threads) before the source opened
+  // Compute threads of each width's passes at the end of the run
+  // (InferOptions::choose_threads; empty: the process's, all widths).
+  std::vector<int> threads_per_width;
   std::optional<LiveSummary> live;
   std::optional<TruthScore> truth;
 };
 
 using WindowCallback = std::function<void(const WindowResult&, const Window&)>;
+
+// What a run does before its source opens: every width runs on a blank
+// clip, through the methods the policy calls, so that no window pays the
+// TorchScript executor's first, unoptimised passes; then, with
+// InferOptions::choose_threads, each width's compute threads are chosen
+// (infer/compute_threads.h), each pass followed by the idle gap a live
+// source leaves (the time between windows, at most 50 ms; none for a file,
+// whose windows run back to back).
+struct RunStart {
+  double seconds = 0;  // RunSummary::warmup_s
+  ThreadPlan threads;
+};
+RunStart start_run(const ModelArtifact& model, const InferOptions& options, bool live);
 
 // Runs the model over `input` (video file, frame folder, stream URL or
 // camera: datasets/live_source.h open_input). Throws std::invalid_argument
@@ -135,11 +149,14 @@ using WindowCallback = std::function<void(const WindowResult&, const Window&)>;
 // late to take is dropped (Window::dropped_before). Each window has a
 // deadline, ThrottleOptions::max_latency_ms or else the time between two
 // windows: the throttle caps the width by it (decision `deadline`) and the
-// summary counts the windows that missed it. Before a live source is opened,
-// every width runs on a blank clip so that no window pays the executor's
-// first, unoptimised passes (LiveSummary::warmup_s).
+// summary counts the windows that missed it.
+//
+// Before the source is opened the run starts (start_run), unless `start`
+// gives one made before for the same model and options (a manifest's clips
+// share one).
 RunSummary run_inference(const ModelArtifact& model, const std::string& input,
-                         const InferOptions& options, const WindowCallback& on_window);
+                         const InferOptions& options, const WindowCallback& on_window,
+                         const RunStart* start = nullptr);
 // The same over any frame source (tests; no warm-up).
 RunSummary run_inference(const ModelArtifact& model, std::unique_ptr<FrameSource> source,
                          const InferOptions& options, const WindowCallback& on_window);

@@ -132,15 +132,18 @@ void run_manifest(const ModelArtifact& model, const std::string& manifest, const
   ManifestTally tally;
   InferOptions clip_options = o;
   clip_options.throttle.gate_probe_first = true;  // a clip is a run of its own: it probes
+  const RunStart start = start_run(model, clip_options, /*live=*/false);  // once for every clip
   for (const SampleEntry& sample : index.samples) {
     WindowResult best;
     best.confidence = -1;
     RunSummary s;
     try {
-      s = run_inference(model, sample.path, clip_options,
-                        [&](const WindowResult& r, const Window&) {
-                          if (r.confidence > best.confidence) best = r;
-                        });
+      s = run_inference(
+          model, sample.path, clip_options,
+          [&](const WindowResult& r, const Window&) {
+            if (r.confidence > best.confidence) best = r;
+          },
+          &start);
     } catch (const BadSampleError& e) {
       std::cerr << "adaptive-infer: skipping " << e.what() << "\n";
       ++tally.skipped;

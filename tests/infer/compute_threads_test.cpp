@@ -8,8 +8,10 @@
 
 using namespace adaptive;
 
-TEST_CASE("threads: the least CPU that meets half the deadline, else the fastest",
-          "[infer][threads]") {
+TEST_CASE(
+    "threads: the least CPU that meets half the deadline, else the fastest, and with none "
+    "within 1.2x of the fastest",
+    "[infer][threads]") {
   // A small width after an idle gap: one thread is faster and cheaper.
   CHECK(pick_threads({{1, 2.6, 2.7}, {2, 12.7, 26.1}}, 187.5) == 1);
   // A large width: both meet the deadline, one thread spends less CPU.
@@ -18,8 +20,12 @@ TEST_CASE("threads: the least CPU that meets half the deadline, else the fastest
   CHECK(pick_threads({{1, 120.0, 121.0}, {2, 70.0, 140.0}}, 187.5) == 2);
   // Neither does: the fastest.
   CHECK(pick_threads({{1, 300.0, 301.0}, {2, 200.0, 390.0}}, 187.5) == 2);
-  // No deadline (unknown frame rate): the least CPU.
-  CHECK(pick_threads({{1, 300.0, 301.0}, {2, 200.0, 390.0}}, 0) == 1);
+  // No deadline (a file's windows, back to back): the least CPU within 1.2x
+  // of the fastest. A small model gains nothing from a second thread...
+  CHECK(pick_threads({{1, 4.4, 4.4}, {2, 4.3, 8.5}}, 0) == 1);
+  CHECK(pick_threads({{1, 1.3, 1.3}, {2, 2.7, 5.3}}, 0) == 1);
+  // ... a large one runs 1.7x faster on two: worth it.
+  CHECK(pick_threads({{1, 300.0, 301.0}, {2, 176.0, 350.0}}, 0) == 2);
   CHECK_THROWS_AS(pick_threads({}, 100), std::invalid_argument);
 }
 

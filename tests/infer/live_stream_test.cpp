@@ -215,23 +215,31 @@ TEST_CASE("a file with --realtime is delivered at its own frame rate", "[infer][
   CHECK(took >= 5.9);  // 96 frames at 16 fps: frame 95 comes 5.94 s after frame 0
   CHECK(summary["wall_s"].get<double>() >= 5.9);
   REQUIRE(summary.contains("live"));
-  // Every width ran on a blank clip before the first window (engine.cpp start_live).
-  CHECK(summary["live"]["warmup_s"].get<double>() > 0);
+  // Every width ran on a blank clip before the first window (engine.cpp start_run).
+  CHECK(summary["warmup_s"].get<double>() > 0);
   // With the default threads each width got its own count, one or all cores.
-  const json& threads = summary["live"]["threads_per_width"];
+  const json& threads = summary["threads_per_width"];
   REQUIRE(threads.size() == 2);
   for (const auto& t : threads) CHECK((t == 1 || t == std::thread::hardware_concurrency()));
   // Given --threads, every pass runs on them: no choice is made.
   const auto fixed =
       test::run_command(infer_command("--input " + stream_video() + " --realtime --threads 1"), 60);
   REQUIRE(fixed.rc == 0);
-  CHECK_FALSE(summary_of(fixed.output)["live"].contains("threads_per_width"));
+  CHECK_FALSE(summary_of(fixed.output).contains("threads_per_width"));
   // Dropping (when a run is slower than its source) is tested with a
   // deliberately slow consumer in adaptive_infer_test.cpp (the engine) and
   // window_reader_test.cpp (the reader); this run keeps up
   // or not as the machine allows, but every frame is accounted for.
   CHECK(summary["frames"] == 96);
   CHECK_THAT(r.output, !Catch::Contains("the stream ended"));  // a file is not a stream
+  // Not paced, the same file warms up and chooses each width's threads too,
+  // timed back to back (compute_threads.h).
+  const auto unpaced = test::run_command(infer_command("--input " + stream_video()), 60);
+  REQUIRE(unpaced.rc == 0);
+  const json file_summary = summary_of(unpaced.output);
+  CHECK_FALSE(file_summary.contains("live"));
+  CHECK(file_summary["warmup_s"].get<double>() > 0);
+  REQUIRE(file_summary["threads_per_width"].size() == 2);
 }
 
 TEST_CASE("SIGINT ends a live run cleanly: summary written, overlay playable",
