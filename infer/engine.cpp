@@ -423,6 +423,7 @@ RunSummary run_windows(const ModelArtifact& model, std::unique_ptr<FrameSource> 
   const size_t widest = widths.size() - 1;
   double widest_frame_ms = passes.frame_ms(widest);
   if (widest_frame_ms == 0 && last_window) {  // the widest never ran: time it now
+    passes.before(static_cast<int>(widest));  // on the threads it would have run on
     std::vector<double> frame_ms;
     for (int i = 0; i < kWidestTimingPasses; ++i) {
       ModelPasses fresh(model, options.streaming, options.reader.stride);  // a rebuild each time
