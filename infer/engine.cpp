@@ -308,8 +308,11 @@ RunStart start_run(const ModelArtifact& model, const InferOptions& options, bool
   }
   RunStart run;
   if (options.choose_threads) {
-    const double deadline_ms = live ? live_deadline_ms(options, in.fps) : 0;
-    const double gap_ms = !live ? 0 : deadline_ms > 0 ? std::min(deadline_ms, 50.0) : 50.0;
+    double deadline_ms = 0, gap_ms = 0;  // a file: passes back to back, no deadline
+    if (live) {
+      deadline_ms = live_deadline_ms(options, in.fps);
+      gap_ms = deadline_ms > 0 ? std::min(deadline_ms, 50.0) : 50.0;
+    }
     run.threads =
         choose_thread_plan(pass, model.num_widths(), at::get_num_threads(), deadline_ms, gap_ms);
   }

@@ -234,10 +234,10 @@ NetValue StepScriptBackend::conv_bn(const std::string& name, const ConvBnImpl& l
   if (o.depthwise) throw std::logic_error("ConvBn: " + name + ": a depthwise temporal conv");
   const std::string weight_name = name + "_weight";
   s_.tensor(weight_name, folded.weight.squeeze(-1), at::MemoryFormat::ChannelsLast);
-  const std::string weight =
-      s_.alias(name + "_frames_weight", s_.registered(weight_name)
-                                            .permute({0, 2, 3, 1})
-                                            .reshape({c_out, o.kernel[0] * x.channels, 1, 1}));
+  const std::string weight = s_.alias(name + "_frames_weight", weight_name,
+                                      s_.registered(weight_name)
+                                          .permute({0, 2, 3, 1})
+                                          .reshape({c_out, o.kernel[0] * x.channels, 1, 1}));
   const std::string w = s_.let("torch.cat([" +
                                slot("torch.zeros([" + v + ".size(0), " + v + ".size(2), " + v +
                                     ".size(3), " + std::to_string(past * x.channels) +

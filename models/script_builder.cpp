@@ -25,12 +25,12 @@ std::string ScriptBuilder::tensor(const std::string& name, const at::Tensor& val
   return "self." + attr;
 }
 
-std::string ScriptBuilder::alias(const std::string& name, const at::Tensor& view) {
+std::string ScriptBuilder::alias(const std::string& name, const std::string& base,
+                                 const at::Tensor& view) {
   const std::string attr = scope_ + "_" + name;
   if (module_.hasattr(attr)) return "self." + attr;
-  bool shares = false;
-  for (const auto& p : module_.parameters()) shares = shares || view.is_alias_of(p);
-  if (!shares) throw std::logic_error("ScriptBuilder: " + attr + " is not a view of a parameter");
+  if (!view.is_alias_of(registered(base)))
+    throw std::logic_error("ScriptBuilder: " + attr + " is not a view of " + scope_ + "_" + base);
   module_.register_parameter(attr, view, /*is_buffer=*/false);
   return "self." + attr;
 }

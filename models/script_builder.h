@@ -30,10 +30,11 @@ class ScriptBuilder {
   // (another method of the same width) is shared, not stored twice.
   std::string tensor(const std::string& name, const at::Tensor& value,
                      at::MemoryFormat memory = at::MemoryFormat::Contiguous);
-  // Registers `view`, a view of the memory of a tensor this scope registered
-  // (tensor()), as the parameter `name`: one stored copy, two shapes (the
-  // file keeps shared memory shared). Throws when `view` is not such a view.
-  std::string alias(const std::string& name, const at::Tensor& view);
+  // Registers `view`, a view of the memory of the tensor this scope
+  // registered as `base` (tensor()), as the parameter `name`: one stored
+  // copy, two shapes (the file keeps shared memory shared). Throws when
+  // `view` is not a view of it.
+  std::string alias(const std::string& name, const std::string& base, const at::Tensor& view);
   // The tensor this scope registered as `name`.
   at::Tensor registered(const std::string& name) const;
   // Emits `vN = expr`; returns vN.
