@@ -19,6 +19,8 @@
 #   EPOCHS=n      override train.epochs for every run (a shorter benchmark)
 #   SPLIT=file    the test split, default <data.root>/test.csv
 #   UNIVERSAL=0   skip the universal-mode run
+#   PLAIN_WIDTHS="1.0"  train plain twins at these widths only (default every
+#                 width; a large model's benchmark may afford the widest only)
 #   VARIANT="key=value ..."  also train, per seed, the slimmable network with
 #                 these config changes (a recipe to compare, e.g.
 #                 "train.narrow_weight=0.5"); reported beside the others
@@ -59,7 +61,7 @@ for seed in "${seeds[@]}"; do
     for kv in $VARIANT; do changes+=(--set "$kv"); done
     run "$dir/variant" --set "train.seed=$seed" "${changes[@]}"
   fi
-  for w in $widths; do
+  for w in ${PLAIN_WIDTHS:-$widths}; do
     run "$dir/plain-$w" --set "train.seed=$seed" --set "model.widths=[$w]" \
       --set train.sampling=single --set gate.enabled=false
   done
@@ -87,16 +89,19 @@ def stats(values):
 rows = []
 for w in widths:
     slim = [top1(f"{out}/seed{s}/slimmable", w) for s in seeds]
-    plain = [top1(f"{out}/seed{s}/plain-{w}", w) for s in seeds]
-    (sm, ss), (pm, ps) = stats([a for a, _ in slim]), stats([a for a, _ in plain])
+    trained = os.path.exists(f"{out}/seed{seeds[0]}/plain-{w}/test.json")  # PLAIN_WIDTHS
+    plain = [top1(f"{out}/seed{s}/plain-{w}", w) for s in seeds] if trained else []
+    (sm, ss) = stats([a for a, _ in slim])
+    (pm, ps) = stats([a for a, _ in plain]) if plain else (None, None)
     rows.append({"width": float(w), "mflops": slim[0][1], "slimmable": [a for a, _ in slim],
                  "plain": [a for a, _ in plain], "slimmable_mean": sm, "slimmable_spread": ss,
-                 "plain_mean": pm, "plain_spread": ps, "difference": sm - pm})
+                 "plain_mean": pm, "plain_spread": ps,
+                 "difference": sm - pm if plain else None})
     if variant:
         v = [top1(f"{out}/seed{s}/variant", w)[0] for s in seeds]
         vm, vs = stats(v)
         rows[-1].update({"variant": v, "variant_mean": vm, "variant_spread": vs,
-                         "variant_difference": vm - pm})
+                         "variant_difference": vm - pm if plain else None})
 universal = None
 udir = f"{out}/seed{seeds[0]}/universal"
 if os.path.exists(f"{udir}/test.json"):
@@ -106,8 +111,11 @@ print(f"\ntest split {split}; seeds {' '.join(seeds)}; top-1 mean ± half the ra
 print(f"{'width':>6} {'MFLOPs':>8} {'slimmable':>15} {'plain':>15} {'difference':>11}")
 def table(family, difference):  # one line per width: the family against the plain twins
     for r in rows:
-        print(f"{r['width']:>6g} {r['mflops']:8.1f} {r[family + '_mean']:8.1f} ± {r[family + '_spread']:4.1f}"
-              f" {r['plain_mean']:8.1f} ± {r['plain_spread']:4.1f} {r[difference]:+10.1f}")
+        line = f"{r['width']:>6g} {r['mflops']:8.1f} {r[family + '_mean']:8.1f} ± {r[family + '_spread']:4.1f}"
+        if r["plain_mean"] is None:
+            print(line + f" {'(no twin)':>15}")
+        else:
+            print(line + f" {r['plain_mean']:8.1f} ± {r['plain_spread']:4.1f} {r[difference]:+10.1f}")
 table("slimmable", "difference")
 if variant:
     print(f"variant ({variant}), against the same plain twins:")
@@ -116,10 +124,13 @@ if universal:
     print("universal (seed " + seeds[0] + "): " +
           ", ".join(f"{w}: {a:.1f}%" for w, a in universal.items()))
 full, narrower = rows[-1], rows[:-1]
-print(f"target full width >= plain - 0.5 pt: {'met' if full['difference'] >= -0.5 else 'NOT met'}"
-      f" ({full['difference']:+.1f})")
-missed = [r["width"] for r in narrower if r["difference"] < 0]
-print("target every narrower width >= its plain twin: " +
+if full["difference"] is None:
+    print("target full width >= plain - 0.5 pt: no full-width twin trained")
+else:
+    print(f"target full width >= plain - 0.5 pt: {'met' if full['difference'] >= -0.5 else 'NOT met'}"
+          f" ({full['difference']:+.1f})")
+missed = [r["width"] for r in narrower if r["difference"] is not None and r["difference"] < 0]
+print("target every narrower width with a twin >= its plain twin: " +
       ("met" if not missed else "NOT met at " + ", ".join(f"{w:g}" for w in missed)))
 json.dump({"split": split, "seeds": seeds, "widths": rows, "universal": universal,
            "variant": variant or None},
@@ -132,8 +143,9 @@ fig, ax = plt.subplots(figsize=(6, 4))
 x = [r["mflops"] for r in rows]
 ax.errorbar(x, [r["slimmable_mean"] for r in rows], yerr=[r["slimmable_spread"] for r in rows],
             marker="o", capsize=3, label="slimmable (one network)")
-ax.errorbar(x, [r["plain_mean"] for r in rows], yerr=[r["plain_spread"] for r in rows],
-            marker="s", capsize=3, label="plain, trained alone per width")
+twins = [r for r in rows if r["plain_mean"] is not None]
+ax.errorbar([r["mflops"] for r in twins], [r["plain_mean"] for r in twins],
+            yerr=[r["plain_spread"] for r in twins], marker="s", capsize=3, label="plain, trained alone per width")
 if variant:
     ax.errorbar(x, [r["variant_mean"] for r in rows], yerr=[r["variant_spread"] for r in rows],
                 marker="D", capsize=3, linestyle="--", label=f"slimmable, {variant}")
