@@ -304,7 +304,13 @@ RunStart start_run(const ModelArtifact& model, const InferOptions& options, bool
       blank.index = next_index[0]++;
       passes.probe(blank);
     }
-    for (int i = 0; i < model.num_widths(); ++i) pass(i);
+    for (int i = 0; i < model.num_widths(); ++i) {
+      pass(i);
+      if (passes.streaming()) {  // and a rebuild (a prefill): a window far from its last
+        next_index[static_cast<size_t>(i)] += in.frames;
+        pass(i);
+      }
+    }
   }
   RunStart run;
   if (options.choose_threads) {

@@ -152,6 +152,40 @@ std::pair<at::Tensor, at::Tensor> ModelArtifact::step_and_gate(const at::Tensor&
   return {out[0].toTensor(), out[1].toTensor()};
 }
 
+namespace {
+
+// Runs `method` (prefill or prefill_and_gate) on a clip at a width; `state`
+// becomes the one it returns last; returns the other outputs.
+std::vector<c10::IValue> run_prefill(torch::jit::Module& module, const std::string& method,
+                                     const at::Tensor& clip, int width_index,
+                                     ModelArtifact::StreamState& state) {
+  const auto out = module.get_method(method)({clip, int64_t{width_index}}).toTuple();
+  std::vector<c10::IValue> values = out->elements().vec();
+  const c10::List<at::Tensor> next = values.back().toTensorList();
+  state = {width_index, {next.begin(), next.end()}};
+  values.pop_back();
+  return values;
+}
+
+}  // namespace
+
+at::Tensor ModelArtifact::prefill(const at::Tensor& clip, int width_index,
+                                  StreamState& state) const {
+  check_streams();
+  check_width_index(width_index);
+  return run_prefill(*module_, "prefill", clip, width_index, state)[0].toTensor();
+}
+
+std::pair<at::Tensor, at::Tensor> ModelArtifact::prefill_and_gate(const at::Tensor& clip,
+                                                                  int width_index,
+                                                                  StreamState& state) const {
+  check_streams();
+  check_width_index(width_index);
+  if (!metadata_.has_gate) throw std::logic_error(path_ + ": the model has no gate");
+  const auto out = run_prefill(*module_, "prefill_and_gate", clip, width_index, state);
+  return {out[0].toTensor(), out[1].toTensor()};
+}
+
 at::Tensor ModelArtifact::probabilities(const at::Tensor& logits, int width_index) const {
   return torch::softmax(logits / metadata_.widths.at(width_index).temperature, 1);
 }

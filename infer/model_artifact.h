@@ -74,6 +74,13 @@ class ModelArtifact {
   at::Tensor step(const at::Tensor& frame, StreamState& state) const;
   std::pair<at::Tensor, at::Tensor> step_and_gate(const at::Tensor& frame,
                                                   StreamState& state) const;
+  // A clip [N, 3, T, H, W]'s logits at width_index, as forward_at gives
+  // them, and in `state` what T steps from init_state would have left: a
+  // stream started on a window in one batched pass. prefill_and_gate adds
+  // the gate head's scores (a gated model).
+  at::Tensor prefill(const at::Tensor& clip, int width_index, StreamState& state) const;
+  std::pair<at::Tensor, at::Tensor> prefill_and_gate(const at::Tensor& clip, int width_index,
+                                                     StreamState& state) const;
 
  private:
   void check_width_index(int width_index) const;  // throws std::out_of_range

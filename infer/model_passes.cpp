@@ -47,24 +47,30 @@ PassResult ModelPasses::run(const Window& w, int index, bool with_gate) {
   if (s.last_frame == last && (!with_gate || s.scores.defined())) {  // already there
     return {s.logits, s.scores, 0, 0};
   }
-  int64_t from = s.last_frame + 1;
-  if (s.last_frame < 0 || from < first || from > last || w.padded) {
-    s.state = model_.init_state(index);  // rebuild from the window's frames
-    from = first;
-  }
+  const int64_t from = s.last_frame + 1;
   s.scores = at::Tensor();
-  for (int64_t f = from; f <= last; ++f) {
-    const at::Tensor frame = w.clip.select(2, f - first);
-    if (with_gate && f == last)
-      std::tie(s.logits, s.scores) = model_.step_and_gate(frame, s.state);
+  if (s.last_frame < 0 || from < first || from > last || w.padded) {
+    // Rebuilt from the window's frames in one batched pass: what as many
+    // steps from an empty state would give.
+    if (with_gate)
+      std::tie(s.logits, s.scores) = model_.prefill_and_gate(w.clip, index, s.state);
     else
-      s.logits = model_.step(frame, s.state);
+      s.logits = model_.prefill(w.clip, index, s.state);
+    r.frames = frames;
+  } else {
+    for (int64_t f = from; f <= last; ++f) {
+      const at::Tensor frame = w.clip.select(2, f - first);
+      if (with_gate && f == last)
+        std::tie(s.logits, s.scores) = model_.step_and_gate(frame, s.state);
+      else
+        s.logits = model_.step(frame, s.state);
+    }
+    r.frames = last - from + 1;
   }
   // A padded window's frames are not the video's: the next pass rebuilds.
   s.last_frame = w.padded ? -1 : last;
   r.logits = s.logits;
   r.scores = s.scores;
-  r.frames = last - from + 1;
   r.mflops = static_cast<double>(r.frames) * meta.widths[index].step_mflops +
              (with_gate ? meta.gate_mflops : 0);
   return r;

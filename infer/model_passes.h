@@ -7,8 +7,9 @@
 //              it has not seen, usually the `stride` new ones. A width whose
 //              state has never run, or has fallen more than a window behind
 //              (it was not used meanwhile, or windows were dropped), is
-//              rebuilt from the window's frames: input.frames steps from an
-//              empty state, the windowed model's answer for that window.
+//              rebuilt from the window's frames in one batched pass
+//              (ModelArtifact::prefill): the windowed model's answer for
+//              that window, and the state input.frames steps would leave.
 //
 // Either way a pass returns the logits of the window ending on its last
 // frame, and says what it cost.

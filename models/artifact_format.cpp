@@ -41,8 +41,8 @@ std::optional<int> ArtifactMetadata::width_index(double width) const {
 std::vector<std::string> required_methods(bool has_gate, bool streams) {
   std::vector<std::string> methods = {"forward", "forward_at", "set_width", "get_width", "widths"};
   if (has_gate) methods.insert(methods.end(), {"gate", "forward_gated"});
-  if (streams) methods.insert(methods.end(), {"init_state", "step"});
-  if (streams && has_gate) methods.push_back("step_and_gate");
+  if (streams) methods.insert(methods.end(), {"init_state", "step", "prefill"});
+  if (streams && has_gate) methods.insert(methods.end(), {"step_and_gate", "prefill_and_gate"});
   return methods;
 }
 
@@ -60,12 +60,17 @@ json to_json(const ArtifactMetadata& m) {
   if (m.streams) {
     json step = json::array();
     for (const ArtifactWidth& w : m.widths) step.push_back(w.step_mflops);
-    stream = {{"step_mflops", step},
-              {"init_state", "init_state(width_index): the empty state of a width"},
-              {"step",
-               "step(frame [N, C, H, W], state) -> (logits, state): the logits of the window "
-               "of input.frames frames ending on this frame, and the state for the next"},
-              {"step_and_gate", m.has_gate ? json("step + the gate head reading it") : json()}};
+    stream = {
+        {"step_mflops", step},
+        {"init_state", "init_state(width_index): the empty state of a width"},
+        {"step",
+         "step(frame [N, C, H, W], state) -> (logits, state): the logits of the window "
+         "of input.frames frames ending on this frame, and the state for the next"},
+        {"prefill",
+         "prefill(clip [N, C, T, H, W], width_index) -> (logits, state): forward_at's "
+         "logits and the state T steps from init_state would leave, in one pass"},
+        {"step_and_gate", m.has_gate ? json("step + the gate head reading it") : json()},
+        {"prefill_and_gate", m.has_gate ? json("prefill + the gate head reading it") : json()}};
   }
   json gate = nullptr;
   if (m.has_gate) {

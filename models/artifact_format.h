@@ -51,8 +51,9 @@ struct ArtifactMetadata {
   bool calibrated = false;
   bool has_gate = false;
   double gate_mflops = 0;
-  // A causal model: init_state / step (and step_and_gate with a gate) take
-  // a video a frame at a time (adaptive.json "stream").
+  // A causal model: init_state / step / prefill (and step_and_gate,
+  // prefill_and_gate with a gate) take a video a frame at a time
+  // (adaptive.json "stream").
   bool streams = false;
   // Provenance, written as given: producer {name, version}, source
   // {checkpoint, step}, and the training config.
@@ -73,7 +74,8 @@ ArtifactMetadata parse_artifact_metadata(const std::string& text, const std::str
 
 // The methods a module must have: forward, forward_at, set_width,
 // get_width, widths; with a gate also gate and forward_gated; a stream
-// init_state and step (and step_and_gate with a gate).
+// init_state, step and prefill (and step_and_gate, prefill_and_gate with a
+// gate).
 std::vector<std::string> required_methods(bool has_gate, bool streams);
 
 // The index of `width` in `widths` (equal within 1e-6), or nothing.

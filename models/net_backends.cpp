@@ -4,6 +4,7 @@
 // numbers.
 #include "models/net_backends.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include <torch/torch.h>
@@ -90,6 +91,11 @@ NetValue StepScriptBackend::fold_frames(const NetValue& clip, bool motion) {
   return ScriptBackend::fold_frames(motion ? with_frame_difference(clip) : clip, false);
 }
 
+NetValue PrefillScriptBackend::fold_frames(const NetValue& clip, bool motion) {
+  if (motion) slots_.push_back(clip.name + "[:, :, " + std::to_string(frames_ - 1) + ":].clone()");
+  return ScriptBackend::fold_frames(clip, motion);
+}
+
 // ------------------------------------------------------------ with_motion
 
 at::Tensor with_motion(const at::Tensor& clips) {
@@ -111,6 +117,11 @@ NetValue ScriptBackend::with_motion(const NetValue& clip) {
 
 NetValue StepScriptBackend::with_motion(const NetValue& clip) {
   return with_frame_difference(clip);
+}
+
+NetValue PrefillScriptBackend::with_motion(const NetValue& clip) {
+  slots_.push_back(clip.name + "[:, :, " + std::to_string(frames_ - 1) + ":].clone()");
+  return ScriptBackend::with_motion(clip);
 }
 
 // -------------------------------------------------------------- frames_of
@@ -257,6 +268,38 @@ std::string StepScriptBackend::slot(const std::string& empty_value) {
   return s;
 }
 
+std::string PrefillScriptBackend::last_frames(const std::string& x, int64_t rank, int64_t axis,
+                                              int64_t count) {
+  std::string v = x;
+  if (frames_ < count) {  // padded into the past, as the windowed conv pads it
+    std::vector<int64_t> pad(2 * static_cast<size_t>(rank), 0);  // from the last axis back
+    pad[2 * static_cast<size_t>(rank - 1 - axis)] = count - frames_;
+    v = s_.let("torch.constant_pad_nd(" + x + ", " + script_list(pad) + ")");
+  }
+  const int64_t from = std::max<int64_t>(frames_, count) - count;
+  return v + "[" + std::string(axis == 1 ? ":, " : ":, :, ") + std::to_string(from) + ":]";
+}
+
+NetValue PrefillScriptBackend::conv_bn(const std::string& name, const ConvBnImpl& layer,
+                                       const NetValue& x, bool relu) {
+  const SlimConvOptions& o = layer.conv->options();
+  if (o.kernel.size() == 3 && o.kernel[0] > 1) {  // where a step keeps the last kt - 1 inputs
+    const int64_t past = o.kernel[0] - 1;
+    const std::string& v = x.name;
+    if (x.layout == Layout::kClip) {
+      slots_.push_back(last_frames(v, 5, 2, past));
+    } else {  // frames [N*T, C, H, W] -> the last kt - 1 stacked on the channels, oldest first
+      const std::string frames =
+          s_.let(v + ".permute(0, 2, 3, 1).reshape(-1, " + std::to_string(frames_) + ", " + v +
+                 ".size(2), " + v + ".size(3), " + std::to_string(x.channels) + ")");
+      slots_.push_back(last_frames(frames, 5, 1, past) + ".permute(0, 2, 3, 1, 4).reshape(-1, " +
+                       v + ".size(2), " + v + ".size(3), " + std::to_string(past * x.channels) +
+                       ").permute(0, 3, 1, 2)");
+    }
+  }
+  return ScriptBackend::conv_bn(name, layer, x, relu);
+}
+
 // --------------------------------------------------------------- add_relu
 
 NetValue EagerBackend::add_relu(const NetValue& y, const NetValue& residual) {
@@ -324,6 +367,17 @@ NetValue StepScriptBackend::temporal_shift(const NetValue& x, double fraction, b
              x.layout);
 }
 
+NetValue PrefillScriptBackend::temporal_shift(const NetValue& x, double fraction, bool causal) {
+  const int64_t fold = static_cast<int64_t>(x.channels * fraction / 2);
+  if (fold > 0) {  // the last frame's shifted channels
+    slots_.push_back(x.name + ".reshape(-1, " + std::to_string(frames_) + ", " +
+                     std::to_string(x.channels) + ", " + x.name + ".size(2), " + x.name +
+                     ".size(3))[:, " + std::to_string(frames_ - 1) +
+                     ", :" + std::to_string(2 * fold) + "].clone()");
+  }
+  return ScriptBackend::temporal_shift(x, fraction, causal);
+}
+
 // ------------------------------------------------------------------- pool
 
 at::Tensor pool_frames(const at::Tensor& frames, int64_t frames_per_clip, int64_t window) {
@@ -357,6 +411,16 @@ NetValue StepScriptBackend::pool(const NetValue& x) {
                   std::to_string(x.channels) + "], dtype=" + frame + ".dtype)") +
              "[:, 1:], " + frame + ".unsqueeze(1)], 1)");
   new_slots_.push_back(ring);
+  return let(ring + ".mean(1)", x.channels, Layout::kClip);
+}
+
+NetValue PrefillScriptBackend::pool(const NetValue& x) {
+  const std::string& v = x.name;
+  const std::string ring =  // the window's per-frame features [N, T, C]
+      s_.let(x.layout == Layout::kClip ? v + ".mean([3, 4]).transpose(1, 2)"
+                                       : v + ".mean([2, 3]).view(-1, " + std::to_string(frames_) +
+                                             ", " + std::to_string(x.channels) + ")");
+  slots_.push_back(ring);
   return let(ring + ".mean(1)", x.channels, Layout::kClip);
 }
 

@@ -111,6 +111,34 @@ class StepScriptBackend : public ScriptBackend {
   std::vector<std::string> new_slots_;
 };
 
+// Writes a causal network's windowed pass over a clip of T frames
+// (ScriptBackend's ops) that also gives the state T steps from an empty
+// state would leave: StepScriptBackend's slots, in its order, each taken
+// from the clip's last frames. A stream starts, or is rebuilt at another
+// width, in one batched pass instead of T steps of one frame (at batch 1 a
+// small model's convs run several times slower per FLOP).
+class PrefillScriptBackend : public ScriptBackend {
+ public:
+  PrefillScriptBackend(ScriptBuilder& builder, ForwardContext context)
+      : ScriptBackend(builder, context) {}
+
+  NetValue fold_frames(const NetValue& clip, bool motion) override;
+  NetValue with_motion(const NetValue& clip) override;
+  NetValue conv_bn(const std::string& name, const ConvBnImpl& layer, const NetValue& x,
+                   bool relu) override;
+  NetValue temporal_shift(const NetValue& frames, double fraction, bool causal) override;
+  NetValue pool(const NetValue& x) override;
+
+  // The expressions of the state's slots, in StepScriptBackend's order.
+  const std::vector<std::string>& slots() const { return slots_; }
+
+ private:
+  // Time axis `axis` of `x`'s variable, its last `count` frames (zeros
+  // before the first where the clip is shorter).
+  std::string last_frames(const std::string& x, int64_t rank, int64_t axis, int64_t count);
+  std::vector<std::string> slots_;
+};
+
 // The eager ops as plain functions, for tests and the data path.
 //
 // Clips [N, C, T, H, W] with their frame differences appended as C more

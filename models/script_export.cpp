@@ -183,8 +183,9 @@ std::string gate_methods(torch::jit::Module& module, const WidthGateImpl& gate,
 // A causal model's stream, per exported width k: _step_features_k(x,
 // state), one frame x [N, C, 1, H, W] through StepScriptBackend, returning
 // the pooled features and the new state; and the methods over them:
-// init_state(width_index), step(frame, state) and, with a gate,
-// step_and_gate(frame, state). A state is [header, slots...]: the header
+// init_state(width_index), step(frame, state), prefill(clip, width_index)
+// (PrefillScriptBackend) and, with a gate, step_and_gate(frame, state) and
+// prefill_and_gate(clip, width_index). A state is [header, slots...]: the header
 // tensor([width_index]) says which width it belongs to.
 std::string stream_methods(torch::jit::Module& module, const SlimmableNet& model,
                            const std::vector<int>& width_indices, const ScriptInputShape& input,
@@ -203,6 +204,21 @@ std::string stream_methods(torch::jit::Module& module, const SlimmableNet& model
     code += step.method("_step_features_" + n, "x: Tensor, state: List[Tensor]",
                         "Tuple[Tensor, List[Tensor]]") +
             "\n";
+    ScriptBuilder prefill(module, "w" + n, input.frames);
+    PrefillScriptBackend prefill_backend(prefill, model.at_width(width_indices[k]));
+    const NetValue pf =
+        model.apply_features(prefill_backend, ScriptBackend::argument("x", input.channels));
+    if (prefill_backend.slots().size() != backend.new_slots().size()) {
+      throw std::logic_error("export: width " + n + "'s prefill keeps " +
+                             std::to_string(prefill_backend.slots().size()) +
+                             " state slots where its step keeps " +
+                             std::to_string(backend.new_slots().size()));
+    }
+    std::string prefilled = "[torch.tensor([" + n + "])";
+    for (const auto& e : prefill_backend.slots()) prefilled += ", " + e;
+    prefill.emit("return " + pf.name + ", " + prefilled + "]");
+    code +=
+        prefill.method("_prefill_features_" + n, "x: Tensor", "Tuple[Tensor, List[Tensor]]") + "\n";
   }
   slots += "]";
   const std::string last = std::to_string(width_indices.size() - 1);
@@ -250,6 +266,33 @@ std::string stream_methods(torch::jit::Module& module, const SlimmableNet& model
     }
     return m + width_index_assert(widths);
   };
+  // prefill(clip, width_index) and prefill_and_gate: one windowed pass
+  // that returns the state T steps from init_state would leave.
+  const auto prefill = [&](const std::string& name, const std::string& returns,
+                           const std::function<std::string(const std::string&)>& ret,
+                           const std::string& fallthrough) {
+    std::string m = "def " + name + "(self, clip: Tensor, width_index: int) -> " + returns +
+                    ":\n    self._check_input(clip)\n";
+    for (size_t k = 0; k < width_indices.size(); ++k) {
+      const std::string n = std::to_string(k);
+      m += "    if width_index == " + n +
+           ":\n        features, new_state = self._prefill_features_" + n +
+           "(clip)\n        logits = self._classify_" + n + "(features)\n        return " + ret(n) +
+           "\n";
+    }
+    return m + width_index_assert(widths) + "    return " + fallthrough + "\n\n";
+  };
+  code += prefill(
+      "prefill", "Tuple[Tensor, List[Tensor]]",
+      [](const std::string&) { return std::string("logits, new_state"); }, "clip, [clip]");
+  if (gated) {
+    code += prefill(
+        "prefill_and_gate", "Tuple[Tensor, Tensor, List[Tensor]]",
+        [](const std::string& n) {
+          return "logits, self._gate_head_" + n + "(features, logits), new_state";
+        },
+        "clip, clip, [clip]");
+  }
   code += dispatch("step", "Tuple[Tensor, List[Tensor]]",
                    [](const std::string&) { return std::string("logits, new_state"); }) +
           "    return frame, state\n\n";

@@ -349,6 +349,7 @@ void make_tiny_trained_run(const std::string& dataset, const std::string& out, b
   TrainConfig c = tiny_train_config(dataset);
   c.model.causal = causal;
   if (causal) c.data.clip.past_frames = 2;  // trains as it streams
+  torch::AutoGradMode grad(true);  // whatever guard the test that first needs it holds
   Trainer(c, quiet_trainer(out)).run();
 }
 

@@ -143,6 +143,14 @@ def check_stream(folder):
                 if t == frames - 1:  # a window's steps from an empty state: the windowed answer
                     close(logits, model.forward_at(video[:, :, :frames], i),
                           f"{frames} steps at width {i} are forward_at")
+            # prefill: the first window in one pass, then the same steps
+            logits, state = model.prefill(video[:, :, :frames], i)
+            close(logits, torch.tensor(expected["step"][i][frames - 1]),
+                  f"prefill at width {i} is {frames} steps")
+            for t in range(frames, video.shape[2]):
+                logits, state = model.step(video[:, :, t], state)
+                close(logits, torch.tensor(expected["step"][i][t]),
+                      f"step {t} after a prefill at width {i}")
             if meta["gate"] is not None:
                 state = model.init_state(i)
                 logits, scores, state = model.step_and_gate(video[:, :, 0], state)

@@ -303,6 +303,30 @@ TEST_CASE(
           CHECK(p.diff <= p.bound);
         }
       }
+      // prefill: the first window in one pass gives its logits and the
+      // state its T steps leave, so the stream goes on as if it had stepped.
+      const at::Tensor first = video.narrow(2, 0, window);
+      const auto out = script.get_method("prefill")({first, int64_t{i}}).toTuple();
+      c10::List<at::Tensor> prefilled = out->elements()[1].toTensorList();
+      state = init_state(script, i);
+      at::Tensor stepped;
+      for (int64_t t = 0; t < window; ++t) stepped = step(script, video.select(2, t), state);
+      test::Parity p = test::parity(out->elements()[0].toTensor(), stepped);
+      CHECK(p.diff <= p.bound);
+      REQUIRE(prefilled.size() == state.size());
+      CHECK(torch::equal(prefilled.get(0), state.get(0)));  // the header: its width
+      for (size_t k = 1; k < state.size(); ++k) {
+        INFO("state slot " << k);
+        REQUIRE(prefilled.get(k).sizes() == state.get(k).sizes());
+        p = test::parity(prefilled.get(k), state.get(k));
+        CHECK(p.diff <= p.bound);
+      }
+      for (int64_t t = window; t < steps; ++t) {
+        INFO("frame " << t << " after a prefill");
+        p = test::parity(step(script, video.select(2, t), prefilled),
+                         step(script, video.select(2, t), state));
+        CHECK(p.diff <= p.bound);
+      }
     }
   }
 }
@@ -334,6 +358,10 @@ TEST_CASE("the stream's methods: step_and_gate, and errors that say what is vali
       gated_state = out->elements()[2].toTensorList();
     }
     CHECK(torch::equal(logits, want));
+    const auto prefilled = script.get_method("prefill_and_gate")({video, int64_t{w}}).toTuple();
+    CHECK(test::parity(prefilled->elements()[0].toTensor(), logits).diff <= 1e-4);
+    CHECK(test::parity(prefilled->elements()[1].toTensor(), scores).diff <= 1e-4);
+    CHECK(prefilled->elements()[2].toTensorList().size() == gated_state.size());
     const ForwardContext ctx = model->at_width(w);
     const at::Tensor features = model->features(video, ctx);
     CHECK(test::parity(scores, gate->forward(w, features, model->classify(features, ctx))).diff <=
@@ -342,6 +370,10 @@ TEST_CASE("the stream's methods: step_and_gate, and errors that say what is vali
   c10::List<at::Tensor> state = init_state(script, 0);
   CHECK_THROWS_WITH(script.get_method("init_state")({int64_t{4}}),
                     Catch::Contains("valid indices are 0..3"));
+  CHECK_THROWS_WITH(script.get_method("prefill")({video, int64_t{4}}),
+                    Catch::Contains("valid indices are 0..3"));
+  CHECK_THROWS_WITH(script.get_method("prefill")({video.narrow(2, 0, 2), int64_t{0}}),
+                    Catch::Contains("expected input"));
   CHECK_THROWS_WITH(step(script, torch::randn({1, 3, 16, 32}), state),
                     Catch::Contains("expected a frame [N, 3, 32, 32]"));
   c10::List<at::Tensor> short_state({state.get(0)});
