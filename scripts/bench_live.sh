@@ -9,6 +9,7 @@
 # fixed full width's on every stream.
 #   MODEL=runs/demo/model.pt  DATA=data/synth  OUT=runs/bench-live  BUSY=0
 #   POLICIES="fixed confidence gate"  STREAMS=12 (the first N test streams)
+#   ARGS="" (more adaptive-infer options, e.g. --streaming off)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=${MODEL:-runs/demo/model.pt}
@@ -34,7 +35,7 @@ for video in $streams; do
   name=$(basename "$video" .avi)
   for policy in $policies; do
     build/adaptive-infer --model "$model" --input "$video" --truth "${video%.avi}.json" \
-      --realtime --policy "$policy" --quiet --output "$out/${policy}_$name.jsonl"
+      --realtime --policy "$policy" ${ARGS:-} --quiet --output "$out/${policy}_$name.jsonl"
   done
 done
 /usr/bin/python3 - "$out" $policies <<'PY'

@@ -6,13 +6,15 @@
 # cpu_s, getrusage), model frames computed, segment accuracy and false alarms
 # against the streams' timelines.
 #   MODEL=runs/demo-causal/model.pt  DATA=data/synth  ARGS="" (more adaptive-infer options)
+#   POLICIES="fixed confidence" (gate too, for a gated model)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=${MODEL:-runs/demo-causal/model.pt}
 data=${DATA:-data/synth}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-for policy in fixed confidence; do
+policies=${POLICIES:-fixed confidence}
+for policy in $policies; do
   for mode in off on; do
     for video in "$data"/streams/test/stream_*.avi; do
       build/adaptive-infer --quiet --model "$model" --input "$video" --truth "${video%.avi}.json" \
@@ -21,22 +23,22 @@ for policy in fixed confidence; do
     done
   done
 done
-python3 - "$out" <<'PY'
+python3 - "$out" "$policies" <<'PY'
 import json, sys
 rows = {}
-print("| policy | mode | model_s | cpu_s | frames computed | segments right | false alarms |")
-print("| --- | --- | --- | --- | --- | --- | --- |")
-for policy in ["fixed", "confidence"]:
+print("| policy | mode | GFLOPs | model_s | cpu_s | frames computed | segments right | false alarms |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+for policy in sys.argv[2].split():
     for mode in ["off", "on"]:
         runs = [json.loads(l) for l in open(f"{sys.argv[1]}/{policy}-{mode}.jsonl")]
-        t = {k: sum(r[k] for r in runs) for k in ["model_s", "frames_computed"]}
+        t = {k: sum(r[k] for r in runs) for k in ["gflops", "model_s", "frames_computed"]}
         t["cpu_s"] = sum(r["cost"]["cpu_s"] if "cost" in r else r["cpu_s"] for r in runs)
         right = sum(r["truth"]["segments_correct"] for r in runs)
         segs = sum(r["truth"]["segments"] for r in runs)
         fa = sum(r["truth"]["false_alarms"] for r in runs)
         idle = sum(r["truth"]["idle_windows"] for r in runs)
         rows[(policy, mode)] = t
-        print(f"| {policy} | {runs[0]['mode']} | {t['model_s']:.2f} | {t['cpu_s']:.2f} | "
+        print(f"| {policy} | {runs[0]['mode']} | {t['gflops']:.1f} | {t['model_s']:.2f} | {t['cpu_s']:.2f} | "
               f"{t['frames_computed']} | {right}/{segs} ({100 * right / segs:.1f}%) | "
               f"{fa}/{idle} ({100 * fa / idle:.1f}%) |")
 base = rows[("fixed", "off")]
