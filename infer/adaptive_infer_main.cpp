@@ -56,6 +56,11 @@ cxxopts::Options command_line() {
       "reconnect", "attempts to reopen a stream that stopped (waits double from 0.5 s)",
       cxxopts::value<int>()->default_value(std::to_string(d.input.live.reconnect)))(
       "allow-outside-root", "a manifest may list paths outside its folder")(
+      "folder-fps",
+      "frame folders: their frame rate (default: the rate the model was trained with, "
+      "data.folder_fps of its config; " +
+          text(d.input.folder_fps) + " for a model without one)",
+      cxxopts::value<double>())(
       "policy", "fixed, confidence or gate",
       cxxopts::value<std::string>()->default_value(policy_names().name(t.policy)))(
       "width", "fixed policy: the width (default: widest)", cxxopts::value<double>())(
@@ -177,6 +182,16 @@ int fixed_width_index(const ModelArtifact& model, double w) {
                    " is not in the model (valid: " + valid + ")");
 }
 
+// The frame rate the model's training gave frame folders (its config's
+// data.folder_fps), or `otherwise` for a model whose file does not say.
+double trained_folder_fps(const ModelArtifact& model, double otherwise) {
+  const nlohmann::json& config = model.metadata().config;
+  const auto pointer = nlohmann::json::json_pointer("/data/folder_fps");
+  return config.is_object() && config.contains(pointer) && config.at(pointer).is_number()
+             ? config.at(pointer).get<double>()
+             : otherwise;
+}
+
 // One video to the outputs asked for; the exit code.
 int run_one_video(const ModelArtifact& model, const std::string& input, const InferOptions& o,
                   ResultFormat format, const cxxopts::ParseResult& args) {
@@ -223,6 +238,10 @@ int run(int argc, char** argv) {
   const ModelArtifact model = ModelArtifact::load(args["model"].as<std::string>());
   if (args.count("width"))
     o.throttle.fixed_index = fixed_width_index(model, args["width"].as<double>());
+  o.input.folder_fps = args.count("folder-fps") ? args["folder-fps"].as<double>()
+                                                : trained_folder_fps(model, o.input.folder_fps);
+  if (!(o.input.folder_fps > 0))
+    throw UsageError("--folder-fps must be > 0, got " + text(o.input.folder_fps));
 
   const std::string input = args["input"].as<std::string>();
   const int batch = args["batch"].as<int>();  // run_manifest checks it against the policy

@@ -11,6 +11,7 @@
 #include <torch/script.h>
 #include <torch/torch.h>
 #include <catch2/catch.hpp>
+#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
 #include "datasets/timeline.h"
@@ -384,6 +385,36 @@ TEST_CASE("adaptive-infer pads a video shorter than one window and warns", "[inf
   CHECK_THAT(c.out, Catch::Contains("warning: "));
   CHECK_THAT(c.out, Catch::Contains("padded by repeating the last frame"));
   CHECK(json_lines(c.out).size() == 2);  // one window and the summary
+}
+
+TEST_CASE("a frame folder runs at the rate the model was trained with unless told another",
+          "[infer][cli]") {
+  TempDir dir;
+  fs::create_directories(dir.path() / "frames");
+  for (int i = 1; i <= 24; ++i) {
+    char name[16];
+    std::snprintf(name, sizeof name, "%05d.jpg", i);
+    cv::imwrite((dir.path() / "frames" / name).string(),
+                cv::Mat(40, 40, CV_8UC3, cv::Scalar::all(8 * i)));
+  }
+  // The tiny model's file, its training config saying the folders ran at 6 fps.
+  torch::jit::ExtraFilesMap extra{{"adaptive.json", ""}};
+  torch::jit::Module module = torch::jit::load(model_path(), c10::kCPU, extra);
+  json meta = json::parse(extra["adaptive.json"]);
+  meta["config"]["data"]["folder_fps"] = 6.0;
+  module.save(dir.str("six.pt"), {{"adaptive.json", meta.dump()}});
+  const auto duration = [&](const std::string& args) {
+    const Command c = infer(args + " --input " + dir.str("frames"));
+    INFO(c.out);
+    REQUIRE(c.code == 0);
+    return json_lines(c.out).back().at("duration_s").get<double>();
+  };
+  CHECK(duration("--model " + dir.str("six.pt")) == Approx(24.0 / 6));
+  CHECK(duration("--model " + dir.str("six.pt") + " --folder-fps 12") == Approx(24.0 / 12));
+  const Command bad =
+      infer("--model " + model_path() + " --folder-fps 0 --input " + dir.str("frames"));
+  CHECK(bad.code != 0);
+  CHECK_THAT(bad.out, Catch::Contains("--folder-fps must be > 0, got 0"));
 }
 
 TEST_CASE("a battery file is read and caps the width", "[infer][cli]") {
