@@ -120,6 +120,36 @@ class MemoryFrameSource : public FrameSource {
   size_t next_ = 0;
 };
 
+// Frames [first, last] of another source (last < 0: to its end).
+class FrameRangeSource final : public FrameSource {
+ public:
+  FrameRangeSource(std::unique_ptr<FrameSource> source, int64_t first, int64_t last)
+      : source_(std::move(source)), first_(first), last_(last) {}
+
+  bool read(cv::Mat& rgb) override {
+    for (; next_ < first_; ++next_)
+      if (!source_->read(rgb)) return false;
+    if (last_ >= 0 && next_ > last_) return false;
+    if (!source_->read(rgb)) return false;
+    ++next_;
+    return true;
+  }
+  double fps() const override { return source_->fps(); }
+  int64_t announced_frames() const override {
+    int64_t n = source_->announced_frames();
+    if (n < 0) return -1;
+    if (last_ >= 0) n = std::min(n, last_ + 1);
+    return std::max<int64_t>(0, n - first_);
+  }
+  const std::string& name() const override { return source_->name(); }
+  bool live() const override { return source_->live(); }
+  int64_t reconnects() const override { return source_->reconnects(); }
+
+ private:
+  std::unique_ptr<FrameSource> source_;
+  int64_t first_, last_, next_ = 0;  // next_: the index of the source's next frame
+};
+
 }  // namespace
 
 const std::vector<std::string>& video_extensions() {
@@ -153,6 +183,16 @@ std::unique_ptr<FrameSource> open_frame_source(const std::string& path, double f
 std::unique_ptr<FrameSource> memory_frame_source(std::vector<cv::Mat> rgb_frames, double fps,
                                                  std::string name) {
   return std::make_unique<MemoryFrameSource>(std::move(rgb_frames), fps, std::move(name));
+}
+
+std::unique_ptr<FrameSource> frame_range(std::unique_ptr<FrameSource> source, int64_t first,
+                                         int64_t last) {
+  if (first < 0 || (last >= 0 && last < first)) {
+    throw BadSampleError(source->name(), "frame range [" + std::to_string(first) + ", " +
+                                             std::to_string(last) + "] is empty or negative");
+  }
+  if (first == 0 && last < 0) return source;
+  return std::make_unique<FrameRangeSource>(std::move(source), first, last);
 }
 
 bool looks_truncated(int64_t decoded, int64_t announced) {

@@ -62,6 +62,13 @@ std::unique_ptr<FrameSource> open_frame_source(const std::string& path, double f
 std::unique_ptr<FrameSource> memory_frame_source(std::vector<cv::Mat> rgb_frames, double fps,
                                                  std::string name = "<memory>");
 
+// Frames [first, last] of `source` (inclusive, counted from its first
+// frame; last < 0: to its end), as a source of their own: the frames before
+// `first` are decoded and dropped. Throws BadSampleError for a range that is
+// empty or negative.
+std::unique_ptr<FrameSource> frame_range(std::unique_ptr<FrameSource> source, int64_t first,
+                                         int64_t last);
+
 // All frames in [first, last] (inclusive; last < 0 means to the end) of a
 // source, read in order. Throws BadSampleError if the source yields no frame
 // in range, or if it ends clearly before the count its container announced

@@ -203,7 +203,8 @@ std::unique_ptr<FrameSource> paced_source(std::unique_ptr<FrameSource> source) {
 
 std::unique_ptr<FrameSource> open_input(const std::string& input, const InputOptions& options) {
   if (is_live_input(input)) return open_live_source(input, options.live);
-  auto source = open_frame_source(input, options.folder_fps);
+  auto source = frame_range(open_frame_source(input, options.folder_fps), options.first_frame,
+                            options.last_frame);
   if (options.realtime) return paced_source(std::move(source));
   return source;
 }

@@ -56,6 +56,9 @@ struct InputOptions {
   double folder_fps = 12;
   bool realtime = false;
   LiveSourceOptions live;
+  // A file's frames [first_frame, last_frame] only (a manifest row's
+  // start_frame / end_frame; last_frame < 0: to the end).
+  int64_t first_frame = 0, last_frame = -1;
 };
 std::unique_ptr<FrameSource> open_input(const std::string& input, const InputOptions& options);
 // Whether open_input(input, options) gives a live source: a stream, a camera,

@@ -47,6 +47,13 @@ struct ManifestTally {
   }
 };
 
+// How a manifest row's clip is opened: its frames only, as training reads them.
+InputOptions clip_input(InputOptions input, const SampleEntry& sample) {
+  input.first_frame = sample.start_frame;
+  input.last_frame = sample.end_frame;
+  return input;
+}
+
 // Throughput mode (see the header).
 void run_batched(const ModelArtifact& model, const DatasetIndex& index, const InferOptions& o,
                  std::ostream& out, int batch) {
@@ -82,7 +89,8 @@ void run_batched(const ModelArtifact& model, const DatasetIndex& index, const In
   for (size_t i = 0; i < index.samples.size(); ++i) {
     const std::string& path = index.samples[i].path;
     try {
-      WindowReader reader(open_input(path, o.input), meta.input, o.reader);
+      WindowReader reader(open_input(path, clip_input(o.input, index.samples[i])), meta.input,
+                          o.reader);
       while (auto window = reader.next()) {
         pending.push_back(window->clip);
         owners.push_back(i);
@@ -137,6 +145,7 @@ void run_manifest(const ModelArtifact& model, const std::string& manifest, const
     WindowResult best;
     best.confidence = -1;
     RunSummary s;
+    clip_options.input = clip_input(o.input, sample);
     try {
       s = run_inference(
           model, sample.path, clip_options,

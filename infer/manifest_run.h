@@ -1,4 +1,5 @@
-// Inference over a manifest of labelled clips (path,label CSV): each clip
+// Inference over a manifest of labelled clips (path,label CSV): each clip,
+// its row's start_frame..end_frame when given (the frames training reads),
 // runs as a video of its own; its label is its most confident window's.
 // One JSON line per clip, then a summary with clip accuracy and compute
 // (docs/inference-output.md).

@@ -486,6 +486,32 @@ TEST_CASE("a run slower than its real-time source drops the oldest windows and c
   CHECK(s.wall_s >= 5.9);                       // 96 frames at 16 fps
 }
 
+TEST_CASE("a manifest's clips are the frames its rows name, as training reads them",
+          "[infer][cli]") {
+  TempDir dir;
+  cv::VideoWriter writer(dir.str("clip.avi"), cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), 16,
+                         {48, 48});
+  for (int i = 0; i < 48; ++i) writer.write(cv::Mat(48, 48, CV_8UC3, cv::Scalar::all(4 * i)));
+  writer.release();
+  // At the tiny model's 8 fps: 24, 8 and 16 model frames, windows of 4.
+  test::write_file(dir.path() / "clips.csv",
+                   "path,label,start_frame,end_frame\n"
+                   "clip.avi,swipe_left,0,47\nclip.avi,swipe_left,0,15\nclip.avi,push,16,47\n");
+  for (const std::string batch : {"1", "4"}) {
+    INFO("--batch " << batch);
+    const Command c = infer("--model " + model_path() + " --policy fixed --batch " + batch +
+                            " --input " + dir.str("clips.csv"));
+    INFO(c.out);
+    REQUIRE(c.code == 0);
+    const auto lines = json_lines(c.out);
+    REQUIRE(lines.size() == 4);
+    CHECK(lines[0]["windows"] == 21);
+    CHECK(lines[1]["windows"] == 5);
+    CHECK(lines[2]["windows"] == 13);
+    CHECK(lines[3]["windows"] == 39);
+  }
+}
+
 TEST_CASE("a manifest in throughput mode batches windows and agrees with one by one",
           "[infer][cli][slow]") {
   const std::string manifest = test::tiny_synth_dataset() + "/test.csv";
