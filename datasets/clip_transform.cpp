@@ -56,7 +56,7 @@ ClipTransform::ClipTransform(ClipTransformOptions options) : options_(std::move(
 
 cv::Mat ClipTransform::resize(const cv::Mat& rgb) const {
   const int short_now = std::min(rgb.rows, rgb.cols);
-  if (short_now == options_.short_side) return rgb;
+  if (short_now == options_.short_side) return rgb.clone();
   const double scale = static_cast<double>(options_.short_side) / short_now;
   // Round so that the short side lands exactly on short_side.
   const int w =

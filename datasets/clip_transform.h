@@ -59,7 +59,8 @@ class ClipTransform {
   // non-positive size or std, jitter outside [0, 1), or a flip without a map.
   explicit ClipTransform(ClipTransformOptions options);
 
-  // Frame resized so its shorter side is short_side.
+  // Frame resized so its shorter side is short_side: an image of its own,
+  // never `rgb`'s memory (a decoder reuses its buffer for the next frame).
   cv::Mat resize(const cv::Mat& rgb) const;
 
   // Crop, jitter, flip and normalise resized frames (all the same size, at

@@ -57,7 +57,42 @@ class FailingSource : public FrameSource {
   std::string name_ = "broken.avi";
 };
 
+// Decodes each frame into the caller's buffer, as OpenCV's decoders do:
+// frame i a flat grey of level 10 * i, 12 frames at 8 fps.
+class ReusingSource : public FrameSource {
+ public:
+  bool read(cv::Mat& rgb) override {
+    if (next_ == 12) return false;
+    rgb.create(24, 32, CV_8UC3);
+    rgb.setTo(cv::Scalar::all(10 * next_++));
+    return true;
+  }
+  double fps() const override { return 8; }
+  int64_t announced_frames() const override { return 12; }
+  const std::string& name() const override { return name_; }
+
+ private:
+  int next_ = 0;
+  std::string name_ = "reused.avi";
+};
+
 }  // namespace
+
+TEST_CASE("frames already at the model's size keep their pixels, not the decoder's next ones",
+          "[infer][windows]") {
+  ArtifactInput in = input_spec(8);
+  in.short_side = 24;  // the source's: nothing to resize
+  WindowReader reader(std::make_unique<ReusingSource>(), in, {});
+  const auto windows = all_windows(reader);
+  REQUIRE(windows.size() == 9);
+  for (const auto& w : windows) {
+    for (int64_t t = 0; t < 4; ++t) {
+      INFO("window " << w.index << ", frame " << t);
+      const double level = 10.0 * static_cast<double>(w.index + t) / 255;
+      CHECK(w.clip[0][0][t].mean().item<double>() == Approx((level - 0.5) / 0.25).margin(1e-4));
+    }
+  }
+}
 
 TEST_CASE("frames are resampled to the model's rate", "[infer][windows]") {
   CHECK(source_frame_at(0, 16, 16.0 / 3) == 0);
