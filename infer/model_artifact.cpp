@@ -75,18 +75,18 @@ at::Tensor ModelArtifact::forward_at(const at::Tensor& clips, int width_index) c
 }
 
 at::Tensor ModelArtifact::gate(const at::Tensor& clips) const {
-  if (!metadata_.has_gate) throw std::logic_error(path_ + ": the model has no gate");
+  check_gate();
   return module_->get_method("gate")({clips}).toTensor();
 }
 
 std::pair<at::Tensor, at::Tensor> ModelArtifact::forward_gated(const at::Tensor& clips) const {
-  if (!metadata_.has_gate) throw std::logic_error(path_ + ": the model has no gate");
+  check_gate();
   const auto out = module_->get_method("forward_gated")({clips}).toTuple();
   return {out->elements()[0].toTensor(), out->elements()[1].toTensor()};
 }
 
 std::pair<at::Tensor, at::Tensor> ModelArtifact::gate_with_logits(const at::Tensor& clips) const {
-  if (!metadata_.has_gate) throw std::logic_error(path_ + ": the model has no gate");
+  check_gate();
   if (!module_->find_method("gate_with_logits"))  // not in the contract: two passes without it
     return {gate(clips), forward_at(clips, 0)};
   const auto out = module_->get_method("gate_with_logits")({clips}).toTuple();
@@ -104,6 +104,10 @@ std::pair<at::Tensor, at::Tensor> ModelArtifact::forward_and_gate(const at::Tens
   check_width_index(width_index);
   const auto out = module_->get_method("forward_and_gate")({clips, int64_t{width_index}}).toTuple();
   return {out->elements()[0].toTensor(), out->elements()[1].toTensor()};
+}
+
+void ModelArtifact::check_gate() const {
+  if (!metadata_.has_gate) throw std::logic_error(path_ + ": the model has no gate");
 }
 
 void ModelArtifact::check_streams() const {
@@ -124,17 +128,24 @@ ModelArtifact::StreamState ModelArtifact::init_state(int width_index) const {
 
 namespace {
 
-// Runs `method` (step or step_and_gate) on a frame and the state, which it
-// replaces by the one returned last; returns the other outputs.
-std::vector<c10::IValue> run_step(torch::jit::Module& module, const std::string& method,
-                                  const at::Tensor& frame, ModelArtifact::StreamState& state) {
-  const auto out =
-      module.get_method(method)({frame, c10::List<at::Tensor>(state.tensors)}).toTuple();
+// Runs stream method `method` on `inputs`; `state` becomes the state it
+// returns last, of width `width_index`; returns its other outputs.
+std::vector<c10::IValue> run_stream_method(torch::jit::Module& module, const std::string& method,
+                                           std::vector<c10::IValue> inputs, int width_index,
+                                           ModelArtifact::StreamState& state) {
+  const auto out = module.get_method(method)(std::move(inputs)).toTuple();
   std::vector<c10::IValue> values = out->elements().vec();
   const c10::List<at::Tensor> next = values.back().toTensorList();
-  state.tensors.assign(next.begin(), next.end());
+  state = {width_index, {next.begin(), next.end()}};
   values.pop_back();
   return values;
+}
+
+// A step of `state` through `frame` (step or step_and_gate).
+std::vector<c10::IValue> run_step(torch::jit::Module& module, const std::string& method,
+                                  const at::Tensor& frame, ModelArtifact::StreamState& state) {
+  return run_stream_method(module, method, {frame, c10::List<at::Tensor>(state.tensors)},
+                           state.width_index, state);
 }
 
 }  // namespace
@@ -147,33 +158,17 @@ at::Tensor ModelArtifact::step(const at::Tensor& frame, StreamState& state) cons
 std::pair<at::Tensor, at::Tensor> ModelArtifact::step_and_gate(const at::Tensor& frame,
                                                                StreamState& state) const {
   check_streams();
-  if (!metadata_.has_gate) throw std::logic_error(path_ + ": the model has no gate");
+  check_gate();
   const auto out = run_step(*module_, "step_and_gate", frame, state);
   return {out[0].toTensor(), out[1].toTensor()};
 }
-
-namespace {
-
-// Runs `method` (prefill or prefill_and_gate) on a clip at a width; `state`
-// becomes the one it returns last; returns the other outputs.
-std::vector<c10::IValue> run_prefill(torch::jit::Module& module, const std::string& method,
-                                     const at::Tensor& clip, int width_index,
-                                     ModelArtifact::StreamState& state) {
-  const auto out = module.get_method(method)({clip, int64_t{width_index}}).toTuple();
-  std::vector<c10::IValue> values = out->elements().vec();
-  const c10::List<at::Tensor> next = values.back().toTensorList();
-  state = {width_index, {next.begin(), next.end()}};
-  values.pop_back();
-  return values;
-}
-
-}  // namespace
 
 at::Tensor ModelArtifact::prefill(const at::Tensor& clip, int width_index,
                                   StreamState& state) const {
   check_streams();
   check_width_index(width_index);
-  return run_prefill(*module_, "prefill", clip, width_index, state)[0].toTensor();
+  return run_stream_method(*module_, "prefill", {clip, int64_t{width_index}}, width_index, state)[0]
+      .toTensor();
 }
 
 std::pair<at::Tensor, at::Tensor> ModelArtifact::prefill_and_gate(const at::Tensor& clip,
@@ -181,8 +176,9 @@ std::pair<at::Tensor, at::Tensor> ModelArtifact::prefill_and_gate(const at::Tens
                                                                   StreamState& state) const {
   check_streams();
   check_width_index(width_index);
-  if (!metadata_.has_gate) throw std::logic_error(path_ + ": the model has no gate");
-  const auto out = run_prefill(*module_, "prefill_and_gate", clip, width_index, state);
+  check_gate();
+  const auto out = run_stream_method(*module_, "prefill_and_gate", {clip, int64_t{width_index}},
+                                     width_index, state);
   return {out[0].toTensor(), out[1].toTensor()};
 }
 

@@ -85,6 +85,7 @@ class ModelArtifact {
  private:
   void check_width_index(int width_index) const;  // throws std::out_of_range
   void check_streams() const;                     // throws std::logic_error
+  void check_gate() const;                        // throws std::logic_error
 
   std::string path_;
   ArtifactMetadata metadata_;

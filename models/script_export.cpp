@@ -190,6 +190,12 @@ std::string gate_methods(torch::jit::Module& module, const WidthGateImpl& gate,
 std::string stream_methods(torch::jit::Module& module, const SlimmableNet& model,
                            const std::vector<int>& width_indices, const ScriptInputShape& input,
                            bool gated, const std::vector<double>& widths) {
+  // A state: its header, then its slots.
+  const auto state_list = [](const std::string& header, const std::vector<std::string>& slots) {
+    std::string list = "[" + header;
+    for (const auto& e : slots) list += ", " + e;
+    return list + "]";
+  };
   std::string code;
   std::string slots = "[";  // per width: a width whose shift moves no channel keeps no slot for it
   for (size_t k = 0; k < width_indices.size(); ++k) {
@@ -198,9 +204,7 @@ std::string stream_methods(torch::jit::Module& module, const SlimmableNet& model
     StepScriptBackend backend(step, model.at_width(width_indices[k]));
     const NetValue f = model.apply_features(backend, ScriptBackend::argument("x", input.channels));
     slots += (k > 0 ? ", " : "") + std::to_string(backend.new_slots().size());
-    std::string state = "[state[0]";
-    for (const auto& e : backend.new_slots()) state += ", " + e;
-    step.emit("return " + f.name + ", " + state + "]");
+    step.emit("return " + f.name + ", " + state_list("state[0]", backend.new_slots()));
     code += step.method("_step_features_" + n, "x: Tensor, state: List[Tensor]",
                         "Tuple[Tensor, List[Tensor]]") +
             "\n";
@@ -214,9 +218,8 @@ std::string stream_methods(torch::jit::Module& module, const SlimmableNet& model
                              " state slots where its step keeps " +
                              std::to_string(backend.new_slots().size()));
     }
-    std::string prefilled = "[torch.tensor([" + n + "])";
-    for (const auto& e : prefill_backend.slots()) prefilled += ", " + e;
-    prefill.emit("return " + pf.name + ", " + prefilled + "]");
+    prefill.emit("return " + pf.name + ", " +
+                 state_list("torch.tensor([" + n + "])", prefill_backend.slots()));
     code +=
         prefill.method("_prefill_features_" + n, "x: Tensor", "Tuple[Tensor, List[Tensor]]") + "\n";
   }
@@ -252,56 +255,52 @@ std::string stream_methods(torch::jit::Module& module, const SlimmableNet& model
       last + " and len(state) == " + slots +
       "[width_index] + 1, message\n"
       "    return width_index\n\n";
-  // `ret(n)`: what width n's branch returns, from its features, logits and new_state.
-  const auto dispatch = [&](const std::string& name, const std::string& returns,
-                            const std::function<std::string(const std::string&)>& ret) {
-    std::string m = "def " + name + "(self, frame: Tensor, state: List[Tensor]) -> " + returns +
-                    ":\n    width_index = self._check_step(frame, state)\n"
-                    "    x = frame.unsqueeze(2)\n";
+  // A method `signature` that runs `preamble`, then for the width_index it
+  // names gets features and new_state from `features(n)` (a call of width
+  // n's stream method) and returns `ret(n)`; `fallthrough` follows the
+  // assert that no index matched.
+  using PerWidth = std::function<std::string(const std::string&)>;
+  const auto per_width = [&](const std::string& signature, const std::string& preamble,
+                             const PerWidth& features, const PerWidth& ret,
+                             const std::string& fallthrough) {
+    std::string m = "def " + signature + ":\n" + preamble;
     for (size_t k = 0; k < width_indices.size(); ++k) {
       const std::string n = std::to_string(k);
-      m += "    if width_index == " + n + ":\n        features, new_state = self._step_features_" +
-           n + "(x, state)\n        logits = self._classify_" + n + "(features)\n        return " +
-           ret(n) + "\n";
-    }
-    return m + width_index_assert(widths);
-  };
-  // prefill(clip, width_index) and prefill_and_gate: one windowed pass
-  // that returns the state T steps from init_state would leave.
-  const auto prefill = [&](const std::string& name, const std::string& returns,
-                           const std::function<std::string(const std::string&)>& ret,
-                           const std::string& fallthrough) {
-    std::string m = "def " + name + "(self, clip: Tensor, width_index: int) -> " + returns +
-                    ":\n    self._check_input(clip)\n";
-    for (size_t k = 0; k < width_indices.size(); ++k) {
-      const std::string n = std::to_string(k);
-      m += "    if width_index == " + n +
-           ":\n        features, new_state = self._prefill_features_" + n +
-           "(clip)\n        logits = self._classify_" + n + "(features)\n        return " + ret(n) +
-           "\n";
+      m += "    if width_index == " + n + ":\n        features, new_state = self." + features(n) +
+           "\n        logits = self._classify_" + n + "(features)\n        return " + ret(n) + "\n";
     }
     return m + width_index_assert(widths) + "    return " + fallthrough + "\n\n";
   };
-  code += prefill(
-      "prefill", "Tuple[Tensor, List[Tensor]]",
-      [](const std::string&) { return std::string("logits, new_state"); }, "clip, [clip]");
+  // step / step_and_gate (frame, state) and prefill / prefill_and_gate
+  // (clip, width_index): one windowed pass that returns the state T steps
+  // from init_state would leave.
+  const auto stepped = [&](const std::string& name, const std::string& returns, const PerWidth& ret,
+                           const std::string& fallthrough) {
+    return per_width(
+        name + "(self, frame: Tensor, state: List[Tensor]) -> " + returns,
+        "    width_index = self._check_step(frame, state)\n"
+        "    x = frame.unsqueeze(2)\n",
+        [](const std::string& n) { return "_step_features_" + n + "(x, state)"; }, ret,
+        fallthrough);
+  };
+  const auto prefilled = [&](const std::string& name, const std::string& returns,
+                             const PerWidth& ret, const std::string& fallthrough) {
+    return per_width(
+        name + "(self, clip: Tensor, width_index: int) -> " + returns,
+        "    self._check_input(clip)\n",
+        [](const std::string& n) { return "_prefill_features_" + n + "(clip)"; }, ret, fallthrough);
+  };
+  const PerWidth plain = [](const std::string&) { return std::string("logits, new_state"); };
+  const PerWidth with_gate = [](const std::string& n) {
+    return "logits, self._gate_head_" + n + "(features, logits), new_state";
+  };
+  code += prefilled("prefill", "Tuple[Tensor, List[Tensor]]", plain, "clip, [clip]") +
+          stepped("step", "Tuple[Tensor, List[Tensor]]", plain, "frame, state");
   if (gated) {
-    code += prefill(
-        "prefill_and_gate", "Tuple[Tensor, Tensor, List[Tensor]]",
-        [](const std::string& n) {
-          return "logits, self._gate_head_" + n + "(features, logits), new_state";
-        },
-        "clip, clip, [clip]");
-  }
-  code += dispatch("step", "Tuple[Tensor, List[Tensor]]",
-                   [](const std::string&) { return std::string("logits, new_state"); }) +
-          "    return frame, state\n\n";
-  if (gated) {
-    code += dispatch("step_and_gate", "Tuple[Tensor, Tensor, List[Tensor]]",
-                     [](const std::string& n) {
-                       return "logits, self._gate_head_" + n + "(features, logits), new_state";
-                     }) +
-            "    return frame, frame, state\n\n";
+    code += prefilled("prefill_and_gate", "Tuple[Tensor, Tensor, List[Tensor]]", with_gate,
+                      "clip, clip, [clip]") +
+            stepped("step_and_gate", "Tuple[Tensor, Tensor, List[Tensor]]", with_gate,
+                    "frame, frame, state");
   }
   return code;
 }
