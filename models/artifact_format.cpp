@@ -110,6 +110,33 @@ json to_json(const ArtifactMetadata& m) {
           {"config", m.config}};
 }
 
+json to_onnx_json(const ArtifactMetadata& m) {
+  json j = to_json(m);
+  const std::string clip = "float [N, " + std::to_string(m.input.channels) + ", " +
+                           std::to_string(m.input.frames) + ", " +
+                           std::to_string(m.input.height) + ", " + std::to_string(m.input.width) +
+                           "], normalised as input says";
+  json inputs = {{kOnnxClipInput, clip}};
+  if (m.widths.size() > 1) {
+    inputs[kOnnxWidthInput] =
+        "int64 scalar: the index into widths of the width to run; only that width's "
+        "subgraph runs";
+  }
+  json outputs = {{kOnnxLogitsOutput, "float [N, classes]: the logits at that width"}};
+  if (m.has_gate) {
+    outputs[kOnnxGateOutput] =
+        "float [N, widths]: the scores of the gate head reading that width's pass; the "
+        "narrowest width's choose the width a clip seen alone needs (argmax)";
+    j["gate"] = {{"mflops", m.gate_mflops},
+                 {"reads", "features and class probabilities of the pass at width_index"},
+                 {"output", kOnnxGateOutput}};
+  }
+  j["format"] = kOnnxArtifactFormat;
+  j["stream"] = nullptr;
+  j["onnx"] = {{"opset", kOnnxOpset}, {"inputs", inputs}, {"outputs", outputs}};
+  return j;
+}
+
 ArtifactMetadata parse_artifact_metadata(const std::string& text, const std::string& origin) {
   json j;
   try {

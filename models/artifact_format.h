@@ -18,6 +18,17 @@ namespace adaptive {
 inline constexpr const char* kArtifactFormat = "adaptive-torchscript";
 inline constexpr int kArtifactFormatVersion = 1;
 inline constexpr const char* kArtifactMetadataFile = "adaptive.json";
+// The ONNX form (models/onnx_export.h): the format adaptive.json names, held
+// in the model's metadata_props under kArtifactMetadataFile, and the graph's
+// input and output names.
+inline constexpr const char* kOnnxArtifactFormat = "adaptive-onnx";
+inline constexpr const char* kOnnxClipInput = "clip";
+inline constexpr const char* kOnnxWidthInput = "width_index";
+inline constexpr const char* kOnnxLogitsOutput = "logits";
+inline constexpr const char* kOnnxGateOutput = "gate_scores";
+inline constexpr const char* kOnnxWidthCheckNode = "width_index_check";
+inline constexpr int kOnnxOpset = 13;
+inline constexpr int kOnnxIrVersion = 7;  // the IR version of opset 13
 
 // A model file that cannot be used: the message names the file and what is wrong.
 struct ModelError : std::runtime_error {
@@ -67,6 +78,11 @@ struct ArtifactMetadata {
 
 // adaptive.json's text for `m` (format and format_version from the constants).
 nlohmann::json to_json(const ArtifactMetadata& m);
+
+// The same for the ONNX form (models/onnx_export.h): format
+// kOnnxArtifactFormat, the graph's inputs and outputs in "onnx", the gate's
+// output, and no stream methods ("stream" null).
+nlohmann::json to_onnx_json(const ArtifactMetadata& m);
 
 // Parses and checks adaptive.json. Throws ModelError naming `origin` (the
 // file), e.g. "PATH: adaptive.json has no '/input/fps'".

@@ -36,23 +36,6 @@ std::string lower_gate_head(torch::jit::Module& module, const GateHeadImpl& head
   return s.method("_gate_head_" + std::to_string(k), "features: Tensor, logits: Tensor", "Tensor");
 }
 
-// Throws std::invalid_argument unless the indices ascend within the model
-// and the gate, when there is one, can score every exported width.
-void check_export(int model_widths, const std::vector<int>& width_indices, bool gated) {
-  for (size_t k = 0; k < width_indices.size(); ++k) {
-    const int i = width_indices[k];
-    if (i < 0 || i >= model_widths || (k > 0 && i <= width_indices[k - 1])) {
-      throw std::invalid_argument(
-          "export: width indices must be ascending and within the model's " +
-          std::to_string(model_widths) + " widths");
-    }
-  }
-  if (gated && static_cast<int>(width_indices.size()) != model_widths) {
-    throw std::invalid_argument("export: the gate scores all " + std::to_string(model_widths) +
-                                " widths of the model; export every width to include it");
-  }
-}
-
 // _check_input(x): the input's shape, with a message naming the expected one.
 std::string input_check_method(const ScriptInputShape& input) {
   const std::string expected = "[N, " + std::to_string(input.channels) + ", " +
@@ -307,6 +290,21 @@ std::string stream_methods(torch::jit::Module& module, const SlimmableNet& model
 
 }  // namespace
 
+void check_export_widths(int model_widths, const std::vector<int>& width_indices, bool gated) {
+  for (size_t k = 0; k < width_indices.size(); ++k) {
+    const int i = width_indices[k];
+    if (i < 0 || i >= model_widths || (k > 0 && i <= width_indices[k - 1])) {
+      throw std::invalid_argument(
+          "export: width indices must be ascending and within the model's " +
+          std::to_string(model_widths) + " widths");
+    }
+  }
+  if (gated && static_cast<int>(width_indices.size()) != model_widths) {
+    throw std::invalid_argument("export: the gate scores all " + std::to_string(model_widths) +
+                                " widths of the model; export every width to include it");
+  }
+}
+
 int64_t clips_per_chunk(const ScriptInputShape& input) {
   const int64_t clip_bytes =
       int64_t{sizeof(float)} * input.channels * input.frames * input.height * input.width;
@@ -320,7 +318,7 @@ torch::jit::Module lower_to_torchscript(const SlimmableNet& model, const WidthGa
   if (width_indices.empty()) {
     for (int i = 0; i < model_widths; ++i) width_indices.push_back(i);
   }
-  check_export(model_widths, width_indices, gate != nullptr);
+  check_export_widths(model_widths, width_indices, gate != nullptr);
   const int count = static_cast<int>(width_indices.size());
   if (default_index < 0) default_index = count - 1;
   if (default_index >= count)

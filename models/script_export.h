@@ -54,6 +54,11 @@ constexpr int64_t kChunkInputBytes = int64_t{4} << 20;
 // Clips per chunk for this input: kChunkInputBytes over one float clip's bytes.
 int64_t clips_per_chunk(const ScriptInputShape& input);
 
+// Throws std::invalid_argument unless `width_indices` ascend within the
+// model's `model_widths` widths and, when `gated`, hold every width (the gate
+// scores them all). Every lowering checks its widths with it.
+void check_export_widths(int model_widths, const std::vector<int>& width_indices, bool gated);
+
 // `width_indices`: indices into model.widths() to export, ascending (empty:
 // all). `gate`: a head per width of the model; it needs every width
 // exported (throws std::invalid_argument otherwise). `default_index`: index

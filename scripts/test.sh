@@ -5,6 +5,7 @@
 # -R REGEX the cases whose names match.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# python3-torch: a test loads an exported model with stock PyTorch.
-scripts/build.sh --with-python
+# python3-torch, python3-onnx, python3-opencv and onnxruntime-node: tests load
+# the exported models with stock PyTorch, ONNX's checker, OpenCV and ONNX Runtime.
+scripts/build.sh --with-python --with-onnxruntime
 ctest --test-dir build --output-on-failure -j "$(nproc)" "$@"

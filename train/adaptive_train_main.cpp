@@ -2,7 +2,7 @@
 //
 //   adaptive-train --config FILE [--set key.path=value ...] [--out DIR]
 //                  [--resume auto|PATH] [--threads N] [--device cpu|cuda] [--print-config]
-//   adaptive-train export --checkpoint PATH --out model.pt [--widths 0.25,1.0]
+//   adaptive-train export --checkpoint PATH --out model.pt [--widths 0.25,1.0] [--format onnx]
 //   adaptive-train evaluate --checkpoint PATH --split data/synth/test.csv [--json FILE]
 //
 // Exit codes: 0 ok, 1 runtime failure (data, I/O, divergence), 2 usage or config error.
@@ -41,16 +41,18 @@ std::vector<std::string> raw_values(const cxxopts::ParseResult& args, const std:
   return values;
 }
 
-// adaptive-train export: a checkpoint to the deployable TorchScript file.
+// adaptive-train export: a checkpoint to the deployable file, TorchScript or ONNX.
 int run_export(int argc, char** argv) {
   cxxopts::Options cli("adaptive-train export",
-                       "Export a checkpoint to one TorchScript file with every width, a width "
-                       "knob and adaptive.json metadata.");
+                       "Export a checkpoint to one model file with every width, a width knob and "
+                       "adaptive.json metadata: TorchScript (model.pt) or ONNX (model.onnx).");
   cli.add_options()("checkpoint", "checkpoint of a run (checkpoints/final.pt is calibrated)",
                     cxxopts::value<std::string>())("out", "TorchScript file to write",
                                                    cxxopts::value<std::string>())(
       "widths", "widths to export, comma-separated (default: all)",
-      cxxopts::value<std::vector<double>>())("h,help", "show this help");
+      cxxopts::value<std::vector<double>>())(
+      "format", "torchscript or onnx (default: onnx for an --out ending in .onnx, else torchscript)",
+      cxxopts::value<std::string>())("h,help", "show this help");
   auto args = cli.parse(argc, argv);
   if (args.count("help")) {
     std::cout << cli.help() << "\n";
@@ -62,6 +64,13 @@ int run_export(int argc, char** argv) {
   options.checkpoint = args["checkpoint"].as<std::string>();
   options.out = args["out"].as<std::string>();
   if (args.count("widths")) options.widths = args["widths"].as<std::vector<double>>();
+  try {
+    options.format = args.count("format")
+                         ? adaptive::export_format_names().parse(args["format"].as<std::string>())
+                         : adaptive::export_format_for(options.out);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(std::string("--format: ") + e.what());
+  }
   const adaptive::ExportSummary summary = adaptive::export_checkpoint(options);
   const auto& m = summary.metadata;
   std::cout << options.out << ": " << summary.bytes / 1024 << " KiB, " << m["labels"].size()
@@ -196,7 +205,7 @@ int main(int argc, char** argv) {
   const std::vector<adaptive::Subcommand> commands = {
       {"train", "train from a JSON config: adaptive-train --config FILE [options]", run_train,
        &rank_prefix},
-      {"export", "a checkpoint to one TorchScript file with every width", run_export},
+      {"export", "a checkpoint to one model file with every width (TorchScript or ONNX)", run_export},
       {"evaluate", "a checkpoint's accuracy and calibration per width on a labelled split",
        run_evaluate},
   };

@@ -11,6 +11,7 @@
 
 #include "common/atomic_file.h"
 #include "models/artifact_format.h"
+#include "models/onnx_export.h"
 #include "models/script_export.h"
 #include "train/trained_model.h"
 
@@ -44,6 +45,16 @@ std::vector<int> width_indices(const std::vector<double>& model_widths,
 
 }  // namespace
 
+const NameTable<ExportFormat>& export_format_names() {
+  static const NameTable<ExportFormat> t(
+      "export format", {{ExportFormat::kTorchScript, "torchscript"}, {ExportFormat::kOnnx, "onnx"}});
+  return t;
+}
+
+ExportFormat export_format_for(const std::string& path) {
+  return fs::path(path).extension() == ".onnx" ? ExportFormat::kOnnx : ExportFormat::kTorchScript;
+}
+
 ExportSummary export_checkpoint(const ExportOptions& options) {
   const std::string& path = options.checkpoint;
   const TrainedModel trained = load_trained_model(path, "export");
@@ -57,8 +68,6 @@ ExportSummary export_checkpoint(const ExportOptions& options) {
 
   const ClipTransformOptions& t = config.data.transform;
   const ScriptInputShape shape{3, config.data.clip.frames, t.crop_height, t.crop_width};
-  torch::jit::Module module =
-      lower_to_torchscript(*model, with_gate ? trained.gate.get() : nullptr, indices, shape);
 
   ArtifactMetadata m;
   m.labels = info.labels;
@@ -82,14 +91,28 @@ ExportSummary export_checkpoint(const ExportOptions& options) {
   m.producer = {{"name", "adaptive-video"}, {"version", ADAPTIVE_VERSION}};
   m.source = {{"checkpoint", fs::path(path).filename().string()}, {"step", info.state.step}};
   m.config = json::parse(info.config_json);
-  const json metadata = to_json(m);
+  const WidthGateImpl* gate = with_gate ? trained.gate.get() : nullptr;
 
-  std::ostringstream bytes;
-  module.save(bytes, {{kArtifactMetadataFile, metadata.dump(2)}});
+  json metadata;
+  std::string bytes;
+  if (options.format == ExportFormat::kOnnx) {
+    metadata = to_onnx_json(m);
+    try {
+      bytes = lower_to_onnx(*model, gate, indices, shape, metadata.dump(2));
+    } catch (const std::logic_error& e) {
+      throw std::runtime_error(path + ": cannot be lowered to ONNX: " + e.what());
+    }
+  } else {
+    metadata = to_json(m);
+    std::ostringstream saved;
+    lower_to_torchscript(*model, gate, indices, shape)
+        .save(saved, {{kArtifactMetadataFile, metadata.dump(2)}});
+    bytes = saved.str();
+  }
   const fs::path out(options.out);
   if (out.has_parent_path()) fs::create_directories(out.parent_path());
-  write_file_atomically(out.string(), bytes.str());
-  return {metadata, static_cast<int64_t>(bytes.str().size())};
+  write_file_atomically(out.string(), bytes);
+  return {metadata, static_cast<int64_t>(bytes.size())};
 }
 
 }  // namespace adaptive

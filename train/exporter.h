@@ -1,7 +1,9 @@
 // Export: a checkpoint of adaptive-train to the deployable artifact, one
-// TorchScript file with every width, a runtime width knob and its metadata
-// in the extra file adaptive.json (docs/artifact.md; the format is
-// models/artifact_format.h, the module is built by models/script_export.h).
+// file with every width, a runtime width knob and its metadata adaptive.json
+// (docs/artifact.md; the format is models/artifact_format.h). Two forms of
+// the same network: TorchScript (models/script_export.h; adaptive.json an
+// extra file) and ONNX (models/onnx_export.h; adaptive.json in the model's
+// metadata_props).
 #pragma once
 
 #include <string>
@@ -9,12 +11,20 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/enum_names.h"
+
 namespace adaptive {
+
+enum class ExportFormat { kTorchScript, kOnnx };
+const NameTable<ExportFormat>& export_format_names();  // "torchscript" | "onnx"
+// The format a file name asks for: ".onnx" is ONNX, anything else TorchScript.
+ExportFormat export_format_for(const std::string& path);
 
 struct ExportOptions {
   std::string checkpoint;  // a checkpoint of adaptive-train (checkpoints/final.pt is calibrated)
-  std::string out;         // the .pt file to write (atomically)
+  std::string out;         // the file to write (atomically)
   std::vector<double> widths;  // widths to export, a subset of the model's; empty: all
+  ExportFormat format = ExportFormat::kTorchScript;
 };
 
 struct ExportSummary {
@@ -24,7 +34,8 @@ struct ExportSummary {
 
 // Throws std::runtime_error naming the file (unreadable checkpoint, no
 // labels, a universal-width checkpoint whose BN was not recalibrated, I/O) or
-// std::invalid_argument (a width the model does not have).
+// std::invalid_argument (a width the model does not have, a checkpoint the
+// format cannot hold, saying why).
 ExportSummary export_checkpoint(const ExportOptions& options);
 
 }  // namespace adaptive

@@ -34,13 +34,16 @@ FinalModelInfo final_model_info(const std::vector<WidthReport>& widths, const Ga
 
 std::string write_final_model(const RunDirectory& run_dir, SlimmableNet& model,
                               Checkpoint checkpoint, const FinalModelInfo& info,
-                              WidthGateImpl* gate) {
+                              WidthGateImpl* gate, bool onnx) {
   set_final_info(checkpoint, info);
   const std::string final_path = run_dir.checkpoint("final.pt").string();
   const std::string model_path = (run_dir.path() / "model.pt").string();
   save_checkpoint(final_path, model, nullptr, checkpoint, gate);
-  export_checkpoint({final_path, model_path, {}});
-  return model_path;
+  export_checkpoint({final_path, model_path, {}, ExportFormat::kTorchScript});
+  if (!onnx) return model_path;
+  const std::string onnx_path = (run_dir.path() / "model.onnx").string();
+  export_checkpoint({final_path, onnx_path, {}, ExportFormat::kOnnx});
+  return model_path + " and " + onnx_path;
 }
 
 }  // namespace adaptive

@@ -29,10 +29,10 @@ FinalModelInfo final_model_info(const std::vector<WidthReport>& widths, const Ga
                                 bool gate_enabled);
 
 // Writes `run_dir`'s checkpoints/final.pt (`model`, `gate` when not null,
-// `checkpoint` with `info`) and exports it as model.pt (train/exporter.h).
-// Returns model.pt's path.
+// `checkpoint` with `info`) and exports it as model.pt (train/exporter.h),
+// and as model.onnx too when `onnx`. Returns the paths written.
 std::string write_final_model(const RunDirectory& run_dir, SlimmableNet& model,
                               Checkpoint checkpoint, const FinalModelInfo& info,
-                              WidthGateImpl* gate);
+                              WidthGateImpl* gate, bool onnx = false);
 
 }  // namespace adaptive

@@ -76,6 +76,8 @@ void TrainConfig::visit(ConfigVisitor& v) {
   v.field("train.checkpoint_every", t.checkpoint_every, 0, 100000000,
           "steps between mid-epoch checkpoints; 0 = epochs only");
   v.field("train.keep_checkpoints", t.keep_checkpoints, 1, 1000, "epoch checkpoints kept");
+  v.field("train.export_onnx", t.export_onnx,
+          "also export the final model as model.onnx beside model.pt (docs/artifact.md)");
   v.choice("train.best_metric", t.best_metric, {"top1_max", "top1_mean", "top1_min"},
            "validation metric choosing checkpoints/best.pt: top-1 at the widest, mean or narrowest "
            "width");

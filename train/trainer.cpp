@@ -394,7 +394,8 @@ struct Trainer::Impl {
       const std::string model_path =
           write_final_model(run_dir, *model, checkpoint_data(),
                             final_model_info(report.widths, report.gate, config.gate.enabled),
-                            config.gate.enabled ? gate.ptr().get() : nullptr);
+                            config.gate.enabled ? gate.ptr().get() : nullptr,
+                            config.train.export_onnx);
       progress.message("exported " + model_path);
     }
     sync();

@@ -337,8 +337,11 @@ TEST_CASE("write the Python interop files", "[.interop]") {
         test::route_in_turn(gate, r.model->features(x, r.model->at_width(0)));
       });
   const ModelArtifact artifact = ModelArtifact::load(model);
-  json logits = json::array();
-  for (int i = 0; i < artifact.num_widths(); ++i) logits.push_back(rows(artifact.forward_at(x, i)));
+  json logits = json::array(), gate_at = json::array();
+  for (int i = 0; i < artifact.num_widths(); ++i) {
+    logits.push_back(rows(artifact.forward_at(x, i)));
+    gate_at.push_back(rows(artifact.forward_and_gate(x, i).second));
+  }
   const auto gated = artifact.forward_gated(x);
   std::vector<int64_t> choice(gated.second.data_ptr<int64_t>(),
                               gated.second.data_ptr<int64_t>() + gated.second.numel());
@@ -346,9 +349,26 @@ TEST_CASE("write the Python interop files", "[.interop]") {
                          {"formula", "sin(arange(numel) * 0.37)"},
                          {"forward_at", logits},
                          {"gate", rows(artifact.gate(x))},
+                         {"gate_at", gate_at},
                          {"gated_logits", rows(gated.first)},
                          {"gated_choice", choice}};
   test::write_file(std::string(out) + "/expected.json", expected.dump());
+
+  // The same model as ONNX (tests/interop/check_onnx.py and check_onnx.js):
+  // every width in one file, and each width alone (the form for runtimes
+  // without If); the clip's float32 bytes, so that no runtime recomputes it.
+  const at::Tensor contiguous = x.contiguous();
+  test::write_file(std::string(out) + "/clip.f32",
+                   std::string(static_cast<const char*>(contiguous.data_ptr()),
+                               contiguous.numel() * sizeof(float)));
+  const std::string checkpoint = std::string(out) + "/routed.pt";
+  save_checkpoint(checkpoint, *r.model, nullptr, r.checkpoint, r.gate.ptr().get());
+  export_checkpoint({checkpoint, std::string(out) + "/model.onnx", {}, ExportFormat::kOnnx});
+  for (int i = 0; i < artifact.num_widths(); ++i) {
+    export_checkpoint({checkpoint, std::string(out) + "/width" + std::to_string(i) + ".onnx",
+                       {artifact.metadata().widths[i].width}, ExportFormat::kOnnx});
+  }
+  fs::remove(checkpoint);
 
   // A causal model's stream: every width stepped through a video longer
   // than its window, the logits after each frame.
