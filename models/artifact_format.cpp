@@ -113,9 +113,8 @@ json to_json(const ArtifactMetadata& m) {
 json to_onnx_json(const ArtifactMetadata& m) {
   json j = to_json(m);
   const std::string clip = "float [N, " + std::to_string(m.input.channels) + ", " +
-                           std::to_string(m.input.frames) + ", " +
-                           std::to_string(m.input.height) + ", " + std::to_string(m.input.width) +
-                           "], normalised as input says";
+                           std::to_string(m.input.frames) + ", " + std::to_string(m.input.height) +
+                           ", " + std::to_string(m.input.width) + "], normalised as input says";
   json inputs = {{kOnnxClipInput, clip}};
   if (m.widths.size() > 1) {
     inputs[kOnnxWidthInput] =

@@ -83,8 +83,7 @@ NetValue OnnxBackend::argument(const std::string& name, int64_t channels) {
 }
 
 std::string OnnxBackend::slice(const std::string& x, const std::vector<int64_t>& starts,
-                               const std::vector<int64_t>& ends,
-                               const std::vector<int64_t>& axes) {
+                               const std::vector<int64_t>& ends, const std::vector<int64_t>& axes) {
   return g_.op("Slice", {x, g_.ints(starts), g_.ints(ends), g_.ints(axes)});
 }
 
@@ -97,10 +96,10 @@ std::string OnnxBackend::conv(const std::string& name, const std::string& x,
                               const std::vector<int64_t>& stride, const std::vector<int64_t>& pads,
                               int64_t groups, bool relu) {
   std::vector<int64_t> kernel(weight.sizes().begin() + 2, weight.sizes().end());
-  const std::string y = g_.op("Conv",
-                              {x, g_.tensor(name + "_weight", weight), g_.tensor(name + "_bias", bias)},
-                              {onnx_attribute("kernel_shape", kernel), onnx_attribute("strides", stride),
-                               onnx_attribute("pads", pads), onnx_attribute("group", groups)});
+  const std::string y =
+      g_.op("Conv", {x, g_.tensor(name + "_weight", weight), g_.tensor(name + "_bias", bias)},
+            {onnx_attribute("kernel_shape", kernel), onnx_attribute("strides", stride),
+             onnx_attribute("pads", pads), onnx_attribute("group", groups)});
   return relu ? g_.op("Relu", {y}) : y;
 }
 
@@ -130,8 +129,8 @@ NetValue OnnxBackend::with_motion(const NetValue& clip) {
 
 NetValue OnnxBackend::frames_of(const NetValue& clip) {
   const Size s = size_of(clip);
-  const std::string t =
-      g_.op("Transpose", {clip.name}, {onnx_attribute("perm", std::vector<int64_t>{0, 2, 1, 3, 4})});
+  const std::string t = g_.op("Transpose", {clip.name},
+                              {onnx_attribute("perm", std::vector<int64_t>{0, 2, 1, 3, 4})});
   return make(reshape(t, {-1, clip.channels, s.height, s.width}), clip.channels, Layout::kFrames,
               s);
 }
@@ -155,8 +154,8 @@ NetValue OnnxBackend::conv_bn(const std::string& name, const ConvBnImpl& layer, 
     std::vector<int64_t> pads = o.padding;
     pads.insert(pads.end(), o.padding.begin(), o.padding.end());
     if (o.causal) pads[0] = o.kernel[0] - 1;  // the past only: kt - 1 before, none after
-    return make(conv(name, x.name, folded.weight, folded.bias, o.stride, pads, groups, relu),
-                c_out, x.layout, out);
+    return make(conv(name, x.name, folded.weight, folded.bias, o.stride, pads, groups, relu), c_out,
+                x.layout, out);
   }
   if (!is3d) throw std::logic_error("ConvBn: " + name + ": a 2D conv on a folded clip");
   const auto& st = o.stride;
@@ -263,10 +262,10 @@ std::string lower_gate_head_onnx(OnnxGraphBuilder& g, const GateHeadImpl& head,
                                            {x, g.tensor("gate_hidden_weight", head.hidden->weight),
                                             g.tensor("gate_hidden_bias", head.hidden->bias)},
                                            {onnx_attribute("transB", int64_t{1})})});
-  return g.op("Gemm",
-              {h, g.tensor("gate_out_weight", head.out->weight),
-               g.tensor("gate_out_bias", head.out->bias)},
-              {onnx_attribute("transB", int64_t{1})});
+  return g.op(
+      "Gemm",
+      {h, g.tensor("gate_out_weight", head.out->weight), g.tensor("gate_out_bias", head.out->bias)},
+      {onnx_attribute("transB", int64_t{1})});
 }
 
 }  // namespace adaptive

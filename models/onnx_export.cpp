@@ -14,8 +14,8 @@ namespace {
 
 // `info` typed as a float tensor, or int64 when `int64`; a dimension of -1
 // is the symbolic batch "N".
-void set_type(onnx::ValueInfoProto* info, const std::string& name,
-              const std::vector<int64_t>& dims, bool int64 = false) {
+void set_type(onnx::ValueInfoProto* info, const std::string& name, const std::vector<int64_t>& dims,
+              bool int64 = false) {
   info->set_name(name);
   onnx::TypeProto_Tensor* t = info->mutable_type()->mutable_tensor_type();
   t->set_elem_type(int64 ? onnx::TensorProto::INT64 : onnx::TensorProto::FLOAT);

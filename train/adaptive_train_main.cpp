@@ -51,7 +51,8 @@ int run_export(int argc, char** argv) {
                                                    cxxopts::value<std::string>())(
       "widths", "widths to export, comma-separated (default: all)",
       cxxopts::value<std::vector<double>>())(
-      "format", "torchscript or onnx (default: onnx for an --out ending in .onnx, else torchscript)",
+      "format",
+      "torchscript or onnx (default: onnx for an --out ending in .onnx, else torchscript)",
       cxxopts::value<std::string>())("h,help", "show this help");
   auto args = cli.parse(argc, argv);
   if (args.count("help")) {
@@ -205,7 +206,8 @@ int main(int argc, char** argv) {
   const std::vector<adaptive::Subcommand> commands = {
       {"train", "train from a JSON config: adaptive-train --config FILE [options]", run_train,
        &rank_prefix},
-      {"export", "a checkpoint to one model file with every width (TorchScript or ONNX)", run_export},
+      {"export", "a checkpoint to one model file with every width (TorchScript or ONNX)",
+       run_export},
       {"evaluate", "a checkpoint's accuracy and calibration per width on a labelled split",
        run_evaluate},
   };

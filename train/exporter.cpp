@@ -47,7 +47,8 @@ std::vector<int> width_indices(const std::vector<double>& model_widths,
 
 const NameTable<ExportFormat>& export_format_names() {
   static const NameTable<ExportFormat> t(
-      "export format", {{ExportFormat::kTorchScript, "torchscript"}, {ExportFormat::kOnnx, "onnx"}});
+      "export format",
+      {{ExportFormat::kTorchScript, "torchscript"}, {ExportFormat::kOnnx, "onnx"}});
   return t;
 }
 

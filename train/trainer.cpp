@@ -391,11 +391,10 @@ struct Trainer::Impl {
       report.gate.held_out_clips = data.gate ? static_cast<int64_t>(data.gate->size()) : 0;
     }
     if (run_dir.writer()) {
-      const std::string model_path =
-          write_final_model(run_dir, *model, checkpoint_data(),
-                            final_model_info(report.widths, report.gate, config.gate.enabled),
-                            config.gate.enabled ? gate.ptr().get() : nullptr,
-                            config.train.export_onnx);
+      const std::string model_path = write_final_model(
+          run_dir, *model, checkpoint_data(),
+          final_model_info(report.widths, report.gate, config.gate.enabled),
+          config.gate.enabled ? gate.ptr().get() : nullptr, config.train.export_onnx);
       progress.message("exported " + model_path);
     }
     sync();

@@ -52,15 +52,22 @@ struct Wire {
     field = static_cast<uint32_t>(tag >> 3);
     length = 0;
     switch (tag & 7) {
-      case 0: varint(); break;
-      case 1: at += 8; break;
-      case 5: at += 4; break;
+      case 0:
+        varint();
+        break;
+      case 1:
+        at += 8;
+        break;
+      case 5:
+        at += 4;
+        break;
       case 2:
         length = varint();
         begin = at;
         at += length;
         break;
-      default: throw std::runtime_error("not an ONNX model: wire type " + std::to_string(tag & 7));
+      default:
+        throw std::runtime_error("not an ONNX model: wire type " + std::to_string(tag & 7));
     }
     if (at > end) throw std::runtime_error("not an ONNX model: a field runs past the end");
     return true;

@@ -5,9 +5,9 @@
 #include "models/onnx_export.h"
 
 #include <onnx/onnx_pb.h>
-#include <opencv2/dnn.hpp>
 #include <torch/torch.h>
 #include <catch2/catch.hpp>
+#include <opencv2/dnn.hpp>
 
 #include "models/artifact_format.h"
 #include "models/backbones.h"
@@ -139,8 +139,7 @@ TEST_CASE("an ONNX file of every width: the width input, the gate's output, the 
   CHECK(parsed(one).graph().input_size() == 1);
   CHECK_THROWS_WITH(lower_to_onnx(*model, gate.ptr().get(), {2}, kInput, "{}"),
                     Catch::Contains("export every width to include it"));
-  CHECK_THROWS_WITH(lower_to_onnx(*model, nullptr, {}, kInput, "{}"),
-                    Catch::Contains("no width"));
+  CHECK_THROWS_WITH(lower_to_onnx(*model, nullptr, {}, kInput, "{}"), Catch::Contains("no width"));
   CHECK_THROWS_WITH(lower_to_onnx(*model, nullptr, {3, 1}, kInput, "{}"),
                     Catch::Contains("ascending"));
 }

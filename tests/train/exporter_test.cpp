@@ -320,6 +320,86 @@ TEST_CASE("a C++ consumer linking LibTorch alone classifies a clip at every widt
             .rc == 1);
 }
 
+TEST_CASE("a C++ consumer linking OpenCV alone classifies a clip at every width from ONNX files",
+          "[train][export][onnx]") {
+  const TrainedRun r = trained_run();
+  const ModelArtifact artifact = ModelArtifact::load(r.dir + "/model.pt");
+  TempDir dir;
+  const std::string checkpoint = r.dir + "/checkpoints/final.pt";
+  std::string files;
+  for (int i = 0; i < artifact.num_widths(); ++i) {
+    const std::string file = dir.str("width" + std::to_string(i) + ".onnx");
+    export_checkpoint(
+        {checkpoint, file, {artifact.metadata().widths[i].width}, ExportFormat::kOnnx});
+    files += " " + file;
+  }
+  const at::Tensor clip =
+      validation_clips(r.config, artifact.metadata().labels, 1)[0].unsqueeze(0).contiguous();
+  test::write_file(dir.path() / "clip.f32", std::string(static_cast<const char*>(clip.data_ptr()),
+                                                        clip.numel() * sizeof(float)));
+  const std::string example = std::string(ADAPTIVE_CLASSIFY_CLIP_ONNX) + " " + dir.str("clip.f32");
+  const auto run = test::run_command(example + files);
+  INFO(run.output);
+  REQUIRE(run.rc == 0);
+  torch::NoGradGuard no_grad;
+  for (int i = 0; i < artifact.num_widths(); ++i) {
+    const at::Tensor p = artifact.probabilities(artifact.forward_at(clip, i), i)[0];
+    const int64_t label = p.argmax().item<int64_t>();
+    char line[160];
+    std::snprintf(line, sizeof line, "width %.4g: %s %.4f", artifact.metadata().widths[i].width,
+                  artifact.metadata().labels[label].c_str(), p[label].item<double>());
+    CHECK_THAT(run.output, Catch::Contains(line));
+  }
+  // Files it cannot use: named, with what was expected, and a non-zero exit.
+  export_checkpoint({checkpoint, dir.str("model.onnx"), {}, ExportFormat::kOnnx});
+  const auto every_width = test::run_command(example + " " + dir.str("model.onnx"));
+  CHECK(every_width.rc == 1);
+  CHECK_THAT(every_width.output, Catch::Contains(dir.str("model.onnx") + ": holds 2 widths") &&
+                                     Catch::Contains("export one file per width"));
+  test::write_file(dir.path() / "other.onnx", "not a model of ours");
+  const auto other = test::run_command(example + " " + dir.str("other.onnx"));
+  CHECK(other.rc == 1);
+  CHECK_THAT(other.output, Catch::Contains(dir.str("other.onnx") + ": "));
+  test::write_file(dir.path() / "short.f32", "1234");
+  const auto short_clip = test::run_command(std::string(ADAPTIVE_CLASSIFY_CLIP_ONNX) + " " +
+                                            dir.str("short.f32") + files);
+  CHECK(short_clip.rc == 1);
+  CHECK_THAT(short_clip.output, Catch::Contains("4 bytes, expected 49152"));
+}
+
+TEST_CASE("adaptive-train export --format onnx: the file, its summary and its errors",
+          "[train][export][onnx]") {
+  const TrainedRun r = trained_run();
+  TempDir dir;
+  const std::string checkpoint = r.dir + "/checkpoints/final.pt";
+  const auto run = test::run_command(std::string(ADAPTIVE_TRAIN) + " export --checkpoint " +
+                                     checkpoint + " --out " + dir.str("m.onnx"));
+  INFO(run.output);
+  REQUIRE(run.rc == 0);
+  CHECK_THAT(run.output, Catch::Contains("m.onnx: ") && Catch::Contains("gated"));
+  const std::string bytes = test::read_file(dir.path() / "m.onnx");
+  CHECK(bytes.find("adaptive-onnx") != std::string::npos);
+  // --format wins over the extension; an unknown format is a usage error.
+  const auto forced =
+      test::run_command(std::string(ADAPTIVE_TRAIN) + " export --checkpoint " + checkpoint +
+                        " --out " + dir.str("m.bin") + " --format onnx");
+  REQUIRE(forced.rc == 0);
+  CHECK(test::read_file(dir.path() / "m.bin") == bytes);
+  const auto unknown =
+      test::run_command(std::string(ADAPTIVE_TRAIN) + " export --checkpoint " + checkpoint +
+                        " --out " + dir.str("m.x") + " --format tflite");
+  CHECK(unknown.rc == 2);
+  CHECK_THAT(unknown.output, Catch::Contains("unknown export format 'tflite' (known: "
+                                             "torchscript, onnx)"));
+  CHECK_FALSE(fs::exists(dir.path() / "m.x"));
+  const auto width =
+      test::run_command(std::string(ADAPTIVE_TRAIN) + " export --checkpoint " + checkpoint +
+                        " --out " + dir.str("w.onnx") + " --widths 0.3");
+  CHECK(width.rc != 0);
+  CHECK_THAT(width.output, Catch::Contains("width 0.3 is not one of the model's widths"));
+  CHECK_FALSE(fs::exists(dir.path() / "w.onnx"));
+}
+
 // Not run by default: writes the files tests/interop/check_artifact.py checks
 // from Python (CTest runs it as the interop.python fixture). The model is the
 // tiny run's with its gate rewritten to spread the 3 input clips over both
@@ -345,12 +425,9 @@ TEST_CASE("write the Python interop files", "[.interop]") {
   const auto gated = artifact.forward_gated(x);
   std::vector<int64_t> choice(gated.second.data_ptr<int64_t>(),
                               gated.second.data_ptr<int64_t>() + gated.second.numel());
-  const json expected = {{"shape", shape},
-                         {"formula", "sin(arange(numel) * 0.37)"},
-                         {"forward_at", logits},
-                         {"gate", rows(artifact.gate(x))},
-                         {"gate_at", gate_at},
-                         {"gated_logits", rows(gated.first)},
+  const json expected = {{"shape", shape},        {"formula", "sin(arange(numel) * 0.37)"},
+                         {"forward_at", logits},  {"gate", rows(artifact.gate(x))},
+                         {"gate_at", gate_at},    {"gated_logits", rows(gated.first)},
                          {"gated_choice", choice}};
   test::write_file(std::string(out) + "/expected.json", expected.dump());
 
@@ -365,8 +442,10 @@ TEST_CASE("write the Python interop files", "[.interop]") {
   save_checkpoint(checkpoint, *r.model, nullptr, r.checkpoint, r.gate.ptr().get());
   export_checkpoint({checkpoint, std::string(out) + "/model.onnx", {}, ExportFormat::kOnnx});
   for (int i = 0; i < artifact.num_widths(); ++i) {
-    export_checkpoint({checkpoint, std::string(out) + "/width" + std::to_string(i) + ".onnx",
-                       {artifact.metadata().widths[i].width}, ExportFormat::kOnnx});
+    export_checkpoint({checkpoint,
+                       std::string(out) + "/width" + std::to_string(i) + ".onnx",
+                       {artifact.metadata().widths[i].width},
+                       ExportFormat::kOnnx});
   }
   fs::remove(checkpoint);
 
