@@ -6,7 +6,8 @@ sets the thread count and nothing else, warms up, then times RUNS calls on
 one clip (median):
   torch     stock PyTorch (python3-torch) running model.pt's forward_at
   ort       ONNX Runtime (npm's onnxruntime-node, its CPU library) running
-            model.onnx, every width in one file behind width_index
+            model.onnx, every width in one file behind width_index, and the
+            width's own file (what the If chain costs)
   opencv    OpenCV's DNN module (python3-opencv) running the width's own
             file (OpenCV 4.6 cannot run model.onnx's If nodes)
 The speed-up is the widest width's time over this width's; the FLOP ratio the
@@ -122,17 +123,18 @@ def main():
                      str(threads), str(a.runs)])
             o = run(["node", "-e", ORT_CHILD, ort, f"{a.dir}/model.onnx", str(k), str(threads),
                      str(a.runs), json.dumps(i)])
+            o1 = run(["node", "-e", ORT_CHILD, ort, f"{a.dir}/width{k}.onnx", str(k),
+                      str(threads), str(a.runs), json.dumps(i)])
             c = run([sys.executable, me, "--child", "opencv", f"{a.dir}/width{k}.onnx", str(k),
                      str(threads), str(a.runs), json.dumps(shape)])
-            rows.append((w, mflops[k], t, o, c))
+            rows.append((w, mflops[k], t, o, o1, c))
         print(f"\n{threads} thread(s), batch 1: ms (speed-up over the widest width)")
         print("  width   MFLOPs  FLOP ratio      torch model.pt      ORT model.onnx   "
-              "OpenCV widthK.onnx")
+              "ORT widthK.onnx  OpenCV widthK.onnx")
         wide = rows[-1]
-        for w, f, t, o, c in rows:
-            print(f"  {w:5.2f} {f:8.1f} {wide[1] / f:10.2f}x "
-                  f"{t:9.2f} ({wide[2] / t:4.2f}x) {o:9.2f} ({wide[3] / o:4.2f}x) "
-                  f"{c:9.2f} ({wide[4] / c:4.2f}x)")
+        for w, f, *ms in rows:
+            cells = " ".join(f"{m:9.2f} ({old / m:4.2f}x)" for m, old in zip(ms, wide[2:]))
+            print(f"  {w:5.2f} {f:8.1f} {wide[1] / f:10.2f}x {cells}")
 
 
 if __name__ == "__main__":
