@@ -398,6 +398,10 @@ TEST_CASE("adaptive-train export --format onnx: the file, its summary and its er
   CHECK(width.rc != 0);
   CHECK_THAT(width.output, Catch::Contains("width 0.3 is not one of the model's widths"));
   CHECK_FALSE(fs::exists(dir.path() / "w.onnx"));
+  // The tools that run TorchScript say what an ONNX file is and what to do.
+  CHECK_THAT(load_error(dir.str("m.onnx")),
+             Catch::Contains(dir.str("m.onnx") + ": an ONNX file") &&
+                 Catch::Contains("adaptive-train export --out model.pt"));
 }
 
 // Not run by default: writes the files tests/interop/check_artifact.py checks
