@@ -34,9 +34,10 @@ ModelArtifact ModelArtifact::load(const std::string& path) {
     a.module_ = std::make_shared<torch::jit::Module>(torch::jit::load(path, c10::kCPU, extra));
   } catch (const std::exception& e) {
     if (fs::path(path).extension() == ".onnx") {
-      throw ModelError(path + ": an ONNX file; this tool runs the TorchScript form of a model: "
-                              "export model.pt from the same checkpoint (adaptive-train export "
-                              "--out model.pt)");
+      throw ModelError(path +
+                       ": an ONNX file; this tool runs the TorchScript form of a model: "
+                       "export model.pt from the same checkpoint (adaptive-train export "
+                       "--out model.pt)");
     }
     throw ModelError(path + ": not a loadable TorchScript file (truncated or corrupt?): " +
                      first_line(e.what()));

@@ -196,7 +196,7 @@ int run_train(int argc, char** argv) {
   if (!rank_prefix.empty() && env->rank != 0) return 0;  // rank 0 reports
   std::cout << adaptive::format_report(report);
   std::cout << "run directory: " << options.out_dir
-            << " (model.pt, config.json, metrics.jsonl, report.json, checkpoints/)\n";
+            << " (model.pt, model.onnx, config.json, metrics.jsonl, report.json, checkpoints/)\n";
   return 0;
 }
 

@@ -41,8 +41,14 @@ std::string write_final_model(const RunDirectory& run_dir, SlimmableNet& model,
   save_checkpoint(final_path, model, nullptr, checkpoint, gate);
   export_checkpoint({final_path, model_path, {}, ExportFormat::kTorchScript});
   if (!onnx) return model_path;
+  // model.pt is the run's artifact: a network ONNX cannot hold says why and
+  // leaves it in place.
   const std::string onnx_path = (run_dir.path() / "model.onnx").string();
-  export_checkpoint({final_path, onnx_path, {}, ExportFormat::kOnnx});
+  try {
+    export_checkpoint({final_path, onnx_path, {}, ExportFormat::kOnnx});
+  } catch (const std::exception& e) {
+    return model_path + " (no model.onnx: " + e.what() + ")";
+  }
   return model_path + " and " + onnx_path;
 }
 

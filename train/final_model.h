@@ -30,7 +30,8 @@ FinalModelInfo final_model_info(const std::vector<WidthReport>& widths, const Ga
 
 // Writes `run_dir`'s checkpoints/final.pt (`model`, `gate` when not null,
 // `checkpoint` with `info`) and exports it as model.pt (train/exporter.h),
-// and as model.onnx too when `onnx`. Returns the paths written.
+// and as model.onnx too when `onnx` (a failure there is reported in the
+// returned text, not thrown). Returns the paths written.
 std::string write_final_model(const RunDirectory& run_dir, SlimmableNet& model,
                               Checkpoint checkpoint, const FinalModelInfo& info,
                               WidthGateImpl* gate, bool onnx = false);

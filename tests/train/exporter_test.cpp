@@ -120,6 +120,10 @@ TEST_CASE("a finished run exports model.pt that matches final.pt at every width"
   CHECK(m.has_gate);
   CHECK(m.json["config"] == json::parse(r.checkpoint.config_json));
   CHECK(m.json["producer"]["name"] == "adaptive-video");
+  // model.onnx beside it (train.export_onnx), the same metadata in its own format.
+  const std::string onnx = test::read_file(r.dir + "/model.onnx");
+  CHECK(onnx.find("\"format\": \"adaptive-onnx\"") != std::string::npos);
+  CHECK(onnx.find(m.labels[0]) != std::string::npos);
   const at::Tensor temps = r.checkpoint.extra.at("temperature");
   for (int i = 0; i < 2; ++i) {
     CHECK(m.widths[i].width == r.model->widths()[i]);
