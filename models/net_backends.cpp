@@ -443,11 +443,9 @@ NetValue EagerBackend::linear(const std::string& /*name*/, const SlimLinearImpl&
 
 NetValue ScriptBackend::linear(const std::string& name, const SlimLinearImpl& layer,
                                const NetValue& x) {
-  const int64_t out = layer.out_features_at(context_.width);
-  const std::string w =
-      s_.tensor(name + "_weight", layer.weight.narrow(0, 0, out).narrow(1, 0, x.channels));
-  const std::string b = s_.tensor(name + "_bias", layer.bias.narrow(0, 0, out));
-  return let("torch.linear(" + x.name + ", " + w + ", " + b + ")", out, Layout::kClip);
+  const auto [weight, bias] = layer.at_width(context_.width, x.channels);
+  const std::string w = s_.tensor(name + "_weight", weight), b = s_.tensor(name + "_bias", bias);
+  return let("torch.linear(" + x.name + ", " + w + ", " + b + ")", weight.size(0), Layout::kClip);
 }
 
 }  // namespace adaptive

@@ -241,11 +241,9 @@ NetValue OnnxBackend::dropout(const NetValue& x, double /*p*/) {
 
 NetValue OnnxBackend::linear(const std::string& name, const SlimLinearImpl& layer,
                              const NetValue& x) {
-  const int64_t out = layer.out_features_at(context_.width);
-  const std::string w =
-      g_.tensor(name + "_weight", layer.weight.narrow(0, 0, out).narrow(1, 0, x.channels));
-  const std::string b = g_.tensor(name + "_bias", layer.bias.narrow(0, 0, out));
-  return make(g_.op("Gemm", {x.name, w, b}, {onnx_attribute("transB", int64_t{1})}), out,
+  const auto [weight, bias] = layer.at_width(context_.width, x.channels);
+  const std::string w = g_.tensor(name + "_weight", weight), b = g_.tensor(name + "_bias", bias);
+  return make(g_.op("Gemm", {x.name, w, b}, {onnx_attribute("transB", int64_t{1})}), weight.size(0),
               Layout::kClip, {1, 1});
 }
 

@@ -231,10 +231,15 @@ SlimLinearImpl::SlimLinearImpl(int64_t in_features, int64_t out_features, bool f
   torch::nn::init::normal_(weight, 0, 0.01);
 }
 
+std::pair<at::Tensor, at::Tensor> SlimLinearImpl::at_width(double width,
+                                                           int64_t in_features) const {
+  const int64_t out = out_features_at(width);
+  return {weight.narrow(0, 0, out).narrow(1, 0, in_features), bias.narrow(0, 0, out)};
+}
+
 at::Tensor SlimLinearImpl::forward(const at::Tensor& x, const ForwardContext& ctx) const {
-  const int64_t in = x.size(1);
-  const int64_t out = out_features_at(ctx.width);
-  const at::Tensor w = weight.narrow(0, 0, out).narrow(1, 0, in), b = bias.narrow(0, 0, out);
+  const int64_t in = x.size(1), out = out_features_at(ctx.width);
+  const auto [w, b] = at_width(ctx.width, in);
   if (ctx.cost) {
     ctx.cost->flops += 2.0 * static_cast<double>(x.size(0)) * in * out;
     ctx.cost->params += w.numel() + b.numel();

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <torch/nn/module.h>
@@ -165,6 +166,9 @@ class SlimLinearImpl : public torch::nn::Module {
                  int64_t channel_multiple = 8);
   at::Tensor forward(const at::Tensor& x, const ForwardContext& ctx) const;
   int64_t out_features_at(double width) const;
+  // The weight [out, in_features] and bias [out] at `width`: slices of the
+  // full-width ones.
+  std::pair<at::Tensor, at::Tensor> at_width(double width, int64_t in_features) const;
   at::Tensor weight, bias;
 
  private:

@@ -349,7 +349,7 @@ void make_tiny_trained_run(const std::string& dataset, const std::string& out, b
   TrainConfig c = tiny_train_config(dataset);
   c.model.causal = causal;
   if (causal) c.data.clip.past_frames = 2;  // trains as it streams
-  torch::AutoGradMode grad(true);  // whatever guard the test that first needs it holds
+  torch::AutoGradMode grad(true);           // whatever guard the test that first needs it holds
   Trainer(c, quiet_trainer(out)).run();
 }
 
@@ -381,6 +381,34 @@ const std::string& tiny_causal_run() {
     return own.str("causal-run");
   }();
   return run;
+}
+
+ModelOptions tiny_export_options(const std::string& name) {
+  ModelOptions o;
+  o.name = name;
+  o.num_classes = 5;
+  o.widths = {0.25, 0.5, 0.75, 1.0};
+  o.base_channels = 16;
+  o.blocks = {1, 1};
+  return o;
+}
+
+std::vector<ModelOptions> export_variants() {
+  std::vector<ModelOptions> variants;
+  for (const std::string name : {"r2plus1d", "tsm_mobile"}) {
+    for (WidthMode mode : {WidthMode::kDiscrete, WidthMode::kUniversal}) {
+      for (bool factorized : {true, false}) {
+        for (bool motion : {true, false}) {
+          if (name == "tsm_mobile" && (!factorized || !motion)) continue;  // options r2plus1d reads
+          variants.push_back(tiny_export_options(name));
+          variants.back().width_mode = mode;
+          variants.back().factorized = factorized;
+          variants.back().motion_input = motion;
+        }
+      }
+    }
+  }
+  return variants;
 }
 
 TrainConfig tiny_train_config(const std::string& root) {

@@ -155,6 +155,14 @@ struct Parity {
 // Same shapes (REQUIREd).
 Parity parity(const at::Tensor& got, const at::Tensor& want);
 
+// The small model the export tests lower: 5 classes, widths 0.25 to 1.0,
+// two stages of 16 and 32 channels at full width.
+ModelOptions tiny_export_options(const std::string& name);
+// Every branch of the backbones' structure that a lowering must hold to the
+// training network: (2+1)D or 3D kernels, with or without motion input,
+// discrete or universal width mode, for r2plus1d and tsm_mobile (10 variants).
+std::vector<ModelOptions> export_variants();
+
 // A model built from `options` (seed 3, eval mode) whose batch norms hold
 // non-trivial statistics and affine parameters (none zero-scaled), so
 // folding them is really tested and every residual branch counts.

@@ -28,27 +28,12 @@ except Exception as e:  # installed, but broken: not a skip
     print(f"FAIL: import torch: {e!r}")
     sys.exit(1)
 
-# Outputs match the C++ ones up to float32 rounding at their scale
-# (tests/test_support.h, kParityRtol and kParityAtol).
-RTOL = 1e-5
-ATOL = 1e-7
-
-
-def check(cond, what):
-    if not cond:
-        print("FAIL:", what)
-        sys.exit(1)
+from parity import ATOL, RTOL, check
+from parity import close as close_values
 
 
 def close(a, b, what):
-    a = a.double()
-    b = b.double()
-    check(a.shape == b.shape, f"{what}: shape {list(a.shape)} == {list(b.shape)}")
-    diff = (a - b).abs().max().item()
-    scale = b.abs().max().item()
-    bound = RTOL * scale + ATOL
-    check(diff <= bound, f"{what}: max difference {diff} > {bound} ({RTOL} x max|expected| "
-                         f"{scale} + {ATOL})")
+    close_values(a.double(), b.double(), what)
 
 
 def main(folder):

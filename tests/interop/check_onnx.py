@@ -27,25 +27,12 @@ except ModuleNotFoundError as e:
     print(f"SKIPPED: {reason}")
     sys.exit(77)
 
-# Outputs match the C++ ones up to float32 rounding at their scale
-# (tests/test_support.h, kParityRtol and kParityAtol).
-RTOL = 1e-5
-ATOL = 1e-7
-
-
-def check(cond, what):
-    if not cond:
-        print("FAIL:", what)
-        sys.exit(1)
+from parity import check
+from parity import close as close_values
 
 
 def close(actual, expected, what):
-    actual = np.asarray(actual, np.float64)
-    expected = np.asarray(expected, np.float64)
-    check(actual.shape == expected.shape, f"{what}: shape {actual.shape} == {expected.shape}")
-    diff = float(np.abs(actual - expected).max())
-    bound = RTOL * float(np.abs(expected).max()) + ATOL
-    check(diff <= bound, f"{what}: max difference {diff} > {bound}")
+    diff = close_values(np.asarray(actual, np.float64), np.asarray(expected, np.float64), what)
     print(f"ok: {what} (max difference {diff:.2e})")
 
 

@@ -20,13 +20,7 @@ using namespace adaptive;
 namespace {
 
 ModelOptions tiny(const std::string& name) {
-  ModelOptions o;
-  o.name = name;
-  o.num_classes = 5;
-  o.widths = {0.25, 0.5, 0.75, 1.0};
-  o.base_channels = 16;
-  o.blocks = {1, 1};
-  return o;
+  return test::tiny_export_options(name);
 }
 
 constexpr ScriptInputShape kInput{3, 4, 32, 32};
@@ -60,22 +54,9 @@ onnx::ModelProto parsed(const std::string& bytes) {
 
 TEST_CASE("ONNX logits match the training model at every width, run by OpenCV",
           "[models][export][onnx]") {
-  // Every branch of the backbones' structure, as the TorchScript parity case.
-  std::vector<ModelOptions> variants;
-  for (const std::string name : {"r2plus1d", "tsm_mobile"}) {
-    for (WidthMode mode : {WidthMode::kDiscrete, WidthMode::kUniversal}) {
-      for (bool factorized : {true, false}) {
-        for (bool motion : {true, false}) {
-          if (name == "tsm_mobile" && (!factorized || !motion)) continue;
-          variants.push_back(tiny(name));
-          variants.back().width_mode = mode;
-          variants.back().factorized = factorized;
-          variants.back().motion_input = motion;
-        }
-      }
-    }
-  }
-  // Causal convs and shifts pad the past only.
+  // Every branch of the backbones' structure, and causal convs and shifts,
+  // which pad the past only.
+  std::vector<ModelOptions> variants = test::export_variants();
   for (const std::string name : {"r2plus1d", "tsm_mobile"}) {
     variants.push_back(tiny(name));
     variants.back().causal = true;

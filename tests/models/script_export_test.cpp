@@ -15,13 +15,7 @@ using namespace adaptive;
 namespace {
 
 ModelOptions tiny(const std::string& name) {
-  ModelOptions o;
-  o.name = name;
-  o.num_classes = 5;
-  o.widths = {0.25, 0.5, 0.75, 1.0};
-  o.base_channels = 16;
-  o.blocks = {1, 1};
-  return o;
+  return test::tiny_export_options(name);
 }
 
 // A random gate (eval mode) for `model`, seeded.
@@ -57,22 +51,7 @@ std::string error_of(const std::function<void()>& call) {
 }  // namespace
 
 TEST_CASE("exported logits match the training model at every width", "[models][export]") {
-  // Every branch of the backbones' structure: (2+1)D or 3D kernels, with or
-  // without motion input, discrete or universal width mode.
-  std::vector<ModelOptions> variants;
-  for (const std::string name : {"r2plus1d", "tsm_mobile"}) {
-    for (WidthMode mode : {WidthMode::kDiscrete, WidthMode::kUniversal}) {
-      for (bool factorized : {true, false}) {
-        for (bool motion : {true, false}) {
-          if (name == "tsm_mobile" && (!factorized || !motion)) continue;  // options r2plus1d reads
-          variants.push_back(tiny(name));
-          variants.back().width_mode = mode;
-          variants.back().factorized = factorized;
-          variants.back().motion_input = motion;
-        }
-      }
-    }
-  }
+  const std::vector<ModelOptions> variants = test::export_variants();
   REQUIRE(variants.size() == 10);
   for (const ModelOptions& options : variants) {
     INFO(options.name << (options.factorized ? " (2+1)D" : " 3D kernels")
