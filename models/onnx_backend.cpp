@@ -150,10 +150,13 @@ NetValue OnnxBackend::conv_bn(const std::string& name, const ConvBnImpl& layer, 
     return (in + 2 * o.padding[axis] - o.kernel[axis]) / o.stride[axis] + 1;
   };
   const Size out{spatial(o.kernel.size() - 2), spatial(o.kernel.size() - 1)};
+  // A causal conv sees kt - 1 frames of the past before the clip (its time
+  // padding is 0).
+  const int64_t past = o.causal ? o.kernel[0] - 1 : 0;
   if (x.layout != Layout::kFoldedClip) {  // a clip's 3D conv, or frames' 2D one
     std::vector<int64_t> pads = o.padding;
     pads.insert(pads.end(), o.padding.begin(), o.padding.end());
-    if (o.causal) pads[0] = o.kernel[0] - 1;  // the past only: kt - 1 before, none after
+    pads[0] += past;
     return make(conv(name, x.name, folded.weight, folded.bias, o.stride, pads, groups, relu), c_out,
                 x.layout, out);
   }
@@ -172,9 +175,8 @@ NetValue OnnxBackend::conv_bn(const std::string& name, const ConvBnImpl& layer, 
     const std::string clip =
         g_.op("Transpose", {reshape(x.name, {-1, frames_, x.channels, s.height * s.width})},
               {onnx_attribute("perm", swap)});
-    const int64_t before = o.causal ? o.kernel[0] - 1 : p[0], after = o.causal ? 0 : p[0];
     const std::string y = conv(name, clip, folded.weight.squeeze(-1), folded.bias, {1, 1},
-                               {before, 0, after, 0}, groups, relu);
+                               {p[0] + past, 0, p[0], 0}, groups, relu);
     const std::string back = g_.op("Transpose", {y}, {onnx_attribute("perm", swap)});
     return make(reshape(back, {-1, c_out, s.height, s.width}), c_out, Layout::kFoldedClip, s);
   }

@@ -12,7 +12,7 @@
 // reshapes name static sizes (no Shape ops, which some runtimes cannot fold).
 // Nodes and opset: opset 13, ops that ONNX Runtime and OpenCV's DNN module
 // (4.6) both read: Conv, Relu, Add, Sub, Concat, Slice, Pad, Transpose,
-// Reshape, GlobalAveragePool, ReduceMean, Gemm, Softmax, Div, Mul.
+// Reshape, GlobalAveragePool, ReduceMean, Gemm, Softmax, Div.
 #pragma once
 
 #include <map>
@@ -44,9 +44,6 @@ class OnnxGraphBuilder {
   // A node of `op` over `inputs` with `attributes`; returns its output.
   std::string op(const std::string& op, const std::vector<std::string>& inputs,
                  const std::vector<onnx::AttributeProto>& attributes = {});
-
-  onnx::GraphProto& graph() { return graph_; }
-  const std::string& scope() const { return scope_; }
 
  private:
   onnx::GraphProto& graph_;

@@ -153,15 +153,12 @@ std::string lower_to_onnx(const SlimmableNet& model, const WidthGateImpl* gate,
         choose(model, gate, width_indices, 0, input, outputs, "width_index_checked", "");
     for (const auto& n : chosen.node()) *graph->add_node() = n;
     for (const auto& i : chosen.initializer()) *graph->add_initializer() = i;
-    set_type(graph->add_input(), kOnnxWidthInput, {}, /*int64=*/true);
     outputs.declare(*graph, "");
   }
   graph->set_name("adaptive_video_model");
-  // The clip comes first among the inputs.
-  onnx::ValueInfoProto clip;
-  set_type(&clip, kOnnxClipInput, {-1, input.channels, input.frames, input.height, input.width});
-  graph->mutable_input()->Add(std::move(clip));
-  if (graph->input_size() == 2) graph->mutable_input()->SwapElements(0, 1);
+  set_type(graph->add_input(), kOnnxClipInput,
+           {-1, input.channels, input.frames, input.height, input.width});
+  if (width_indices.size() > 1) set_type(graph->add_input(), kOnnxWidthInput, {}, /*int64=*/true);
 
   check_onnx(m);
   return m.SerializeAsString();
