@@ -31,7 +31,8 @@ struct SampleEntry {
 struct DatasetIndex {
   std::vector<std::string> classes;
   std::vector<SampleEntry> samples;
-  std::string source;  // the folder or manifest it was read from, for messages
+  std::string source;   // the folder or manifest it was read from, for messages
+  int64_t missing = 0;  // listed clips not on disk (counted by open_split(), dataset_layouts.h)
 
   // Index of a class name, or -1.
   int class_index(const std::string& name) const;

@@ -66,8 +66,12 @@ cxxopts::Options command_line() {
       "width", "fixed policy: the width (default: widest)", cxxopts::value<double>())(
       "batch", "a manifest input: windows per forward pass, at a fixed width (throughput mode)",
       cxxopts::value<int>()->default_value("1"))(
-      "threshold", "confidence policy: calibrated confidence that counts as sure",
-      cxxopts::value<double>()->default_value(text(t.threshold)))(
+      "clips",
+      "a manifest input: evaluation clips per video, as adaptive-train evaluate takes them "
+      "(default: the model's data.eval_clips)",
+      cxxopts::value<int>())("threshold",
+                             "confidence policy: calibrated confidence that counts as sure",
+                             cxxopts::value<double>()->default_value(text(t.threshold)))(
       "escalate", "next (wider from the next window) or rerun (the same window wider at once)",
       cxxopts::value<std::string>()->default_value(t.rerun ? "rerun" : "next"))(
       "dwell", "confident windows before stepping down a width",
@@ -245,8 +249,9 @@ int run(int argc, char** argv) {
 
   const std::string input = args["input"].as<std::string>();
   const int batch = args["batch"].as<int>();  // run_manifest checks it against the policy
-  if (batch != 1 && !has_extension(input, {".csv"}))
-    throw UsageError("--batch is for a manifest input (.csv): a video's windows run one by one");
+  if ((batch != 1 || args.count("clips")) && !has_extension(input, {".csv"}))
+    throw UsageError(
+        "--batch and --clips are for a manifest input (.csv): a video's windows run one by one");
   if (!has_extension(input, {".csv"})) {
     o.stop = &install_stop_signals();  // SIGINT / SIGTERM end the run after its current window
     return run_one_video(model, input, o, format, args);
@@ -257,8 +262,14 @@ int run(int argc, char** argv) {
         "a manifest input gives JSON lines per clip: no --format, --overlay, --truth or "
         "--realtime");
   ResultOutput out(args.count("output") ? args["output"].as<std::string>() : "");
-  run_manifest(model, input, o, ManifestRules{args.count("allow-outside-root") > 0}, out.stream(),
-               batch);
+  ManifestOptions m;
+  m.batch = batch;
+  m.clips = args.count("clips") ? args["clips"].as<int>() : 0;
+  if (args.count("clips") && m.clips < 1)
+    throw UsageError("--clips must be >= 1, got " + std::to_string(m.clips));
+  m.folder_fps = o.input.folder_fps;
+  m.rules.allow_outside_root = args.count("allow-outside-root") > 0;
+  run_manifest(model, input, o, m, out.stream());
   out.commit();
   return 0;
 }

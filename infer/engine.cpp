@@ -197,6 +197,7 @@ WindowResult classify_window(const ModelArtifact& model, ModelPasses& model_pass
   final_pass.gate_choice = next_gate_choice;
   r.label_index = final_pass.label;
   r.confidence = final_pass.confidence;
+  r.logits = logits[0] / meta.widths[r.width_index].temperature;
   r.latency_ms = ms_since(start);
   throttle.finish(final_pass, r.mflops);
 
@@ -328,16 +329,35 @@ RunStart start_run(const ModelArtifact& model, const InferOptions& options, bool
 
 namespace {
 
+// The index of `options.idle_label` among the model's labels, or -1.
+int idle_label_index(const ArtifactMetadata& meta, const InferOptions& options) {
+  const auto it = std::find(meta.labels.begin(), meta.labels.end(), options.idle_label);
+  return it == meta.labels.end() ? -1 : static_cast<int>(it - meta.labels.begin());
+}
+
+// The gate's choice rule for windows costing `mflops` per width.
+GateChooser gate_chooser(const InferOptions& options, const std::vector<double>& mflops) {
+  GateChooser gate;
+  gate.bias = options.throttle.gate_bias;
+  for (int head = 0; head < static_cast<int>(mflops.size()); ++head)
+    gate.choice_cost.push_back(gate_choice_cost(mflops, head));
+  return gate;
+}
+
+void require_gate(const ModelArtifact& model, const InferOptions& options) {
+  if (options.throttle.policy == PolicyKind::kGate && !model.metadata().has_gate) {
+    throw std::invalid_argument(model.path() +
+                                ": the gate policy needs a gated model (this one has no gate)");
+  }
+}
+
 // Runs over `source` with options already validated.
 RunSummary run_windows(const ModelArtifact& model, std::unique_ptr<FrameSource> source,
                        const InferOptions& options, const WindowCallback& on_window,
                        ThreadPlan threads) {
   const ArtifactMetadata& meta = model.metadata();
   const std::vector<double> widths = meta.width_values();
-  if (options.throttle.policy == PolicyKind::kGate && !meta.has_gate) {
-    throw std::invalid_argument(model.path() +
-                                ": the gate policy needs a gated model (this one has no gate)");
-  }
+  require_gate(model, options);
   ModelPasses model_passes(model, options.streaming, options.reader.stride);
   std::vector<double> mflops;  // a window's, in this mode
   for (int i = 0; i < model.num_widths(); ++i) mflops.push_back(model_passes.window_mflops(i));
@@ -347,9 +367,7 @@ RunSummary run_windows(const ModelArtifact& model, std::unique_ptr<FrameSource> 
     throttle_options.max_latency_ms =
         live_deadline_ms(options, meta.input.fps > 0 ? meta.input.fps : source->fps());
   Throttle throttle(throttle_options, widths, mflops);
-  const auto idle_it = std::find(meta.labels.begin(), meta.labels.end(), options.idle_label);
-  const int idle_index =
-      idle_it == meta.labels.end() ? -1 : static_cast<int>(idle_it - meta.labels.begin());
+  const int idle_index = idle_label_index(meta, options);
   BatteryGauge battery(options.battery_pct, options.battery_file);
 
   const auto t0 = Clock::now();
@@ -357,10 +375,7 @@ RunSummary run_windows(const ModelArtifact& model, std::unique_ptr<FrameSource> 
   WindowReader reader(std::move(source), meta.input, options.reader);
   c10::InferenceMode inference;
   SummaryTally tally(widths.size());
-  GateChooser gate;
-  gate.bias = options.throttle.gate_bias;
-  for (int head = 0; head < static_cast<int>(mflops.size()); ++head)
-    gate.choice_cost.push_back(gate_choice_cost(mflops, head));
+  const GateChooser gate = gate_chooser(options, mflops);
   tally.deadline_ms = throttle_options.max_latency_ms;
   PassLog passes(widths.size(), std::move(threads));
   double model_cpu_s = 0, output_cpu_s = 0;
@@ -458,6 +473,29 @@ RunSummary run_windows(const ModelArtifact& model, std::unique_ptr<FrameSource> 
 }
 
 }  // namespace
+
+std::vector<WindowResult> classify_windows(const ModelArtifact& model,
+                                           const std::vector<Window>& windows,
+                                           const InferOptions& options) {
+  options.validate();
+  require_gate(model, options);
+  ModelPasses model_passes(model, StreamingMode::kOff, options.reader.stride);
+  std::vector<double> mflops;
+  for (int i = 0; i < model.num_widths(); ++i) mflops.push_back(model_passes.window_mflops(i));
+  Throttle throttle(options.throttle, model.metadata().width_values(), mflops);
+  const GateChooser gate = gate_chooser(options, mflops);
+  const int idle_index = idle_label_index(model.metadata(), options);
+  PassLog passes(mflops.size(), ThreadPlan());
+  c10::InferenceMode inference;
+  std::vector<WindowResult> results;
+  for (const Window& w : windows) {
+    WindowSignals signals;
+    signals.start_s = w.start_s;
+    results.push_back(classify_window(model, model_passes, throttle, w, signals,
+                                      options.throttle.policy, idle_index, gate, passes));
+  }
+  return results;
+}
 
 RunSummary run_inference(const ModelArtifact& model, std::unique_ptr<FrameSource> source,
                          const InferOptions& options, const WindowCallback& on_window) {

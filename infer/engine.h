@@ -52,6 +52,7 @@ struct WindowResult {
   int label_index = 0;
   std::string label;
   double confidence = 0;        // calibrated
+  at::Tensor logits;            // [classes], the final pass's over its width's temperature
   double mflops = 0;            // every pass of this window (and the gate's)
   int64_t frames_computed = 0;  // model frames its passes computed (a stream: the steps)
   double latency_ms = 0;        // model time of this window
@@ -160,6 +161,14 @@ RunSummary run_inference(const ModelArtifact& model, const std::string& input,
 // The same over any frame source (tests; no warm-up).
 RunSummary run_inference(const ModelArtifact& model, std::unique_ptr<FrameSource> source,
                          const InferOptions& options, const WindowCallback& on_window);
+
+// Windows cut beforehand (a clip's evaluation clips: infer/manifest_run.h)
+// through the policy as one run of their own, windowed, in order; one
+// result each. Signals the windows do not carry (quality, battery, delay)
+// are left neutral. Throws std::invalid_argument as run_inference does.
+std::vector<WindowResult> classify_windows(const ModelArtifact& model,
+                                           const std::vector<Window>& windows,
+                                           const InferOptions& options);
 
 // Reads a battery capacity file (a number, percent). Throws std::runtime_error.
 double read_battery_file(const std::string& path);

@@ -8,8 +8,41 @@
 
 #include "common/clock.h"
 #include "datasets/errors.h"
+#include "datasets/rng.h"
 
 namespace adaptive {
+
+VideoClipDatasetOptions evaluation_clip_options(const ArtifactMetadata& meta, double folder_fps) {
+  const ArtifactInput& in = meta.input;
+  VideoClipDatasetOptions o;
+  o.sampler.frames = static_cast<int>(in.frames);
+  const nlohmann::json& data = meta.config.is_object() && meta.config.contains("data")
+                                   ? meta.config["data"]
+                                   : nlohmann::json::object();
+  const auto number = [&](const char* key, double otherwise) {
+    return data.contains(key) && data[key].is_number() ? data[key].get<double>() : otherwise;
+  };
+  if (data.contains("frame_stride") || data.contains("target_fps")) {  // as training sampled
+    o.sampler.frame_stride = number("frame_stride", o.sampler.frame_stride);
+    o.sampler.target_fps = number("target_fps", 0);
+  } else {
+    o.sampler.target_fps = in.fps;  // the rate of the frames in a clip
+  }
+  if (data.contains("short_video") && data["short_video"].is_string())
+    o.sampler.short_video = short_video_names().parse(data["short_video"].get<std::string>());
+  o.transform = eval_transform_options(in.short_side, in.height, in.width, in.mean, in.std);
+  o.folder_fps = folder_fps;
+  return o;
+}
+
+int evaluation_clips(const ArtifactMetadata& meta) {
+  const auto pointer = nlohmann::json::json_pointer("/data/eval_clips");
+  return meta.config.is_object() && meta.config.contains(pointer) &&
+                 meta.config.at(pointer).is_number_integer()
+             ? meta.config.at(pointer).get<int>()
+             : 1;
+}
+
 namespace {
 
 // Clip lines as they come, and the summary line after them.
@@ -33,11 +66,12 @@ struct ManifestTally {
         << "\n";
   }
 
-  nlohmann::json summary(double wall) const {
+  nlohmann::json summary(double wall, int clips_per_video) const {
     return {{"type", "summary"},
             {"clips", clips},
             {"skipped", skipped},
             {"clip_accuracy", clips ? double(correct) / clips : 0.0},
+            {"windows_per_clip", clips_per_video},
             {"windows", windows},
             {"mean_mflops_per_window", windows ? mflops / windows : 0.0},
             {"mean_width", windows ? width_sum / windows : 0.0},
@@ -47,78 +81,73 @@ struct ManifestTally {
   }
 };
 
-// How a manifest row's clip is opened: its frames only, as training reads them.
-InputOptions clip_input(InputOptions input, const SampleEntry& sample) {
-  input.first_frame = sample.start_frame;
-  input.last_frame = sample.end_frame;
-  return input;
+// A video's evaluation clips as windows; throws BadSampleError.
+std::vector<Window> clip_windows(const VideoClipDataset& set, size_t sample, int clips) {
+  Rng unused(0);  // evaluation clips draw nothing
+  std::vector<Window> windows;
+  for (int c = 0; c < clips; ++c) {
+    Window w;
+    w.index = c;
+    w.clip = set.get(sample, /*train=*/false, unused, c, clips).data.unsqueeze(0);
+    windows.push_back(std::move(w));
+  }
+  return windows;
 }
 
-// Throughput mode (see the header).
-void run_batched(const ModelArtifact& model, const DatasetIndex& index, const InferOptions& o,
-                 std::ostream& out, int batch) {
+// The clip's answer from its windows' calibrated logits [windows, classes].
+std::pair<int, double> clip_answer(const at::Tensor& logits) {
+  const at::Tensor p = torch::softmax(logits.mean(0), 0);
+  const int label = static_cast<int>(p.argmax().item<int64_t>());
+  return {label, p[label].item<double>()};
+}
+
+// Throughput mode (ManifestOptions::batch).
+void run_batched(const ModelArtifact& model, const VideoClipDataset& set, const InferOptions& o,
+                 int clips, int batch, std::ostream& out) {
   const ArtifactMetadata& meta = model.metadata();
   const int wi = resolved_fixed_index(o.throttle, model.num_widths());
   const double width = meta.widths.at(wi).width, window_mflops = meta.widths.at(wi).mflops;
-  struct ClipResult {
-    bool ok = false;
-    int64_t windows = 0;
-    double confidence = -1;
-    int label = 0;
-  };
-  std::vector<ClipResult> results(index.samples.size());
+  const size_t n = set.size();
+  std::vector<std::vector<at::Tensor>> logits(n);  // per clip, per window
   std::vector<at::Tensor> pending;
   std::vector<size_t> owners;  // the clip of each pending window
   c10::InferenceMode inference;
   auto flush = [&] {
     if (pending.empty()) return;
-    const at::Tensor probs = model.probabilities(model.forward_at(at::cat(pending), wi), wi);
-    const auto [confidence, label] = probs.max(1);
-    for (size_t k = 0; k < owners.size(); ++k) {
-      ClipResult& r = results[owners[k]];
-      const double c = confidence[static_cast<int64_t>(k)].item<double>();
-      if (c > r.confidence) {
-        r.confidence = c;
-        r.label = static_cast<int>(label[static_cast<int64_t>(k)].item<int64_t>());
-      }
-    }
+    const at::Tensor l = model.forward_at(at::cat(pending), wi) / meta.widths.at(wi).temperature;
+    for (size_t k = 0; k < owners.size(); ++k)
+      logits[owners[k]].push_back(l[static_cast<int64_t>(k)]);
     pending.clear();
     owners.clear();
   };
   const auto t0 = Clock::now();
-  for (size_t i = 0; i < index.samples.size(); ++i) {
-    const std::string& path = index.samples[i].path;
+  std::vector<bool> ok(n, false);
+  for (size_t i = 0; i < n; ++i) {
     try {
-      WindowReader reader(open_input(path, clip_input(o.input, index.samples[i])), meta.input,
-                          o.reader);
-      while (auto window = reader.next()) {
-        pending.push_back(window->clip);
+      for (Window& w : clip_windows(set, i, clips)) {
+        pending.push_back(w.clip);
         owners.push_back(i);
-        ++results[i].windows;
         if (static_cast<int>(pending.size()) == batch) flush();
       }
-      if (!reader.end().error.empty()) throw BadSampleError(path, reader.end().error);
-      results[i].ok = results[i].windows > 0;
+      ok[i] = true;
     } catch (const BadSampleError& e) {
       std::cerr << "adaptive-infer: skipping " << e.what() << "\n";
-      // Its windows already batched still run; they are not reported.
-      results[i].windows = 0;
     }
   }
   flush();
   const double wall = seconds_since(t0);
   ManifestTally tally;
-  for (size_t i = 0; i < results.size(); ++i) {
-    const ClipResult& r = results[i];
-    if (!r.ok) {
+  for (size_t i = 0; i < n; ++i) {
+    if (!ok[i]) {
       ++tally.skipped;
       continue;
     }
-    tally.add(out, index.samples[i].path, index.classes.at(index.samples[i].label),
-              meta.labels.at(r.label), r.confidence, r.windows,
-              window_mflops * static_cast<double>(r.windows), width);
+    const auto [label, confidence] = clip_answer(at::stack(logits[i]));
+    const SampleEntry& sample = set.index().samples[i];
+    tally.add(out, sample.path, set.index().classes.at(sample.label), meta.labels.at(label),
+              confidence, clips, window_mflops * clips, width);
   }
-  nlohmann::json summary = tally.summary(wall);
+  nlohmann::json summary = tally.summary(wall, clips);
   summary["batch"] = batch;
   summary["width"] = width;
   out << summary.dump() << "\n";
@@ -127,41 +156,50 @@ void run_batched(const ModelArtifact& model, const DatasetIndex& index, const In
 }  // namespace
 
 void run_manifest(const ModelArtifact& model, const std::string& manifest, const InferOptions& o,
-                  const ManifestRules& rules, std::ostream& out, int batch) {
-  if (batch < 1) throw std::invalid_argument("--batch must be >= 1, got " + std::to_string(batch));
-  if (batch > 1 && o.throttle.policy != PolicyKind::kFixed)
+                  const ManifestOptions& m, std::ostream& out) {
+  if (m.batch < 1)
+    throw std::invalid_argument("--batch must be >= 1, got " + std::to_string(m.batch));
+  if (m.batch > 1 && o.throttle.policy != PolicyKind::kFixed)
     throw std::invalid_argument("--batch needs --policy fixed (got --batch " +
-                                std::to_string(batch) +
+                                std::to_string(m.batch) +
                                 "): the other policies choose each window's width from the one "
                                 "before");
-  const DatasetIndex index = open_dataset_index(manifest, model.metadata().labels, rules);
-  if (batch > 1) return run_batched(model, index, o, out, batch);
+  if (m.clips < 0)
+    throw std::invalid_argument("--clips must be >= 1, got " + std::to_string(m.clips));
+  const ArtifactMetadata& meta = model.metadata();
+  const int clips = m.clips > 0 ? m.clips : evaluation_clips(meta);
+  const VideoClipDataset set(open_dataset_index(manifest, meta.labels, m.rules),
+                             evaluation_clip_options(meta, m.folder_fps));
+  if (m.batch > 1) return run_batched(model, set, o, clips, m.batch, out);
+  InferOptions clip_options = o;
+  clip_options.throttle.gate_probe_first = true;   // a clip is a run of its own: it probes
+  start_run(model, clip_options, /*live=*/false);  // warm every width up once
   const auto t0 = Clock::now();
   ManifestTally tally;
-  InferOptions clip_options = o;
-  clip_options.throttle.gate_probe_first = true;  // a clip is a run of its own: it probes
-  const RunStart start = start_run(model, clip_options, /*live=*/false);  // once for every clip
-  for (const SampleEntry& sample : index.samples) {
-    WindowResult best;
-    best.confidence = -1;
-    RunSummary s;
-    clip_options.input = clip_input(o.input, sample);
+  for (size_t i = 0; i < set.size(); ++i) {
+    const SampleEntry& sample = set.index().samples[i];
+    std::vector<Window> windows;
     try {
-      s = run_inference(
-          model, sample.path, clip_options,
-          [&](const WindowResult& r, const Window&) {
-            if (r.confidence > best.confidence) best = r;
-          },
-          &start);
+      windows = clip_windows(set, i, clips);
     } catch (const BadSampleError& e) {
       std::cerr << "adaptive-infer: skipping " << e.what() << "\n";
       ++tally.skipped;
       continue;
     }
-    tally.add(out, sample.path, index.classes.at(sample.label), best.label, best.confidence,
-              s.windows, s.gflops * 1e3, s.mean_width);
+    const std::vector<WindowResult> results = classify_windows(model, windows, clip_options);
+    std::vector<at::Tensor> logits;
+    double mflops = 0, width_sum = 0;
+    for (const WindowResult& r : results) {
+      logits.push_back(r.logits);
+      mflops += r.mflops;
+      width_sum += r.width;
+    }
+    const auto [label, confidence] = clip_answer(at::stack(logits));
+    tally.add(out, sample.path, set.index().classes.at(sample.label), meta.labels.at(label),
+              confidence, static_cast<int64_t>(results.size()), mflops,
+              width_sum / static_cast<double>(results.size()));
   }
-  out << tally.summary(seconds_since(t0)).dump() << "\n";
+  out << tally.summary(seconds_since(t0), clips).dump() << "\n";
 }
 
 }  // namespace adaptive

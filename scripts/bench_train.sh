@@ -23,7 +23,11 @@
 #                 width; a large model's benchmark may afford the widest only)
 #   VARIANT="key=value ..."  also train, per seed, the slimmable network with
 #                 these config changes (a recipe to compare, e.g.
-#                 "train.narrow_weight=0.5"); reported beside the others
+#                 "train.narrow_weight=0.5"), after the plain twins: {plain}
+#                 stands for the seed's plain full-width checkpoint
+#                 ("train.init_from={plain}"); reported beside the others
+#   SET="key=value ..."  config changes for every run (e.g. a small dataset:
+#                 "data.root=data/synth-small data.synth_train_per_class=30")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh --with-plot >/dev/null
@@ -33,6 +37,7 @@ seeds=(${SEEDS:-0 1})
 mkdir -p "$out"
 common=()
 [[ -n "${EPOCHS:-}" ]] && common+=(--set "train.epochs=$EPOCHS")
+for kv in ${SET:-}; do common+=(--set "$kv"); done
 resolved=$(build/adaptive-train --config "$config" --print-config "${common[@]}")
 widths=$(python3 -c 'import json,sys; print(" ".join(str(w) for w in json.load(sys.stdin)["model"]["widths"]))' <<<"$resolved")
 root=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["root"])' <<<"$resolved")
@@ -56,15 +61,15 @@ for seed in "${seeds[@]}"; do
   dir="$out/seed$seed"
   mkdir -p "$dir"
   run "$dir/slimmable" --set "train.seed=$seed"
-  if [[ -n "${VARIANT:-}" ]]; then
-    changes=()
-    for kv in $VARIANT; do changes+=(--set "$kv"); done
-    run "$dir/variant" --set "train.seed=$seed" "${changes[@]}"
-  fi
   for w in ${PLAIN_WIDTHS:-$widths}; do
     run "$dir/plain-$w" --set "train.seed=$seed" --set "model.widths=[$w]" \
       --set train.sampling=single --set gate.enabled=false
   done
+  if [[ -n "${VARIANT:-}" ]]; then
+    changes=()
+    for kv in $VARIANT; do changes+=(--set "${kv//\{plain\}/$dir/plain-1.0/checkpoints/final.pt}"); done
+    run "$dir/variant" --set "train.seed=$seed" "${changes[@]}"
+  fi
 done
 if [[ "${UNIVERSAL:-1}" != 0 ]]; then
   run "$out/seed${seeds[0]}/universal" --set "train.seed=${seeds[0]}" \

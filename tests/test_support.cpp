@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <iterator>
 #include <random>
@@ -29,6 +30,11 @@
 #include <chrono>
 #include <sstream>
 #include <thread>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/videoio.hpp>
 
 // Catch2 after LibTorch: both define CHECK, Catch2's must win.
 #include <catch2/catch.hpp>
@@ -55,6 +61,157 @@ void write_file(const fs::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);
   out << text;
   if (!out) throw std::runtime_error("cannot write " + path.string());
+}
+
+namespace {
+
+// 12 frames of 40x32: the class's colour, a bar moving across by clip.
+cv::Mat fixture_frame(int label, int clip, int t) {
+  cv::Mat bgr(32, 40, CV_8UC3, cv::Scalar(60 + 80 * (label % 3), 40 + 90 * (label / 3 % 3), 90));
+  cv::rectangle(bgr, cv::Rect((3 * t + 7 * clip) % 36, 4 + 6 * label, 4, 8),
+                cv::Scalar(250, 250, 250), cv::FILLED);
+  return bgr;
+}
+
+constexpr int kFixtureFrames = 12;
+
+void write_fixture_video(const fs::path& path, int label, int clip) {
+  fs::create_directories(path.parent_path());
+  const std::string ext = path.extension().string();
+  const char* fourcc = ext == ".webm" ? "VP80" : ext == ".mp4" ? "mp4v" : "MJPG";
+  cv::VideoWriter out(path.string(),
+                      cv::VideoWriter::fourcc(fourcc[0], fourcc[1], fourcc[2], fourcc[3]), 12,
+                      cv::Size(40, 32));
+  if (!out.isOpened()) throw std::runtime_error("cannot write " + path.string());
+  for (int t = 0; t < kFixtureFrames; ++t) out.write(fixture_frame(label, clip, t));
+}
+
+void write_fixture_frames(const fs::path& dir, int label, int clip) {
+  fs::create_directories(dir);
+  for (int t = 0; t < kFixtureFrames; ++t) {
+    char name[16];
+    std::snprintf(name, sizeof name, "%05d.jpg", t + 1);
+    if (!cv::imwrite((dir / name).string(), fixture_frame(label, clip, t)))
+      throw std::runtime_error("cannot write " + (dir / name).string());
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> write_standard_dataset(const std::string& layout, const fs::path& root) {
+  const std::vector<std::string> splits = {"train", "train", "val", "test"};  // clips per class
+  if (layout == "jester") {
+    const std::vector<std::string> classes = {"Swiping Left", "Swiping Right",
+                                              "Doing other things"};
+    std::string labels, train, val;
+    int id = 34870;
+    for (int c = 0; c < 3; ++c) {
+      labels += classes[c] + "\n";
+      for (int k = 0; k < 3; ++k, ++id) {
+        write_fixture_frames(root / "20bn-jester-v1" / std::to_string(id), c, k);
+        (k < 2 ? train : val) += std::to_string(id) + ";" + classes[c] + "\n";
+      }
+    }
+    write_file(root / "jester-v1-labels.csv", labels);
+    write_file(root / "jester-v1-train.csv", train);
+    write_file(root / "jester-v1-validation.csv", val);
+    write_file(root / "jester-v1-test.csv", "99001\n99002\n");  // ids only: no labels
+    return classes;
+  }
+  if (layout == "ssv2") {
+    const std::vector<std::string> templates = {"Putting [something] on a surface",
+                                                "Pushing [something] from left to right",
+                                                "Holding [something] next to [something]"};
+    const std::vector<std::vector<std::string>> things = {
+        {"a cup"}, {"a pen"}, {"potato", "vicks vaporub bottle"}};
+    nlohmann::json labels = nlohmann::json::object(), train = nlohmann::json::array(),
+                   val = nlohmann::json::array();
+    std::vector<std::string> classes;
+    int id = 78687;
+    for (int c = 0; c < 3; ++c) {
+      std::string name = templates[c], label = templates[c];
+      name.erase(
+          std::remove_if(name.begin(), name.end(), [](char ch) { return ch == '[' || ch == ']'; }),
+          name.end());
+      for (const auto& thing : things[c]) label.replace(label.find("[something]"), 11, thing);
+      labels[name] = std::to_string(c);  // SSv2 writes the indices as strings
+      classes.push_back(name);
+      for (int k = 0; k < 3; ++k, ++id) {
+        write_fixture_video(root / "20bn-something-something-v2" / (std::to_string(id) + ".webm"),
+                            c, k);
+        (k < 2 ? train : val)
+            .push_back({{"id", std::to_string(id)},
+                        {"label", label},
+                        {"template", templates[c]},
+                        {"placeholders", things[c]}});
+      }
+    }
+    write_file(root / "labels" / "labels.json", labels.dump(1));
+    write_file(root / "labels" / "train.json", train.dump(1));
+    write_file(root / "labels" / "validation.json", val.dump(1));
+    write_file(root / "labels" / "test.json", R"([{"id": "99001"}])");
+    return classes;
+  }
+  if (layout == "ucf101") {
+    // HandstandPushups' clips are named v_HandStandPushups_... in the download.
+    const std::vector<std::pair<std::string, std::string>> classes = {
+        {"ApplyEyeMakeup", "ApplyEyeMakeup"},
+        {"HandstandPushups", "HandStandPushups"},
+        {"YoYo", "YoYo"}};
+    const std::vector<int> groups = {11, 12, 8, 1};  // train, train, val (the lowest group), test
+    std::string index, train, test;
+    std::vector<std::string> names;
+    for (int c = 0; c < 3; ++c) {
+      const auto& [folder, file] = classes[c];
+      index += std::to_string(c + 1) + " " + folder + "\r\n";  // the download's CRLF lines
+      names.push_back(folder);
+      for (int k = 0; k < 4; ++k) {
+        char clip[96];
+        std::snprintf(clip, sizeof clip, "%s/v_%s_g%02d_c%02d.avi", folder.c_str(), file.c_str(),
+                      groups[k], 1 + k % 2);
+        write_fixture_video(root / "UCF-101" / clip, c, k);
+        if (k < 3)
+          train += std::string(clip) + " " + std::to_string(c + 1) + "\r\n";
+        else
+          test += std::string(clip) + "\r\n";
+      }
+    }
+    write_file(root / "ucfTrainTestlist" / "classInd.txt", index);
+    write_file(root / "ucfTrainTestlist" / "trainlist01.txt", train);
+    write_file(root / "ucfTrainTestlist" / "testlist01.txt", test);
+    return names;
+  }
+  if (layout == "kinetics") {
+    const std::vector<std::string> classes = {"abseiling", "playing guitar", "zumba"};
+    std::string csv[3];
+    for (auto& c : csv) c = "label,youtube_id,time_start,time_end,split,is_cc\n";
+    for (int c = 0; c < 3; ++c) {
+      std::string folder = classes[c];
+      std::replace(folder.begin(), folder.end(), ' ', '_');  // some downloaders' folder names
+      for (int k = 0; k < 4; ++k) {
+        const std::string id = "yt" + std::to_string(c) + "_" + std::to_string(k) + "-Xq";
+        const int start = 10 * k + c;
+        char file[96];
+        std::snprintf(file, sizeof file, "%s_%06d_%06d.mp4", id.c_str(), start, start + 10);
+        const std::string split = splits[k];
+        // train/<label>/, val/ (flat), test/<label_with_underscores>/
+        const fs::path dir = split == "train" ? root / "train" / classes[c]
+                             : split == "val" ? root / "val"
+                                              : root / "test" / folder;
+        write_fixture_video(dir / file, c, k);
+        const int i = split == "train" ? 0 : split == "val" ? 1 : 2;
+        const std::string label =
+            classes[c].find(' ') != std::string::npos ? "\"" + classes[c] + "\"" : classes[c];
+        csv[i] += label + "," + id + "," + std::to_string(start) + "," +
+                  std::to_string(start + 10) + "," + (split == "val" ? "validate" : split) + ",0\n";
+      }
+    }
+    write_file(root / "annotations" / "train.csv", csv[0]);
+    write_file(root / "annotations" / "validate.csv", csv[1]);
+    write_file(root / "annotations" / "test.csv", csv[2]);
+    return {"abseiling", "playing guitar", "zumba"};
+  }
+  throw std::invalid_argument("write_standard_dataset: unknown layout " + layout);
 }
 
 std::vector<std::string> temp_files(const std::string& dir) {

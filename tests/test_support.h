@@ -43,6 +43,15 @@ class TempDir {
 // Writes `text` to `path`, creating parent folders.
 void write_file(const std::filesystem::path& path, const std::string& text);
 
+// A small copy of a standard dataset in its published layout
+// (datasets/dataset_layouts.h; `layout` is jester, ssv2, ucf101 or kinetics)
+// with the download's folder names and quirks: 3 classes, 2 training and 1
+// validation clip each, and 1 test clip each where the dataset labels its
+// test split (UCF101, Kinetics). Each clip: 12 frames of 40x32, coloured by
+// class. Returns the class names in the dataset's own label order.
+std::vector<std::string> write_standard_dataset(const std::string& layout,
+                                                const std::filesystem::path& root);
+
 // Options for a tiny dataset: 2 train, 1 val, 1 test clip per class, 64x48,
 // 16 frames, one 6-second stream.
 SynthOptions tiny_synth_options(const std::string& out_dir, uint64_t seed = 7);

@@ -92,26 +92,36 @@ int run_evaluate(int argc, char** argv) {
                        "Evaluate a checkpoint at every width on a labelled split.");
   cli.add_options()("checkpoint", "checkpoint of a run (checkpoints/final.pt is calibrated)",
                     cxxopts::value<std::string>())(
-      "split", "manifest (.csv) or folder-per-class, e.g. data/synth/test.csv",
+      "split",
+      "train, val or test (that split of the run's dataset), or a manifest (.csv) or "
+      "folder-per-class, e.g. data/synth/test.csv",
       cxxopts::value<std::string>())("json", "also write the figures to this file",
                                      cxxopts::value<std::string>())(
-      "threads", "compute threads (0: all cores)", cxxopts::value<int>()->default_value("0"))(
+      "clips", "clips per video, averaged (default: the run's data.eval_clips)",
+      cxxopts::value<int>()->default_value("0"))("threads", "compute threads (0: all cores)",
+                                                 cxxopts::value<int>()->default_value("0"))(
       "h,help", "show this help");
   auto args = cli.parse(argc, argv);
   if (args.count("help")) {
     std::cout << cli.help() << "\n";
     return 0;
   }
+  if (args["clips"].as<int>() < 0 || args["clips"].as<int>() > 64)
+    throw UsageError("--clips must be 1 to 64, got " + std::to_string(args["clips"].as<int>()));
   if (!args.count("checkpoint") || !args.count("split"))
     throw UsageError("--checkpoint PATH and --split MANIFEST are required (see --help)");
   adaptive::set_compute_threads(args["threads"].as<int>());
-  const adaptive::CheckpointEvaluation e = adaptive::evaluate_checkpoint(
-      args["checkpoint"].as<std::string>(), args["split"].as<std::string>());
-  std::cout << e.split << ": " << e.clips << " videos\n" << adaptive::format_widths(e.widths);
+  const adaptive::CheckpointEvaluation e =
+      adaptive::evaluate_checkpoint(args["checkpoint"].as<std::string>(),
+                                    args["split"].as<std::string>(), args["clips"].as<int>());
+  std::cout << e.split << ": " << e.clips << " videos\n"
+            << adaptive::format_widths(e.widths)
+            << adaptive::format_weakest_classes(e.widths.back(), e.classes, 5);
   if (args.count("json")) {
     const nlohmann::json j = {{"checkpoint", args["checkpoint"].as<std::string>()},
                               {"split", e.split},
                               {"clips", e.clips},
+                              {"classes", e.classes},
                               {"widths", adaptive::widths_json(e.widths, "")}};
     adaptive::write_file_atomically(args["json"].as<std::string>(), j.dump(2) + "\n");
   }

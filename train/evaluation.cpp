@@ -1,14 +1,28 @@
 #include "train/evaluation.h"
 
 #include <cstdio>
+#include <filesystem>
+#include <limits>
 
 #include <torch/torch.h>
 
 #include "datasets/errors.h"
 #include "models/calibration.h"
 #include "train/trained_model.h"
+#include "train/training_data.h"
+
+namespace fs = std::filesystem;
 
 namespace adaptive {
+namespace {
+
+bool is_split_name(const std::string& name) {
+  for (const auto& n : dataset_split_names().names())
+    if (n == name) return true;
+  return false;
+}
+
+}  // namespace
 
 SplitOutputs collect_outputs(SlimmableNet& model, const std::shared_ptr<VideoClipDataset>& set,
                              const DataLoaderOptions& loader_options, c10::Device device) {
@@ -52,6 +66,34 @@ SplitOutputs collect_outputs(SlimmableNet& model, const std::shared_ptr<VideoCli
   return out;
 }
 
+void score_classes(const at::Tensor& logits, const at::Tensor& labels, WidthReport& r) {
+  const int64_t classes = logits.size(1);
+  const at::Tensor top = std::get<1>(logits.topk(std::min<int64_t>(5, classes), 1));
+  r.top5 = top.eq(labels.unsqueeze(1)).any(1).to(torch::kDouble).mean().item<double>();
+  const at::Tensor predicted = logits.argmax(1).contiguous();
+  const at::Tensor truth = labels.to(torch::kLong).contiguous();
+  r.confusion.assign(static_cast<size_t>(classes), std::vector<int64_t>(classes, 0));
+  const int64_t* p = predicted.data_ptr<int64_t>();
+  const int64_t* t = truth.data_ptr<int64_t>();
+  for (int64_t k = 0; k < truth.numel(); ++k) ++r.confusion.at(t[k]).at(p[k]);
+  r.class_accuracy.clear();
+  double sum = 0;
+  int present = 0;
+  for (int64_t c = 0; c < classes; ++c) {
+    const auto& row = r.confusion[static_cast<size_t>(c)];
+    int64_t n = 0;
+    for (int64_t v : row) n += v;
+    if (n == 0) {
+      r.class_accuracy.push_back(std::numeric_limits<double>::quiet_NaN());
+      continue;
+    }
+    r.class_accuracy.push_back(static_cast<double>(row[static_cast<size_t>(c)]) / n);
+    sum += r.class_accuracy.back();
+    ++present;
+  }
+  r.mean_class_accuracy = present ? sum / present : 0;
+}
+
 std::vector<WidthReport> score_widths(const SplitOutputs& split,
                                       const std::vector<double>& widths) {
   std::vector<WidthReport> out;
@@ -60,6 +102,7 @@ std::vector<WidthReport> score_widths(const SplitOutputs& split,
     r.width = widths.at(i);
     r.top1 = split.logits[i].argmax(1).eq(split.labels).to(torch::kDouble).mean().item<double>();
     r.loss = torch::cross_entropy_loss(split.logits[i], split.labels).item<double>();
+    score_classes(split.logits[i], split.labels, r);
     out.push_back(r);
   }
   return out;
@@ -118,20 +161,30 @@ void report_calibration(const SplitOutputs& split, int bins, std::vector<WidthRe
 }
 
 CheckpointEvaluation evaluate_checkpoint(const std::string& path, const std::string& split,
-                                         c10::Device device) {
+                                         int clips, c10::Device device) {
   const TrainedModel trained = load_trained_model(path, "evaluate", /*with_gate=*/false);
   const Checkpoint& info = trained.checkpoint;
-  const TrainConfig& config = trained.config;
+  TrainConfig config = trained.config;
+  if (clips > 0) config.data.eval_clips = clips;
   const std::optional<FinalModelInfo>& final_model = trained.final_model;
   SlimmableNet* model = trained.model.get();
   model->to(device);
-  const ManifestRules rules{config.data.allow_outside_root};
-  auto set = std::make_shared<VideoClipDataset>(open_dataset_index(split, info.labels, rules),
+  DatasetIndex index;
+  std::error_code ec;
+  if (!fs::exists(split, ec) && is_split_name(split)) {
+    index =
+        open_split(dataset_source(config.data), dataset_split_names().parse(split), info.labels);
+  } else {
+    index = open_dataset_index(split, info.labels, ManifestRules{config.data.allow_outside_root});
+  }
+  const std::string source = index.source;
+  auto set = std::make_shared<VideoClipDataset>(std::move(index),
                                                 clip_dataset_options(config, info.labels));
   DataLoaderOptions loader = loader_options(config, false);
   const SplitOutputs outputs = collect_outputs(*model, set, loader, device);
   CheckpointEvaluation e;
-  e.split = split;
+  e.split = source;
+  e.classes = info.labels;
   e.clips = outputs.labels.size(0);
   e.widths = score_widths(outputs, model->widths());
   const DataConfig& d = config.data;

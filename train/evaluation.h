@@ -30,7 +30,11 @@ struct SplitOutputs {
 SplitOutputs collect_outputs(SlimmableNet& model, const std::shared_ptr<VideoClipDataset>& set,
                              const DataLoaderOptions& loader, c10::Device device);
 
-// Top-1 and loss per width (`width`, `top1`, `loss` of each report).
+// Top-5, the confusion matrix, per-class and mean class accuracy of one
+// width's logits [N, classes] against labels [N] (fills those fields of `r`).
+void score_classes(const at::Tensor& logits, const at::Tensor& labels, WidthReport& r);
+
+// Top-1, loss and score_classes() per width.
 std::vector<WidthReport> score_widths(const SplitOutputs& split, const std::vector<double>& widths);
 
 // Universal mode: per-width BN statistics from `batches` shuffled training
@@ -50,19 +54,22 @@ void calibrate_confidence(const SplitOutputs& split, bool fit, int bins,
 void report_calibration(const SplitOutputs& split, int bins, std::vector<WidthReport>& widths);
 
 struct CheckpointEvaluation {
-  std::vector<WidthReport> widths;  // top-1, loss, MFLOPs, params, calibration on the split
-  int64_t clips = 0;                // videos of the split that decoded
-  std::string split;
+  std::vector<WidthReport> widths;   // top-1, loss, MFLOPs, params, calibration on the split
+  int64_t clips = 0;                 // videos of the split that decoded
+  std::string split;                 // the file or folder read
+  std::vector<std::string> classes;  // label order (the confusion matrix's)
 };
 
 // A checkpoint of adaptive-train evaluated on a labelled split (a manifest or
-// folder-per-class, e.g. data/synth/test.csv) the way training validates:
-// every width, the clips of a video averaged, the checkpoint's temperatures
-// (a final checkpoint's; 1 otherwise). Throws std::runtime_error naming the
+// folder-per-class, e.g. data/synth/test.csv, or `train`, `val` or `test`:
+// that split of the run's dataset, data.layout) the way training validates:
+// every width, the clips of a video averaged (`clips` of them; 0: the
+// config's data.eval_clips), the checkpoint's temperatures (a final
+// checkpoint's; 1 otherwise). Throws std::runtime_error naming the
 // checkpoint (unreadable; universal mode whose BN was not recalibrated) or
 // DataError naming the split.
 CheckpointEvaluation evaluate_checkpoint(const std::string& checkpoint, const std::string& split,
-                                         c10::Device device = c10::kCPU);
+                                         int clips = 0, c10::Device device = c10::kCPU);
 
 // The validation metric that picks checkpoints/best.pt (train.best_metric):
 // top1_max (the widest width's top-1), top1_mean or top1_min (the narrowest's).

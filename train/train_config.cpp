@@ -7,9 +7,19 @@ namespace adaptive {
 
 void DataConfig::visit(ConfigVisitor& v) {
   v.field("root", root, "dataset folder (relative to the working directory)");
-  v.field("train", train, "training split in root: a .csv manifest or a folder-per-class");
-  v.field("val", val, "validation split in root");
-  v.field("classes", classes, "class list file in root fixing label order; empty: from the data");
+  v.choice("layout", layout, dataset_layout_names(),
+           "how root is laid out: a standard dataset as downloaded (jester, ssv2, ucf101, "
+           "kinetics), csv manifests or class folders; auto detects it");
+  v.field("train", train,
+          "training split in root (manifest, folder or the layout's list); empty: the layout's");
+  v.field("val", val, "validation split in root; empty: the layout's");
+  v.field("test", test,
+          "test split in root (adaptive-train evaluate --split test); empty: the "
+          "layout's");
+  v.field("classes", classes,
+          "class list file in root fixing label order; empty: the layout's own, else sorted "
+          "labels of the training split");
+  v.field("fold", fold, 1, 3, "UCF101's split (trainlist0N / testlist0N)");
   v.field("synthesize", synthesize,
           "render the synthetic gesture dataset into root when it is missing");
   v.field("synth_seed", synth_seed, "seed of the synthetic dataset");
@@ -69,6 +79,10 @@ void TrainConfig::visit(ConfigVisitor& v) {
           "sandwich: weight of each narrower width's loss, the widest's being 1");
   v.field("train.widest_first_epochs", t.widest_first_epochs, 0, 100000,
           "epochs at the start that train the widest width alone");
+  v.field("train.init_from", t.init_from,
+          "start from another run's checkpoint: its weights (the classifier when the classes "
+          "match), not its optimizer, schedule or epoch; a plain network's channels are sorted "
+          "by importance for the narrower widths");
   v.field("train.seed", t.seed,
           "seed of initialisation, data order, augmentation and width sampling");
   v.field("train.threads", t.threads, 0, 1024, "compute threads; 0 = all cores");

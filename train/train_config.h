@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "datasets/data_loader.h"
+#include "datasets/dataset_layouts.h"
 #include "datasets/synth_gestures.h"
 #include "models/slimmable_net.h"
 #include "train/sandwich.h"
@@ -20,9 +21,13 @@ constexpr int kConfigSchemaVersion = 1;
 // from it.
 struct DataConfig {
   std::string root = "data/synth";  // dataset folder; relative paths below are inside it
-  std::string train = "train.csv";  // manifest (.csv) or folder-per-class
-  std::string val = "val.csv";
-  std::string classes = "classes.txt";  // class list; "" = from the training data
+  // How root is laid out (datasets/dataset_layouts.h): auto detects it.
+  DatasetLayout layout = DatasetLayout::kAuto;
+  // Each split's annotation file or folder in root; "" = the layout's
+  // published name (csv: train.csv, val.csv, test.csv).
+  std::string train, val, test;
+  std::string classes;  // class list; "" = the layout's own (csv: classes.txt when present)
+  int fold = 1;         // UCF101's split
   // Rendered into `root` when no dataset is there yet (the built-in data).
   bool synthesize = true;
   uint64_t synth_seed = SynthOptions{}.seed;
@@ -31,7 +36,7 @@ struct DataConfig {
   int synth_test_per_class = SynthOptions{}.test_per_class;
   ClipSamplerOptions clip;  // data.frames, frame_stride, target_fps, short_video, past_frames
   ClipTransformOptions transform;  // data.short_side, crop, brightness, contrast, mean, std, ...
-  std::string flip_pairs = "swipe_left:swipe_right,rotate_cw:rotate_ccw";
+  std::string flip_pairs;          // "a:b,c:d": classes that swap under a horizontal flip
   int workers = DataLoaderOptions{}.workers;
   int prefetch = DataLoaderOptions{}.prefetch;
   int cache_mb = 2048;  // the library's default is off; training caches
@@ -66,6 +71,9 @@ struct OptimConfig {
   // Epochs at the start that train the widest width alone (then `sampling`):
   // the shared weights first learn as the plain network would.
   int widest_first_epochs = 0;
+  // Another run's checkpoint to start from (train/init_from.h): its
+  // weights, not its optimizer, schedule or epoch.
+  std::string init_from;
   uint64_t seed = 0;
   int threads = 0;
   int log_every = 10;

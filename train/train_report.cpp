@@ -1,5 +1,7 @@
 #include "train/train_report.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <sstream>
 
@@ -18,7 +20,11 @@ json widths_json(const std::vector<WidthReport>& reports, const std::string& spl
                       {"params", w.params},
                       {"temperature", w.temperature},
                       {"ece_before", w.ece_before},
-                      {"ece_after", w.ece_after}});
+                      {"ece_after", w.ece_after},
+                      {prefix + "top5", w.top5},
+                      {prefix + "mean_class_accuracy", w.mean_class_accuracy},
+                      {prefix + "class_accuracy", w.class_accuracy},
+                      {prefix + "confusion", w.confusion}});
   }
   return widths;
 }
@@ -49,7 +55,21 @@ json report_json(const TrainReport& report) {
             {"share_per_width", probe.share},
             {"heads", heads}};
   }
-  return {{"widths", widths},
+  const DataReport& d = report.data;
+  json init = nullptr;
+  if (report.init_from) {
+    init = {{"checkpoint", report.init_from->checkpoint},
+            {"classifier_reset", report.init_from->classifier_reset},
+            {"channels_sorted", report.init_from->channels_sorted}};
+  }
+  return {{"init_from", init},
+          {"data",
+           {{"layout", d.layout},
+            {"classes", d.classes},
+            {"train_clips", d.train_clips},
+            {"gate_clips", d.gate_clips},
+            {"val_clips", d.val_clips}}},
+          {"widths", widths},
           {"gate", gate},
           {"best_epoch", report.best_epoch},
           {"train_clips_per_s", report.clips_per_s},
@@ -68,15 +88,47 @@ json report_json(const TrainReport& report) {
 std::string format_widths(const std::vector<WidthReport>& widths) {
   std::ostringstream out;
   char line[256];
-  std::snprintf(line, sizeof line, "%-7s %8s %9s %10s %9s %8s %8s\n", "width", "top-1", "MFLOPs",
-                "params", "temp", "ECE", "ECE cal");
+  std::snprintf(line, sizeof line, "%-7s %8s %8s %10s %9s %10s %9s %8s %8s\n", "width", "top-1",
+                "top-5", "mean class", "MFLOPs", "params", "temp", "ECE", "ECE cal");
   out << line;
   for (const auto& w : widths) {
-    std::snprintf(line, sizeof line, "%-7.3g %7.1f%% %9.1f %10lld %9.2f %8.3f %8.3f\n", w.width,
-                  100 * w.top1, w.mflops, static_cast<long long>(w.params), w.temperature,
-                  w.ece_before, w.ece_after);
+    std::snprintf(line, sizeof line,
+                  "%-7.3g %7.1f%% %7.1f%% %9.1f%% %9.1f %10lld %9.2f %8.3f %8.3f\n", w.width,
+                  100 * w.top1, 100 * w.top5, 100 * w.mean_class_accuracy, w.mflops,
+                  static_cast<long long>(w.params), w.temperature, w.ece_before, w.ece_after);
     out << line;
   }
+  return out.str();
+}
+
+std::string format_weakest_classes(const WidthReport& w, const std::vector<std::string>& classes,
+                                   size_t count) {
+  std::vector<size_t> order;
+  for (size_t c = 0; c < w.class_accuracy.size() && c < classes.size(); ++c)
+    if (!std::isnan(w.class_accuracy[c])) order.push_back(c);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return w.class_accuracy[a] < w.class_accuracy[b]; });
+  if (order.size() > count) order.resize(count);
+  std::ostringstream out;
+  char text[64];
+  std::snprintf(text, sizeof text, "weakest classes at %.3gx:", w.width);
+  out << text;
+  for (size_t k = 0; k < order.size(); ++k) {
+    const auto& row = w.confusion[order[k]];
+    int64_t n = 0;
+    size_t confused = order[k];
+    for (size_t p = 0; p < row.size(); ++p) {
+      n += row[p];
+      if (p != order[k] && (confused == order[k] || row[p] > row[confused])) confused = p;
+    }
+    std::snprintf(text, sizeof text, " %.0f%% (%lld/%lld", 100 * w.class_accuracy[order[k]],
+                  static_cast<long long>(row[order[k]]), static_cast<long long>(n));
+    out << (k ? "," : "") << " " << classes[order[k]] << text;
+    if (confused != order[k] && row[confused] > 0)
+      out << "; taken for " << classes[confused] << " " << row[confused];
+    out << ")";
+  }
+  out << "\n";
   return out.str();
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,12 @@ namespace adaptive {
 struct WidthReport {
   double width = 0;
   double top1 = 0, loss = 0;  // on the split evaluated (training: validation)
+  double top5 = 0;            // the label among the 5 highest scores (every class when fewer)
+  // Top-1 of each class (NaN, written null, for a class the split lacks) and
+  // their mean over the classes present.
+  std::vector<double> class_accuracy;
+  double mean_class_accuracy = 0;
+  std::vector<std::vector<int64_t>> confusion;  // [label][prediction] counts
   double mflops = 0;
   int64_t params = 0;
   // Softmax temperature; expected calibration error at 1 and at it, on data
@@ -52,7 +59,25 @@ struct RunTimes {
   double final_s = 0;       // final evaluation, calibration, gate, final checkpoint and export
 };
 
+// What a run trained and validated on.
+struct DataReport {
+  std::string layout;  // datasets/dataset_layouts.h
+  std::vector<std::string> classes;
+  int64_t train_clips = 0;  // the network's (without the gate's)
+  int64_t gate_clips = 0;   // held out of training for the gate (gate.holdout)
+  int64_t val_clips = 0;
+};
+
+// Where the weights started (train.init_from).
+struct InitReport {
+  std::string checkpoint;
+  bool classifier_reset = false;  // the classes differed
+  bool channels_sorted = false;   // a plain network's channels, sorted for the narrower widths
+};
+
 struct TrainReport {
+  DataReport data;
+  std::optional<InitReport> init_from;
   std::vector<WidthReport> widths;
   GateReport gate;
   int64_t epochs_run = 0;
@@ -74,6 +99,11 @@ std::string format_report(const TrainReport& report);
 // Its per-width part: width, top-1, MFLOPs, params, temperature, ECE
 // before and after calibration.
 std::string format_widths(const std::vector<WidthReport>& widths);
+
+// The `count` classes of lowest top-1 at one width, with what they were
+// taken for most: "weakest classes at 1x: b 40% (6/15; taken for c 5), ...".
+std::string format_weakest_classes(const WidthReport& width,
+                                   const std::vector<std::string>& classes, size_t count);
 
 // report.json of a finished run.
 nlohmann::json report_json(const TrainReport& report);

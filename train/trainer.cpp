@@ -19,6 +19,7 @@
 #include "train/evaluation.h"
 #include "train/final_model.h"
 #include "train/gate_training.h"
+#include "train/init_from.h"
 #include "train/optimizer.h"
 #include "train/progress.h"
 #include "train/run_directory.h"
@@ -58,6 +59,7 @@ struct Trainer::Impl {
   double compute_seconds = 0, compute_cpu_seconds = 0;  // train_step's wall and this thread's CPU
   double setup_seconds = 0, preload_seconds = 0, epoch_end_seconds = 0;
   int64_t clips_seen = 0;
+  std::optional<InitFromSummary> init_summary;  // train.init_from
 
   Impl(TrainConfig c, TrainerOptions o)
       : config(std::move(c)),
@@ -79,6 +81,12 @@ struct Trainer::Impl {
     open_data();
     torch::manual_seed(config.train.seed);
     model = build_model(model_options(config, static_cast<int64_t>(data.classes.size())));
+    if (!config.train.init_from.empty() && !(has_run && !options.resume.empty())) {
+      const InitFromSummary init = init_from_checkpoint(
+          *model, data.classes, config.train.init_from, config.data.clip.frames);
+      progress.message(describe(init, config.train.init_from));
+      init_summary = init;
+    }
     model->to(device);
     optimizer = make_optimizer(*model, config.train);
     if (!options.resume.empty()) resume(has_run);
@@ -380,6 +388,14 @@ struct Trainer::Impl {
     recalibrate_bn();
     const SplitOutputs val = outputs(data.val);
     report.widths = final_width_reports(*model, val, config);
+    if (init_summary) {
+      report.init_from =
+          InitReport{config.train.init_from, init_summary->classifier_reset, init_summary->sorted};
+    }
+    report.data = {dataset_layout_names().name(data.layout), data.classes,
+                   static_cast<int64_t>(data.train->size()),
+                   data.gate ? static_cast<int64_t>(data.gate->size()) : 0,
+                   static_cast<int64_t>(data.val->size())};
     WidthGate gate(gate_options_for(*model, config.gate.hidden));
     if (config.gate.enabled) {
       progress.message(data.gate ? "gate: caching features of the " +

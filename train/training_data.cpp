@@ -26,23 +26,24 @@ double source_fps(const DatasetIndex& index, double folder_fps) {
                   " videos can be opened");
 }
 
-// Renders the built-in synthetic dataset when the config points at one that
-// is not there yet; later runs find it and reuse it.
+// Renders the built-in synthetic dataset when the config points at a folder
+// that is missing or empty; later runs find it and reuse it.
 void prepare_dataset(const TrainConfig& c, const std::function<void(const std::string&)>& message) {
   const fs::path root(c.data.root);
-  if (fs::exists(root / c.data.train)) return;
-  if (!c.data.synthesize) {
-    throw DataError((root / c.data.train).string() +
-                    ": training data not found (data.synthesize is off)");
-  }
-  if (fs::exists(root) && !fs::is_empty(root)) {
-    throw DataError(root.string() + ": exists but holds no " + c.data.train +
-                    "; not rendering the synthetic dataset over it");
-  }
+  std::error_code ec;
+  if (fs::exists(root, ec) && !fs::is_empty(root, ec)) return;
+  if (!c.data.synthesize)
+    throw DataError(root.string() +
+                    ": dataset folder is missing or empty (data.synthesize is off)");
   message("rendering the synthetic gesture dataset into " + root.string() + " (first run only)");
   const SynthSummary s = generate_synth_gestures(synth_options(c));
   message("  " + std::to_string(s.clips[0] + s.clips[1] + s.clips[2]) + " clips in " +
           std::to_string(static_cast<int>(s.seconds)) + " s");
+}
+
+std::string missing_note(const DatasetIndex& index) {
+  if (index.missing == 0) return "";
+  return ", " + std::to_string(index.missing) + " of them missing on disk (data.on_bad_sample)";
 }
 
 }  // namespace
@@ -70,26 +71,48 @@ std::pair<DatasetIndex, DatasetIndex> hold_out(const DatasetIndex& index, double
   return {kept, out};
 }
 
+DatasetSource dataset_source(const DataConfig& d) {
+  DatasetSource s;
+  s.layout = d.layout;
+  s.root = d.root;
+  s.files[static_cast<size_t>(DatasetSplit::kTrain)] = d.train;
+  s.files[static_cast<size_t>(DatasetSplit::kVal)] = d.val;
+  s.files[static_cast<size_t>(DatasetSplit::kTest)] = d.test;
+  s.classes = d.classes;
+  s.fold = d.fold;
+  s.rules.allow_outside_root = d.allow_outside_root;
+  return s;
+}
+
 TrainingData open_training_data(const TrainConfig& config,
                                 const std::function<void(const std::string&)>& message) {
   prepare_dataset(config, message);
   const DataConfig& d = config.data;
-  const fs::path root(d.root);
-  std::optional<std::vector<std::string>> fixed;
-  if (!d.classes.empty()) fixed = read_class_list((root / d.classes).string());
-  const ManifestRules rules{d.allow_outside_root};
-  DatasetIndex train_index = open_dataset_index((root / d.train).string(), fixed, rules);
+  const DatasetSource source = dataset_source(d);
+  DatasetIndex train_index = open_split(source, DatasetSplit::kTrain);
   TrainingData out;
+  out.layout = resolve_layout(source);
   out.classes = train_index.classes;
   out.clip_fps = d.clip.target_fps > 0
                      ? d.clip.target_fps
                      : source_fps(train_index, d.folder_fps) / d.clip.frame_stride;
-  DatasetIndex val_index = open_dataset_index((root / d.val).string(), out.classes, rules);
+  DatasetIndex val_index = open_split(source, DatasetSplit::kVal, out.classes);
+  message("data: " + dataset_layout_names().name(out.layout) + " dataset in " + d.root + ", " +
+          std::to_string(out.classes.size()) + " classes; train " + train_index.source + ": " +
+          std::to_string(train_index.samples.size()) + " clips" + missing_note(train_index) +
+          "; val " + val_index.source + ": " + std::to_string(val_index.samples.size()) + " clips" +
+          missing_note(val_index));
   const auto clip_options = clip_dataset_options(config, out.classes);
   if (config.gate.enabled && config.gate.holdout > 0) {
     auto [kept, held] = hold_out(train_index, config.gate.holdout, config.train.seed);
-    if (!held.samples.empty())
+    if (!held.samples.empty()) {
+      message("gate: " + std::to_string(held.samples.size()) + " of the " +
+              std::to_string(train_index.samples.size()) +
+              " training clips are held out to train the gate (gate.holdout " +
+              std::to_string(config.gate.holdout).substr(0, 4) +
+              "); the network trains on the other " + std::to_string(kept.samples.size()));
       out.gate = std::make_shared<VideoClipDataset>(std::move(held), clip_options);
+    }
     train_index = std::move(kept);
   }
   out.train = std::make_shared<VideoClipDataset>(std::move(train_index), clip_options);

@@ -15,8 +15,9 @@
 namespace adaptive {
 
 struct TrainingData {
-  std::vector<std::string> classes;  // label order
-  double clip_fps = 0;               // frame rate of the frames in a clip (recorded for export)
+  DatasetLayout layout = DatasetLayout::kAuto;  // as resolved (never kAuto)
+  std::vector<std::string> classes;             // label order
+  double clip_fps = 0;  // frame rate of the frames in a clip (recorded for export)
   std::shared_ptr<VideoClipDataset> train, val;
   // Training clips held out of `train` for the gate (gate.holdout), or null.
   std::shared_ptr<VideoClipDataset> gate;
@@ -27,6 +28,9 @@ struct TrainingData {
 // train on), chosen by `seed`. Order within each part is kept.
 std::pair<DatasetIndex, DatasetIndex> hold_out(const DatasetIndex& index, double share,
                                                uint64_t seed);
+
+// The dataset `d` names, as datasets/dataset_layouts.h reads it.
+DatasetSource dataset_source(const DataConfig& d);
 
 // Opens (or first renders) the dataset `config.data` names, holding
 // gate.holdout of the training clips out for the gate when it is on. `message`

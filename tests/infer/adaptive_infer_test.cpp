@@ -493,22 +493,69 @@ TEST_CASE("a manifest's clips are the frames its rows name, as training reads th
                          {48, 48});
   for (int i = 0; i < 48; ++i) writer.write(cv::Mat(48, 48, CV_8UC3, cv::Scalar::all(4 * i)));
   writer.release();
-  // At the tiny model's 8 fps: 24, 8 and 16 model frames, windows of 4.
+  // The whole video, its dark first third, the rest; the last row again as a video of its own.
   test::write_file(dir.path() / "clips.csv",
                    "path,label,start_frame,end_frame\n"
                    "clip.avi,swipe_left,0,47\nclip.avi,swipe_left,0,15\nclip.avi,push,16,47\n");
+  cv::VideoCapture in(dir.str("clip.avi"));
+  cv::VideoWriter tail(dir.str("tail.avi"), cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), 16,
+                       {48, 48});
+  cv::Mat frame;
+  for (int i = 0; in.read(frame); ++i)
+    if (i >= 16) tail.write(frame);
+  tail.release();
+  test::write_file(dir.path() / "tail.csv", "path,label\ntail.avi,push\n");
   for (const std::string batch : {"1", "4"}) {
     INFO("--batch " << batch);
-    const Command c = infer("--model " + model_path() + " --policy fixed --batch " + batch +
-                            " --input " + dir.str("clips.csv"));
+    const std::string base =
+        "--model " + model_path() + " --policy fixed --clips 3 --batch " + batch;
+    const Command c = infer(base + " --input " + dir.str("clips.csv"));
     INFO(c.out);
     REQUIRE(c.code == 0);
     const auto lines = json_lines(c.out);
     REQUIRE(lines.size() == 4);
-    CHECK(lines[0]["windows"] == 21);
-    CHECK(lines[1]["windows"] == 5);
-    CHECK(lines[2]["windows"] == 13);
-    CHECK(lines[3]["windows"] == 39);
+    for (size_t i = 0; i < 3; ++i) CHECK(lines[i]["windows"] == 3);  // --clips 3 each
+    CHECK(lines[3]["windows_per_clip"] == 3);
+    CHECK(lines[0]["confidence"] != lines[1]["confidence"]);
+    // Frames 16-47 of the video are the tail video: the same answer.
+    const Command t = infer(base + " --input " + dir.str("tail.csv"));
+    REQUIRE(t.code == 0);
+    const auto tail_line = json_lines(t.out).at(0);
+    CHECK(tail_line["predicted"] == lines[2]["predicted"]);
+    CHECK(std::abs(tail_line["confidence"].get<double>() - lines[2]["confidence"].get<double>()) <
+          1e-4);
+  }
+  const Command bad =
+      infer("--model " + model_path() + " --clips 0 --input " + dir.str("tail.csv"));
+  CHECK(bad.code == 2);
+  CHECK_THAT(bad.out, Catch::Contains("--clips must be >= 1, got 0"));
+}
+
+TEST_CASE("adaptive-infer on a manifest gives adaptive-train evaluate's top-1 at every width",
+          "[infer][cli][evaluate]") {
+  const std::string run = test::tiny_trained_run();
+  const std::string manifest = test::tiny_synth_dataset() + "/test.csv";
+  TempDir dir;
+  for (const std::string clips : {"1", "3"}) {
+    INFO("clips per video " << clips);
+    // evaluate takes the run config's data.eval_clips; --clips says the same to adaptive-infer.
+    const auto evaluated =
+        test::run_command(std::string(ADAPTIVE_TRAIN) + " evaluate --checkpoint " + run +
+                          "/checkpoints/final.pt --split " + manifest + " --json " +
+                          dir.str("e.json") + (clips == "1" ? "" : " --clips " + clips));
+    INFO(evaluated.output);
+    REQUIRE(evaluated.rc == 0);
+    const json e = json::parse(test::read_file(dir.str("e.json")));
+    for (const json& w : e["widths"]) {
+      const std::string width = std::to_string(w["width"].get<double>());
+      const Command c = infer("--model " + model_path() + " --policy fixed --width " + width +
+                              " --clips " + clips + " --input " + manifest);
+      INFO("width " << width << "\n" << c.out);
+      REQUIRE(c.code == 0);
+      const json summary = json_lines(c.out).back();
+      CHECK(summary["clips"] == e["clips"]);
+      CHECK(summary["clip_accuracy"].get<double>() == Approx(w["top1"].get<double>()));
+    }
   }
 }
 
@@ -548,5 +595,5 @@ TEST_CASE("a manifest in throughput mode batches windows and agrees with one by 
   const Command video_batch =
       infer("--model " + model_path() + " --input " + stream_path() + " --policy fixed --batch 4");
   CHECK(video_batch.code == 2);
-  CHECK_THAT(video_batch.out, Catch::Contains("--batch is for a manifest input"));
+  CHECK_THAT(video_batch.out, Catch::Contains("--batch and --clips are for a manifest input"));
 }

@@ -1,4 +1,5 @@
 #include "train/exporter.h"
+#include "train/training_data.h"
 
 #include <sys/wait.h>
 
@@ -52,8 +53,7 @@ TrainedRun trained_run() {
 // Real validation clips of the tiny dataset, preprocessed as in training.
 at::Tensor validation_clips(const TrainConfig& config, const std::vector<std::string>& labels,
                             int n) {
-  const fs::path root(config.data.root);
-  VideoClipDataset set(open_dataset_index((root / config.data.val).string(), labels),
+  VideoClipDataset set(open_split(dataset_source(config.data), DatasetSplit::kVal, labels),
                        clip_dataset_options(config, labels));
   std::vector<at::Tensor> clips;
   Rng rng(1);
@@ -494,7 +494,6 @@ TEST_CASE(
                         Catch::Contains("adaptive-train --resume auto"));
   CHECK_FALSE(fs::exists(dir.str("model.pt")));
   // Evaluation needs only the widths: it reads such a checkpoint.
-  const CheckpointEvaluation e =
-      evaluate_checkpoint(old, (fs::path(r.config.data.root) / r.config.data.val).string());
+  const CheckpointEvaluation e = evaluate_checkpoint(old, "val");  // the run's own val split
   CHECK(e.widths.size() == 2);
 }

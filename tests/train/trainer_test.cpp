@@ -189,7 +189,7 @@ TEST_CASE("the synthetic dataset is rendered when missing and reused after",
   c.data.root = dir.str("elsewhere");
   CHECK_THROWS_WITH(
       Trainer(c, quiet(dir.str("run3"))),
-      dir.str("elsewhere/train.csv") + ": training data not found (data.synthesize is off)");
+      dir.str("elsewhere") + ": dataset folder is missing or empty (data.synthesize is off)");
 }
 
 TEST_CASE("universal mode trains any width and recalibrates BN per listed width",

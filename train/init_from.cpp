@@ -1,0 +1,118 @@
+#include "train/init_from.h"
+
+#include <algorithm>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+
+#include <torch/torch.h>
+#include <nlohmann/json.hpp>
+
+#include "train/trained_model.h"
+
+namespace adaptive {
+namespace {
+
+std::string shape_text(const at::Tensor& t) {
+  std::ostringstream out;
+  out << t.sizes();
+  return out.str();
+}
+
+// The model keys in which two configs differ ("model.base_channels, ...").
+std::string differing_model_keys(const TrainConfig& a, const TrainConfig& b) {
+  const nlohmann::json ja = config_to_json(a).at("model"), jb = config_to_json(b).at("model");
+  std::string keys;
+  for (const auto& [key, value] : ja.items())
+    if (!jb.contains(key) || jb.at(key) != value)
+      keys += (keys.empty() ? "model." : ", model.") + key;
+  return keys.empty() ? "none" : keys;
+}
+
+}  // namespace
+
+InitFromSummary init_from_checkpoint(SlimmableNet& model, const std::vector<std::string>& classes,
+                                     const std::string& path, int64_t frames) {
+  const TrainedModel source = load_trained_model(path, "start a run from", /*with_gate=*/false);
+  torch::NoGradGuard no_grad;
+  InitFromSummary s;
+  s.checkpoint_classes = static_cast<int64_t>(source.checkpoint.labels.size());
+  for (const auto& c : source.checkpoint.labels)
+    s.shared_classes += std::count(classes.begin(), classes.end(), c);
+  s.checkpoint_narrowest = source.model->widths().front();
+  std::map<std::string, std::shared_ptr<torch::nn::Module>> from;
+  for (const auto& item : source.model->named_modules()) from[item.key()] = item.value();
+  const auto mismatch = [&](const std::string& name, const at::Tensor& got,
+                            const at::Tensor& want) {
+    TrainConfig config;
+    config.model = model.options();
+    const std::string what =
+        got.defined() ? " is " + shape_text(got) + " there and " + shape_text(want) + " here"
+                      : " is not there";
+    return std::runtime_error(path + ": cannot start this run from it (train.init_from): layer " +
+                              name + what + "; the model sections differ in " +
+                              differing_model_keys(source.config, config));
+  };
+  for (const auto& item : model.named_modules()) {
+    const std::string& name = item.key();
+    torch::nn::Module& target = *item.value();
+    const auto it = from.find(name);
+    const bool has_weights = target.as<SlimConvImpl>() || target.as<SwitchableBatchNormImpl>() ||
+                             target.as<SlimLinearImpl>();
+    if (has_weights && it == from.end()) throw mismatch(name, at::Tensor(), at::Tensor());
+    if (auto* conv = target.as<SlimConvImpl>()) {
+      const auto& src = *it->second->as<SlimConvImpl>();
+      if (!src.weight.sizes().equals(conv->weight.sizes()))
+        throw mismatch(name, src.weight, conv->weight);
+      conv->weight.copy_(src.weight);
+      if (conv->bias.defined() && src.bias.defined()) conv->bias.copy_(src.bias);
+      ++s.layers;
+    } else if (auto* bn = target.as<SwitchableBatchNormImpl>()) {
+      const auto& src = *it->second->as<SwitchableBatchNormImpl>();
+      const auto widest = src.params_at(static_cast<int>(source.model->widths().size()) - 1);
+      for (int i = 0; i < static_cast<int>(model.widths().size()); ++i) {
+        const auto p = bn->params_at(i);
+        const int64_t c = p.weight.size(0);
+        if (c > widest.weight.size(0)) throw mismatch(name, widest.weight, p.weight);
+        p.weight.copy_(widest.weight.narrow(0, 0, c));
+        p.bias.copy_(widest.bias.narrow(0, 0, c));
+        p.mean.copy_(widest.mean.narrow(0, 0, c));
+        p.var.copy_(widest.var.narrow(0, 0, c));
+      }
+    } else if (auto* linear = target.as<SlimLinearImpl>()) {
+      const auto& src = *it->second->as<SlimLinearImpl>();
+      if (source.checkpoint.labels != classes) {
+        s.classifier_reset = true;
+        continue;
+      }
+      if (!src.weight.sizes().equals(linear->weight.sizes()))
+        throw mismatch(name, src.weight, linear->weight);
+      linear->weight.copy_(src.weight);
+      linear->bias.copy_(src.bias);
+    }
+  }
+  if (s.checkpoint_narrowest > model.widths().front()) {
+    s.sorted = true;
+    s.sort = sort_channels_by_importance(model, frames);
+  }
+  return s;
+}
+
+std::string describe(const InitFromSummary& s, const std::string& path) {
+  std::ostringstream out;
+  out << "init_from " << path << ": " << s.layers << " convs and their batch norms copied";
+  if (s.classifier_reset) {
+    out << "; the classifier is re-initialised (the checkpoint's " << s.checkpoint_classes
+        << " classes are not this run's; " << s.shared_classes << " shared)";
+  } else {
+    out << ", the classifier too (the same classes)";
+  }
+  if (s.sorted) {
+    out << "; channels sorted by importance in " << s.sort.groups_sorted << " groups ("
+        << s.sort.groups_fixed << " left in place) so that narrower widths start from the most "
+        << "useful filters (the checkpoint's narrowest width is " << s.checkpoint_narrowest << ")";
+  }
+  return out.str();
+}
+
+}  // namespace adaptive
