@@ -285,6 +285,7 @@ std::vector<std::string> read_class_list(const std::string& path) {
   std::vector<std::string> classes;
   std::string raw;
   for (int line_no = 1; std::getline(in, raw); ++line_no) {
+    if (line_no == 1 && raw.rfind("\xEF\xBB\xBF", 0) == 0) raw.erase(0, 3);  // UTF-8 BOM
     const std::string name = trim(raw);
     if (name.empty() || name[0] == '#') continue;
     if (std::find(classes.begin(), classes.end(), name) != classes.end()) {

@@ -57,6 +57,12 @@ std::string trim(const std::string& s) {
   return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
 }
 
+// `raw` without a UTF-8 byte order mark when it is a file's first line.
+std::string without_bom(std::string raw, int line) {
+  if (line == 1 && raw.rfind("\xEF\xBB\xBF", 0) == 0) raw.erase(0, 3);
+  return raw;
+}
+
 std::string join(const Names& names, size_t max_shown = 8) {
   std::string out;
   for (size_t i = 0; i < names.size() && i < max_shown; ++i)
@@ -98,8 +104,13 @@ DatasetLayout layout_of_file(const fs::path& file) {
   if (has_extension(name, {".json"})) return DatasetLayout::kSsv2;
   if (has_extension(name, {".txt"})) return DatasetLayout::kUcf101;
   const std::string line = first_line(file);
-  if (line.find("youtube_id") != std::string::npos || line.find("time_start") != std::string::npos)
-    return DatasetLayout::kKinetics;
+  Names fields;
+  try {
+    fields = split_csv_line(line);
+  } catch (const std::invalid_argument&) {  // the reader names the fault
+  }
+  for (const auto& f : fields)
+    if (trim(f) == "youtube_id" || trim(f) == "time_start") return DatasetLayout::kKinetics;
   if (line.find(';') != std::string::npos && line.find(',') == std::string::npos)
     return DatasetLayout::kJester;
   return DatasetLayout::kCsv;
@@ -177,7 +188,7 @@ std::vector<std::string> read_ucf_class_index(const fs::path& file) {
   std::vector<std::string> classes;
   std::string raw;
   for (int line = 1; std::getline(in, raw); ++line) {
-    const std::string text = trim(raw);
+    const std::string text = trim(without_bom(raw, line));
     if (text.empty()) continue;
     const auto space = text.find_first_of(" \t");
     const std::string where = file.string() + ":" + std::to_string(line) + ": ";
@@ -271,6 +282,12 @@ std::string line_at(int line) {
   return std::to_string(line);
 }
 
+// A clip id names a file or folder in the clip folder: no path in it.
+bool plain_name(const std::string& id) {
+  return !id.empty() && id != "." && id != ".." && id.find('/') == std::string::npos &&
+         id.find('\\') == std::string::npos;
+}
+
 DatasetIndex read_jester(const DatasetSource& s, const fs::path& file,
                          const std::optional<std::vector<std::string>>& classes) {
   std::ifstream in(file);
@@ -280,14 +297,15 @@ DatasetIndex read_jester(const DatasetSource& s, const fs::path& file,
   std::vector<std::string> labels;
   std::string raw;
   for (int line = 1; std::getline(in, raw); ++line) {
-    const std::string text = trim(raw);
+    const std::string text = trim(without_bom(raw, line));
     if (text.empty()) continue;
     const auto semi = text.find(';');
     if (semi == std::string::npos)
       r.fail(line_at(line), "expected 'id;label' (a labelled split), got '" + text + "'");
     rows.emplace_back(trim(text.substr(0, semi)), line_at(line));
     labels.push_back(trim(text.substr(semi + 1)));
-    if (rows.back().first.empty()) r.fail(line_at(line), "empty id in '" + text + "'");
+    if (!plain_name(rows.back().first))
+      r.fail(line_at(line), "the id '" + rows.back().first + "' is not a folder name");
   }
   Names ids;
   for (const auto& row : rows) ids.push_back(row.first);
@@ -331,7 +349,9 @@ DatasetIndex read_ssv2(const DatasetSource& s, const fs::path& file,
       r.fail(where + ".id", "expected a string, got " + id.dump());
     if (!e["template"].is_string())
       r.fail(where + ".template", "expected a string, got " + e["template"].dump());
-    files.push_back((id.is_string() ? id.get<std::string>() : id.dump()) + ".webm");
+    const std::string name = id.is_string() ? id.get<std::string>() : id.dump();
+    if (!plain_name(name)) r.fail(where + ".id", "'" + name + "' is not a file name");
+    files.push_back(name + ".webm");
     templates.push_back(e["template"].get<std::string>());
     wheres.push_back(where + ".template");
   }
@@ -347,6 +367,10 @@ DatasetIndex read_ucf101(const DatasetSource& s, const fs::path& file, DatasetSp
                          const std::optional<std::vector<std::string>>& classes) {
   std::ifstream in(file);
   if (!in) throw DataError(file.string() + ": cannot open");
+  // A train list's class numbers are classInd.txt's, whatever order data.classes fixes.
+  std::optional<std::vector<std::string>> numbered;
+  if (const auto index = find_annotation(s, {"classInd.txt"}))
+    numbered = read_ucf_class_index(*index);
   SplitReader r(file, classes);
   static const std::regex group_re("_g([0-9]+)_c[0-9]+");
   struct Row {
@@ -356,7 +380,7 @@ DatasetIndex read_ucf101(const DatasetSource& s, const fs::path& file, DatasetSp
   std::vector<Row> rows;
   std::string raw;
   for (int line = 1; std::getline(in, raw); ++line) {
-    const std::string text = trim(raw);
+    const std::string text = trim(without_bom(raw, line));
     if (text.empty()) continue;
     const std::string where = line_at(line);
     const auto space = text.find_first_of(" \t");
@@ -374,27 +398,29 @@ DatasetIndex read_ucf101(const DatasetSource& s, const fs::path& file, DatasetSp
       } catch (const std::exception&) {
         r.fail(where, "expected a class number after the path, got '" + number + "'");
       }
-      if (classes && (n < 1 || n > static_cast<int>(classes->size())))
+      if (numbered && (n < 1 || n > static_cast<int>(numbered->size())))
         r.fail(where, "class number " + number + " is not in classInd.txt (1 to " +
-                          std::to_string(classes->size()) + ")");
-      if (classes && (*classes)[static_cast<size_t>(n - 1)] != row.class_name)
-        r.fail(where, "class number " + number + " is '" + (*classes)[static_cast<size_t>(n - 1)] +
+                          std::to_string(numbered->size()) + ")");
+      if (numbered && (*numbered)[static_cast<size_t>(n - 1)] != row.class_name)
+        r.fail(where, "class number " + number + " is '" + (*numbered)[static_cast<size_t>(n - 1)] +
                           "' in classInd.txt, but the clip's folder is '" + row.class_name + "'");
     }
     rows.push_back(std::move(row));
   }
-  if (split != DatasetSplit::kTest) {  // train and val share the train list: split its groups
+  // Train and val share a train list: its groups are split between them.
+  const bool train_list = file.filename().string().rfind("trainlist", 0) == 0;
+  if (split != DatasetSplit::kTest && train_list) {
     std::vector<int> groups;
     for (const auto& row : rows)
       if (std::find(groups.begin(), groups.end(), row.group) == groups.end())
         groups.push_back(row.group);
     std::sort(groups.begin(), groups.end());
     const size_t val_count = std::max<size_t>(1, groups.size() / kUcfGroupsPerValGroup);
-    const std::set<int> val_groups(groups.begin(), groups.begin() + val_count);
     if (val_count >= groups.size())
-      throw DataError(file.string() +
-                      ": its clips come from one group (gXX); UCF101's val "
-                      "takes the lowest-numbered sixth of the groups, so training needs more");
+      throw DataError(file.string() + ": its clips come from " + std::to_string(groups.size()) +
+                      " group(s) (gXX); UCF101's val takes the lowest-numbered sixth of the "
+                      "groups, at least one, so training needs more");
+    const std::set<int> val_groups(groups.begin(), groups.begin() + val_count);
     const bool want_val = split == DatasetSplit::kVal;
     rows.erase(
         std::remove_if(rows.begin(), rows.end(),
@@ -422,11 +448,13 @@ DatasetIndex read_kinetics(const DatasetSource& s, const fs::path& file, Dataset
     return it == header.end() ? -1 : static_cast<int>(it - header.begin());
   };
   std::error_code ec;
-  const fs::path base = video_folder(s, {});
+  // The clips lie in the root or in videos/.
+  std::vector<fs::path> bases = {fs::path(s.root)};
+  if (fs::is_directory(fs::path(s.root) / "videos", ec))
+    bases.insert(bases.begin(), fs::path(s.root) / "videos");
   const std::string split_name = dataset_split_names().name(split);
   for (int line = 1; std::getline(in, raw); ++line) {
-    if (line == 1 && raw.rfind("\xEF\xBB\xBF", 0) == 0) raw.erase(0, 3);
-    const std::string text = trim(raw);
+    const std::string text = trim(without_bom(raw, line));
     if (text.empty()) continue;
     Names f;
     try {
@@ -468,11 +496,13 @@ DatasetIndex read_kinetics(const DatasetSource& s, const fs::path& file, Dataset
       splits.insert(splits.begin(), f[static_cast<size_t>(column("split"))]);
     if (split == DatasetSplit::kVal) splits.push_back("validate");
     std::vector<fs::path> candidates;
-    for (const auto& sp : splits)
-      for (const auto& l : {label, folder_label}) candidates.push_back(base / sp / l / clip);
-    for (const auto& sp : splits) candidates.push_back(base / sp / clip);
-    for (const auto& l : {label, folder_label}) candidates.push_back(base / l / clip);
-    candidates.push_back(base / clip);
+    for (const fs::path& base : bases) {
+      for (const auto& sp : splits)
+        for (const auto& l : {label, folder_label}) candidates.push_back(base / sp / l / clip);
+      for (const auto& sp : splits) candidates.push_back(base / sp / clip);
+      for (const auto& l : {label, folder_label}) candidates.push_back(base / l / clip);
+      candidates.push_back(base / clip);
+    }
     fs::path found = candidates.front();
     for (const auto& c : candidates)
       if (fs::exists(c, ec)) {

@@ -19,11 +19,13 @@
 //             <videos>/<Class>/v_<Class>_gXX_cYY.avi. UCF101 has no
 //             validation list: val is the lowest-numbered sixth of the train
 //             list's groups (gXX; 3 of 18 in the official folds), which then
-//             leave train, so the test list stays unseen
+//             leave train, so the test list stays unseen (a list named for
+//             val that is not a train list is read whole)
 //   kinetics  <split>.csv with header `label,youtube_id,time_start,time_end,
 //             split[,...]`; clips <youtube_id>_<start:06>_<end:06>.mp4 in
 //             <videos>/<split>/<label>/, <videos>/<split>/, <videos>/<label>/
-//             or <videos>/ (the first that holds the file)
+//             or <videos>/ (the first that holds the file; <videos>: videos/
+//             or the root; a label's spaces may be underscores there)
 //
 // Annotation files are looked for in the root and in the sub-folders the
 // downloads unpack to (labels/, annotations/, ucfTrainTestlist/); videos in

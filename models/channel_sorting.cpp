@@ -124,8 +124,9 @@ at::Tensor input_l1(const at::Tensor& weight) {
 
 // The widest width's batch norm, its channels in `order`; then every
 // narrower width's set to its first channels.
-void permute_batch_norm(SwitchableBatchNormImpl& bn, const at::Tensor& order, int widths) {
+void permute_batch_norm(SwitchableBatchNormImpl& bn, at::Tensor order, int widths) {
   const SwitchableBatchNormImpl::Params widest = bn.params_at(widths - 1);
+  order = order.narrow(0, 0, widest.weight.size(0));  // the widest width's channels
   const at::Tensor w = widest.weight.index_select(0, order), b = widest.bias.index_select(0, order),
                    m = widest.mean.index_select(0, order), v = widest.var.index_select(0, order);
   for (int i = widths - 1; i >= 0; --i) {
@@ -147,7 +148,8 @@ void permute_outputs(ConvBnImpl& layer, const at::Tensor& order, int widths) {
 
 }  // namespace
 
-ChannelSortSummary sort_channels_by_importance(SlimmableNet& net, int64_t frames) {
+ChannelSortSummary sort_channels_by_importance(SlimmableNet& net, int64_t frames,
+                                               bool classifier_trained) {
   torch::NoGradGuard no_grad;
   const int widths = static_cast<int>(net.widths().size());
   ChannelTraceBackend trace(net.at_width(widths - 1), frames);
@@ -165,14 +167,27 @@ ChannelSortSummary sort_channels_by_importance(SlimmableNet& net, int64_t frames
       ++summary.groups_fixed;
       continue;
     }
-    const int64_t channels = group.writers.front()->conv->weight.size(0);
+    // The channels the widest width runs move among themselves; any beyond
+    // (a widest width below 1) stay where they are.
+    const ConvBnImpl& first = *group.writers.front();
+    const int64_t channels = first.conv->weight.size(0);
+    const int64_t used = first.conv->out_channels_at(net.widths().back());
     at::Tensor importance = torch::zeros({channels}, torch::kDouble);
     for (const ConvBnImpl* reader : group.conv_readers)
       importance += input_l1(reader->conv->weight).to(torch::kDouble);
-    for (const SlimLinearImpl* reader : group.linear_readers)
-      importance += input_l1(reader->weight).to(torch::kDouble);
+    if (classifier_trained) {
+      for (const SlimLinearImpl* reader : group.linear_readers)
+        importance += input_l1(reader->weight).to(torch::kDouble);
+    }
+    if (importance.narrow(0, 0, used).max().item<double>() == 0) {  // nothing trained reads it
+      for (const ConvBnImpl* writer : group.writers)
+        importance.narrow(0, 0, used) +=
+            writer->bn->params_at(widths - 1).weight.abs().to(torch::kDouble);
+    }
     // Descending; ties keep their order.
-    const at::Tensor order = std::get<1>(importance.sort(/*stable=*/true, 0, /*descending=*/true));
+    const at::Tensor order = at::cat(
+        {std::get<1>(importance.narrow(0, 0, used).sort(/*stable=*/true, 0, /*descending=*/true)),
+         torch::arange(used, channels, torch::kLong)});
     for (const ConvBnImpl* writer : group.writers) permute_outputs(*conv_of(writer), order, widths);
     for (const ConvBnImpl* d : group.depthwise) permute_outputs(*conv_of(d), order, widths);
     for (const ConvBnImpl* reader : group.conv_readers) {

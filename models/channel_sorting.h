@@ -30,7 +30,10 @@ struct ChannelSortSummary {
 // Sorts `net`'s channels at its widest width (a clip of `frames` frames),
 // in place, then gives every narrower width the widest width's batch norm
 // (affine and statistics), first channels: a narrower width's old batch norm
-// belonged to other channels.
-ChannelSortSummary sort_channels_by_importance(SlimmableNet& net, int64_t frames);
+// belonged to other channels. `classifier_trained` false: the classifier's
+// weights are fresh, so they do not say which features matter (a channel
+// order read by nothing else is then sorted by its batch norms' |scale|).
+ChannelSortSummary sort_channels_by_importance(SlimmableNet& net, int64_t frames,
+                                               bool classifier_trained = true);
 
 }  // namespace adaptive

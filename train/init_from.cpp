@@ -1,9 +1,11 @@
 #include "train/init_from.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <sstream>
 #include <stdexcept>
+#include <type_traits>
 
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
@@ -60,27 +62,42 @@ InitFromSummary init_from_checkpoint(SlimmableNet& model, const std::vector<std:
     const bool has_weights = target.as<SlimConvImpl>() || target.as<SwitchableBatchNormImpl>() ||
                              target.as<SlimLinearImpl>();
     if (has_weights && it == from.end()) throw mismatch(name, at::Tensor(), at::Tensor());
+    // The same module there, or a mismatch (the same name, another kind of layer).
+    const auto source_as = [&](auto* kind) -> const auto& {
+      using Kind = std::remove_pointer_t<decltype(kind)>;
+      const Kind* found = it->second->template as<Kind>();
+      if (!found) throw mismatch(name, at::Tensor(), at::Tensor());
+      return *found;
+    };
     if (auto* conv = target.as<SlimConvImpl>()) {
-      const auto& src = *it->second->as<SlimConvImpl>();
+      const auto& src = source_as(static_cast<SlimConvImpl*>(nullptr));
       if (!src.weight.sizes().equals(conv->weight.sizes()))
         throw mismatch(name, src.weight, conv->weight);
       conv->weight.copy_(src.weight);
       if (conv->bias.defined() && src.bias.defined()) conv->bias.copy_(src.bias);
       ++s.layers;
     } else if (auto* bn = target.as<SwitchableBatchNormImpl>()) {
-      const auto& src = *it->second->as<SwitchableBatchNormImpl>();
-      const auto widest = src.params_at(static_cast<int>(source.model->widths().size()) - 1);
+      const auto& src = source_as(static_cast<SwitchableBatchNormImpl*>(nullptr));
+      const std::vector<double>& source_widths = source.model->widths();
       for (int i = 0; i < static_cast<int>(model.widths().size()); ++i) {
+        // The same width's own batch norm there, else the widest's first channels.
+        const auto same = std::find_if(source_widths.begin(), source_widths.end(), [&](double w) {
+          return std::abs(w - model.widths()[static_cast<size_t>(i)]) < 1e-9;
+        });
+        const int from_index = same != source_widths.end()
+                                   ? static_cast<int>(same - source_widths.begin())
+                                   : static_cast<int>(source_widths.size()) - 1;
+        const auto q = src.params_at(from_index);
         const auto p = bn->params_at(i);
         const int64_t c = p.weight.size(0);
-        if (c > widest.weight.size(0)) throw mismatch(name, widest.weight, p.weight);
-        p.weight.copy_(widest.weight.narrow(0, 0, c));
-        p.bias.copy_(widest.bias.narrow(0, 0, c));
-        p.mean.copy_(widest.mean.narrow(0, 0, c));
-        p.var.copy_(widest.var.narrow(0, 0, c));
+        if (c > q.weight.size(0)) throw mismatch(name, q.weight, p.weight);
+        p.weight.copy_(q.weight.narrow(0, 0, c));
+        p.bias.copy_(q.bias.narrow(0, 0, c));
+        p.mean.copy_(q.mean.narrow(0, 0, c));
+        p.var.copy_(q.var.narrow(0, 0, c));
       }
     } else if (auto* linear = target.as<SlimLinearImpl>()) {
-      const auto& src = *it->second->as<SlimLinearImpl>();
+      const auto& src = source_as(static_cast<SlimLinearImpl*>(nullptr));
       if (source.checkpoint.labels != classes) {
         s.classifier_reset = true;
         continue;
@@ -93,7 +110,7 @@ InitFromSummary init_from_checkpoint(SlimmableNet& model, const std::vector<std:
   }
   if (s.checkpoint_narrowest > model.widths().front()) {
     s.sorted = true;
-    s.sort = sort_channels_by_importance(model, frames);
+    s.sort = sort_channels_by_importance(model, frames, /*classifier_trained=*/!s.classifier_reset);
   }
   return s;
 }

@@ -25,14 +25,15 @@ struct InitFromSummary {
 
 // Copies the weights of the checkpoint at `path` (any checkpoint of
 // adaptive-train) into `model`, whose classes are `classes`:
-// - every conv, and each width's batch norm from the checkpoint's widest
-//   width (its first channels for a narrower width);
+// - every conv, and each width's batch norm: the same width's where the
+//   checkpoint has it, else its widest width's first channels;
 // - the classifier when the checkpoint's classes are this run's, in order;
 //   otherwise it keeps its fresh initialisation;
 // - when the checkpoint's narrowest width is wider than `model`'s (a plain
 //   network's checkpoint starting a slimmable run), the channels are then
 //   sorted by importance (models/channel_sorting.h), so that each narrower
-//   width starts from the most useful filters.
+//   width starts from the most useful filters (a reset classifier's fresh
+//   weights play no part in that).
 // Throws std::runtime_error naming the checkpoint: unreadable, or a layer
 // whose shape differs (naming the model keys in which the configs differ).
 InitFromSummary init_from_checkpoint(SlimmableNet& model, const std::vector<std::string>& classes,

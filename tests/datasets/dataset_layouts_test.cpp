@@ -63,6 +63,14 @@ TEST_CASE("Jester as downloaded: labels file order, id-label lists, frame folder
   CHECK_THAT(error_of([&] { open_split(s, DatasetSplit::kTrain); }),
              Catch::Contains("jester-v1-train.csv:3: unknown class 'Swiping Up'") &&
                  Catch::Contains("'Doing other things'"));
+  // A byte order mark is not part of the first id; an id is a folder name, not a path.
+  test::write_file(dir.path() / "jester-v1-train.csv",
+                   "\xEF\xBB\xBF"
+                   "34870;Swiping Left\n");
+  CHECK(open_split(s, DatasetSplit::kTrain).missing == 0);
+  test::write_file(dir.path() / "jester-v1-train.csv", "../../etc;Swiping Left\n");
+  CHECK_THAT(error_of([&] { open_split(s, DatasetSplit::kTrain); }),
+             Catch::Contains("jester-v1-train.csv:1: the id '../../etc' is not a folder name"));
   // A listed clip that is not there is counted; the loader deals with it.
   test::write_file(dir.path() / "jester-v1-train.csv", "34870;Swiping Left\n11111;Swiping Left\n");
   const DatasetIndex partial = open_split(s, DatasetSplit::kTrain);
@@ -129,6 +137,11 @@ TEST_CASE("UCF101 as downloaded: classInd, split lists, val from the train list'
   CHECK(labels_of(test)[1] == "HandstandPushups");
   CHECK(test.missing == 0);
 
+  // A list named for val that is not a train list is read whole.
+  s.files[1] = "ucfTrainTestlist/testlist01.txt";
+  CHECK(open_split(s, DatasetSplit::kVal).samples.size() == 3);
+  s.files[1] = "";
+
   s.fold = 2;  // not in the fixture
   CHECK_THAT(error_of([&] { open_split(s, DatasetSplit::kTrain); }),
              Catch::Contains("'trainlist02.txt'") && Catch::Contains("ucfTrainTestlist"));
@@ -165,6 +178,10 @@ TEST_CASE("Kinetics as downloaded: CSV with youtube ids and times, per-class or 
       open_split(s, DatasetSplit::kTest, train.classes);  // test/playing_guitar/
   CHECK(test.missing == 0);
   CHECK(labels_of(test) == classes);
+  // Clips in videos/ are found there.
+  fs::create_directories(dir.path() / "videos");
+  fs::rename(dir.path() / "train", dir.path() / "videos" / "train");
+  CHECK(open_split(s, DatasetSplit::kTrain).missing == 0);
 
   test::write_file(dir.path() / "annotations" / "train.csv",
                    "label,youtube_id,time_start,time_end,split\nzumba,abc,1.5,11,train\n");

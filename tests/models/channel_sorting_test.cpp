@@ -41,11 +41,13 @@ TEST_CASE("sorting channels by importance keeps the widest width's answer and or
   std::vector<ModelOptions> variants = test::export_variants();
   variants.push_back(test::tiny_export_options("r2plus1d"));
   variants.back().causal = true;
+  variants.push_back(test::tiny_export_options("r2plus1d"));
+  variants.back().widths = {0.25, 0.5, 0.75};  // a widest width below 1 runs a prefix
   int sorted_somewhere = 0;
   for (const ModelOptions& o : variants) {
     INFO(o.name << (o.width_mode == WidthMode::kUniversal ? " universal" : " discrete")
                 << (o.factorized ? " (2+1)D" : " 3D") << (o.motion_input ? " motion" : "")
-                << (o.causal ? " causal" : ""));
+                << (o.causal ? " causal" : "") << " widest " << o.widths.back());
     torch::manual_seed(3);
     auto net = build_model(o);
     randomize_batch_norms(*net);
