@@ -63,6 +63,31 @@ std::string without_bom(std::string raw, int line) {
   return raw;
 }
 
+// A text file's non-blank lines, trimmed, with their numbers. Throws
+// DataError when it cannot be opened.
+std::vector<std::pair<int, std::string>> read_lines(const fs::path& file) {
+  std::ifstream in(file);
+  if (!in) throw DataError(file.string() + ": cannot open");
+  std::vector<std::pair<int, std::string>> lines;
+  std::string raw;
+  for (int line = 1; std::getline(in, raw); ++line) {
+    std::string text = trim(without_bom(raw, line));
+    if (!text.empty()) lines.emplace_back(line, std::move(text));
+  }
+  return lines;
+}
+
+// A JSON file. Throws DataError when it cannot be opened or parsed.
+nlohmann::json read_json(const fs::path& file) {
+  std::ifstream in(file);
+  if (!in) throw DataError(file.string() + ": cannot open");
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw DataError(file.string() + ": not valid JSON (" + e.what() + ")");
+  }
+}
+
 std::string join(const Names& names, size_t max_shown = 8) {
   std::string out;
   for (size_t i = 0; i < names.size() && i < max_shown; ++i)
@@ -87,13 +112,12 @@ std::optional<fs::path> find_annotation(const DatasetSource& s, const Names& nam
   return std::nullopt;
 }
 
+// The first non-blank line (reading no further: a split list can be large).
 std::string first_line(const fs::path& file) {
   std::ifstream in(file);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
-    if (!trim(line).empty()) return trim(line);
-  }
+  std::string raw;
+  for (int line = 1; std::getline(in, raw); ++line)
+    if (std::string text = trim(without_bom(raw, line)); !text.empty()) return text;
   return "";
 }
 
@@ -142,19 +166,8 @@ Names published_names(DatasetLayout layout, DatasetSplit split, int fold) {
 
 // ------------------------------------------------------------ class lists
 
-std::vector<std::string> read_jester_labels(const fs::path& file) {
-  return read_class_list(file.string());  // one class per line
-}
-
 std::vector<std::string> read_ssv2_labels(const fs::path& file) {
-  std::ifstream in(file);
-  if (!in) throw DataError(file.string() + ": cannot open SSv2's labels");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw DataError(file.string() + ": not valid JSON (" + e.what() + ")");
-  }
+  const nlohmann::json j = read_json(file);
   if (!j.is_object() || j.empty())
     throw DataError(file.string() + ": expected an object of class name to index, got " +
                     std::string(j.type_name()));
@@ -183,13 +196,8 @@ std::vector<std::string> read_ssv2_labels(const fs::path& file) {
 }
 
 std::vector<std::string> read_ucf_class_index(const fs::path& file) {
-  std::ifstream in(file);
-  if (!in) throw DataError(file.string() + ": cannot open UCF101's class index");
   std::vector<std::string> classes;
-  std::string raw;
-  for (int line = 1; std::getline(in, raw); ++line) {
-    const std::string text = trim(without_bom(raw, line));
-    if (text.empty()) continue;
+  for (const auto& [line, text] : read_lines(file)) {
     const auto space = text.find_first_of(" \t");
     const std::string where = file.string() + ":" + std::to_string(line) + ": ";
     if (space == std::string::npos)
@@ -254,8 +262,6 @@ class SplitReader {
     names_.push_back(class_name);
   }
 
-  std::vector<std::string>& clip_names() { return names_; }
-
   DatasetIndex finish() {
     if (index_.samples.empty()) throw DataError(file_ + ": lists no clip");
     if (!fixed()) {
@@ -265,8 +271,6 @@ class SplitReader {
     }
     return std::move(index_);
   }
-
-  const std::string& file() const { return file_; }
 
  private:
   bool fixed() const { return !index_.classes.empty(); }
@@ -290,15 +294,11 @@ bool plain_name(const std::string& id) {
 
 DatasetIndex read_jester(const DatasetSource& s, const fs::path& file,
                          const std::optional<std::vector<std::string>>& classes) {
-  std::ifstream in(file);
-  if (!in) throw DataError(file.string() + ": cannot open");
+  const auto lines = read_lines(file);
   SplitReader r(file, classes);
   std::vector<std::pair<std::string, std::string>> rows;  // id, where
   std::vector<std::string> labels;
-  std::string raw;
-  for (int line = 1; std::getline(in, raw); ++line) {
-    const std::string text = trim(without_bom(raw, line));
-    if (text.empty()) continue;
+  for (const auto& [line, text] : lines) {
     const auto semi = text.find(';');
     if (semi == std::string::npos)
       r.fail(line_at(line), "expected 'id;label' (a labelled split), got '" + text + "'");
@@ -327,14 +327,7 @@ std::string ssv2_class(std::string templ) {
 
 DatasetIndex read_ssv2(const DatasetSource& s, const fs::path& file,
                        const std::optional<std::vector<std::string>>& classes) {
-  std::ifstream in(file);
-  if (!in) throw DataError(file.string() + ": cannot open");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw DataError(file.string() + ": not valid JSON (" + e.what() + ")");
-  }
+  const nlohmann::json j = read_json(file);
   SplitReader r(file, classes);
   if (!j.is_array())
     r.fail("", "expected a list of {\"id\", \"template\", ...}, got " + std::string(j.type_name()));
@@ -365,8 +358,7 @@ DatasetIndex read_ssv2(const DatasetSource& s, const fs::path& file,
 
 DatasetIndex read_ucf101(const DatasetSource& s, const fs::path& file, DatasetSplit split,
                          const std::optional<std::vector<std::string>>& classes) {
-  std::ifstream in(file);
-  if (!in) throw DataError(file.string() + ": cannot open");
+  const auto lines = read_lines(file);
   // A train list's class numbers are classInd.txt's, whatever order data.classes fixes.
   std::optional<std::vector<std::string>> numbered;
   if (const auto index = find_annotation(s, {"classInd.txt"}))
@@ -378,10 +370,7 @@ DatasetIndex read_ucf101(const DatasetSource& s, const fs::path& file, DatasetSp
     int group;
   };
   std::vector<Row> rows;
-  std::string raw;
-  for (int line = 1; std::getline(in, raw); ++line) {
-    const std::string text = trim(without_bom(raw, line));
-    if (text.empty()) continue;
+  for (const auto& [line, text] : lines) {
     const std::string where = line_at(line);
     const auto space = text.find_first_of(" \t");
     const std::string path = text.substr(0, space);
@@ -438,10 +427,8 @@ DatasetIndex read_ucf101(const DatasetSource& s, const fs::path& file, DatasetSp
 
 DatasetIndex read_kinetics(const DatasetSource& s, const fs::path& file, DatasetSplit split,
                            const std::optional<std::vector<std::string>>& classes) {
-  std::ifstream in(file);
-  if (!in) throw DataError(file.string() + ": cannot open");
+  const auto lines = read_lines(file);
   SplitReader r(file, classes);
-  std::string raw;
   Names header;
   const auto column = [&](const std::string& name) {
     const auto it = std::find(header.begin(), header.end(), name);
@@ -453,9 +440,7 @@ DatasetIndex read_kinetics(const DatasetSource& s, const fs::path& file, Dataset
   if (fs::is_directory(fs::path(s.root) / "videos", ec))
     bases.insert(bases.begin(), fs::path(s.root) / "videos");
   const std::string split_name = dataset_split_names().name(split);
-  for (int line = 1; std::getline(in, raw); ++line) {
-    const std::string text = trim(without_bom(raw, line));
-    if (text.empty()) continue;
+  for (const auto& [line, text] : lines) {
     Names f;
     try {
       f = split_csv_line(text);
@@ -567,7 +552,7 @@ std::optional<std::vector<std::string>> layout_classes(const DatasetSource& s,
   };
   switch (layout) {
     case DatasetLayout::kJester:
-      return read_jester_labels(required("jester-v1-labels.csv"));
+      return read_class_list(required("jester-v1-labels.csv").string());  // one per line
     case DatasetLayout::kSsv2:
       return read_ssv2_labels(required("labels.json"));
     case DatasetLayout::kUcf101:
