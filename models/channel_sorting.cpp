@@ -127,16 +127,10 @@ at::Tensor input_l1(const at::Tensor& weight) {
 void permute_batch_norm(SwitchableBatchNormImpl& bn, at::Tensor order, int widths) {
   const SwitchableBatchNormImpl::Params widest = bn.params_at(widths - 1);
   order = order.narrow(0, 0, widest.weight.size(0));  // the widest width's channels
-  const at::Tensor w = widest.weight.index_select(0, order), b = widest.bias.index_select(0, order),
-                   m = widest.mean.index_select(0, order), v = widest.var.index_select(0, order);
-  for (int i = widths - 1; i >= 0; --i) {
-    const SwitchableBatchNormImpl::Params p = bn.params_at(i);
-    const int64_t c = p.weight.size(0);
-    p.weight.copy_(w.narrow(0, 0, c));
-    p.bias.copy_(b.narrow(0, 0, c));
-    p.mean.copy_(m.narrow(0, 0, c));
-    p.var.copy_(v.narrow(0, 0, c));
-  }
+  const SwitchableBatchNormImpl::Params sorted{
+      widest.weight.index_select(0, order), widest.bias.index_select(0, order),
+      widest.mean.index_select(0, order), widest.var.index_select(0, order)};
+  for (int i = widths - 1; i >= 0; --i) bn.set_params_at(i, sorted);
 }
 
 void permute_outputs(ConvBnImpl& layer, const at::Tensor& order, int widths) {

@@ -182,6 +182,15 @@ SwitchableBatchNormImpl::Params SwitchableBatchNormImpl::params_at(int i) const 
   return {weights_[affine].narrow(0, 0, c), biases_[affine].narrow(0, 0, c), means_[i], vars_[i]};
 }
 
+void SwitchableBatchNormImpl::set_params_at(int i, const Params& from) {
+  const Params p = params_at(i);
+  const int64_t c = p.weight.size(0);
+  p.weight.copy_(from.weight.narrow(0, 0, c));
+  p.bias.copy_(from.bias.narrow(0, 0, c));
+  p.mean.copy_(from.mean.narrow(0, 0, c));
+  p.var.copy_(from.var.narrow(0, 0, c));
+}
+
 void SwitchableBatchNormImpl::reset_statistics() {
   torch::NoGradGuard no_grad;
   for (auto& m : means_) m.zero_();

@@ -147,6 +147,9 @@ class SwitchableBatchNormImpl : public torch::nn::Module {
     at::Tensor weight, bias, mean, var;
   };
   Params params_at(int i) const;
+  // Sets width index `i`'s scale, shift and statistics to the first channels
+  // of `from` (which has at least as many). Call it without autograd.
+  void set_params_at(int i, const Params& from);
   // Resets the statistics that recalibration accumulates (universal mode).
   void reset_statistics();
   double eps() const { return eps_; }

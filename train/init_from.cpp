@@ -88,13 +88,9 @@ InitFromSummary init_from_checkpoint(SlimmableNet& model, const std::vector<std:
                                    ? static_cast<int>(same - source_widths.begin())
                                    : static_cast<int>(source_widths.size()) - 1;
         const auto q = src.params_at(from_index);
-        const auto p = bn->params_at(i);
-        const int64_t c = p.weight.size(0);
-        if (c > q.weight.size(0)) throw mismatch(name, q.weight, p.weight);
-        p.weight.copy_(q.weight.narrow(0, 0, c));
-        p.bias.copy_(q.bias.narrow(0, 0, c));
-        p.mean.copy_(q.mean.narrow(0, 0, c));
-        p.var.copy_(q.var.narrow(0, 0, c));
+        const at::Tensor& here = bn->params_at(i).weight;
+        if (here.size(0) > q.weight.size(0)) throw mismatch(name, q.weight, here);
+        bn->set_params_at(i, q);
       }
     } else if (auto* linear = target.as<SlimLinearImpl>()) {
       const auto& src = source_as(static_cast<SlimLinearImpl*>(nullptr));
