@@ -189,11 +189,7 @@ int fixed_width_index(const ModelArtifact& model, double w) {
 // The frame rate the model's training gave frame folders (its config's
 // data.folder_fps), or `otherwise` for a model whose file does not say.
 double trained_folder_fps(const ModelArtifact& model, double otherwise) {
-  const nlohmann::json& config = model.metadata().config;
-  const auto pointer = nlohmann::json::json_pointer("/data/folder_fps");
-  return config.is_object() && config.contains(pointer) && config.at(pointer).is_number()
-             ? config.at(pointer).get<double>()
-             : otherwise;
+  return config_number(model.metadata(), "/data/folder_fps", otherwise);
 }
 
 // One video to the outputs asked for; the exit code.

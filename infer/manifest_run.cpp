@@ -16,31 +16,25 @@ VideoClipDatasetOptions evaluation_clip_options(const ArtifactMetadata& meta, do
   const ArtifactInput& in = meta.input;
   VideoClipDatasetOptions o;
   o.sampler.frames = static_cast<int>(in.frames);
-  const nlohmann::json& data = meta.config.is_object() && meta.config.contains("data")
-                                   ? meta.config["data"]
-                                   : nlohmann::json::object();
-  const auto number = [&](const char* key, double otherwise) {
-    return data.contains(key) && data[key].is_number() ? data[key].get<double>() : otherwise;
-  };
-  if (data.contains("frame_stride") || data.contains("target_fps")) {  // as training sampled
-    o.sampler.frame_stride = number("frame_stride", o.sampler.frame_stride);
-    o.sampler.target_fps = number("target_fps", 0);
+  const double stride = config_number(meta, "/data/frame_stride", 0);
+  if (stride > 0) {  // as training sampled
+    o.sampler.frame_stride = stride;
+    o.sampler.target_fps = config_number(meta, "/data/target_fps", 0);
   } else {
     o.sampler.target_fps = in.fps;  // the rate of the frames in a clip
   }
-  if (data.contains("short_video") && data["short_video"].is_string())
-    o.sampler.short_video = short_video_names().parse(data["short_video"].get<std::string>());
+  const auto short_video = nlohmann::json::json_pointer("/data/short_video");
+  if (meta.config.is_object() && meta.config.contains(short_video) &&
+      meta.config.at(short_video).is_string())
+    o.sampler.short_video =
+        short_video_names().parse(meta.config.at(short_video).get<std::string>());
   o.transform = eval_transform_options(in.short_side, in.height, in.width, in.mean, in.std);
   o.folder_fps = folder_fps;
   return o;
 }
 
 int evaluation_clips(const ArtifactMetadata& meta) {
-  const auto pointer = nlohmann::json::json_pointer("/data/eval_clips");
-  return meta.config.is_object() && meta.config.contains(pointer) &&
-                 meta.config.at(pointer).is_number_integer()
-             ? meta.config.at(pointer).get<int>()
-             : 1;
+  return static_cast<int>(config_number(meta, "/data/eval_clips", 1));
 }
 
 namespace {

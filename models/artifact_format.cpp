@@ -216,4 +216,11 @@ ArtifactMetadata parse_artifact_metadata(const std::string& text, const std::str
   return m;
 }
 
+double config_number(const ArtifactMetadata& meta, const std::string& pointer, double otherwise) {
+  const json::json_pointer p(pointer);
+  return meta.config.is_object() && meta.config.contains(p) && meta.config.at(p).is_number()
+             ? meta.config.at(p).get<double>()
+             : otherwise;
+}
+
 }  // namespace adaptive

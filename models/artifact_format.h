@@ -53,6 +53,12 @@ struct ArtifactWidth {
   double step_mflops = 0;          // one frame of a stream (streams only)
 };
 
+struct ArtifactMetadata;
+// A number of the training config a file carries (ArtifactMetadata::config)
+// at JSON `pointer` ("/data/eval_clips"), or `otherwise` when the file does
+// not say.
+double config_number(const ArtifactMetadata& meta, const std::string& pointer, double otherwise);
+
 struct ArtifactMetadata {
   int format_version = kArtifactFormatVersion;
   std::vector<std::string> labels;
