@@ -461,12 +461,13 @@ DatasetIndex read_kinetics(const DatasetSource& s, const fs::path& file, Dataset
     if (f.size() < header.size())
       r.fail(line_at(line), "expected " + std::to_string(header.size()) + " columns (" +
                                 join(header) + "), got " + std::to_string(f.size()));
+    const auto line_no = line;  // a structured binding cannot be captured before C++20
     const auto seconds = [&](const char* name) {
       const std::string& t = f[static_cast<size_t>(column(name))];
       char* end = nullptr;
       const double v = std::strtod(t.c_str(), &end);
       if (t.empty() || *end != '\0' || v < 0 || v != std::floor(v))
-        r.fail(line_at(line), std::string(name) + ": expected whole seconds, got '" + t + "'");
+        r.fail(line_at(line_no), std::string(name) + ": expected whole seconds, got '" + t + "'");
       return static_cast<long>(v);
     };
     char name[64];
