@@ -74,7 +74,12 @@ cxxopts::Options command_line() {
                              cxxopts::value<double>()->default_value(text(t.threshold)))(
       "escalate", "next (wider from the next window) or rerun (the same window wider at once)",
       cxxopts::value<std::string>()->default_value(t.rerun ? "rerun" : "next"))(
-      "dwell", "confident windows before stepping down a width",
+      "climb",
+      "confidence policy: step (one width at a time), jump (unsure: straight to the widest "
+      "allowed; stepping down: straight to the narrowest) or auto (jump when streaming, where "
+      "each width left behind is rebuilt at a window's cost)",
+      cxxopts::value<std::string>()->default_value(climb_names().name(t.climb)))(
+      "dwell", "confident windows before stepping down",
       cxxopts::value<int>()->default_value(std::to_string(t.dwell)))(
       "hysteresis", "stepping down needs threshold + this",
       cxxopts::value<double>()->default_value(text(t.hysteresis)))(
@@ -141,6 +146,7 @@ InferOptions infer_options(const cxxopts::ParseResult& args) {
   if (escalate != "rerun" && escalate != "next")
     throw UsageError("--escalate: expected rerun or next, got '" + escalate + "'");
   t.rerun = escalate == "rerun";
+  t.climb = climb_names().parse(args["climb"].as<std::string>());
   t.dwell = args["dwell"].as<int>();
   t.hysteresis = args["hysteresis"].as<double>();
   t.futility_gain = args["futility-gain"].as<double>();

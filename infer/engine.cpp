@@ -363,6 +363,8 @@ RunSummary run_windows(const ModelArtifact& model, std::unique_ptr<FrameSource> 
   for (int i = 0; i < model.num_widths(); ++i) mflops.push_back(model_passes.window_mflops(i));
   const bool live = source->live();
   ThrottleOptions throttle_options = options.throttle;
+  if (throttle_options.climb == Climb::kAuto)
+    throttle_options.climb = model_passes.streaming() ? Climb::kJump : Climb::kStep;
   if (live)  // keep up: one window per window interval
     throttle_options.max_latency_ms =
         live_deadline_ms(options, meta.input.fps > 0 ? meta.input.fps : source->fps());
@@ -466,6 +468,7 @@ RunSummary run_windows(const ModelArtifact& model, std::unique_ptr<FrameSource> 
   }
   cost.full_width_model_s = static_cast<double>(full_width_frames) * widest_frame_ms / 1e3;
   summary.streaming = model_passes.streaming();
+  summary.climb = throttle_options.climb;
   for (int64_t f : passes.frames) summary.frames_computed += f;
   cost.time_saving = cost.full_width_model_s > 0 ? 1 - cost.model_s / cost.full_width_model_s : 0;
   summary.threads_per_width = passes.threads.per_width();
@@ -568,6 +571,7 @@ nlohmann::json summary_json(const RunSummary& s, const ModelArtifact& model) {
     per_width[width_key(model, i)] = s.windows_per_width[i];
   nlohmann::json j = {{"type", "summary"},
                       {"mode", s.streaming ? "streaming" : "windowed"},
+                      {"climb", climb_names().name(s.climb)},
                       {"frames", s.frames},
                       {"windows", s.windows},
                       {"duration_s", s.duration_s},

@@ -16,6 +16,12 @@ PolicyKind parse_policy(const std::string& name) {
   return policy_names().parse(name);
 }
 
+const NameTable<Climb>& climb_names() {
+  static const NameTable<Climb> names(
+      "climb", {{Climb::kAuto, "auto"}, {Climb::kStep, "step"}, {Climb::kJump, "jump"}});
+  return names;
+}
+
 const NameTable<Decision>& decision_names() {
   static const NameTable<Decision> names("decision", {{Decision::kStart, "start"},
                                                       {Decision::kEscalate, "escalate"},

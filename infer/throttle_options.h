@@ -22,13 +22,25 @@ struct QualityOptions {
   double still_below = 0.0;  // mean |frame difference| in [0, 1] below this: idle (0: off)
 };
 
+// How the confidence policy moves between widths.
+//   step  one width at a time, up when unsure, down after `dwell` sure windows
+//   jump  an unsure window sends the next (or re-runs this one) straight to
+//         the widest width allowed, and stepping down goes straight to the
+//         narrowest: on a stream (infer/model_passes.h) a width that did not
+//         run the last window is rebuilt at a whole window's cost, so every
+//         width a climb passes through costs a window
+//   auto  jump when the run streams, step when it runs windows
+enum class Climb { kAuto, kStep, kJump };
+const NameTable<Climb>& climb_names();  // "auto" | "step" | "jump"
+
 // The defaults here are adaptive-infer's defaults (its options read them).
 struct ThrottleOptions {
   PolicyKind policy = PolicyKind::kConfidence;
   int fixed_index = -1;         // fixed policy: the artifact's width index (-1: widest)
   double threshold = 0.6;       // calibrated confidence that counts as sure
   bool rerun = false;           // escalate by re-running the window (false: from the next one)
-  int dwell = 1;                // confident windows before stepping down one width
+  Climb climb = Climb::kAuto;   // how widths are climbed and left (resolved by the run)
+  int dwell = 1;                // confident windows before stepping down
   double hysteresis = 0.05;     // stepping down needs threshold + hysteresis
   double futility_gain = 0.05;  // a wider pass must add this much confidence (0: no futility rule)
   double futility_change = 0.15;  // a confidence move this large ends a futile hold
@@ -68,7 +80,7 @@ enum class Decision {
   kStart,      // a run's first window, at the narrowest
   kEscalate,   // the last pass was unsure: wider
   kConfident,  // sure: the width stays
-  kStepDown,   // sure by the hysteresis margin for `dwell` windows: one narrower
+  kStepDown,   // sure by the hysteresis margin for `dwell` windows: narrower (Climb)
   kIdle,       // sure of the idle label, or a still input: the narrowest
   kBattery,    // capped by the battery curve
   kBudget,     // capped by the compute budget

@@ -50,7 +50,8 @@ class ConfidencePolicy final : public WidthPolicy {
     if (!o_.rerun || pass.index >= context.cap() || holding_) return {};
     // Re-run this window wider (back to the width it disagrees with), if the
     // budget still allows it.
-    const int wider = disagree ? std::min(last_sure_->index, context.cap()) : pass.index + 1;
+    const int wider =
+        disagree ? std::min(last_sure_->index, context.cap()) : climb_to(pass, context);
     if (!context.afford_pass(wider)) return {};
     return Plan{wider, disagree ? Decision::kDisagree : Decision::kEscalate};
   }
@@ -58,6 +59,11 @@ class ConfidencePolicy final : public WidthPolicy {
   void finish(const Pass& pass, const ContextCap& context) override;
 
  private:
+  bool jumps() const { return o_.climb == Climb::kJump; }
+  // The width an unsure pass escalates to.
+  int climb_to(const Pass& pass, const ContextCap& context) const {
+    return jumps() ? std::max(pass.index + 1, context.cap()) : pass.index + 1;
+  }
   bool disagrees_now(const Pass& pass) const {
     return !holding_ && disagrees(o_, last_sure_, pass);
   }
@@ -128,7 +134,7 @@ void ConfidencePolicy::finish(const Pass& pass, const ContextCap& context) {
     } else if (!o_.rerun) {
       if (pass.index < cap) {  // widen from the next window
         if (!climb_from_) climb_from_ = pass;
-        current_ = pass.index + 1;
+        current_ = climb_to(pass, context);
         pending_ = Decision::kEscalate;
       }
     } else {
@@ -162,7 +168,7 @@ void ConfidencePolicy::finish(const Pass& pass, const ContextCap& context) {
     confident_run_ = 0;
   } else if (++confident_run_ >= o_.dwell) {
     confident_run_ = 0;
-    if (current_ > 0) --current_, pending_ = Decision::kStepDown;
+    if (current_ > 0) current_ = jumps() ? 0 : current_ - 1, pending_ = Decision::kStepDown;
   }
 }
 

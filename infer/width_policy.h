@@ -5,8 +5,10 @@
 //   confidence  start at the narrowest width; a window whose calibrated
 //               confidence is below `threshold` escalates (re-run wider at
 //               once, or widen from the next window); after `dwell`
-//               windows confident by `threshold + hysteresis` it steps down
-//               one width, so it does not flap; a confident idle label
+//               windows confident by `threshold + hysteresis` it steps down,
+//               so it does not flap. Escalating and stepping down move one
+//               width, or straight to the widest allowed and the narrowest
+//               (ThrottleOptions::climb, resolved); a confident idle label
 //               (no_gesture) drops straight to the narrowest. Futility: when
 //               a climb reaches the widest width it may use and is still
 //               unsure, and its confidence there is not `futility_gain`

@@ -258,7 +258,17 @@ TEST_CASE(
     }
     REQUIRE(summary.is_object());
     CHECK(summary["mode"] == (mode == "on" ? "streaming" : "windowed"));
+    // A width left behind costs a rebuild when streaming: the throttle jumps.
+    CHECK(summary["climb"] == (mode == "on" ? "jump" : "step"));
   }
+  const auto climb = test::run_command(infer + " --model " + causal_model() +
+                                       " --streaming on --climb step 2>/dev/null");
+  REQUIRE(climb.rc == 0);
+  CHECK_THAT(climb.output, Catch::Contains(R"("climb":"step")"));
+  const auto bad_climb =
+      test::run_command(infer + " --model " + causal_model() + " --climb sideways 2>&1");
+  CHECK(bad_climb.rc != 0);
+  CHECK_THAT(bad_climb.output, Catch::Contains("sideways") && Catch::Contains("jump"));
 }
 
 TEST_CASE("a live source streams: warm-up, deadlines and the summary in streaming mode",

@@ -108,6 +108,45 @@ TEST_CASE("confidence policy: 'next' escalation widens from the next window", "[
   CHECK(plans.front().index == 2);
 }
 
+TEST_CASE(
+    "confidence policy: the jump climb goes straight to the widest allowed and back to the "
+    "narrowest",
+    "[infer][throttle]") {
+  for (const bool rerun : {false, true}) {
+    INFO("rerun " << rerun);
+    ThrottleOptions o = confidence_options();
+    o.rerun = rerun;
+    o.climb = Climb::kJump;
+    Throttle t(o, kWidths, kMflops);
+    auto plans = run_window(t, {0.5, 0.9});  // unsure at the narrowest
+    if (!rerun) plans = run_window(t, {0.9});
+    CHECK(plans.back().index == 2);  // not the middle width
+    CHECK(plans.back().decision == Decision::kEscalate);
+    plans = run_window(t, {0.95});  // sure by the margin for `dwell` (2) windows
+    CHECK(plans.front().index == 2);
+    plans = run_window(t, {0.95});
+    CHECK(plans.front().index == 0);
+    CHECK(plans.front().decision == Decision::kStepDown);
+    // The battery's cap bounds the jump.
+    WindowSignals low;
+    low.battery_pct = 25;  // default curve: <= 30% -> 0.5
+    plans = run_window(t, {0.3, 0.3}, low);
+    if (!rerun) plans = run_window(t, {0.3}, low);
+    CHECK(plans.back().index == 1);
+  }
+  // The step climb (and auto, left to the run to resolve) moves one width.
+  for (const Climb climb : {Climb::kStep, Climb::kAuto}) {
+    ThrottleOptions o = confidence_options();
+    o.climb = climb;
+    Throttle t(o, kWidths, kMflops);
+    const auto plans = run_window(t, {0.5, 0.9});
+    CHECK(plans.back().index == 1);
+  }
+  CHECK(climb_names().name(Climb::kJump) == "jump");
+  CHECK_THROWS_WITH(climb_names().parse("sideways"),
+                    Catch::Contains("sideways") && Catch::Contains("step"));
+}
+
 TEST_CASE("disagreement: a narrower width naming another gesture sends the width back up",
           "[infer][throttle]") {
   ThrottleOptions o = confidence_options();
