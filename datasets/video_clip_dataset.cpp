@@ -5,6 +5,8 @@
 #include <thread>
 #include <vector>
 
+#include <opencv2/imgproc.hpp>
+
 #include "datasets/errors.h"
 #include "datasets/frame_source.h"
 
@@ -83,6 +85,32 @@ TransformedClip VideoClipDataset::get(size_t i, bool train, Rng& rng, int clip,
     auto it = resized.find(idx);
     if (it == resized.end()) it = resized.emplace(idx, transform_.resize(video->frames[idx])).first;
     frames.push_back(&it->second);
+  }
+  // The past from another video: the last past_frames frames of one of its
+  // training clips, at this clip's frame size.
+  const int past = options_.sampler.past_frames;
+  std::vector<cv::Mat> other_frames;
+  if (train && past > 0 && size() > 1 && rng.bernoulli(options_.sampler.past_other)) {
+    size_t j = static_cast<size_t>(rng.uniform_int(0, static_cast<int64_t>(size()) - 2));
+    if (j >= i) ++j;
+    std::shared_ptr<const Video> other;
+    try {
+      other = load(j);
+    } catch (const BadSampleError&) {  // the loader meets it on its own turn
+    }
+    if (other) {
+      const std::vector<int64_t> from =
+          sampler_.random_clip(static_cast<int64_t>(other->frames.size()), other->fps, rng);
+      const cv::Size size = frames.back()->size();
+      for (size_t k = from.size() - static_cast<size_t>(past); k < from.size(); ++k) {
+        const cv::Mat& f = other->frames[static_cast<size_t>(from[k])];
+        cv::Mat scaled = other->resized ? f : transform_.resize(f);
+        if (scaled.size() != size) cv::resize(scaled, scaled, size, 0, 0, cv::INTER_AREA);
+        other_frames.push_back(std::move(scaled));
+      }
+      for (int k = 0; k < past; ++k)
+        frames[static_cast<size_t>(k)] = &other_frames[static_cast<size_t>(k)];
+    }
   }
   return transform_.apply(frames, index_.samples[i].label, train, rng);
 }

@@ -468,7 +468,7 @@ RunSummary run_windows(const ModelArtifact& model, std::unique_ptr<FrameSource> 
   }
   cost.full_width_model_s = static_cast<double>(full_width_frames) * widest_frame_ms / 1e3;
   summary.streaming = model_passes.streaming();
-  summary.climb = throttle_options.climb;
+  if (throttle_options.policy == PolicyKind::kConfidence) summary.climb = throttle_options.climb;
   for (int64_t f : passes.frames) summary.frames_computed += f;
   cost.time_saving = cost.full_width_model_s > 0 ? 1 - cost.model_s / cost.full_width_model_s : 0;
   summary.threads_per_width = passes.threads.per_width();
@@ -571,7 +571,6 @@ nlohmann::json summary_json(const RunSummary& s, const ModelArtifact& model) {
     per_width[width_key(model, i)] = s.windows_per_width[i];
   nlohmann::json j = {{"type", "summary"},
                       {"mode", s.streaming ? "streaming" : "windowed"},
-                      {"climb", climb_names().name(s.climb)},
                       {"frames", s.frames},
                       {"windows", s.windows},
                       {"duration_s", s.duration_s},
@@ -601,6 +600,7 @@ nlohmann::json summary_json(const RunSummary& s, const ModelArtifact& model) {
   j["pass_ms"] = pass_ms;
   if (c.energy_j >= 0) j["energy_j"] = c.energy_j;
   j["warmup_s"] = s.warmup_s;
+  if (s.climb) j["climb"] = climb_names().name(*s.climb);
   if (!s.threads_per_width.empty()) j["threads_per_width"] = s.threads_per_width;
   if (!s.error.empty()) j["error"] = s.error;
   if (!s.warning.empty()) j["warning"] = s.warning;

@@ -115,7 +115,7 @@ struct RunSummary {
   std::string error, warning;   // error: the run stopped early (results so far are kept)
   bool stopped = false;         // InferOptions::stop ended it
   bool streaming = false;       // the passes streamed (infer/model_passes.h)
-  Climb climb = Climb::kStep;   // how the confidence policy climbed (ThrottleOptions::climb)
+  std::optional<Climb> climb;   // how the confidence policy climbed (ThrottleOptions::climb)
   int64_t frames_computed = 0;  // model frames the passes computed
   DeviceCost cost;
   double warmup_s = 0;  // warming every width up (and choosing threads) before the source opened

@@ -6,6 +6,7 @@
 # cpu_s, getrusage), model frames computed, segment accuracy and false alarms
 # against the streams' timelines.
 #   MODEL=runs/demo-causal/model.pt  DATA=data/synth  ARGS="" (more adaptive-infer options)
+#   SPLIT=test (val: the streams options are chosen on)
 #   POLICIES="fixed confidence" (gate too, for a gated model)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +17,7 @@ trap 'rm -rf "$out"' EXIT
 policies=${POLICIES:-fixed confidence}
 for policy in $policies; do
   for mode in off on; do
-    for video in "$data"/streams/test/stream_*.avi; do
+    for video in "$data"/streams/${SPLIT:-test}/stream_*.avi; do
       build/adaptive-infer --quiet --model "$model" --input "$video" --truth "${video%.avi}.json" \
         --policy "$policy" --streaming "$mode" ${ARGS:-} 2>/dev/null |
         tail -n 1 >>"$out/$policy-$mode.jsonl"
@@ -41,8 +42,8 @@ for policy in sys.argv[2].split():
         print(f"| {policy} | {runs[0]['mode']} | {t['gflops']:.1f} | {t['model_s']:.2f} | {t['cpu_s']:.2f} | "
               f"{t['frames_computed']} | {right}/{segs} ({100 * right / segs:.1f}%) | "
               f"{fa}/{idle} ({100 * fa / idle:.1f}%) |")
-base = rows[("fixed", "off")]
-for key in rows:
+base = rows.get(("fixed", "off"))
+for key in rows if base else []:
     r = rows[key]
     print(f"{key[0]} {key[1]}: model_s {base['model_s'] / r['model_s']:.2f}x lower, "
           f"cpu_s {base['cpu_s'] / r['cpu_s']:.2f}x lower than windowed fixed full width; "

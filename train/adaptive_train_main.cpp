@@ -3,7 +3,8 @@
 //   adaptive-train --config FILE [--set key.path=value ...] [--out DIR]
 //                  [--resume auto|PATH] [--threads N] [--device cpu|cuda] [--print-config]
 //   adaptive-train export --checkpoint PATH --out model.pt [--widths 0.25,1.0] [--format onnx]
-//   adaptive-train evaluate --checkpoint PATH --split data/synth/test.csv [--json FILE]
+//   adaptive-train evaluate --checkpoint PATH --split data/synth/test.csv [--json FILE] [--png
+//   FILE]
 //
 // Exit codes: 0 ok, 1 runtime failure (data, I/O, divergence), 2 usage or config error.
 #include <atomic>
@@ -20,6 +21,7 @@
 #include "common/process.h"
 #include "common/stop_signals.h"
 #include "models/device.h"
+#include "train/confusion_image.h"
 #include "train/distributed.h"
 #include "train/evaluation.h"
 #include "train/exporter.h"
@@ -97,6 +99,8 @@ int run_evaluate(int argc, char** argv) {
       "folder-per-class, e.g. data/synth/test.csv",
       cxxopts::value<std::string>())("json", "also write the figures to this file",
                                      cxxopts::value<std::string>())(
+      "png", "also draw the confusion matrices, a panel per width, into this PNG",
+      cxxopts::value<std::string>())(
       "clips", "clips per video, averaged (default: the run's data.eval_clips)",
       cxxopts::value<int>()->default_value("0"))("threads", "compute threads (0: all cores)",
                                                  cxxopts::value<int>()->default_value("0"))(
@@ -125,6 +129,8 @@ int run_evaluate(int argc, char** argv) {
                               {"widths", adaptive::widths_json(e.widths, "")}};
     adaptive::write_file_atomically(args["json"].as<std::string>(), j.dump(2) + "\n");
   }
+  if (args.count("png"))
+    adaptive::write_confusion_png(args["png"].as<std::string>(), e.classes, e.widths);
   return 0;
 }
 
@@ -206,7 +212,7 @@ int run_train(int argc, char** argv) {
   if (!rank_prefix.empty() && env->rank != 0) return 0;  // rank 0 reports
   std::cout << adaptive::format_report(report);
   std::cout << "run directory: " << options.out_dir
-            << " (model.pt, model.onnx, config.json, metrics.jsonl, report.json, checkpoints/)\n";
+            << " (model.pt, model.onnx, config.json, metrics.jsonl, report.json, confusion.png, checkpoints/)\n";
   return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/atomic_file.h"
+#include "train/confusion_image.h"
 
 namespace fs = std::filesystem;
 
@@ -71,6 +72,11 @@ void RunDirectory::save_epoch(torch::nn::Module& model, torch::optim::Optimizer*
 
 void RunDirectory::write_report(const nlohmann::json& report) {
   if (writer_) write_file_atomically((dir_ / "report.json").string(), report.dump(2) + "\n");
+}
+
+void RunDirectory::write_confusion_image(const std::vector<std::string>& classes,
+                                         const std::vector<WidthReport>& widths) {
+  if (writer_) write_confusion_png((dir_ / "confusion.png").string(), classes, widths);
 }
 
 }  // namespace adaptive

@@ -6,6 +6,7 @@
 //                    train.checkpoint_every steps), epoch_NNNN.pt (the last
 //                    train.keep_checkpoints kept), best.pt, final.pt
 //   report.json      the final report
+//   confusion.png    its validation confusion matrices (train/confusion_image.h)
 //   model.pt         the exported artifact (train/exporter.h)
 //
 // Every file is written atomically (common/atomic_file.h); last.pt and
@@ -23,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "train/checkpoint.h"
+#include "train/train_report.h"
 
 namespace adaptive {
 
@@ -51,6 +53,8 @@ class RunDirectory {
   void save_epoch(torch::nn::Module& model, torch::optim::Optimizer* optimizer,
                   const Checkpoint& checkpoint, bool best, int keep);
   void write_report(const nlohmann::json& report);
+  void write_confusion_image(const std::vector<std::string>& classes,
+                             const std::vector<WidthReport>& widths);
 
  private:
   void link_as(const std::filesystem::path& target, const std::string& alias);

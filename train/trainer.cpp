@@ -448,6 +448,7 @@ TrainReport Trainer::run() {
   if (done) {
     const json j = report_json(report);
     impl.run_dir.write_report(j);
+    impl.run_dir.write_confusion_image(report.data.classes, report.widths);
     impl.run_dir.log({{"type", "report"}, {"report", j}});
   }
   return report;

@@ -7,6 +7,8 @@
 
 #include <ATen/ATen.h>
 #include <catch2/catch.hpp>
+#include <opencv2/core.hpp>
+#include <opencv2/videoio.hpp>
 
 #include "datasets/errors.h"
 #include "test_support.h"
@@ -280,4 +282,44 @@ TEST_CASE("bad samples are skipped with a warning and counted, or stop the run",
   for (const auto& b : run_epoch(after_preload, 0)) preloaded_clips += b.clips.size(0);
   CHECK(preloaded_clips == 2);
   CHECK(warnings.size() == 3);
+}
+
+TEST_CASE("past frames from another video: a stream's past holds other scenes",
+          "[datasets][loader]") {
+  TempDir dir;
+  // Two videos of one colour each: dark (label 0) and bright (label 1).
+  DatasetIndex index;
+  index.classes = {"dark", "bright"};
+  for (int label : {0, 1}) {
+    const std::string path = dir.str(std::to_string(label) + ".avi");
+    cv::VideoWriter out(path, cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), 12, {48, 48});
+    REQUIRE(out.isOpened());
+    for (int f = 0; f < 24; ++f)
+      out.write(cv::Mat(48, 48, CV_8UC3, cv::Scalar::all(label ? 220 : 30)));
+    index.samples.push_back({path, label});
+  }
+  VideoClipDatasetOptions o = small_clips();
+  o.transform.brightness = o.transform.contrast = 0;
+  o.sampler.past_frames = 3;
+  const auto mean_of = [](const at::Tensor& clip, int64_t t) {
+    return clip.select(1, t).mean().item<double>();
+  };
+  for (const double share : {0.0, 1.0}) {
+    o.sampler.past_other = share;
+    VideoClipDataset set(index, o);
+    Rng rng(3);
+    for (size_t i : {0, 1}) {
+      const at::Tensor clip = set.get(i, /*train=*/true, rng).data;
+      REQUIRE(clip.size(1) == 3 + 4);
+      // The clip's own frames are its video's; the past is the other
+      // video's when asked (share 1), its own otherwise.
+      const bool dark = i == 0;
+      CHECK((mean_of(clip, 6) < 0) == dark);
+      const bool past_dark = share == 1 ? !dark : dark;
+      for (int64_t t = 0; t < 3; ++t) CHECK((mean_of(clip, t) < 0) == past_dark);
+      // Evaluation clips never take another video's frames.
+      const at::Tensor eval = set.get(i, /*train=*/false, rng).data;
+      CHECK((mean_of(eval, 0) < 0) == dark);
+    }
+  }
 }

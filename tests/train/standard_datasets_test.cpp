@@ -3,6 +3,7 @@
 #include <numeric>
 
 #include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
 
 #include "train/evaluation.h"
 #include "train/train_config.h"
@@ -84,11 +85,15 @@ TEST_CASE("adaptive-train says where its data came from and what the gate held o
   const json report = json::parse(test::read_file(dir.str("run/report.json")));
   CHECK(report["data"]["train_clips"] == 3);
   CHECK(report["data"]["gate_clips"] == 3);
+  // Its validation confusion matrices, drawn.
+  const cv::Mat drawn = cv::imread(dir.str("run/confusion.png"));
+  CHECK(!drawn.empty());
 
   // evaluate names the test split and its weakest classes.
-  const auto evaluated = test::run_command(std::string(ADAPTIVE_TRAIN) + " evaluate --checkpoint " +
-                                           dir.str("run/checkpoints/final.pt") +
-                                           " --split test --json " + dir.str("test.json"));
+  const auto evaluated =
+      test::run_command(std::string(ADAPTIVE_TRAIN) + " evaluate --checkpoint " +
+                        dir.str("run/checkpoints/final.pt") + " --split test --json " +
+                        dir.str("test.json") + " --png " + dir.str("test.png"));
   INFO(evaluated.output);
   REQUIRE(evaluated.rc == 0);
   CHECK_THAT(evaluated.output, Catch::Contains("testlist01.txt: 3 videos") &&
@@ -97,4 +102,7 @@ TEST_CASE("adaptive-train says where its data came from and what the gate held o
   const json e = json::parse(test::read_file(dir.str("test.json")));
   CHECK(e["classes"] == std::vector<std::string>{"ApplyEyeMakeup", "HandstandPushups", "YoYo"});
   CHECK(e["widths"][0]["confusion"].size() == 3);
+  const cv::Mat test_png = cv::imread(dir.str("test.png"));
+  CHECK(!test_png.empty());
+  CHECK(test_png.cols > drawn.cols / 2);  // a panel per width, as the run's
 }
