@@ -17,13 +17,6 @@ namespace fs = std::filesystem;
 namespace adaptive {
 namespace {
 
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  const auto e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
-
 std::string join(const std::vector<std::string>& names, size_t max_shown = 12) {
   std::string out;
   for (size_t i = 0; i < names.size() && i < max_shown; ++i) out += (i ? ", " : "") + names[i];
@@ -343,6 +336,12 @@ DatasetIndex open_dataset_index(const std::string& path,
                                 const ManifestRules& rules) {
   return has_extension(path, {".csv"}) ? read_manifest(path, classes, rules)
                                        : index_class_folders(path, classes);
+}
+
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return "";
+  return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
 }
 
 std::vector<std::string> split_csv_line(const std::string& line) {

@@ -77,6 +77,9 @@ DatasetIndex open_dataset_index(const std::string& path,
                                 const std::optional<std::vector<std::string>>& classes = {},
                                 const ManifestRules& rules = {});
 
+// `s` without leading and trailing spaces, tabs, CRs and LFs.
+std::string trim(const std::string& s);
+
 // Splits one CSV line into fields (RFC 4180 quotes: "a,b" and "" escapes).
 // Throws std::invalid_argument on an unterminated quote.
 std::vector<std::string> split_csv_line(const std::string& line);

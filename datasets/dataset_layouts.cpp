@@ -51,12 +51,6 @@ const Names kVideoFolders = {"20bn-jester-v1", "20bn-something-something-v2", "U
 // 3 of the 18 in each official fold.
 constexpr size_t kUcfGroupsPerValGroup = 6;
 
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
-}
-
 // `raw` without a UTF-8 byte order mark when it is a file's first line.
 std::string without_bom(std::string raw, int line) {
   if (line == 1 && raw.rfind("\xEF\xBB\xBF", 0) == 0) raw.erase(0, 3);

@@ -75,9 +75,9 @@ cxxopts::Options command_line() {
       "escalate", "next (wider from the next window) or rerun (the same window wider at once)",
       cxxopts::value<std::string>()->default_value(t.rerun ? "rerun" : "next"))(
       "climb",
-      "confidence policy: step (one width at a time), jump (unsure: straight to the widest "
-      "allowed; stepping down: straight to the narrowest) or auto (jump when streaming, where "
-      "each width left behind is rebuilt at a window's cost)",
+      "confidence policy: step (one width at a time) or jump (unsure: straight to the widest "
+      "allowed; stepping down: straight to the narrowest; cheaper when streaming, where each "
+      "width left behind is rebuilt at a window's cost)",
       cxxopts::value<std::string>()->default_value(climb_names().name(t.climb)))(
       "dwell", "confident windows before stepping down",
       cxxopts::value<int>()->default_value(std::to_string(t.dwell)))(

@@ -363,8 +363,6 @@ RunSummary run_windows(const ModelArtifact& model, std::unique_ptr<FrameSource> 
   for (int i = 0; i < model.num_widths(); ++i) mflops.push_back(model_passes.window_mflops(i));
   const bool live = source->live();
   ThrottleOptions throttle_options = options.throttle;
-  if (throttle_options.climb == Climb::kAuto)
-    throttle_options.climb = model_passes.streaming() ? Climb::kJump : Climb::kStep;
   if (live)  // keep up: one window per window interval
     throttle_options.max_latency_ms =
         live_deadline_ms(options, meta.input.fps > 0 ? meta.input.fps : source->fps());

@@ -17,8 +17,7 @@ PolicyKind parse_policy(const std::string& name) {
 }
 
 const NameTable<Climb>& climb_names() {
-  static const NameTable<Climb> names(
-      "climb", {{Climb::kAuto, "auto"}, {Climb::kStep, "step"}, {Climb::kJump, "jump"}});
+  static const NameTable<Climb> names("climb", {{Climb::kStep, "step"}, {Climb::kJump, "jump"}});
   return names;
 }
 

@@ -26,12 +26,13 @@ struct QualityOptions {
 //   step  one width at a time, up when unsure, down after `dwell` sure windows
 //   jump  an unsure window sends the next (or re-runs this one) straight to
 //         the widest width allowed, and stepping down goes straight to the
-//         narrowest: on a stream (infer/model_passes.h) a width that did not
+//         narrowest. On a stream (infer/model_passes.h) a width that did not
 //         run the last window is rebuilt at a whole window's cost, so every
-//         width a climb passes through costs a window
-//   auto  jump when the run streams, step when it runs windows
-enum class Climb { kAuto, kStep, kJump };
-const NameTable<Climb>& climb_names();  // "auto" | "step" | "jump"
+//         width a climb passes through costs a window: jumping spends less
+//         there, and lost 3-8 points of segments on the demo recipe's causal
+//         models (docs/benchmarks.md#streaming), so it is not the default
+enum class Climb { kStep, kJump };
+const NameTable<Climb>& climb_names();  // "step" | "jump"
 
 // The defaults here are adaptive-infer's defaults (its options read them).
 struct ThrottleOptions {
@@ -39,7 +40,7 @@ struct ThrottleOptions {
   int fixed_index = -1;         // fixed policy: the artifact's width index (-1: widest)
   double threshold = 0.6;       // calibrated confidence that counts as sure
   bool rerun = false;           // escalate by re-running the window (false: from the next one)
-  Climb climb = Climb::kAuto;   // how widths are climbed and left (resolved by the run)
+  Climb climb = Climb::kStep;   // how widths are climbed and left
   int dwell = 1;                // confident windows before stepping down
   double hysteresis = 0.05;     // stepping down needs threshold + hysteresis
   double futility_gain = 0.05;  // a wider pass must add this much confidence (0: no futility rule)

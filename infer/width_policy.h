@@ -8,7 +8,7 @@
 //               windows confident by `threshold + hysteresis` it steps down,
 //               so it does not flap. Escalating and stepping down move one
 //               width, or straight to the widest allowed and the narrowest
-//               (ThrottleOptions::climb, resolved); a confident idle label
+//               (ThrottleOptions::climb); a confident idle label
 //               (no_gesture) drops straight to the narrowest. Futility: when
 //               a climb reaches the widest width it may use and is still
 //               unsure, and its confidence there is not `futility_gain`

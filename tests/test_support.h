@@ -40,6 +40,18 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+// The message of the `E` that `call` throws, or "<no exception thrown>"
+// (another exception escapes, and fails the test case).
+template <typename E = std::exception>
+std::string error_of(const std::function<void()>& call) {
+  try {
+    call();
+  } catch (const E& e) {
+    return e.what();
+  }
+  return "<no exception thrown>";
+}
+
 // Writes `text` to `path`, creating parent folders.
 void write_file(const std::filesystem::path& path, const std::string& text);
 

@@ -51,22 +51,13 @@ TestConfig from(const json& j) {
   return c;
 }
 
-std::string config_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "<no ConfigError>";
-}
-
 std::string error_for(const json& j) {
-  return config_error([&] { from(j); });
+  return test::error_of<ConfigError>([&] { from(j); });
 }
 
 template <class Config>
 std::string error_for_config(const json& j, Config& c) {
-  return config_error([&] { config_from_json(j, c); });
+  return test::error_of<ConfigError>([&] { config_from_json(j, c); });
 }
 
 }  // namespace
@@ -212,13 +203,14 @@ TEST_CASE("config: --set overrides create nested keys and parse JSON values", "[
   apply_override(numbers, "data.root=123");  // JSON first: quote to get a string
   CHECK(error_for(numbers) == "data.root: expected a string, got number 123");
 
-  CHECK(config_error([&] { apply_override(j, "train.epochs"); }) ==
+  CHECK(test::error_of<ConfigError>([&] { apply_override(j, "train.epochs"); }) ==
         "--set 'train.epochs': expected key.path=value");
-  CHECK(config_error([&] { apply_override(j, "=3"); }) == "--set '=3': expected key.path=value");
-  CHECK(config_error([&] { apply_override(j, "train..lr=1"); }) ==
+  CHECK(test::error_of<ConfigError>([&] { apply_override(j, "=3"); }) ==
+        "--set '=3': expected key.path=value");
+  CHECK(test::error_of<ConfigError>([&] { apply_override(j, "train..lr=1"); }) ==
         "--set 'train..lr=1': expected key.path=value");
   json scalar_parent = R"({"train": 3})"_json;
-  CHECK(config_error([&] { apply_override(scalar_parent, "train.lr=1"); }) ==
+  CHECK(test::error_of<ConfigError>([&] { apply_override(scalar_parent, "train.lr=1"); }) ==
         "--set 'train.lr=1': train: expected an object, got number 3");
 }
 
@@ -228,16 +220,16 @@ TEST_CASE("config: read_json_file reports syntax errors by line and column", "[c
   CHECK(read_json_file(dir.str("ok.json")) == R"({"train": {"epochs": 3}})"_json);
 
   write_file(dir.str("comma.json"), "{\n  \"train\": {\n    \"epochs\": 3,\n  }\n}\n");
-  CHECK(config_error([&] { read_json_file(dir.str("comma.json")); }) ==
+  CHECK(test::error_of<ConfigError>([&] { read_json_file(dir.str("comma.json")); }) ==
         dir.str("comma.json") +
             ":4:3: invalid JSON: syntax error while parsing object key - unexpected '}'; "
             "expected string literal");
   write_file(dir.str("short.json"), "{\"a\": 1");
-  CHECK(config_error([&] { read_json_file(dir.str("short.json")); }) ==
+  CHECK(test::error_of<ConfigError>([&] { read_json_file(dir.str("short.json")); }) ==
         dir.str("short.json") +
             ":1:8: invalid JSON: syntax error while parsing object - unexpected end of input; "
             "expected '}'");
-  CHECK(config_error([&] { read_json_file(dir.str("missing.json")); }) ==
+  CHECK(test::error_of<ConfigError>([&] { read_json_file(dir.str("missing.json")); }) ==
         dir.str("missing.json") + ": cannot open config file");
 }
 
@@ -247,10 +239,10 @@ TEST_CASE("config: a number too large is reported where the parser found it", "[
   TempDir dir;
   write_file(dir.str("comment.json"),
              "// lr 1e400 would overflow\n{\"note\": \"1e400\",\n \"lr\": 1e400}\n");
-  CHECK(config_error([&] { read_json_file(dir.str("comment.json")); }) ==
+  CHECK(test::error_of<ConfigError>([&] { read_json_file(dir.str("comment.json")); }) ==
         dir.str("comment.json") + ":3:8: invalid JSON: number overflow parsing '1e400'");
   write_file(dir.str("negative.json"), "{\"a\": \"-1e999\", \"b\": [1, -1e999]}");
-  CHECK(config_error([&] { read_json_file(dir.str("negative.json")); }) ==
+  CHECK(test::error_of<ConfigError>([&] { read_json_file(dir.str("negative.json")); }) ==
         dir.str("negative.json") + ":1:26: invalid JSON: number overflow parsing '-1e999'");
 }
 

@@ -22,16 +22,6 @@ std::vector<std::string> labels_of(const DatasetIndex& index) {
   return out;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const DataError& e) {
-    return e.what();
-  }
-  FAIL("no DataError");
-  return "";
-}
-
 }  // namespace
 
 TEST_CASE("Jester as downloaded: labels file order, id-label lists, frame folders",
@@ -51,16 +41,16 @@ TEST_CASE("Jester as downloaded: labels file order, id-label lists, frame folder
   CHECK(val.source == (dir.path() / "jester-v1-validation.csv").string());
   // The published test list has ids only.
   CHECK_THAT(
-      error_of([&] { open_split(s, DatasetSplit::kTest); }),
+      test::error_of<DataError>([&] { open_split(s, DatasetSplit::kTest); }),
       Catch::Contains("published test list carries no labels") && Catch::Contains("data.test"));
 
   // Errors name the file and the line.
   test::write_file(dir.path() / "jester-v1-train.csv", "34870;Swiping Left\n34871,Swiping Left\n");
-  CHECK_THAT(error_of([&] { open_split(s, DatasetSplit::kTrain); }),
+  CHECK_THAT(test::error_of<DataError>([&] { open_split(s, DatasetSplit::kTrain); }),
              Catch::Contains("jester-v1-train.csv:2: expected 'id;label'") &&
                  Catch::Contains("'34871,Swiping Left'"));
   test::write_file(dir.path() / "jester-v1-train.csv", "34870;Swiping Left\n\n34871;Swiping Up\n");
-  CHECK_THAT(error_of([&] { open_split(s, DatasetSplit::kTrain); }),
+  CHECK_THAT(test::error_of<DataError>([&] { open_split(s, DatasetSplit::kTrain); }),
              Catch::Contains("jester-v1-train.csv:3: unknown class 'Swiping Up'") &&
                  Catch::Contains("'Doing other things'"));
   // A byte order mark is not part of the first id; an id is a folder name, not a path.
@@ -69,7 +59,7 @@ TEST_CASE("Jester as downloaded: labels file order, id-label lists, frame folder
                    "34870;Swiping Left\n");
   CHECK(open_split(s, DatasetSplit::kTrain).missing == 0);
   test::write_file(dir.path() / "jester-v1-train.csv", "../../etc;Swiping Left\n");
-  CHECK_THAT(error_of([&] { open_split(s, DatasetSplit::kTrain); }),
+  CHECK_THAT(test::error_of<DataError>([&] { open_split(s, DatasetSplit::kTrain); }),
              Catch::Contains("jester-v1-train.csv:1: the id '../../etc' is not a folder name"));
   // A listed clip that is not there is counted; the loader deals with it.
   test::write_file(dir.path() / "jester-v1-train.csv", "34870;Swiping Left\n11111;Swiping Left\n");
@@ -93,7 +83,7 @@ TEST_CASE("Something-Something V2 as downloaded: labels.json, templates, webm by
         (dir.path() / "20bn-something-something-v2" / "78687.webm").string());
   CHECK(train.missing == 0);
   CHECK(open_split(s, DatasetSplit::kVal).samples.size() == 3);
-  CHECK_THAT(error_of([&] { open_split(s, DatasetSplit::kTest); }),
+  CHECK_THAT(test::error_of<DataError>([&] { open_split(s, DatasetSplit::kTest); }),
              Catch::Contains("carries no labels"));
 
   // A template labels.json does not list is named by its JSON path.
@@ -102,16 +92,16 @@ TEST_CASE("Something-Something V2 as downloaded: labels.json, templates, webm by
                         "template": "Putting [something] on a surface", "placeholders": ["a cup"]},
                        {"id": "78688", "label": "spinning a cup",
                         "template": "Spinning [something]", "placeholders": ["a cup"]}])");
-  CHECK_THAT(error_of([&] { open_split(s, DatasetSplit::kTrain); }),
+  CHECK_THAT(test::error_of<DataError>([&] { open_split(s, DatasetSplit::kTrain); }),
              Catch::Contains("train.json: [1].template: unknown class 'Spinning something'"));
   test::write_file(dir.path() / "labels" / "train.json", R"([{"id": 78687}])");
-  CHECK_THAT(error_of([&] { open_split(s, DatasetSplit::kTrain); }),
+  CHECK_THAT(test::error_of<DataError>([&] { open_split(s, DatasetSplit::kTrain); }),
              Catch::Contains("train.json: [0]: expected an object with \"id\" and \"template\""));
   test::write_file(dir.path() / "labels" / "train.json", R"([{"id": "1", "template": )");
-  CHECK_THAT(error_of([&] { open_split(s, DatasetSplit::kTrain); }),
+  CHECK_THAT(test::error_of<DataError>([&] { open_split(s, DatasetSplit::kTrain); }),
              Catch::Contains("train.json: not valid JSON"));
   test::write_file(dir.path() / "labels" / "labels.json", R"({"a": "0", "b": "2"})");
-  CHECK_THAT(error_of([&] { open_split(s, DatasetSplit::kVal); }),
+  CHECK_THAT(test::error_of<DataError>([&] { open_split(s, DatasetSplit::kVal); }),
              Catch::Contains("labels.json: [\"b\"]: index 2, expected 1"));
 }
 
@@ -143,19 +133,19 @@ TEST_CASE("UCF101 as downloaded: classInd, split lists, val from the train list'
   s.files[1] = "";
 
   s.fold = 2;  // not in the fixture
-  CHECK_THAT(error_of([&] { open_split(s, DatasetSplit::kTrain); }),
+  CHECK_THAT(test::error_of<DataError>([&] { open_split(s, DatasetSplit::kTrain); }),
              Catch::Contains("'trainlist02.txt'") && Catch::Contains("ucfTrainTestlist"));
   s.fold = 1;
   test::write_file(dir.path() / "ucfTrainTestlist" / "trainlist01.txt",
                    "YoYo/v_YoYo_g11_c01.avi 3\r\nYoYo/v_YoYo_g12_c01.avi 1\r\n");
-  CHECK_THAT(error_of([&] { open_split(s, DatasetSplit::kTrain); }),
+  CHECK_THAT(test::error_of<DataError>([&] { open_split(s, DatasetSplit::kTrain); }),
              Catch::Contains("trainlist01.txt:2: class number 1 is 'ApplyEyeMakeup'") &&
                  Catch::Contains("folder is 'YoYo'"));
   test::write_file(dir.path() / "ucfTrainTestlist" / "trainlist01.txt", "YoYo.avi 3\n");
-  CHECK_THAT(error_of([&] { open_split(s, DatasetSplit::kTrain); }),
+  CHECK_THAT(test::error_of<DataError>([&] { open_split(s, DatasetSplit::kTrain); }),
              Catch::Contains("trainlist01.txt:1: expected 'Class/v_Class_gXX_cYY.avi"));
   test::write_file(dir.path() / "ucfTrainTestlist" / "classInd.txt", "1 ApplyEyeMakeup\n3 YoYo\n");
-  CHECK_THAT(error_of([&] { open_split(s, DatasetSplit::kTest); }),
+  CHECK_THAT(test::error_of<DataError>([&] { open_split(s, DatasetSplit::kTest); }),
              Catch::Contains("classInd.txt:2: class number 2 expected, got '3'"));
 }
 
@@ -185,10 +175,10 @@ TEST_CASE("Kinetics as downloaded: CSV with youtube ids and times, per-class or 
 
   test::write_file(dir.path() / "annotations" / "train.csv",
                    "label,youtube_id,time_start,time_end,split\nzumba,abc,1.5,11,train\n");
-  CHECK_THAT(error_of([&] { open_split(s, DatasetSplit::kTrain); }),
+  CHECK_THAT(test::error_of<DataError>([&] { open_split(s, DatasetSplit::kTrain); }),
              Catch::Contains("train.csv:2: time_start: expected whole seconds, got '1.5'"));
   test::write_file(dir.path() / "annotations" / "train.csv", "label,id,time_start,time_end\n");
-  CHECK_THAT(error_of([&] { open_split(s, DatasetSplit::kTrain); }),
+  CHECK_THAT(test::error_of<DataError>([&] { open_split(s, DatasetSplit::kTrain); }),
              Catch::Contains("train.csv:1: header has no 'youtube_id' column"));
   // Clips that were never downloaded (deleted videos are common) are counted.
   test::write_file(dir.path() / "annotations" / "train.csv",
@@ -204,7 +194,7 @@ TEST_CASE("A dataset's layout is detected from its files, or named", "[datasets]
   DatasetSource s = source_at(dir.path());
   // Nothing known there: the message lists what was looked for.
   test::write_file(dir.path() / "readme.txt", "hello\n");
-  CHECK_THAT(error_of([&] { resolve_layout(s); }),
+  CHECK_THAT(test::error_of<DataError>([&] { resolve_layout(s); }),
              Catch::Contains("cannot tell the dataset's layout") &&
                  Catch::Contains("jester-v1-labels.csv") && Catch::Contains("data.layout"));
   // A manifest dataset (today's layout), with its classes.txt.
@@ -214,7 +204,7 @@ TEST_CASE("A dataset's layout is detected from its files, or named", "[datasets]
   CHECK(resolve_layout(s) == DatasetLayout::kCsv);
   CHECK(open_split(s, DatasetSplit::kTrain).classes == std::vector<std::string>{"b", "a"});
   CHECK(open_split(s, DatasetSplit::kTrain).missing == 2);
-  CHECK_THAT(error_of([&] { open_split(s, DatasetSplit::kTest); }),
+  CHECK_THAT(test::error_of<DataError>([&] { open_split(s, DatasetSplit::kTest); }),
              Catch::Contains("test.csv: the test split is not there"));
   // A named split file decides the layout by its kind.
   s.files[0] = "lists/my-train.txt";

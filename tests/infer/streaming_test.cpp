@@ -258,13 +258,16 @@ TEST_CASE(
     }
     REQUIRE(summary.is_object());
     CHECK(summary["mode"] == (mode == "on" ? "streaming" : "windowed"));
-    // A width left behind costs a rebuild when streaming: the throttle jumps.
-    CHECK(summary["climb"] == (mode == "on" ? "jump" : "step"));
+    CHECK(summary["climb"] == "step");  // the default in either mode
   }
   const auto climb = test::run_command(infer + " --model " + causal_model() +
-                                       " --streaming on --climb step 2>/dev/null");
+                                       " --streaming on --climb jump 2>/dev/null");
   REQUIRE(climb.rc == 0);
-  CHECK_THAT(climb.output, Catch::Contains(R"("climb":"step")"));
+  CHECK_THAT(climb.output, Catch::Contains(R"("climb":"jump")"));
+  const auto fixed = test::run_command(infer + " --model " + causal_model() +
+                                       " --streaming on --policy fixed 2>/dev/null");
+  REQUIRE(fixed.rc == 0);
+  CHECK_THAT(fixed.output, !Catch::Contains(R"("climb")"));  // the confidence policy's alone
   const auto bad_climb =
       test::run_command(infer + " --model " + causal_model() + " --climb sideways 2>&1");
   CHECK(bad_climb.rc != 0);

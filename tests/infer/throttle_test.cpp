@@ -134,14 +134,12 @@ TEST_CASE(
     if (!rerun) plans = run_window(t, {0.3}, low);
     CHECK(plans.back().index == 1);
   }
-  // The step climb (and auto, left to the run to resolve) moves one width.
-  for (const Climb climb : {Climb::kStep, Climb::kAuto}) {
-    ThrottleOptions o = confidence_options();
-    o.climb = climb;
-    Throttle t(o, kWidths, kMflops);
-    const auto plans = run_window(t, {0.5, 0.9});
-    CHECK(plans.back().index == 1);
-  }
+  // The step climb, the default, moves one width.
+  ThrottleOptions o = confidence_options();
+  CHECK(o.climb == Climb::kStep);
+  Throttle t(o, kWidths, kMflops);
+  const auto plans = run_window(t, {0.5, 0.9});
+  CHECK(plans.back().index == 1);
   CHECK(climb_names().name(Climb::kJump) == "jump");
   CHECK_THROWS_WITH(climb_names().parse("sideways"),
                     Catch::Contains("sideways") && Catch::Contains("step"));

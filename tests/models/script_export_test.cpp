@@ -39,15 +39,6 @@ torch::jit::Module round_trip(const torch::jit::Module& module) {
   return torch::jit::load(bytes);
 }
 
-std::string error_of(const std::function<void()>& call) {
-  try {
-    call();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
-
 }  // namespace
 
 TEST_CASE("exported logits match the training model at every width", "[models][export]") {
@@ -111,12 +102,13 @@ TEST_CASE("the width knob: set_width, get_width, widths, forward", "[models][exp
   script.run_method("forward_at", x, int64_t{0});
   CHECK(script.run_method("get_width").toDouble() == 0.5);
 
-  const std::string bad_width = error_of([&] { script.run_method("set_width", 0.3); });
+  const std::string bad_width = test::error_of([&] { script.run_method("set_width", 0.3); });
   CHECK_THAT(bad_width,
              Catch::Contains("is not in this model; valid widths: [0.25, 0.5, 0.75, 1]"));
-  const std::string bad_index = error_of([&] { script.run_method("forward_at", x, int64_t{4}); });
+  const std::string bad_index =
+      test::error_of([&] { script.run_method("forward_at", x, int64_t{4}); });
   CHECK_THAT(bad_index, Catch::Contains("width_index 4 is out of range: valid indices are 0..3"));
-  const std::string bad_shape = error_of([&] {
+  const std::string bad_shape = test::error_of([&] {
     script.forward({torch::randn({1, 3, 8, 32, 32})});
   });
   CHECK_THAT(bad_shape, Catch::Contains("expected input [N, 3, 4, 32, 32]"));
