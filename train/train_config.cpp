@@ -144,6 +144,12 @@ void check(const TrainConfig& c) {
     fail("data.past_frames: only a causal model (model.causal: true) streams with a past; got " +
          std::to_string(c.data.clip.past_frames) + " for a model that sees the whole window");
   }
+  if (c.data.clip.past_other > 0 && c.data.clip.past_frames == 0) {
+    fail(
+        "data.past_other: the share of past frames taken from other videos needs past frames "
+        "(data.past_frames > 0); got " +
+        nlohmann::json(c.data.clip.past_other).dump() + " with none");
+  }
   if (c.gate.enabled && w.size() < 2)
     fail("gate.enabled: a gate needs at least 2 widths in model.widths");
 }
