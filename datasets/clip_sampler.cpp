@@ -36,8 +36,8 @@ void ClipSamplerOptions::visit(ConfigVisitor& v) {
           "training clips of a causal model: this many frames before the T, pooled over the "
           "last T, as its stream sees them (half the steps train without them)");
   v.field("past_other", past_other, 0.0, 1.0,
-          "share of those clips whose past frames are the end of another training video, as a "
-          "stream's past holds other gestures (0: the clip's own video)");
+          "share of those clips whose past frames are the end of a training clip of another "
+          "video, as a stream's past holds other gestures (0: the clip's own video)");
 }
 
 ClipSampler::ClipSampler(ClipSamplerOptions options) : options_(options) {

@@ -39,9 +39,10 @@ struct ClipSamplerOptions {
   // (a frame before the video's first is its first), so a causal model
   // trains on the past its stream carries (TrainConfig: data.past_frames).
   int past_frames = 0;
-  // The share of those training clips whose past frames come from the end of
-  // another video of the split (VideoClipDataset): a stream's past holds
-  // other gestures and idle scenes, not more of the one being classified.
+  // The share of those training clips whose past frames are the last ones of
+  // a training clip of another video of the split (VideoClipDataset): a
+  // stream's past holds other gestures and idle scenes, not more of the one
+  // being classified.
   double past_other = 0;
 
   void visit(ConfigVisitor& v);

@@ -90,7 +90,8 @@ TransformedClip VideoClipDataset::get(size_t i, bool train, Rng& rng, int clip,
   // training clips, at this clip's frame size.
   const int past = options_.sampler.past_frames;
   std::vector<cv::Mat> other_frames;
-  if (train && past > 0 && size() > 1 && rng.bernoulli(options_.sampler.past_other)) {
+  if (train && past > 0 && options_.sampler.past_other > 0 && size() > 1 &&
+      rng.bernoulli(options_.sampler.past_other)) {
     size_t j = static_cast<size_t>(rng.uniform_int(0, static_cast<int64_t>(size()) - 2));
     if (j >= i) ++j;
     std::shared_ptr<const Video> other;

@@ -29,7 +29,7 @@ struct QualityOptions {
 //         narrowest. On a stream (infer/model_passes.h) a width that did not
 //         run the last window is rebuilt at a whole window's cost, so every
 //         width a climb passes through costs a window: jumping spends less
-//         there, but lost 0.7-3.8 points of segments on the demo recipe's
+//         there, but lost 0.6-3.8 points of segments on the demo recipe's
 //         causal models (docs/benchmarks.md#streaming): not the default
 enum class Climb { kStep, kJump };
 const NameTable<Climb>& climb_names();  // "step" | "jump"

@@ -49,20 +49,25 @@ class ConfidencePolicy final : public WidthPolicy {
     // 'next' widens from the next window (finish); a held width is not raised.
     if (!o_.rerun || pass.index >= context.cap() || holding_) return {};
     // Re-run this window wider (back to the width it disagrees with), if the
-    // budget still allows it.
+    // budget still allows it; a jump the budget cannot pay for falls short,
+    // to the widest width it can.
     const int wider =
         disagree ? std::min(last_sure_->index, context.cap()) : climb_to(pass, context);
-    if (!context.afford_pass(wider)) return {};
-    return Plan{wider, disagree ? Decision::kDisagree : Decision::kEscalate};
+    const int lowest = disagree || !jumps() ? wider : pass.index + 1;
+    for (int index = wider; index >= lowest; --index) {
+      if (context.afford_pass(index))
+        return Plan{index, disagree ? Decision::kDisagree : Decision::kEscalate};
+    }
+    return {};
   }
 
   void finish(const Pass& pass, const ContextCap& context) override;
 
  private:
   bool jumps() const { return o_.climb == Climb::kJump; }
-  // The width an unsure pass escalates to.
+  // The width an unsure pass below the cap escalates to.
   int climb_to(const Pass& pass, const ContextCap& context) const {
-    return jumps() ? std::max(pass.index + 1, context.cap()) : pass.index + 1;
+    return jumps() ? context.cap() : pass.index + 1;
   }
   bool disagrees_now(const Pass& pass) const {
     return !holding_ && disagrees(o_, last_sure_, pass);

@@ -3,8 +3,8 @@
 //   adaptive-train --config FILE [--set key.path=value ...] [--out DIR]
 //                  [--resume auto|PATH] [--threads N] [--device cpu|cuda] [--print-config]
 //   adaptive-train export --checkpoint PATH --out model.pt [--widths 0.25,1.0] [--format onnx]
-//   adaptive-train evaluate --checkpoint PATH --split data/synth/test.csv [--json FILE] [--png
-//   FILE]
+//   adaptive-train evaluate --checkpoint PATH --split data/synth/test.csv
+//                           [--json FILE] [--png FILE]
 //
 // Exit codes: 0 ok, 1 runtime failure (data, I/O, divergence), 2 usage or config error.
 #include <atomic>
@@ -212,7 +212,8 @@ int run_train(int argc, char** argv) {
   if (!rank_prefix.empty() && env->rank != 0) return 0;  // rank 0 reports
   std::cout << adaptive::format_report(report);
   std::cout << "run directory: " << options.out_dir
-            << " (model.pt, model.onnx, config.json, metrics.jsonl, report.json, confusion.png, checkpoints/)\n";
+            << " (model.pt, model.onnx, config.json, metrics.jsonl, report.json, confusion.png, "
+               "checkpoints/)\n";
   return 0;
 }
 

@@ -45,10 +45,18 @@ std::string row_label(const std::vector<std::string>& classes, size_t c) {
   return name.size() > 22 ? name.substr(0, 21) + "~" : name;
 }
 
+std::string title(const WidthReport& w) {
+  char width_text[32];
+  std::snprintf(width_text, sizeof width_text, "%gx", w.width);
+  return std::string(width_text) + "  top-1 " + percent(w.top1) + "  mean class " +
+         percent(w.mean_class_accuracy);
+}
+
 }  // namespace
 
 void write_confusion_png(const std::string& path, const std::vector<std::string>& classes,
                          const std::vector<WidthReport>& widths) {
+  if (widths.empty()) throw std::invalid_argument("confusion image: no width to draw");
   const int n = static_cast<int>(classes.size());
   for (const WidthReport& w : widths) {
     bool square = static_cast<int>(w.confusion.size()) == n;
@@ -62,25 +70,23 @@ void write_confusion_png(const std::string& path, const std::vector<std::string>
     }
   }
   const int cell = std::clamp(480 / std::max(n, 1), 1, 32);
-  const bool names = cell >= 12, counts = cell >= 24;
+  const bool names = cell >= 16, counts = cell >= 24;  // two-digit column numbers fit 16 px
   int left = 8;
   if (names) {
     for (size_t c = 0; c < classes.size(); ++c)
       left = std::max(left, text_width(row_label(classes, c), kSmall) + 12);
   }
   const int top = 30 + (names ? 14 : 0), grid = n * cell;
-  const int panel_w = std::max(left + grid + 12, 260), panel_h = top + grid + 26;
+  int panel_w = left + grid + 12;  // and room for the widest title
+  for (const WidthReport& w : widths)
+    panel_w = std::max(panel_w, text_width(title(w), kTitle) + 16);
+  const int panel_h = top + grid + 26;
   cv::Mat image(panel_h, panel_w * static_cast<int>(widths.size()), CV_8UC3, kWhite);
 
   for (size_t p = 0; p < widths.size(); ++p) {
     const WidthReport& w = widths[p];
     const int x0 = static_cast<int>(p) * panel_w + left, y0 = top;
-    char width_text[32];
-    std::snprintf(width_text, sizeof width_text, "%gx", w.width);
-    put(image,
-        std::string(width_text) + "  top-1 " + percent(w.top1) + "  mean class " +
-            percent(w.mean_class_accuracy),
-        {static_cast<int>(p) * panel_w + 8, 18}, kTitle, kInk);
+    put(image, title(w), {static_cast<int>(p) * panel_w + 8, 18}, kTitle, kInk);
     for (int t = 0; t < n; ++t) {
       const auto& row = w.confusion[static_cast<size_t>(t)];
       int64_t total = 0;
@@ -90,10 +96,11 @@ void write_confusion_png(const std::string& path, const std::vector<std::string>
         const double share = total > 0 ? static_cast<double>(k) / static_cast<double>(total) : 0;
         const cv::Rect r(x0 + q * cell, y0 + t * cell, cell, cell);
         cv::rectangle(image, r, total > 0 ? shade(share) : kAbsent, cv::FILLED);
-        if (counts && k > 0) {
-          const std::string text = std::to_string(k);
-          put(image, text, {r.x + (cell - text_width(text, kSmall)) / 2, r.y + cell / 2 + 4},
-              kSmall, share > 0.5 ? kWhite : kInk);
+        const std::string text = std::to_string(k);
+        const int w = text_width(text, kSmall);
+        if (counts && k > 0 && w <= cell - 2) {  // a count too long for its cell is left out
+          put(image, text, {r.x + (cell - w) / 2, r.y + cell / 2 + 4}, kSmall,
+              share > 0.5 ? kWhite : kInk);
         }
       }
       if (names) {

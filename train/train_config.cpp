@@ -146,8 +146,8 @@ void check(const TrainConfig& c) {
   }
   if (c.data.clip.past_other > 0 && c.data.clip.past_frames == 0) {
     fail(
-        "data.past_other: the share of past frames taken from other videos needs past frames "
-        "(data.past_frames > 0); got " +
+        "data.past_other: the share of clips whose past frames come from other videos needs "
+        "past frames (data.past_frames > 0); got " +
         nlohmann::json(c.data.clip.past_other).dump() + " with none");
   }
   if (c.gate.enabled && w.size() < 2)

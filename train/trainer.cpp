@@ -448,7 +448,11 @@ TrainReport Trainer::run() {
   if (done) {
     const json j = report_json(report);
     impl.run_dir.write_report(j);
-    impl.run_dir.write_confusion_image(report.data.classes, report.widths);
+    try {  // a picture of report.json's figures: not worth failing a finished run for
+      impl.run_dir.write_confusion_image(report.data.classes, report.widths);
+    } catch (const std::exception& e) {
+      std::cerr << "warning: confusion.png not written: " << e.what() << "\n";
+    }
     impl.run_dir.log({{"type", "report"}, {"report", j}});
   }
   return report;

@@ -287,15 +287,17 @@ TEST_CASE("bad samples are skipped with a warning and counted, or stop the run",
 TEST_CASE("past frames from another video: a stream's past holds other scenes",
           "[datasets][loader]") {
   TempDir dir;
-  // Two videos of one colour each: dark (label 0) and bright (label 1).
+  // Two videos of one colour each, of two frame sizes: dark (label 0) and
+  // bright (label 1), wider.
   DatasetIndex index;
   index.classes = {"dark", "bright"};
   for (int label : {0, 1}) {
     const std::string path = dir.str(std::to_string(label) + ".avi");
-    cv::VideoWriter out(path, cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), 12, {48, 48});
+    const cv::Size size(label ? 64 : 48, 48);
+    cv::VideoWriter out(path, cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), 12, size);
     REQUIRE(out.isOpened());
     for (int f = 0; f < 24; ++f)
-      out.write(cv::Mat(48, 48, CV_8UC3, cv::Scalar::all(label ? 220 : 30)));
+      out.write(cv::Mat(size, CV_8UC3, cv::Scalar::all(label ? 220 : 30)));
     index.samples.push_back({path, label});
   }
   VideoClipDatasetOptions o = small_clips();
@@ -304,8 +306,10 @@ TEST_CASE("past frames from another video: a stream's past holds other scenes",
   const auto mean_of = [](const at::Tensor& clip, int64_t t) {
     return clip.select(1, t).mean().item<double>();
   };
-  for (const double share : {0.0, 1.0}) {
+  for (const auto& [share, cache_mb] : {std::pair{0.0, 0}, {1.0, 0}, {1.0, 64}}) {
+    INFO("share " << share << ", cache " << cache_mb << " MB");
     o.sampler.past_other = share;
+    o.cache_mb = cache_mb;  // cached frames are resized once; others as the clip reads them
     VideoClipDataset set(index, o);
     Rng rng(3);
     for (size_t i : {0, 1}) {

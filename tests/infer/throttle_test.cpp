@@ -134,6 +134,18 @@ TEST_CASE(
     if (!rerun) plans = run_window(t, {0.3}, low);
     CHECK(plans.back().index == 1);
   }
+  // Re-run: a jump the window's budget cannot pay for falls short, to the
+  // widest width it can (a bucket of 40: 10 spent, 20 more fit, 40 not).
+  ThrottleOptions budgeted = confidence_options();
+  budgeted.climb = Climb::kJump;
+  budgeted.budget_mflops_per_s = 400;
+  budgeted.budget_horizon_s = 0.1;
+  Throttle short_of_budget(budgeted, kWidths, kMflops);
+  const auto fell_short = run_window(short_of_budget, {0.5, 0.9});
+  REQUIRE(fell_short.size() == 2);
+  CHECK(fell_short.back().index == 1);
+  CHECK(fell_short.back().decision == Decision::kEscalate);
+
   // The step climb, the default, moves one width.
   ThrottleOptions o = confidence_options();
   CHECK(o.climb == Climb::kStep);

@@ -66,5 +66,6 @@ TEST_CASE("confusion image: a matrix of the wrong size or an unwritable path is 
   CHECK_THROWS_WITH(
       write_confusion_png(dir.str("no/such/folder/c.png"), {"a"}, {width_with(1.0, {{1}})}),
       Catch::Contains("no/such/folder/c.png"));
+  CHECK_THROWS_WITH(write_confusion_png(dir.str("c.png"), {"a"}, {}), Catch::Contains("no width"));
   CHECK_FALSE(std::filesystem::exists(dir.str("c.png")));
 }

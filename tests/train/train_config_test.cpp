@@ -67,8 +67,8 @@ TEST_CASE("train config errors name the key, what was expected and what came", "
         "data.past_frames: only a causal model (model.causal: true) streams with a past; got 8 "
         "for a model that sees the whole window");
   CHECK(config_error(R"({"model": {"causal": true}, "data": {"past_other": 0.5}})") ==
-        "data.past_other: the share of past frames taken from other videos needs past frames "
-        "(data.past_frames > 0); got 0.5 with none");
+        "data.past_other: the share of clips whose past frames come from other videos needs "
+        "past frames (data.past_frames > 0); got 0.5 with none");
   CHECK(config_error(R"({"schema_version": 2})") ==
         "schema_version: expected an integer in [1, 1], got 2");
   // A bad value from --set names the option.
