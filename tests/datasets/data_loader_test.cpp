@@ -298,7 +298,10 @@ TEST_CASE("past frames from another video: a stream's past holds other scenes",
     REQUIRE(out.isOpened());
     for (int f = 0; f < 24; ++f)
       out.write(cv::Mat(size, CV_8UC3, cv::Scalar::all(label ? 220 : 30)));
-    index.samples.push_back({path, label});
+    SampleEntry sample;
+    sample.path = path;
+    sample.label = label;
+    index.samples.push_back(sample);
   }
   VideoClipDatasetOptions o = small_clips();
   o.transform.brightness = o.transform.contrast = 0;
