@@ -96,10 +96,11 @@ void write_confusion_png(const std::string& path, const std::vector<std::string>
         const double share = total > 0 ? static_cast<double>(k) / static_cast<double>(total) : 0;
         const cv::Rect r(x0 + q * cell, y0 + t * cell, cell, cell);
         cv::rectangle(image, r, total > 0 ? shade(share) : kAbsent, cv::FILLED);
+        if (!counts || k == 0) continue;
         const std::string text = std::to_string(k);
-        const int w = text_width(text, kSmall);
-        if (counts && k > 0 && w <= cell - 2) {  // a count too long for its cell is left out
-          put(image, text, {r.x + (cell - w) / 2, r.y + cell / 2 + 4}, kSmall,
+        const int text_w = text_width(text, kSmall);
+        if (text_w <= cell - 2) {  // a count too long for its cell is left out
+          put(image, text, {r.x + (cell - text_w) / 2, r.y + cell / 2 + 4}, kSmall,
               share > 0.5 ? kWhite : kInk);
         }
       }
