@@ -12,15 +12,6 @@ namespace fs = std::filesystem;
 
 namespace {
 using Classes = std::vector<std::string>;
-
-std::string data_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const DataError& e) {
-    return e.what();
-  }
-  return "<no DataError>";
-}
 }  // namespace
 
 TEST_CASE("folder-per-class layout: classes sorted, clips sorted", "[datasets][index]") {
@@ -51,22 +42,22 @@ TEST_CASE("a class list fixes label order and must match the folders", "[dataset
   CHECK(index.samples[0].label == 0);
   CHECK(index.samples[0].path == dir.str("right/1.avi"));
 
-  CHECK(data_error([&] {
+  CHECK(test::error_of<DataError>([&] {
           index_class_folders(dir.str(), Classes{"left", "up"});
         }) == dir.str("up") + ": class folder for 'up' is missing");
   write_file(dir.str("dup.txt"), "left\nright\nleft\n");
-  CHECK(data_error([&] { read_class_list(dir.str("dup.txt")); }) ==
+  CHECK(test::error_of<DataError>([&] { read_class_list(dir.str("dup.txt")); }) ==
         dir.str("dup.txt") + ":3: class 'left' listed twice");
 }
 
 TEST_CASE("folder layout errors: missing root, no class, no sample", "[datasets][index][bad]") {
   TempDir dir;
-  CHECK(data_error([&] { index_class_folders(dir.str("nope")); }) ==
+  CHECK(test::error_of<DataError>([&] { index_class_folders(dir.str("nope")); }) ==
         dir.str("nope") + ": dataset folder does not exist");
-  CHECK(data_error([&] { index_class_folders(dir.str()); }) ==
+  CHECK(test::error_of<DataError>([&] { index_class_folders(dir.str()); }) ==
         dir.str() + ": no class folder (expected root/<class>/<clip>)");
   fs::create_directories(dir.path() / "a");
-  CHECK(data_error([&] { index_class_folders(dir.str()); }) ==
+  CHECK(test::error_of<DataError>([&] { index_class_folders(dir.str()); }) ==
         dir.str() + ": dataset is empty (no video or frame folder)");
 }
 
@@ -104,7 +95,7 @@ TEST_CASE("malformed manifests name the file, the line and the fault", "[dataset
   const std::string m = dir.str("m.csv");
   auto error_for = [&](const std::string& text, const std::optional<Classes>& classes = {}) {
     write_file(m, text);
-    return data_error([&] { read_manifest(m, classes); });
+    return test::error_of<DataError>([&] { read_manifest(m, classes); });
   };
   CHECK(error_for("a.avi,x\nb.avi\n") ==
         m + ":2: expected at least 2 columns (path, label, start_frame, end_frame), got 1");
@@ -121,7 +112,7 @@ TEST_CASE("malformed manifests name the file, the line and the fault", "[dataset
   CHECK(error_for("\"a.avi,x\n") == m + ":1: unterminated quote");
   CHECK(error_for("path,label,path\n") == m + ":1: column 'path' appears twice in header");
   CHECK(error_for("# only comments\n\n") == m + ": manifest lists no sample");
-  CHECK(data_error([&] { read_manifest(dir.str("missing.csv")); }) ==
+  CHECK(test::error_of<DataError>([&] { read_manifest(dir.str("missing.csv")); }) ==
         dir.str("missing.csv") + ": cannot open manifest");
 }
 
