@@ -45,10 +45,15 @@ std::string row_label(const std::vector<std::string>& classes, size_t c) {
   return name.size() > 22 ? name.substr(0, 21) + "~" : name;
 }
 
+// A width as its reports write it: "0.25".
+std::string width_name(double width) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", width);
+  return text;
+}
+
 std::string title(const WidthReport& w) {
-  char width_text[32];
-  std::snprintf(width_text, sizeof width_text, "%gx", w.width);
-  return std::string(width_text) + "  top-1 " + percent(w.top1) + "  mean class " +
+  return width_name(w.width) + "x  top-1 " + percent(w.top1) + "  mean class " +
          percent(w.mean_class_accuracy);
 }
 
@@ -62,9 +67,7 @@ void write_confusion_png(const std::string& path, const std::vector<std::string>
     bool square = static_cast<int>(w.confusion.size()) == n;
     for (const auto& row : w.confusion) square = square && static_cast<int>(row.size()) == n;
     if (!square || n == 0) {
-      char width_text[32];
-      std::snprintf(width_text, sizeof width_text, "%g", w.width);
-      throw std::invalid_argument("confusion image: width " + std::string(width_text) + " has no " +
+      throw std::invalid_argument("confusion image: width " + width_name(w.width) + " has no " +
                                   std::to_string(n) + " x " + std::to_string(n) +
                                   " confusion matrix for its " + std::to_string(n) + " classes");
     }
