@@ -68,16 +68,67 @@ cv::Mat ClipTransform::resize(const cv::Mat& rgb) const {
   return out;
 }
 
+ClipTransform::Lut ClipTransform::make_lut(double brightness, double contrast,
+                                           double mean_grey) const {
+  // Every output value depends only on (channel, byte): a 3 x 256 table.
+  Lut lut;
+  for (int c = 0; c < 3; ++c) {
+    for (int v = 0; v < 256; ++v) {
+      double x = brightness * v / 255.0;
+      if (contrast != 1) x = (x - mean_grey) * contrast + mean_grey;
+      x = std::clamp(x, 0.0, 1.0);
+      lut[c][v] = static_cast<float>((x - options_.mean[c]) / options_.std[c]);
+    }
+  }
+  return lut;
+}
+
+void ClipTransform::write_frame(const cv::Mat& f, const cv::Size& size, const cv::Rect& roi,
+                                const Lut& lut, bool flip, float* dst, int64_t plane) {
+  if (f.size() != size || f.type() != CV_8UC3) {
+    throw std::invalid_argument("apply: frames differ in size or are not 8-bit RGB");
+  }
+  const int64_t H = roi.height, W = roi.width;
+  for (int64_t y = 0; y < H; ++y) {
+    const uint8_t* row = f.ptr<uint8_t>(roi.y + static_cast<int>(y)) + 3 * roi.x;
+    float* r = dst + y * W;
+    float* g = r + plane;
+    float* b = g + plane;
+    for (int64_t x = 0; x < W; ++x) {
+      const int64_t xo = flip ? W - 1 - x : x;
+      r[xo] = lut[0][row[3 * x]];
+      g[xo] = lut[1][row[3 * x + 1]];
+      b[xo] = lut[2][row[3 * x + 2]];
+    }
+  }
+}
+
+at::Tensor ClipTransform::apply_frame(const cv::Mat& frame) const {
+  const auto& o = options_;
+  check_size(frame.size());
+  const cv::Rect roi((frame.cols - o.crop_width) / 2, (frame.rows - o.crop_height) / 2,
+                     o.crop_width, o.crop_height);
+  at::Tensor out = at::empty({3, o.crop_height, o.crop_width}, at::kFloat);
+  write_frame(frame, frame.size(), roi, make_lut(1, 1, 0), false, out.data_ptr<float>(),
+              static_cast<int64_t>(o.crop_height) * o.crop_width);
+  return out;
+}
+
+void ClipTransform::check_size(const cv::Size& size) const {
+  if (size.height < options_.crop_height || size.width < options_.crop_width) {
+    throw std::invalid_argument("frame " + std::to_string(size.width) + "x" +
+                                std::to_string(size.height) + " is smaller than the crop " +
+                                std::to_string(options_.crop_width) + "x" +
+                                std::to_string(options_.crop_height));
+  }
+}
+
 TransformedClip ClipTransform::apply(const std::vector<const cv::Mat*>& frames, int label,
                                      bool train, Rng& rng) const {
   const auto& o = options_;
   if (frames.empty()) throw std::invalid_argument("apply: empty clip");
   const cv::Size size = frames.front()->size();
-  if (size.height < o.crop_height || size.width < o.crop_width) {
-    throw std::invalid_argument("frame " + std::to_string(size.width) + "x" +
-                                std::to_string(size.height) + " is smaller than the crop " +
-                                std::to_string(o.crop_width) + "x" + std::to_string(o.crop_height));
-  }
+  check_size(size);
   // Draw every random choice of this clip up front, in a fixed order.
   int y0 = (size.height - o.crop_height) / 2;
   int x0 = (size.width - o.crop_width) / 2;
@@ -102,38 +153,12 @@ TransformedClip ClipTransform::apply(const std::vector<const cv::Mat*>& frames, 
     }
     mean_grey = brightness * sum / (255.0 * frames.size());
   }
-  // Every output value depends only on (channel, byte): a 3 x 256 table.
-  std::array<std::array<float, 256>, 3> lut;
-  for (int c = 0; c < 3; ++c) {
-    for (int v = 0; v < 256; ++v) {
-      double x = brightness * v / 255.0;
-      if (contrast != 1) x = (x - mean_grey) * contrast + mean_grey;
-      x = std::clamp(x, 0.0, 1.0);
-      lut[c][v] = static_cast<float>((x - o.mean[c]) / o.std[c]);
-    }
-  }
-
+  const Lut lut = make_lut(brightness, contrast, mean_grey);
   const int64_t T = static_cast<int64_t>(frames.size());
   const int64_t H = o.crop_height, W = o.crop_width, plane = T * H * W;
   at::Tensor out = at::empty({3, T, H, W}, at::kFloat);
-  float* dst = out.data_ptr<float>();
   for (int64_t t = 0; t < T; ++t) {
-    const cv::Mat& f = *frames[t];
-    if (f.size() != size || f.type() != CV_8UC3) {
-      throw std::invalid_argument("apply: frames differ in size or are not 8-bit RGB");
-    }
-    for (int64_t y = 0; y < H; ++y) {
-      const uint8_t* row = f.ptr<uint8_t>(y0 + static_cast<int>(y)) + 3 * x0;
-      float* r = dst + t * H * W + y * W;
-      float* g = r + plane;
-      float* b = g + plane;
-      for (int64_t x = 0; x < W; ++x) {
-        const int64_t xo = flip ? W - 1 - x : x;
-        r[xo] = lut[0][row[3 * x]];
-        g[xo] = lut[1][row[3 * x + 1]];
-        b[xo] = lut[2][row[3 * x + 2]];
-      }
-    }
+    write_frame(*frames[t], size, roi, lut, flip, out.data_ptr<float>() + t * H * W, plane);
   }
   const int out_label = flip ? o.flip_label_map.at(label) : label;
   return {out, out_label};

@@ -11,6 +11,8 @@
 // the same crop, flip and jitter.
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
@@ -68,10 +70,21 @@ class ClipTransform {
   // from `rng`. Throws std::invalid_argument on frames smaller than the crop.
   TransformedClip apply(const std::vector<const cv::Mat*>& frames, int label, bool train,
                         Rng& rng) const;
+  // One resized frame as apply() makes it for evaluation (centred crop, no
+  // jitter): [3, H, W], equal to that frame's slice of apply(..., false, ...).
+  // A stream preprocesses each new frame once this way.
+  at::Tensor apply_frame(const cv::Mat& frame) const;
 
   const ClipTransformOptions& options() const { return options_; }
 
  private:
+  using Lut = std::array<std::array<float, 256>, 3>;  // (channel, byte) -> value
+  Lut make_lut(double brightness, double contrast, double mean_grey) const;
+  // Writes `f`'s crop `roi` through `lut` (mirrored when `flip`) at `dst`, its
+  // three channel planes `plane` floats apart.
+  static void write_frame(const cv::Mat& f, const cv::Size& size, const cv::Rect& roi,
+                          const Lut& lut, bool flip, float* dst, int64_t plane);
+  void check_size(const cv::Size& size) const;
   ClipTransformOptions options_;
 };
 

@@ -291,7 +291,8 @@ RunStart start_run(const ModelArtifact& model, const InferOptions& options, bool
   // Blank windows, each width's a window after its last: a stream's pass
   // then steps `stride` new frames, as on the source.
   Window blank;
-  blank.clip = torch::zeros({1, in.channels, in.frames, in.height, in.width});
+  blank.frames.assign(static_cast<size_t>(in.frames),
+                      torch::zeros({in.channels, in.height, in.width}));
   ModelPasses passes(model, options.streaming, options.reader.stride);
   std::vector<int64_t> next_index(static_cast<size_t>(model.num_widths()), 0);
   const bool gate = options.throttle.policy == PolicyKind::kGate;

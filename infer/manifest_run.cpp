@@ -82,7 +82,7 @@ std::vector<Window> clip_windows(const VideoClipDataset& set, size_t sample, int
   for (int c = 0; c < clips; ++c) {
     Window w;
     w.index = c;
-    w.clip = set.get(sample, /*train=*/false, unused, c, clips).data.unsqueeze(0);
+    w.frames = set.get(sample, /*train=*/false, unused, c, clips).data.unbind(1);
     windows.push_back(std::move(w));
   }
   return windows;
@@ -119,7 +119,7 @@ void run_batched(const ModelArtifact& model, const VideoClipDataset& set, const 
   for (size_t i = 0; i < n; ++i) {
     try {
       for (Window& w : clip_windows(set, i, clips)) {
-        pending.push_back(w.clip);
+        pending.push_back(w.clip());
         owners.push_back(i);
         if (static_cast<int>(pending.size()) == batch) flush();
       }

@@ -34,15 +34,15 @@ PassResult ModelPasses::run(const Window& w, int index, bool with_gate) {
   PassResult r;
   if (!streaming_) {
     if (with_gate)
-      std::tie(r.logits, r.scores) = model_.forward_and_gate(w.clip, index);
+      std::tie(r.logits, r.scores) = model_.forward_and_gate(w.clip(), index);
     else
-      r.logits = model_.forward_at(w.clip, index);
+      r.logits = model_.forward_at(w.clip(), index);
     r.mflops = meta.widths[index].mflops + (with_gate ? meta.gate_mflops : 0);
     r.frames = meta.input.frames;
     return r;
   }
   Stream& s = streams_.at(static_cast<size_t>(index));
-  const int64_t frames = w.clip.size(2);
+  const auto frames = static_cast<int64_t>(w.frames.size());
   const int64_t first = w.index * stride_, last = first + frames - 1;
   if (s.last_frame == last && (!with_gate || s.scores.defined())) {  // already there
     return {s.logits, s.scores, 0, 0};
@@ -53,13 +53,13 @@ PassResult ModelPasses::run(const Window& w, int index, bool with_gate) {
     // Rebuilt from the window's frames in one batched pass: what as many
     // steps from an empty state would give.
     if (with_gate)
-      std::tie(s.logits, s.scores) = model_.prefill_and_gate(w.clip, index, s.state);
+      std::tie(s.logits, s.scores) = model_.prefill_and_gate(w.clip(), index, s.state);
     else
-      s.logits = model_.prefill(w.clip, index, s.state);
+      s.logits = model_.prefill(w.clip(), index, s.state);
     r.frames = frames;
   } else {
     for (int64_t f = from; f <= last; ++f) {
-      const at::Tensor frame = w.clip.select(2, f - first);
+      const at::Tensor frame = w.frames[static_cast<size_t>(f - first)].unsqueeze(0);
       if (with_gate && f == last)
         std::tie(s.logits, s.scores) = model_.step_and_gate(frame, s.state);
       else
@@ -80,7 +80,7 @@ PassResult ModelPasses::probe(const Window& w) {
   if (streaming_) return run(w, 0, true);
   const ArtifactMetadata& meta = model_.metadata();
   PassResult r;
-  std::tie(r.scores, r.logits) = model_.gate_with_logits(w.clip);
+  std::tie(r.scores, r.logits) = model_.gate_with_logits(w.clip());
   r.mflops = meta.widths[0].mflops + meta.gate_mflops;
   r.frames = meta.input.frames;
   return r;

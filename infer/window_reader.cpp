@@ -10,7 +10,6 @@
 #include "datasets/clip_sampler.h"
 #include "datasets/clip_transform.h"
 #include "datasets/errors.h"
-#include "datasets/rng.h"
 
 namespace adaptive {
 
@@ -23,25 +22,47 @@ WindowSpan window_span(int64_t w, int64_t frames, int64_t stride) {
   return {w * stride, w * stride + frames - 1};
 }
 
-WindowQuality measure_quality(const std::vector<cv::Mat>& frames) {
+FrameQuality measure_frame(const cv::Mat& resized_rgb, const FrameQuality* previous) {
+  FrameQuality f;
+  cv::cvtColor(resized_rgb, f.grey, cv::COLOR_RGB2GRAY);
+  if (previous != nullptr && previous->grey.size() == f.grey.size()) {
+    cv::Mat diff;
+    cv::absdiff(f.grey, previous->grey, diff);
+    f.motion = cv::mean(diff)[0] / 255.0;
+  }
+  return f;
+}
+
+WindowQuality window_quality(const std::vector<const FrameQuality*>& frames) {
   WindowQuality q;
   if (frames.empty()) return q;
-  cv::Mat grey, lap, previous;
-  for (size_t i = 0; i < frames.size(); ++i) {
-    cv::cvtColor(frames[i], grey, cv::COLOR_RGB2GRAY);
-    if (!previous.empty()) {
-      cv::Mat diff;
-      cv::absdiff(grey, previous, diff);
-      q.motion += cv::mean(diff)[0] / 255.0 / static_cast<double>(frames.size() - 1);
-    }
-    previous = grey.clone();
+  for (size_t i = 1; i < frames.size(); ++i) {
+    q.motion += frames[i]->motion / static_cast<double>(frames.size() - 1);
   }
-  q.luma = cv::mean(previous)[0] / 255.0;
-  cv::Laplacian(previous, lap, CV_64F);
+  const cv::Mat& last = frames.back()->grey;
+  q.luma = cv::mean(last)[0] / 255.0;
+  cv::Mat lap;
+  cv::Laplacian(last, lap, CV_64F);
   cv::Scalar mean, stddev;
   cv::meanStdDev(lap, mean, stddev);
   q.sharpness = stddev[0] * stddev[0];
   return q;
+}
+
+WindowQuality measure_quality(const std::vector<cv::Mat>& frames) {
+  std::vector<FrameQuality> measured;
+  measured.reserve(frames.size());
+  for (const cv::Mat& f : frames) {
+    measured.push_back(measure_frame(f, measured.empty() ? nullptr : &measured.back()));
+  }
+  std::vector<const FrameQuality*> ptrs;
+  for (const auto& m : measured) ptrs.push_back(&m);
+  return window_quality(ptrs);
+}
+
+const at::Tensor& Window::clip() const {
+  if (!clip_.defined()) clip_ = at::stack(frames, 1).unsqueeze(0);
+  return clip_;
 }
 
 WindowReader::WindowReader(std::unique_ptr<FrameSource> source, const ArtifactInput& input,
@@ -125,24 +146,28 @@ void WindowReader::run() {
     const ClipTransform transform(eval_transform_options(input_.short_side, input_.height,
                                                          input_.width, input_.mean, input_.std));
     const int64_t T = input_.frames;
-    std::deque<cv::Mat> resized;       // the last T model frames
-    std::deque<int64_t> resized_from;  // their source frame indices
+    struct ModelFrame {
+      at::Tensor pixels;  // [3, H, W], normalised
+      FrameQuality quality;
+      int64_t source = 0;  // its source frame index
+    };
+    std::deque<ModelFrame> recent;  // the last T model frames
     std::vector<cv::Mat> new_frames;
     int64_t k = 0, w = 0, src = -1, previous_end = -1;
     auto arrived = std::chrono::steady_clock::now();
-    Rng rng(0);
     auto emit = [&](bool padded) {
-      std::vector<cv::Mat> frames(resized.begin(), resized.end());
-      std::vector<const cv::Mat*> ptrs;
-      for (const auto& f : frames) ptrs.push_back(&f);
       Window win;
+      std::vector<const FrameQuality*> measures;
+      for (const ModelFrame& f : recent) {
+        win.frames.push_back(f.pixels);
+        measures.push_back(&f.quality);
+      }
       win.index = w++;
-      win.start_frame = resized_from.front();
+      win.start_frame = recent.front().source;
       win.end_frame = src;
       win.start_s = static_cast<double>(win.start_frame) / source_fps_;
       win.end_s = static_cast<double>(win.end_frame + 1) / source_fps_;
-      win.clip = transform.apply(ptrs, 0, false, rng).data.unsqueeze(0);
-      win.quality = measure_quality(frames);
+      win.quality = window_quality(measures);
       win.padded = padded;
       win.arrived = arrived;
       win.new_frame_count = src - previous_end;
@@ -173,10 +198,12 @@ void WindowReader::run() {
       if (end.width == 0) end.width = frame.cols, end.height = frame.rows;
       if (options_.keep_frames) new_frames.push_back(frame.clone());
       while (source_frame_at(k, source_fps_, input_.fps) == src) {
-        resized.push_back(transform.resize(frame));
-        resized_from.push_back(src);
+        const cv::Mat resized = transform.resize(frame);
+        recent.push_back({transform.apply_frame(resized),
+                          measure_frame(resized, recent.empty() ? nullptr : &recent.back().quality),
+                          src});
         ++k;
-        if (static_cast<int64_t>(resized.size()) > T) resized.pop_front(), resized_from.pop_front();
+        if (static_cast<int64_t>(recent.size()) > T) recent.pop_front();
         if (k - 1 == window_span(w, T, options_.stride).last_model_frame) emit(false);
       }
     }
@@ -194,15 +221,16 @@ void WindowReader::run() {
                     " windows of the " + std::to_string(end.frames) + " frames that decoded";
     }
     if (end.error.empty() && w == 0 && !end.stopped) {
-      if (resized.empty()) {
+      if (recent.empty()) {
         end.error = "no decodable frame";
       } else {
         end.warning = source_->name() + ": " + std::to_string(k) + " frames at the model's " +
                       std::to_string(input_.fps).substr(0, 5) + " fps, fewer than one window of " +
                       std::to_string(T) + ": padded by repeating the last frame";
-        while (static_cast<int64_t>(resized.size()) < T) {
-          resized.push_back(resized.back());
-          resized_from.push_back(resized_from.back());
+        while (static_cast<int64_t>(recent.size()) < T) {  // still frames: no motion
+          ModelFrame still = recent.back();
+          still.quality.motion = 0;
+          recent.push_back(still);
         }
         emit(true);
       }

@@ -45,13 +45,26 @@ struct WindowQuality {
   double sharpness = 0;  // variance of the Laplacian of the last frame (grey, 0..255)
   double motion = 0;     // mean |difference| of consecutive frames, [0, 1]
 };
+
+// What a window's quality needs of one resized frame, measured once however
+// many windows hold the frame.
+struct FrameQuality {
+  cv::Mat grey;       // 8-bit luma
+  double motion = 0;  // mean |difference| from the frame before, [0, 1] (0: none)
+};
+FrameQuality measure_frame(const cv::Mat& resized_rgb, const FrameQuality* previous);
+// A window's quality from its frames' measures, oldest first (not empty).
+WindowQuality window_quality(const std::vector<const FrameQuality*>& frames);
+// Both, for frames in memory.
 WindowQuality measure_quality(const std::vector<cv::Mat>& resized_rgb);
 
 struct Window {
   int64_t index = 0;
   int64_t start_frame = 0, end_frame = 0;  // source frames, inclusive
   double start_s = 0, end_s = 0;           // video time
-  at::Tensor clip;                         // [1, 3, T, H, W], normalised
+  // The window's T model frames, oldest first, each [3, H, W] and normalised:
+  // each frame is preprocessed once, and windows that overlap share it.
+  std::vector<at::Tensor> frames;
   WindowQuality quality;
   bool padded = false;              // the video was shorter than one window
   std::vector<cv::Mat> new_frames;  // source frames (RGB) since the previous window, when kept
@@ -59,6 +72,13 @@ struct Window {
   Clock::time_point arrived;        // when its last source frame was read
   int64_t new_frame_count = 0;      // source frames since the previous window
   int64_t dropped_before = 0;       // source frames dropped (live) since the previous window taken
+
+  // The frames as one clip [1, 3, T, H, W], stacked at the first call (what
+  // a windowed pass takes; a stream's step takes frames only).
+  const at::Tensor& clip() const;
+
+ private:
+  mutable at::Tensor clip_;
 };
 
 struct WindowReaderOptions {

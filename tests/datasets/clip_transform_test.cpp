@@ -49,6 +49,23 @@ TEST_CASE("evaluation: centre crop, pixels to [0,1], layout [3,T,H,W]", "[datase
   CHECK(clip.data[2][0][2][1].item<float>() == Approx(100 / 255.0));
 }
 
+TEST_CASE("one evaluation frame is exactly its slice of the evaluation clip",
+          "[datasets][transform]") {
+  ClipTransformOptions o = identity_options(20, 6);
+  o.mean = {0.4, 0.5, 0.6};
+  o.std = {0.2, 0.3, 0.4};
+  ClipTransform t(o);
+  const cv::Mat a = coordinate_frame(20, 31), b = coordinate_frame(20, 31) * 0.5;
+  Rng rng(1);
+  const at::Tensor clip = t.apply({&a, &b}, 0, /*train=*/false, rng).data;
+  const at::Tensor frame = t.apply_frame(b);
+  REQUIRE(frame.sizes() == at::IntArrayRef({3, 6, 6}));
+  CHECK(frame.equal(clip.select(1, 1)));
+  CHECK_FALSE(frame.equal(clip.select(1, 0)));
+  CHECK_THROWS_WITH(t.apply_frame(coordinate_frame(5, 31)),
+                    Catch::Contains("frame 31x5 is smaller than the crop 6x6"));
+}
+
 TEST_CASE("normalisation uses mean and std per channel", "[datasets][transform]") {
   ClipTransformOptions o = identity_options(8, 8);
   o.mean = {0.5f, 0.25f, 0.0f};

@@ -171,7 +171,7 @@ TEST_CASE("gate on a stream: each window's pass chooses the next window's width,
   std::vector<at::Tensor> clips;
   run_inference(model, stream_path(), o, [&](const WindowResult& r, const Window& w) {
     results.push_back(r);
-    clips.push_back(w.clip);
+    clips.push_back(w.clip());
   });
   REQUIRE(results.size() > 4);
   CHECK(results[0].decision == Decision::kStart);

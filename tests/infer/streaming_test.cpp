@@ -39,7 +39,7 @@ std::vector<Window> all_windows(const ModelArtifact& model, int64_t stride) {
 // Model frame f of the video, [1, 3, H, W], from the windows (stride s).
 at::Tensor model_frame(const std::vector<Window>& windows, int64_t f, int64_t stride) {
   const int64_t w = std::min<int64_t>(f / stride, static_cast<int64_t>(windows.size()) - 1);
-  return windows[static_cast<size_t>(w)].clip.select(2, f - w * stride);
+  return windows[static_cast<size_t>(w)].frames[static_cast<size_t>(f - w * stride)].unsqueeze(0);
 }
 
 }  // namespace
@@ -96,7 +96,7 @@ TEST_CASE(
         CHECK(p.frames == (rebuilt ? T : behind));
         CHECK(p.mflops == Approx(static_cast<double>(p.frames) * meta.widths[i].step_mflops));
         if (rebuilt) {  // T steps from an empty state: the windowed model's answer
-          const test::Parity d = test::parity(p.logits, model.forward_at(window.clip, i));
+          const test::Parity d = test::parity(p.logits, model.forward_at(window.clip(), i));
           CHECK(d.diff <= d.bound);
           reference[i] = {model.init_state(i), first};
         }
@@ -121,13 +121,13 @@ TEST_CASE("a padded window (a video shorter than a window) is rebuilt, never car
   const auto& in = model.metadata().input;
   c10::InferenceMode inference;
   Window w;
-  w.clip = torch::randn({1, 3, in.frames, in.height, in.width});
+  w.frames = torch::randn({3, in.frames, in.height, in.width}).unbind(1);
   w.padded = true;
   ModelPasses passes(model, StreamingMode::kOn, 1);
   for (int round = 0; round < 2; ++round) {
     const PassResult p = passes.run(w, 1, false);
     CHECK(p.frames == in.frames);
-    const test::Parity d = test::parity(p.logits, model.forward_at(w.clip, 1));
+    const test::Parity d = test::parity(p.logits, model.forward_at(w.clip(), 1));
     CHECK(d.diff <= d.bound);
   }
 }

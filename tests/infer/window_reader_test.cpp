@@ -89,7 +89,7 @@ TEST_CASE("frames already at the model's size keep their pixels, not the decoder
     for (int64_t t = 0; t < 4; ++t) {
       INFO("window " << w.index << ", frame " << t);
       const double level = 10.0 * static_cast<double>(w.index + t) / 255;
-      CHECK(w.clip[0][0][t].mean().item<double>() == Approx((level - 0.5) / 0.25).margin(1e-4));
+      CHECK(w.clip()[0][0][t].mean().item<double>() == Approx((level - 0.5) / 0.25).margin(1e-4));
     }
   }
 }
@@ -142,8 +142,15 @@ TEST_CASE("windows slide by the stride over resampled, preprocessed frames", "[i
   for (const auto& f : resized) ptrs.push_back(&f);
   Rng rng(0);
   const at::Tensor expected = transform.apply(ptrs, 0, false, rng).data.unsqueeze(0);
-  REQUIRE(windows[1].clip.sizes() == at::IntArrayRef({1, 3, 4, 16, 16}));
-  CHECK(windows[1].clip.equal(expected));
+  REQUIRE(windows[1].clip().sizes() == at::IntArrayRef({1, 3, 4, 16, 16}));
+  CHECK(windows[1].clip().equal(expected));
+  // Its quality is what the window's frames measure together, though each
+  // frame was measured once, as it arrived.
+  const WindowQuality q = measure_quality(resized), got = windows[1].quality;
+  CHECK(got.luma == q.luma);
+  CHECK(got.sharpness == q.sharpness);
+  CHECK(got.motion == Approx(q.motion).margin(1e-12));
+  CHECK(q.motion > 0);
 }
 
 TEST_CASE("a video shorter than one window is padded with a warning", "[infer][windows]") {
@@ -151,7 +158,7 @@ TEST_CASE("a video shorter than one window is padded with a warning", "[infer][w
   const auto windows = all_windows(reader);
   REQUIRE(windows.size() == 1);
   CHECK(windows[0].padded);
-  CHECK(windows[0].clip.size(2) == 4);
+  CHECK(windows[0].clip().size(2) == 4);
   CHECK_THAT(reader.end().warning,
              Catch::Contains("3 frames at the model's 8.000 fps, fewer than one window of 4"));
   CHECK(reader.end().error.empty());
