@@ -53,6 +53,7 @@ class VideoFileSource : public FrameSource {
     to_rgb(raw_, rgb, path_);
     return true;
   }
+  bool skip() override { return capture_.grab(); }
   double fps() const override { return fps_; }
   int64_t announced_frames() const override { return announced_; }
   const std::string& name() const override { return path_; }
@@ -127,10 +128,13 @@ class FrameRangeSource final : public FrameSource {
       : source_(std::move(source)), first_(first), last_(last) {}
 
   bool read(cv::Mat& rgb) override {
-    for (; next_ < first_; ++next_)
-      if (!source_->read(rgb)) return false;
-    if (last_ >= 0 && next_ > last_) return false;
+    if (!seek()) return false;
     if (!source_->read(rgb)) return false;
+    ++next_;
+    return true;
+  }
+  bool skip() override {
+    if (!seek() || !source_->skip()) return false;
     ++next_;
     return true;
   }
@@ -146,6 +150,13 @@ class FrameRangeSource final : public FrameSource {
   int64_t reconnects() const override { return source_->reconnects(); }
 
  private:
+  // Moves to frame first_; false past last_ or at the source's end.
+  bool seek() {
+    for (; next_ < first_; ++next_)
+      if (!source_->skip()) return false;
+    return last_ < 0 || next_ <= last_;
+  }
+
   std::unique_ptr<FrameSource> source_;
   int64_t first_, last_, next_ = 0;  // next_: the index of the source's next frame
 };

@@ -20,6 +20,13 @@ class FrameSource {
   // Throws BadSampleError when the source fails in a way that is not a normal
   // end (unreadable frame, frame size changing mid-stream).
   virtual bool read(cv::Mat& rgb) = 0;
+  // Moves past the next frame, as read() would, without making its RGB image:
+  // for a frame the caller will not look at (a video decodes it, since later
+  // frames may need it, but does not convert it). Same return and errors.
+  virtual bool skip() {
+    cv::Mat unused;
+    return read(unused);
+  }
 
   // Frames per second of the source (the container's rate for video files,
   // the configured rate for frame folders).

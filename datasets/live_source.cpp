@@ -37,22 +37,8 @@ class LiveCaptureSource : public FrameSource {
     find_frame_rate();
   }
 
-  bool read(cv::Mat& rgb) override {
-    if (!timing_frames_.empty()) {
-      rgb = timing_frames_.front();
-      timing_frames_.pop_front();
-      return true;
-    }
-    while (true) {
-      if (capture_.read(raw_) && !raw_.empty()) {
-        to_rgb(raw_, rgb, name_);
-        ++frames_;
-        return true;
-      }
-      if (options_.reconnect <= 0) return false;  // the stream ended
-      if (!reopen()) return false;                // stopped while waiting
-    }
-  }
+  bool read(cv::Mat& rgb) override { return next(&rgb); }
+  bool skip() override { return next(nullptr); }
   double fps() const override { return fps_; }
   int64_t announced_frames() const override { return -1; }
   const std::string& name() const override { return name_; }
@@ -67,6 +53,24 @@ class LiveCaptureSource : public FrameSource {
         cv::CAP_PROP_OPEN_TIMEOUT_MSEC, milliseconds(options_.connect_timeout_s),
         cv::CAP_PROP_READ_TIMEOUT_MSEC, milliseconds(options_.read_timeout_s)};
     return capture_.open(name_, cv::CAP_FFMPEG, params) && capture_.isOpened();
+  }
+
+  // The next frame, converted into `*rgb` unless null (skip).
+  bool next(cv::Mat* rgb) {
+    if (!timing_frames_.empty()) {
+      if (rgb) *rgb = timing_frames_.front();
+      timing_frames_.pop_front();
+      return true;
+    }
+    while (true) {
+      if (rgb ? capture_.read(raw_) && !raw_.empty() : capture_.grab()) {
+        if (rgb) to_rgb(raw_, *rgb, name_);
+        ++frames_;
+        return true;
+      }
+      if (options_.reconnect <= 0) return false;  // the stream ended
+      if (!reopen()) return false;                // stopped while waiting
+    }
   }
 
   std::string open_failure() const {
@@ -142,8 +146,17 @@ class PacedSource : public FrameSource {
  public:
   explicit PacedSource(std::unique_ptr<FrameSource> inner) : inner_(std::move(inner)) {}
 
-  bool read(cv::Mat& rgb) override {
-    if (!inner_->read(rgb)) return false;
+  bool read(cv::Mat& rgb) override { return pace(inner_->read(rgb)); }
+  bool skip() override { return pace(inner_->skip()); }
+  double fps() const override { return inner_->fps(); }
+  int64_t announced_frames() const override { return inner_->announced_frames(); }
+  const std::string& name() const override { return inner_->name(); }
+  bool live() const override { return true; }
+
+ private:
+  // Holds a frame that came until its time in the video.
+  bool pace(bool came) {
+    if (!came) return false;
     if (next_ == 0) start_ = Clock::now();
     std::this_thread::sleep_until(
         start_ + std::chrono::duration_cast<Clock::duration>(
@@ -151,12 +164,7 @@ class PacedSource : public FrameSource {
     ++next_;
     return true;
   }
-  double fps() const override { return inner_->fps(); }
-  int64_t announced_frames() const override { return inner_->announced_frames(); }
-  const std::string& name() const override { return inner_->name(); }
-  bool live() const override { return true; }
 
- private:
   std::unique_ptr<FrameSource> inner_;
   Clock::time_point start_;
   int64_t next_ = 0;

@@ -183,9 +183,12 @@ void WindowReader::run() {
         break;
       }
       bool ok = false;
+      // A source frame no model frame shows is decoded but not converted.
+      const bool wanted =
+          options_.keep_frames || source_frame_at(k, source_fps_, input_.fps) == src + 1;
       const double cpu_before_read = adaptive::thread_cpu_s();
       try {
-        ok = source_->read(frame);
+        ok = wanted ? source_->read(frame) : source_->skip();
         decode_cpu += adaptive::thread_cpu_s() - cpu_before_read;
       } catch (const BadSampleError& e) {
         // Frames numbered from 0, as in the window results.

@@ -153,6 +153,50 @@ TEST_CASE("windows slide by the stride over resampled, preprocessed frames", "[i
   CHECK(q.motion > 0);
 }
 
+// Counts how the reader takes another source's frames.
+class CountingSource : public FrameSource {
+ public:
+  CountingSource(std::unique_ptr<FrameSource> inner, int* reads, int* skips)
+      : inner_(std::move(inner)), reads_(reads), skips_(skips) {}
+  bool read(cv::Mat& rgb) override { return inner_->read(rgb) && ++*reads_; }
+  bool skip() override { return inner_->skip() && ++*skips_; }
+  double fps() const override { return inner_->fps(); }
+  int64_t announced_frames() const override { return inner_->announced_frames(); }
+  const std::string& name() const override { return inner_->name(); }
+
+ private:
+  std::unique_ptr<FrameSource> inner_;
+  int *reads_, *skips_;
+};
+
+TEST_CASE("source frames no model frame shows are skipped, not converted", "[infer][windows]") {
+  // 40 frames at 16 fps, model at 8 fps: the odd source frames are never shown.
+  WindowReaderOptions o;
+  o.stride = 2;
+  int reads = 0, skips = 0;
+  WindowReader reader(std::make_unique<CountingSource>(memory_frame_source(numbered_frames(40), 16),
+                                                       &reads, &skips),
+                      input_spec(8), o);
+  const auto windows = all_windows(reader);
+  CHECK(reads == 20);
+  CHECK(skips == 20);
+  CHECK(reader.end().frames == 40);
+  // The same windows as a reader that converts every frame (it keeps them).
+  o.keep_frames = true;
+  reads = skips = 0;
+  WindowReader every(std::make_unique<CountingSource>(memory_frame_source(numbered_frames(40), 16),
+                                                      &reads, &skips),
+                     input_spec(8), o);
+  const auto kept = all_windows(every);
+  CHECK(reads == 40);
+  CHECK(skips == 0);
+  REQUIRE(kept.size() == windows.size());
+  for (size_t i = 0; i < kept.size(); ++i) {
+    CHECK(kept[i].end_frame == windows[i].end_frame);
+    CHECK(kept[i].clip().equal(windows[i].clip()));
+  }
+}
+
 TEST_CASE("a video shorter than one window is padded with a warning", "[infer][windows]") {
   WindowReader reader(memory_frame_source(numbered_frames(5), 16), input_spec(8), {});
   const auto windows = all_windows(reader);
