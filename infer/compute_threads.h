@@ -45,9 +45,13 @@ struct ThreadTiming {
 // while its pass takes at most half of `deadline_ms`; when none does, the
 // fastest. With no deadline (<= 0: a file, whose windows run back to back),
 // the least CPU among the counts within kThreadSlack of the fastest pass: a
-// team of threads must buy more than that in time to be worth its CPU.
+// team of threads must buy more than that in time to be worth its CPU. Two
+// threads spend about twice one's CPU, so at 1.5 a second thread costs at
+// most a third more energy per pass for its 1.5x speed. At 1.2 the demo
+// model's widths, 1.28x faster on two threads, took two by the chance of the
+// warm-up's timing, and a file's CPU time doubled with it (2026-12-06).
 // Throws std::invalid_argument when empty.
-constexpr double kThreadSlack = 1.2;
+constexpr double kThreadSlack = 1.5;
 int pick_threads(const std::vector<ThreadTiming>& timings, double deadline_ms);
 
 // The threads of each width's passes. Empty: every pass on the process's.
