@@ -12,6 +12,15 @@
 
 namespace adaptive {
 
+namespace {
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
 PassCost time_pass(const std::function<void()>& pass, double gap_ms) {
   const double cpu_before = process_cpu_s();
   const auto start = Clock::now();
@@ -57,21 +66,29 @@ void ThreadPlan::after_pass(int index, double ms) {
 
 ThreadPlan choose_thread_plan(const std::function<void(int)>& pass, int widths, int max_threads,
                               double deadline_ms, double gap_ms, int rounds) {
+  rounds = std::max(rounds, 1);
   std::vector<int> counts = {1};
   if (max_threads > 1) counts.push_back(max_threads);
   std::vector<int> per_width;
   std::vector<double> one_thread_ms;
   for (int i = 0; i < widths; ++i) {
-    std::vector<ThreadTiming> timings;
-    for (const int threads : counts) {
-      at::set_num_threads(threads);
-      ThreadTiming t{threads, 0, 0};
-      for (int r = 0; r < rounds; ++r) {
+    // The counts take turns, so that what warms up over the first passes
+    // (the allocator's pages, oneDNN's kernels for a new thread count) and
+    // what comes and goes on the machine fall on each alike; each count's
+    // first pass is untimed, and the medians decide, not one slow pass.
+    std::vector<std::vector<double>> ms(counts.size()), cpu_ms(counts.size());
+    for (int r = -1; r < rounds; ++r) {
+      for (size_t c = 0; c < counts.size(); ++c) {
+        at::set_num_threads(counts[c]);
         const PassCost cost = time_pass([&] { pass(i); }, gap_ms);
-        t.pass_ms += cost.ms / rounds;
-        t.cpu_ms += cost.cpu_ms / rounds;
+        if (r < 0) continue;
+        ms[c].push_back(cost.ms);
+        cpu_ms[c].push_back(cost.cpu_ms);
       }
-      timings.push_back(t);
+    }
+    std::vector<ThreadTiming> timings;
+    for (size_t c = 0; c < counts.size(); ++c) {
+      timings.push_back({counts[c], median(ms[c]), median(cpu_ms[c])});
     }
     per_width.push_back(pick_threads(timings, deadline_ms));
     one_thread_ms.push_back(timings.front().pass_ms);

@@ -75,9 +75,13 @@ class ThreadPlan {
 };
 
 // Times `widths` widths through `pass(i)` at one thread and at `max_threads`
-// (`rounds` passes each, each followed by `gap_ms` idle) and picks each
-// width's count (pick_threads). Leaves LibTorch at `max_threads`.
+// (taking turns: an untimed pass each, then the medians of `rounds` >= 1
+// passes each, each followed by `gap_ms` idle) and picks each width's count
+// (pick_threads). Leaves LibTorch at `max_threads`. Taking turns charges a
+// team its wake-up and a single thread the team's spinning after it, as a
+// run whose widths differ in threads pays them; a team that wins only when
+// kept hot, pass after pass, is not chosen (--threads gives it).
 ThreadPlan choose_thread_plan(const std::function<void(int)>& pass, int widths, int max_threads,
-                              double deadline_ms, double gap_ms, int rounds = 3);
+                              double deadline_ms, double gap_ms, int rounds = 5);
 
 }  // namespace adaptive
