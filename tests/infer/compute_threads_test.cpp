@@ -24,7 +24,8 @@ TEST_CASE(
   // of the fastest. A small model gains little from a second thread...
   CHECK(pick_threads({{1, 4.4, 4.4}, {2, 4.3, 8.5}}, 0) == 1);
   CHECK(pick_threads({{1, 1.3, 1.3}, {2, 2.7, 5.3}}, 0) == 1);
-  CHECK(pick_threads({{1, 2.28, 2.25}, {2, 1.78, 3.51}}, 0) == 1);  // 1.28x: not worth 1.56x the CPU
+  CHECK(pick_threads({{1, 2.28, 2.25}, {2, 1.78, 3.51}}, 0) ==
+        1);  // 1.28x: not worth 1.56x the CPU
   // ... a large one runs 1.7x faster on two: worth it.
   CHECK(pick_threads({{1, 300.0, 301.0}, {2, 176.0, 350.0}}, 0) == 2);
   CHECK_THROWS_AS(pick_threads({}, 100), std::invalid_argument);
@@ -51,11 +52,12 @@ TEST_CASE("threads: a warm-up times every width at one thread and at all, and se
   const ThreadPlan plan =
       choose_thread_plan([&](int width) { calls.emplace_back(width, at::get_num_threads()); }, 3,
                          max_threads, 100, 1, 2);
-  // Width by width, 2 rounds at 1 thread, then 2 at max_threads.
-  REQUIRE(calls.size() == 12);
+  // Width by width, 1 thread and max_threads taking turns: an untimed pass
+  // each, then 2 timed rounds.
+  REQUIRE(calls.size() == 18);
   for (size_t k = 0; k < calls.size(); ++k) {
-    CHECK(calls[k].first == static_cast<int>(k / 4));
-    CHECK(calls[k].second == (k % 4 < 2 ? 1 : max_threads));
+    CHECK(calls[k].first == static_cast<int>(k / 6));
+    CHECK(calls[k].second == (k % 2 == 0 ? 1 : max_threads));
   }
   REQUIRE(plan.per_width().size() == 3);
   for (const int t : plan.per_width()) CHECK((t == 1 || t == max_threads));
