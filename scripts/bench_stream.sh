@@ -3,11 +3,12 @@
 # paced, at fixed full width and with the confidence throttle, in each mode
 # (adaptive-infer --streaming on|off), default options otherwise. Prints the
 # totals over the streams: model time, process CPU time (the summary's
-# cpu_s, getrusage), model frames computed, segment accuracy and false alarms
-# against the streams' timelines.
+# cpu_s, getrusage) and where it went (cpu_split_s), model frames computed,
+# segment accuracy and false alarms against the streams' timelines.
 #   MODEL=runs/demo-causal/model.pt  DATA=data/synth  ARGS="" (more adaptive-infer options)
 #   SPLIT=test (val: the streams options are chosen on)
 #   POLICIES="fixed confidence" (gate too, for a gated model)
+#   MODES="off on" (off only: a model that does not stream)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=${MODEL:-runs/demo-causal/model.pt}
@@ -16,7 +17,7 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 policies=${POLICIES:-fixed confidence}
 for policy in $policies; do
-  for mode in off on; do
+  for mode in ${MODES:-off on}; do
     for video in "$data"/streams/${SPLIT:-test}/stream_*.avi; do
       build/adaptive-infer --quiet --model "$model" --input "$video" --truth "${video%.avi}.json" \
         --policy "$policy" --streaming "$mode" ${ARGS:-} 2>/dev/null |
@@ -24,22 +25,24 @@ for policy in $policies; do
     done
   done
 done
-python3 - "$out" "$policies" <<'PY'
+python3 - "$out" "$policies" "${MODES:-off on}" <<'PY'
 import json, sys
 rows = {}
-print("| policy | mode | GFLOPs | model_s | cpu_s | frames computed | segments right | false alarms |")
-print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+print("| policy | mode | GFLOPs | model_s | cpu_s | decode / preprocess / model / output / other | frames computed | segments right | false alarms |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 for policy in sys.argv[2].split():
-    for mode in ["off", "on"]:
+    for mode in sys.argv[3].split():
         runs = [json.loads(l) for l in open(f"{sys.argv[1]}/{policy}-{mode}.jsonl")]
         t = {k: sum(r[k] for r in runs) for k in ["gflops", "model_s", "frames_computed"]}
         t["cpu_s"] = sum(r["cost"]["cpu_s"] if "cost" in r else r["cpu_s"] for r in runs)
+        split = " / ".join(f"{sum(r['cpu_split_s'][k] for r in runs):.2f}"
+                           for k in ["decode", "preprocess", "model", "output", "other"])
         right = sum(r["truth"]["segments_correct"] for r in runs)
         segs = sum(r["truth"]["segments"] for r in runs)
         fa = sum(r["truth"]["false_alarms"] for r in runs)
         idle = sum(r["truth"]["idle_windows"] for r in runs)
         rows[(policy, mode)] = t
-        print(f"| {policy} | {runs[0]['mode']} | {t['gflops']:.1f} | {t['model_s']:.2f} | {t['cpu_s']:.2f} | "
+        print(f"| {policy} | {runs[0]['mode']} | {t['gflops']:.1f} | {t['model_s']:.2f} | {t['cpu_s']:.2f} | {split} | "
               f"{t['frames_computed']} | {right}/{segs} ({100 * right / segs:.1f}%) | "
               f"{fa}/{idle} ({100 * fa / idle:.1f}%) |")
 base = rows.get(("fixed", "off"))
