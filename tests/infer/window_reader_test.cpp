@@ -158,42 +158,56 @@ class CountingSource : public FrameSource {
  public:
   CountingSource(std::unique_ptr<FrameSource> inner, int* reads, int* skips)
       : inner_(std::move(inner)), reads_(reads), skips_(skips) {}
-  bool read(cv::Mat& rgb) override { return inner_->read(rgb) && ++*reads_; }
-  bool skip() override { return inner_->skip() && ++*skips_; }
+  bool read(cv::Mat& rgb) override { return counted(inner_->read(rgb), reads_); }
+  bool skip() override { return counted(inner_->skip(), skips_); }
   double fps() const override { return inner_->fps(); }
   int64_t announced_frames() const override { return inner_->announced_frames(); }
   const std::string& name() const override { return inner_->name(); }
 
  private:
+  // Counts a frame the source gave (not the end's failed call).
+  static bool counted(bool got, int* count) {
+    if (got) ++*count;
+    return got;
+  }
   std::unique_ptr<FrameSource> inner_;
   int *reads_, *skips_;
 };
 
-TEST_CASE("source frames no model frame shows are skipped, not converted", "[infer][windows]") {
-  // 40 frames at 16 fps, model at 8 fps: the odd source frames are never shown.
+// 40 frames at 16 fps through a model at 8 fps, stride 2: the windows, and
+// how many frames the reader read and skipped.
+struct CountedRead {
+  std::vector<Window> windows;
+  int reads = 0, skips = 0;
+  int64_t frames = 0;  // ReaderEnd::frames
+};
+CountedRead read_counted(bool keep_frames) {
   WindowReaderOptions o;
   o.stride = 2;
-  int reads = 0, skips = 0;
+  o.keep_frames = keep_frames;
+  CountedRead r;
   WindowReader reader(std::make_unique<CountingSource>(memory_frame_source(numbered_frames(40), 16),
-                                                       &reads, &skips),
+                                                       &r.reads, &r.skips),
                       input_spec(8), o);
-  const auto windows = all_windows(reader);
-  CHECK(reads == 20);
-  CHECK(skips == 20);
-  CHECK(reader.end().frames == 40);
+  r.windows = all_windows(reader);
+  r.frames = reader.end().frames;
+  return r;
+}
+
+TEST_CASE("source frames no model frame shows are skipped, not converted", "[infer][windows]") {
+  // The odd source frames are never shown.
+  const CountedRead skipping = read_counted(false);
+  CHECK(skipping.reads == 20);
+  CHECK(skipping.skips == 20);
+  CHECK(skipping.frames == 40);
   // The same windows as a reader that converts every frame (it keeps them).
-  o.keep_frames = true;
-  reads = skips = 0;
-  WindowReader every(std::make_unique<CountingSource>(memory_frame_source(numbered_frames(40), 16),
-                                                      &reads, &skips),
-                     input_spec(8), o);
-  const auto kept = all_windows(every);
-  CHECK(reads == 40);
-  CHECK(skips == 0);
-  REQUIRE(kept.size() == windows.size());
-  for (size_t i = 0; i < kept.size(); ++i) {
-    CHECK(kept[i].end_frame == windows[i].end_frame);
-    CHECK(kept[i].clip().equal(windows[i].clip()));
+  const CountedRead every = read_counted(true);
+  CHECK(every.reads == 40);
+  CHECK(every.skips == 0);
+  REQUIRE(every.windows.size() == skipping.windows.size());
+  for (size_t i = 0; i < every.windows.size(); ++i) {
+    CHECK(every.windows[i].end_frame == skipping.windows[i].end_frame);
+    CHECK(every.windows[i].clip().equal(skipping.windows[i].clip()));
   }
 }
 
