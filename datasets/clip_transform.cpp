@@ -52,6 +52,7 @@ ClipTransform::ClipTransform(ClipTransformOptions options) : options_(std::move(
   if (o.horizontal_flip && o.flip_label_map.empty()) {
     throw std::invalid_argument("horizontal_flip needs a flip label map (mirror class per class)");
   }
+  eval_lut_ = make_lut(1, 1, 0);
 }
 
 cv::Mat ClipTransform::resize(const cv::Mat& rgb) const {
@@ -109,7 +110,7 @@ at::Tensor ClipTransform::apply_frame(const cv::Mat& frame) const {
   const cv::Rect roi((frame.cols - o.crop_width) / 2, (frame.rows - o.crop_height) / 2,
                      o.crop_width, o.crop_height);
   at::Tensor out = at::empty({3, o.crop_height, o.crop_width}, at::kFloat);
-  write_frame(frame, frame.size(), roi, make_lut(1, 1, 0), false, out.data_ptr<float>(),
+  write_frame(frame, frame.size(), roi, eval_lut_, false, out.data_ptr<float>(),
               static_cast<int64_t>(o.crop_height) * o.crop_width);
   return out;
 }

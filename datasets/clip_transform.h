@@ -86,6 +86,7 @@ class ClipTransform {
                           const Lut& lut, bool flip, float* dst, int64_t plane);
   void check_size(const cv::Size& size) const;
   ClipTransformOptions options_;
+  Lut eval_lut_;  // make_lut(1, 1, 0): evaluation's, made once for apply_frame
 };
 
 }  // namespace adaptive
