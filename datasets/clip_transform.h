@@ -63,6 +63,10 @@ class ClipTransform {
 
   // Frame resized so its shorter side is short_side: an image of its own,
   // never `rgb`'s memory (a decoder reuses its buffer for the next frame).
+  // Shrinking averages areas: first a box average by the largest integer
+  // factor that divides both sides and keeps the frame at least the target's
+  // size (where there is one), then an area resize the rest of the way.
+  // Training and inference both resize here, so they see the same pixels.
   cv::Mat resize(const cv::Mat& rgb) const;
 
   // Crop, jitter, flip and normalise resized frames (all the same size, at

@@ -1,7 +1,10 @@
 #include "datasets/clip_transform.h"
 
+#include <cmath>
+
 #include <ATen/ATen.h>
 #include <catch2/catch.hpp>
+#include <opencv2/imgproc.hpp>
 
 using namespace adaptive;
 
@@ -33,6 +36,48 @@ TEST_CASE("resize scales the short side, keeping the aspect ratio", "[datasets][
   CHECK(t.resize(cv::Mat(120, 160, CV_8UC3)).size() == cv::Size(80, 60));
   CHECK(t.resize(cv::Mat(160, 120, CV_8UC3)).size() == cv::Size(60, 80));
   CHECK(t.resize(cv::Mat(30, 40, CV_8UC3)).size() == cv::Size(80, 60));
+}
+
+TEST_CASE("shrinking by an integer factor averages each box of pixels", "[datasets][transform]") {
+  // 160x120 in 8x8 blocks of one colour each, to a short side of 15: 20x15,
+  // a factor of 8, so each output pixel is its block's colour.
+  const auto block = [](int bx, int by) {
+    return cv::Vec3b(static_cast<uint8_t>(10 * bx), static_cast<uint8_t>(15 * by),
+                     static_cast<uint8_t>((7 * bx + 11 * by) % 200));
+  };
+  cv::Mat frame(120, 160, CV_8UC3);
+  for (int y = 0; y < 120; ++y) {
+    for (int x = 0; x < 160; ++x) frame.at<cv::Vec3b>(y, x) = block(x / 8, y / 8);
+  }
+  const cv::Mat out = ClipTransform(identity_options(15, 8)).resize(frame);
+  REQUIRE(out.size() == cv::Size(20, 15));
+  int wrong = 0;
+  for (int y = 0; y < 15; ++y) {
+    for (int x = 0; x < 20; ++x) wrong += out.at<cv::Vec3b>(y, x) != block(x, y);
+  }
+  CHECK(wrong == 0);
+}
+
+TEST_CASE("shrinking at a non-integer scale stays near OpenCV's area resize",
+          "[datasets][transform]") {
+  // 768x576 to a short side of 56 (75x56): a box of 8 (96x72), then the rest.
+  cv::Mat frame(576, 768, CV_8UC3);
+  for (int y = 0; y < frame.rows; ++y) {
+    for (int x = 0; x < frame.cols; ++x) {
+      frame.at<cv::Vec3b>(y, x) =
+          cv::Vec3b(static_cast<uint8_t>(x / 3), static_cast<uint8_t>(y * 255 / 575),
+                    static_cast<uint8_t>(128 + 100 * std::sin(x * 0.02 + y * 0.03)));
+    }
+  }
+  const cv::Mat out = ClipTransform(identity_options(56, 48)).resize(frame);
+  REQUIRE(out.size() == cv::Size(75, 56));
+  cv::Mat area, diff;
+  cv::resize(frame, area, out.size(), 0, 0, cv::INTER_AREA);
+  cv::absdiff(out, area, diff);
+  double most = 0;
+  cv::minMaxLoc(diff.reshape(1), nullptr, &most);
+  CHECK(most <= 6);
+  CHECK(cv::mean(diff.reshape(1))[0] < 1.0);
 }
 
 TEST_CASE("evaluation: centre crop, pixels to [0,1], layout [3,T,H,W]", "[datasets][transform]") {
