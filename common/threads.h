@@ -15,6 +15,19 @@ namespace adaptive {
 // thread; never on the thread that runs the model.
 void make_helper_thread_serial();
 
+// Sets how many threads LibTorch ops called later on the calling thread run
+// on, as at::set_num_threads does after the process's first setting
+// (set_compute_threads in common/process.h), without what at::set_num_threads
+// also does: re-create the thread pool LibTorch keeps for its mobile kernels
+// (caffe2's pthreadpool, for XNNPACK and QNNPACK, which this project's float
+// CPU models do not use). The new pool's threads spin for their first
+// milliseconds: on this project's 2-core machine the first 2-thread conv
+// after a change took 15 ms and 30 ms of CPU instead of 0.24 ms. A run whose
+// widths differ in threads changes the count at each width change, and the
+// warm-up that chooses the counts at every pass it times. Falls back to
+// at::set_num_threads where LibTorch's OpenMP runtime is not found.
+void set_intra_op_threads(int threads);
+
 // CPU time the calling thread has used, in seconds. Over a model step, its
 // share of the step's wall time says how busy the compute threads were: the
 // calling thread is one of them, and it sleeps when the team does.

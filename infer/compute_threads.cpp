@@ -9,6 +9,7 @@
 
 #include "common/clock.h"
 #include "common/cpu_time.h"
+#include "common/threads.h"
 
 namespace adaptive {
 
@@ -55,7 +56,7 @@ ThreadPlan::ThreadPlan(std::vector<int> per_width, std::vector<double> one_threa
 void ThreadPlan::before_pass(int index) const {
   if (per_width_.empty()) return;
   const int threads = per_width_.at(static_cast<size_t>(index));
-  if (at::get_num_threads() != threads) at::set_num_threads(threads);
+  if (at::get_num_threads() != threads) set_intra_op_threads(threads);
 }
 
 void ThreadPlan::after_pass(int index, double ms) {
@@ -79,7 +80,7 @@ ThreadPlan choose_thread_plan(const std::function<void(int)>& pass, int widths, 
     std::vector<std::vector<double>> ms(counts.size()), cpu_ms(counts.size());
     for (int r = -1; r < rounds; ++r) {
       for (size_t c = 0; c < counts.size(); ++c) {
-        at::set_num_threads(counts[c]);
+        set_intra_op_threads(counts[c]);
         const PassCost cost = time_pass([&] { pass(i); }, gap_ms);
         if (r < 0) continue;
         ms[c].push_back(cost.ms);
@@ -93,7 +94,7 @@ ThreadPlan choose_thread_plan(const std::function<void(int)>& pass, int widths, 
     per_width.push_back(pick_threads(timings, deadline_ms));
     one_thread_ms.push_back(timings.front().pass_ms);
   }
-  at::set_num_threads(max_threads);
+  set_intra_op_threads(max_threads);
   return ThreadPlan(std::move(per_width), std::move(one_thread_ms));
 }
 
