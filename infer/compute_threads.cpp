@@ -42,7 +42,7 @@ int pick_threads(const std::vector<ThreadTiming>& timings, double deadline_ms) {
   const ThreadTiming* best = nullptr;
   for (const ThreadTiming& t : timings) {
     if (t.pass_ms > limit_ms) continue;
-    if (!best || t.cpu_ms < best->cpu_ms) best = &t;
+    if (!best || t.threads < best->threads) best = &t;
   }
   return best ? best->threads : fastest.threads;
 }
@@ -77,19 +77,17 @@ ThreadPlan choose_thread_plan(const std::function<void(int)>& pass, int widths, 
     // (the allocator's pages, oneDNN's kernels for a new thread count) and
     // what comes and goes on the machine fall on each alike; each count's
     // first pass is untimed, and the medians decide, not one slow pass.
-    std::vector<std::vector<double>> ms(counts.size()), cpu_ms(counts.size());
+    std::vector<std::vector<double>> ms(counts.size());
     for (int r = -1; r < rounds; ++r) {
       for (size_t c = 0; c < counts.size(); ++c) {
         set_intra_op_threads(counts[c]);
         const PassCost cost = time_pass([&] { pass(i); }, gap_ms);
-        if (r < 0) continue;
-        ms[c].push_back(cost.ms);
-        cpu_ms[c].push_back(cost.cpu_ms);
+        if (r >= 0) ms[c].push_back(cost.ms);
       }
     }
     std::vector<ThreadTiming> timings;
     for (size_t c = 0; c < counts.size(); ++c) {
-      timings.push_back({counts[c], median(ms[c]), median(cpu_ms[c])});
+      timings.push_back({counts[c], median(ms[c])});
     }
     per_width.push_back(pick_threads(timings, deadline_ms));
     one_thread_ms.push_back(timings.front().pass_ms);

@@ -9,8 +9,8 @@
 // (docs/benchmarks.md#live-streams); a Jester-scale model's widest width, on
 // the other hand, needs both cores to keep up. So before a live run each
 // width is timed at one thread and at all of them, each pass after an idle
-// gap, and runs at the count that spends the least CPU time per window while
-// its pass takes at most half the deadline (none does: the fastest). A file
+// gap, and runs on the fewest threads whose pass takes at most half the
+// deadline (none does: the fastest). A file
 // is timed the same way before its first window, with no gap: back to back,
 // a demo-model window took 4.4 ms on one thread and 4.3 ms on two, which
 // spent twice the CPU, and a stream's one-frame step ran faster on one. A
@@ -37,19 +37,21 @@ PassCost time_pass(const std::function<void()>& pass, double gap_ms);
 // One width at one thread count, measured.
 struct ThreadTiming {
   int threads = 1;
-  double pass_ms = 0;  // mean wall time of a pass
-  double cpu_ms = 0;   // mean process CPU per pass, with the idle gap after it
+  double pass_ms = 0;  // median wall time of a pass
 };
 
-// The thread count among `timings` (one width's) that spends the least CPU
-// while its pass takes at most half of `deadline_ms`; when none does, the
-// fastest. With no deadline (<= 0: a file, whose windows run back to back),
-// the least CPU among the counts within kThreadSlack of the fastest pass: a
-// team of threads must buy more than that in time to be worth its CPU. Two
-// threads spend about twice one's CPU, so at 1.5 a second thread costs at
-// most a third more energy per pass for its 1.5x speed. At 1.2 the demo
-// model's widths, 1.28x faster on two threads, took two by the chance of the
-// warm-up's timing, and a file's CPU time doubled with it (2026-12-06).
+// The fewest threads among `timings` (one width's) whose pass takes at most
+// half of `deadline_ms`; when none does, the fastest. With no deadline (<= 0:
+// a file, whose windows run back to back), the fewest among the counts within
+// kThreadSlack of the fastest pass: a team of threads must buy more than that
+// in time to be worth its CPU. Two threads spend about twice one's CPU, so at
+// 1.5 a second thread costs at most a third more energy per pass for its 1.5x
+// speed. At 1.2 the demo model's widths, 1.28x faster on two threads, took
+// two by the chance of the warm-up's timing, and a file's CPU time doubled
+// with it (2026-12-06). Fewer threads never spend more CPU on the same work,
+// so the CPU the warm-up could measure decides nothing: it is the process's,
+// and the reading thread's decoding lands in it at random (a 1-3 ms pass
+// measured 1-5 ms of CPU), which chose teams by chance.
 // Throws std::invalid_argument when empty.
 constexpr double kThreadSlack = 1.5;
 int pick_threads(const std::vector<ThreadTiming>& timings, double deadline_ms);
