@@ -68,15 +68,12 @@ void ThreadPlan::after_pass(int index, double ms) {
 ThreadPlan choose_thread_plan(const std::function<void(int)>& pass, int widths, int max_threads,
                               double deadline_ms, double gap_ms, int rounds) {
   rounds = std::max(rounds, 1);
-  std::vector<int> counts = {1};
-  if (max_threads > 1) counts.push_back(max_threads);
-  std::vector<int> per_width;
-  std::vector<double> one_thread_ms;
-  for (int i = 0; i < widths; ++i) {
-    // The counts take turns, so that what warms up over the first passes
-    // (the allocator's pages, oneDNN's kernels for a new thread count) and
-    // what comes and goes on the machine fall on each alike; each count's
-    // first pass is untimed, and the medians decide, not one slow pass.
+  // Width i's median pass time at each of `counts`. The counts take turns,
+  // so that what warms up over the first passes (the allocator's pages,
+  // oneDNN's kernels for a new thread count) and what comes and goes on the
+  // machine fall on each alike; each count's first pass is untimed, and the
+  // medians decide, not one slow pass.
+  const auto measure = [&](int i, const std::vector<int>& counts) {
     std::vector<std::vector<double>> ms(counts.size());
     for (int r = -1; r < rounds; ++r) {
       for (size_t c = 0; c < counts.size(); ++c) {
@@ -86,9 +83,19 @@ ThreadPlan choose_thread_plan(const std::function<void(int)>& pass, int widths, 
       }
     }
     std::vector<ThreadTiming> timings;
-    for (size_t c = 0; c < counts.size(); ++c) {
-      timings.push_back({counts[c], median(ms[c])});
-    }
+    for (size_t c = 0; c < counts.size(); ++c) timings.push_back({counts[c], median(ms[c])});
+    return timings;
+  };
+  std::vector<int> per_width;
+  std::vector<double> one_thread_ms;
+  for (int i = 0; i < widths; ++i) {
+    // Under a deadline one thread that meets its half is the choice, so a
+    // team is timed only where it does not.
+    std::vector<ThreadTiming> timings;
+    if (deadline_ms > 0 || max_threads == 1) timings = measure(i, {1});
+    const bool one_will_do =
+        max_threads == 1 || (deadline_ms > 0 && timings.front().pass_ms <= 0.5 * deadline_ms);
+    if (!one_will_do) timings = measure(i, {1, max_threads});
     per_width.push_back(pick_threads(timings, deadline_ms));
     one_thread_ms.push_back(timings.front().pass_ms);
   }

@@ -79,7 +79,10 @@ class ThreadPlan {
 // Times `widths` widths through `pass(i)` at one thread and at `max_threads`
 // (taking turns: an untimed pass each, then the medians of `rounds` >= 1
 // passes each, each followed by `gap_ms` idle) and picks each width's count
-// (pick_threads). Leaves LibTorch at `max_threads`. Taking turns charges a
+// (pick_threads). With a deadline, a width whose one-thread passes (timed
+// first, alone) meet half of it runs on one and its team is not timed: the
+// team could not be chosen, and its passes burn CPU and the idle gaps' time
+// for nothing. Leaves LibTorch at `max_threads`. Taking turns charges a
 // team its wake-up and a single thread the team's spinning after it, as a
 // run whose widths differ in threads pays them; a team that wins only when
 // kept hot, pass after pass, is not chosen (--threads gives it).

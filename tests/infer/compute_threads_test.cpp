@@ -3,6 +3,10 @@
 // warm-up measures.
 #include "infer/compute_threads.h"
 
+#include <chrono>
+#include <thread>
+#include <utility>
+
 #include <ATen/Parallel.h>
 #include <catch2/catch.hpp>
 
@@ -44,14 +48,14 @@ TEST_CASE("threads: a width on more threads that slows past twice its one-thread
   CHECK(ThreadPlan().empty());
 }
 
-TEST_CASE("threads: a warm-up times every width at one thread and at all, and sets them per pass",
+TEST_CASE("threads: a file's warm-up times every width at one thread and at all, in turns",
           "[infer][threads]") {
   const int before = at::get_num_threads();
   const int max_threads = 2;
   std::vector<std::pair<int, int>> calls;  // (width, threads) as each pass saw them
   const ThreadPlan plan =
       choose_thread_plan([&](int width) { calls.emplace_back(width, at::get_num_threads()); }, 3,
-                         max_threads, 100, 1, 2);
+                         max_threads, /*deadline_ms=*/0, 0, 2);
   // Width by width, 1 thread and max_threads taking turns: an untimed pass
   // each, then 2 timed rounds.
   REQUIRE(calls.size() == 18);
@@ -64,5 +68,28 @@ TEST_CASE("threads: a warm-up times every width at one thread and at all, and se
   CHECK(at::get_num_threads() == max_threads);  // left at the process's
   plan.before_pass(0);
   CHECK(at::get_num_threads() == plan.per_width()[0]);
+  at::set_num_threads(before);
+}
+
+TEST_CASE("threads: under a deadline a team is timed only where one thread misses its half",
+          "[infer][threads]") {
+  const int before = at::get_num_threads();
+  const int max_threads = 2;
+  std::vector<std::pair<int, int>> calls;
+  // Width 0 is quick on one thread; width 1 takes 3 ms there (half the
+  // deadline is 2 ms) and no time on the team.
+  const auto pass = [&](int width) {
+    calls.emplace_back(width, at::get_num_threads());
+    if (width == 1 && at::get_num_threads() == 1)
+      std::this_thread::sleep_for(std::chrono::milliseconds(3));
+  };
+  const ThreadPlan plan = choose_thread_plan(pass, 2, max_threads, /*deadline_ms=*/4, 0, 2);
+  REQUIRE(calls.size() == 3 + 9);
+  for (size_t k = 0; k < 3; ++k) CHECK(calls[k] == std::make_pair(0, 1));
+  for (size_t k = 3; k < calls.size(); ++k) {
+    CHECK(calls[k].first == 1);
+    CHECK(calls[k].second == (k < 6 || k % 2 == 0 ? 1 : max_threads));
+  }
+  CHECK(plan.per_width() == std::vector<int>{1, max_threads});
   at::set_num_threads(before);
 }
