@@ -8,13 +8,13 @@
 // on 1, and 137 ms with another process holding one core
 // (docs/benchmarks.md#live-streams); a Jester-scale model's widest width, on
 // the other hand, needs both cores to keep up. So before a live run each
-// width is timed at one thread and at all of them, each pass after an idle
-// gap, and runs on the fewest threads whose pass takes at most half the
-// deadline (none does: the fastest). A file
-// is timed the same way before its first window, with no gap: back to back,
-// a demo-model window took 4.4 ms on one thread and 4.3 ms on two, which
-// spent twice the CPU, and a stream's one-frame step ran faster on one. A
-// width on more than one thread whose pass later takes over twice its
+// width is timed at one thread, each pass after an idle gap, and at all of
+// them where one thread misses half the deadline; it runs on the fewest
+// threads whose pass takes at most that half (none does: the fastest). A
+// file is timed at both counts before its first window, with no gap: back to
+// back, a demo-model window took 4.4 ms on one thread and 4.3 ms on two,
+// which spent twice the CPU, and a stream's one-frame step ran faster on
+// one. A width on more than one thread whose pass later takes over twice its
 // one-thread time (the machine got busier) drops to one thread for the rest
 // of the run.
 #pragma once

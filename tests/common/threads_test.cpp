@@ -5,7 +5,6 @@
 #include <string>
 #include <thread>
 
-#include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <catch2/catch.hpp>
 
@@ -38,7 +37,7 @@ std::set<std::string> thread_ids() {
 
 TEST_CASE("changing the compute threads reuses the threads there are", "[common][threads]") {
   at::set_num_threads(2);  // the process's setting, as a tool's main makes it
-  const auto parallel_op = [&] { return at::parallel_for(0, 1 << 16, 1, [](int64_t, int64_t) {}); };
+  const auto parallel_op = [] { at::parallel_for(0, 1 << 16, 1, [](int64_t, int64_t) {}); };
   // The first call on a thread lets LibTorch set up its own per-thread
   // state, which may re-create the pool once.
   set_intra_op_threads(2);
