@@ -52,6 +52,9 @@ void TrainConfig::visit(ConfigVisitor& v) {
 
   auto& t = train;
   v.field("train.epochs", t.epochs, 1, 100000, "epochs");
+  v.field("train.min_steps", t.min_steps, 0, 100000000,
+          "the fewest optimizer steps of a run: a small dataset trains more epochs to reach "
+          "them (the output and report.json say how many); 0 = off");
   v.field("train.batch_size", t.batch_size, 1, 65536,
           "clips per step (per rank in a distributed run, whose global batch is this x ranks)");
   v.field("train.accumulate", t.accumulate, 1, 64,

@@ -51,6 +51,9 @@ struct DataConfig {
 // The "train" section: optimisation and the run.
 struct OptimConfig {
   int epochs = 20;
+  // The fewest optimizer steps a run takes: a small dataset, whose epochs
+  // are a few steps each, trains more epochs to reach them (0 = off).
+  int64_t min_steps = 0;
   int batch_size = 16;
   int accumulate = 1;
   int dist_timeout_s = 120;

@@ -71,6 +71,8 @@ json report_json(const TrainReport& report) {
             {"val_clips", d.val_clips}}},
           {"widths", widths},
           {"gate", gate},
+          {"epochs", report.epochs_run},
+          {"steps", report.steps},
           {"best_epoch", report.best_epoch},
           {"train_clips_per_s", report.clips_per_s},
           {"data_share", report.data_share},

@@ -81,6 +81,7 @@ struct TrainReport {
   std::vector<WidthReport> widths;
   GateReport gate;
   int64_t epochs_run = 0;
+  int64_t steps = 0;  // optimizer steps (train.min_steps may have raised the epochs)
   int64_t best_epoch = -1;
   double clips_per_s = 0;  // training throughput over the run
   double data_share = 0;   // share of step time spent waiting for data

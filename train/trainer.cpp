@@ -79,6 +79,7 @@ struct Trainer::Impl {
                                "continue it or choose another --out");
     }
     open_data();
+    raise_epochs_to_min_steps();
     torch::manual_seed(config.train.seed);
     model = build_model(model_options(config, static_cast<int64_t>(data.classes.size())));
     if (!config.train.init_from.empty() && !(has_run && !options.resume.empty())) {
@@ -112,6 +113,24 @@ struct Trainer::Impl {
                         " is larger than the " + std::to_string(data.train->size()) +
                         " training clips");
     }
+  }
+
+  // train.min_steps: epochs of a few steps each (a small dataset) are
+  // raised until the run takes that many steps. Resolved from the data, so
+  // a resumed run resolves the same.
+  void raise_epochs_to_min_steps() {
+    auto& t = config.train;
+    const int64_t per_epoch = train_loader->batches_per_epoch();
+    if (per_epoch * t.epochs >= t.min_steps) return;
+    const int64_t epochs = (t.min_steps + per_epoch - 1) / per_epoch;
+    progress.message("train.min_steps " + std::to_string(t.min_steps) + ": " +
+                     std::to_string(per_epoch) + " steps an epoch, so " + std::to_string(epochs) +
+                     " epochs instead of train.epochs " + std::to_string(t.epochs));
+    if (epochs > 100000)
+      throw ConfigError("train.min_steps: " + std::to_string(t.min_steps) + " would take " +
+                        std::to_string(epochs) + " epochs of " + std::to_string(per_epoch) +
+                        " steps (at most 100000)");
+    t.epochs = static_cast<int>(epochs);
   }
 
   // Weights, optimizer and position from options.resume ("auto": last.pt).
@@ -433,6 +452,7 @@ TrainReport Trainer::run() {
   TrainReport report;
   const bool done = impl.fit();
   report.epochs_run = impl.state.epoch;
+  report.steps = impl.state.step;
   report.best_epoch = impl.state.best_epoch;
   report.clips_per_s = impl.step_seconds > 0 ? impl.clips_seen / impl.step_seconds : 0;
   report.data_share = impl.step_seconds > 0 ? impl.data_seconds / impl.step_seconds : 0;

@@ -71,6 +71,8 @@ TEST_CASE("a tiny run writes its run directory and a report for every width", "[
   }
   CHECK(train == 10);
   CHECK(eval == 2);
+  CHECK(r.epochs_run == 2);
+  CHECK(r.steps == 10);
   // A second run into the same directory without --resume is refused.
   CHECK_THROWS_WITH(
       Trainer(c, quiet(dir.str("run"))),
@@ -102,6 +104,33 @@ TEST_CASE("widest-first epochs train the widest width alone and never make the b
     CHECK(steps[i] == (i < 10 ? nlohmann::json({1.0}) : nlohmann::json({1.0, 0.5})));
   }
   CHECK(best == std::vector<bool>{false, false, true});
+}
+
+TEST_CASE(
+    "train.min_steps raises the epochs of a small dataset until the run takes that many steps",
+    "[train][trainer]") {
+  TempDir dir;
+  TrainConfig c = tiny_config(tiny_dataset());
+  c.gate.enabled = false;
+  c.train.epochs = 1;
+  c.train.min_steps = 12;  // 5 steps an epoch: 3 epochs
+  const TrainReport r = Trainer(c, quiet(dir.str("run"))).run();
+  CHECK(r.finished);
+  CHECK(r.epochs_run == 3);
+  CHECK(r.steps == 15);
+  std::ifstream in(dir.path() / "run/report.json");
+  const auto report = nlohmann::json::parse(in);
+  CHECK(report["epochs"] == 3);
+  CHECK(report["steps"] == 15);
+  // The config as written: the user's epochs and min_steps; resumed, the
+  // finished run is not trained further.
+  std::ifstream config(dir.path() / "run/config.json");
+  CHECK(nlohmann::json::parse(config)["train"]["epochs"] == 1);
+  CHECK(Trainer(c, quiet(dir.str("run"), "auto")).run().steps == 15);
+
+  // Enough steps already: the epochs stand.
+  c.train.min_steps = 5;
+  CHECK(Trainer(c, quiet(dir.str("enough"))).run().epochs_run == 1);
 }
 
 TEST_CASE("a run stopped mid-epoch and resumed ends with the same weights",
