@@ -192,7 +192,7 @@ int run_train(int argc, char** argv) {
                                                  std::chrono::seconds(config.train.dist_timeout_s));
   }
   std::cerr << "adaptive-train: " << rank_prefix << config_path << " -> " << options.out_dir << " ("
-            << threads << " threads, " << options.device << ")\n";
+            << threads << (threads == 1 ? " thread, " : " threads, ") << options.device << ")\n";
   // SIGINT / SIGTERM: the trainer checkpoints and stops after its current step.
   options.stop_requested = &adaptive::install_stop_signals();
   adaptive::Trainer trainer(config, options);
