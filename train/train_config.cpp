@@ -51,7 +51,7 @@ void TrainConfig::visit(ConfigVisitor& v) {
           "universal mode: training batches used to recalibrate BN per width");
 
   auto& t = train;
-  v.field("train.epochs", t.epochs, 1, 100000, "epochs");
+  v.field("train.epochs", t.epochs, 1, kMaxEpochs, "epochs");
   v.field("train.min_steps", t.min_steps, 0, 100000000,
           "the fewest optimizer steps of a run: a small dataset trains more epochs to reach "
           "them (the output and report.json say how many); 0 = off");

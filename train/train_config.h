@@ -13,6 +13,9 @@
 
 namespace adaptive {
 
+// The most epochs a run takes: train.epochs, or what train.min_steps raises it to.
+inline constexpr int kMaxEpochs = 100000;
+
 constexpr int kConfigSchemaVersion = 1;
 
 // The "data" section. The clip and transform keys are the library's own
@@ -50,7 +53,7 @@ struct DataConfig {
 
 // The "train" section: optimisation and the run.
 struct OptimConfig {
-  int epochs = 20;
+  int epochs = 20;  // at most kMaxEpochs
   // The fewest optimizer steps a run takes: a small dataset, whose epochs
   // are a few steps each, trains more epochs to reach them (0 = off).
   int64_t min_steps = 0;

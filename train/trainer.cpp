@@ -123,10 +123,10 @@ struct Trainer::Impl {
     const int64_t per_epoch = train_loader->batches_per_epoch();
     if (per_epoch * t.epochs >= t.min_steps) return;
     const int64_t epochs = (t.min_steps + per_epoch - 1) / per_epoch;
-    if (epochs > 100000)
+    if (epochs > kMaxEpochs)
       throw ConfigError("train.min_steps: " + std::to_string(t.min_steps) + " would take " +
                         std::to_string(epochs) + " epochs of " + std::to_string(per_epoch) +
-                        " steps (at most 100000)");
+                        " steps (at most " + std::to_string(kMaxEpochs) + ")");
     progress.message("train.min_steps " + std::to_string(t.min_steps) + ": " +
                      std::to_string(per_epoch) + " steps an epoch, so " + std::to_string(epochs) +
                      " epochs instead of train.epochs " + std::to_string(t.epochs));
