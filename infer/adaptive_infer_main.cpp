@@ -97,6 +97,10 @@ cxxopts::Options command_line() {
       "windows held at a wider width after a narrower one, sure, named another gesture than it "
       "just did (0: never go back up for that)",
       cxxopts::value<int>()->default_value(std::to_string(t.disagree_hold)))(
+      "idle-stride",
+      "while sure nothing happens, run one window in this many; the others repeat its answer "
+      "(decision skip; confidence and gate policies, windowed passes; 1: every window)",
+      cxxopts::value<int>()->default_value(std::to_string(t.idle_stride)))(
       "stride", "model frames between windows",
       cxxopts::value<int>()->default_value(std::to_string(d.reader.stride)))(
       "streaming",
@@ -153,6 +157,7 @@ InferOptions infer_options(const cxxopts::ParseResult& args) {
   t.futility_hold = args["futility-hold"].as<int>();
   t.gate_bias = args["gate-bias"].as<double>();
   t.disagree_hold = args["disagree-hold"].as<int>();
+  t.idle_stride = args["idle-stride"].as<int>();
   t.battery_curve = parse_battery_curve(args["battery-curve"].as<std::string>());
   t.budget_mflops_per_s = args["budget-mflops-per-s"].as<double>();
   t.quality.enabled = args["quality"].as<std::string>() != "off";

@@ -132,6 +132,16 @@ struct PassLog {
 // serve when it picks the narrowest), then the chosen width. Confidence:
 // passes widening while the throttle asks. Fills the width, label,
 // confidence, cost, passes and decision.
+// The window's span and quality in its result.
+void place(WindowResult& r, const Window& window) {
+  r.index = window.index;
+  r.start_frame = window.start_frame;
+  r.end_frame = window.end_frame;
+  r.start_s = window.start_s;
+  r.end_s = window.end_s;
+  r.quality = window.quality;
+}
+
 WindowResult classify_window(const ModelArtifact& model, ModelPasses& model_passes,
                              Throttle& throttle, const Window& window, WindowSignals signals,
                              PolicyKind policy, int idle_index, const GateChooser& gate,
@@ -201,14 +211,24 @@ WindowResult classify_window(const ModelArtifact& model, ModelPasses& model_pass
   r.latency_ms = ms_since(start);
   throttle.finish(final_pass, r.mflops);
 
-  r.index = window.index;
-  r.start_frame = window.start_frame;
-  r.end_frame = window.end_frame;
-  r.start_s = window.start_s;
-  r.end_s = window.end_s;
   r.width = meta.widths[r.width_index].width;
   r.label = meta.labels.at(r.label_index);
-  r.quality = window.quality;
+  place(r, window);
+  return r;
+}
+
+// A window the throttle skips (ThrottleOptions::idle_stride): the last
+// window's answer, no pass.
+WindowResult skipped_window(const WindowResult& last, const Window& window) {
+  WindowResult r;
+  r.width_index = last.width_index;
+  r.width = last.width;
+  r.label_index = last.label_index;
+  r.label = last.label;
+  r.confidence = last.confidence;
+  r.logits = last.logits;
+  r.decision = Decision::kSkip;
+  place(r, window);
   return r;
 }
 
@@ -220,6 +240,10 @@ class SummaryTally {
   void add(const WindowResult& r) {
     if (r.delay_ms >= 0) delays_.push_back(r.delay_ms);
     ++s_.windows;
+    if (r.decision == Decision::kSkip) {
+      ++s_.windows_skipped;
+      return;
+    }
     ++s_.windows_per_width[r.width_index];
     width_sum_ += r.width;
     mflops_sum_ += r.mflops;
@@ -232,7 +256,8 @@ class SummaryTally {
     s.wall_s = wall_s;
     s.frames = end.frames;
     s.duration_s = end.source_fps > 0 ? static_cast<double>(end.frames) / end.source_fps : 0;
-    s.mean_width = s.windows ? width_sum_ / static_cast<double>(s.windows) : 0;
+    const int64_t run = s.windows - s.windows_skipped;
+    s.mean_width = run ? width_sum_ / static_cast<double>(run) : 0;
     s.gflops = mflops_sum_ / 1e3;
     s.gflops_full_width = full_width_mflops / 1e3;
     s.compute_saving = s.gflops_full_width > 0 ? 1 - s.gflops / s.gflops_full_width : 0;
@@ -367,6 +392,9 @@ RunSummary run_windows(const ModelArtifact& model, std::unique_ptr<FrameSource> 
   if (live)  // keep up: one window per window interval
     throttle_options.max_latency_ms =
         live_deadline_ms(options, meta.input.fps > 0 ? meta.input.fps : source->fps());
+  // A stream's state steps every frame: a skipped window's would be stepped
+  // by the next pass, which saves nothing.
+  if (model_passes.streaming()) throttle_options.idle_stride = 1;
   Throttle throttle(throttle_options, widths, mflops);
   const int idle_index = idle_label_index(meta, options);
   BatteryGauge battery(options.battery_pct, options.battery_file);
@@ -383,6 +411,7 @@ RunSummary run_windows(const ModelArtifact& model, std::unique_ptr<FrameSource> 
   // Model frames a fixed widest run would have computed for these windows.
   int64_t full_width_frames = 0, previous_index = -1;
   std::optional<Window> last_window;
+  std::optional<WindowResult> last_result;
   while (auto window = reader.next(options.stop)) {
     const int64_t frames = meta.input.frames;
     full_width_frames +=
@@ -398,14 +427,19 @@ RunSummary run_windows(const ModelArtifact& model, std::unique_ptr<FrameSource> 
     signals.luma = window->quality.luma;
     signals.sharpness = window->quality.sharpness;
     signals.motion = window->quality.motion;
-    // The model's CPU: the process's over the passes, less the reading
-    // thread's meanwhile.
-    const double process_before = process_cpu_s(), reader_before = reader.thread_cpu_s();
-    WindowResult r = classify_window(model, model_passes, throttle, *window, signals,
-                                     options.throttle.policy, idle_index, gate, passes);
-    const double reader_after = reader.thread_cpu_s();
-    model_cpu_s += process_cpu_s() - process_before -
-                   (reader_before >= 0 && reader_after >= 0 ? reader_after - reader_before : 0);
+    WindowResult r;
+    if (last_result && throttle.skip()) {
+      r = skipped_window(*last_result, *window);
+    } else {
+      // The model's CPU: the process's over the passes, less the reading
+      // thread's meanwhile.
+      const double process_before = process_cpu_s(), reader_before = reader.thread_cpu_s();
+      r = classify_window(model, model_passes, throttle, *window, signals, options.throttle.policy,
+                          idle_index, gate, passes);
+      const double reader_after = reader.thread_cpu_s();
+      model_cpu_s += process_cpu_s() - process_before -
+                     (reader_before >= 0 && reader_after >= 0 ? reader_after - reader_before : 0);
+    }
     r.battery_pct = signals.battery_pct;
     if (live) {
       r.delay_ms = ms_since(window->arrived);
@@ -417,6 +451,7 @@ RunSummary run_windows(const ModelArtifact& model, std::unique_ptr<FrameSource> 
     output_cpu_s += thread_cpu_s() - output_before;
     window->new_frames.clear();
     last_window = std::move(window);
+    last_result = std::move(r);
   }
   reader.close();
   const double cpu_s = process_cpu_s() - cpu_at_start;
@@ -467,6 +502,8 @@ RunSummary run_windows(const ModelArtifact& model, std::unique_ptr<FrameSource> 
   }
   cost.full_width_model_s = static_cast<double>(full_width_frames) * widest_frame_ms / 1e3;
   summary.streaming = model_passes.streaming();
+  summary.idle_stride =
+      throttle_options.policy == PolicyKind::kFixed ? 1 : throttle_options.idle_stride;
   if (throttle_options.policy == PolicyKind::kConfidence) summary.climb = throttle_options.climb;
   for (int64_t f : passes.frames) summary.frames_computed += f;
   cost.time_saving = cost.full_width_model_s > 0 ? 1 - cost.model_s / cost.full_width_model_s : 0;
@@ -581,6 +618,8 @@ nlohmann::json summary_json(const RunSummary& s, const ModelArtifact& model) {
                       {"wall_s", s.wall_s},
                       {"latency_ms", percentiles_json(s.latency_ms)},
                       {"windows_per_width", per_width},
+                      {"windows_skipped", s.windows_skipped},
+                      {"idle_stride", s.idle_stride},
                       {"frames_computed", s.frames_computed}};
   const DeviceCost& c = s.cost;
   nlohmann::json pass_ms = nlohmann::json::object();

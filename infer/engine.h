@@ -110,8 +110,12 @@ struct RunSummary {
   double duration_s = 0, mean_width = 0, gflops = 0, gflops_full_width = 0, compute_saving = 0;
   double fps = 0;  // source frames per second of wall time
   double wall_s = 0;
-  Percentiles latency_ms;  // model time per window
-  std::vector<int64_t> windows_per_width;
+  Percentiles latency_ms;                  // model time per window
+  std::vector<int64_t> windows_per_width;  // windows run, by their final width
+  // Windows not run, the last answer repeated (ThrottleOptions::idle_stride),
+  // and the stride in effect (1: the fixed policy, or a stream).
+  int64_t windows_skipped = 0;
+  int idle_stride = 1;
   std::string error, warning;   // error: the run stopped early (results so far are kept)
   bool stopped = false;         // InferOptions::stop ended it
   bool streaming = false;       // the passes streamed (infer/model_passes.h)

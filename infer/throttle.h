@@ -31,6 +31,9 @@ class Throttle {
   std::optional<Plan> after(const PassOutcome& pass);
   // The window is done: its final pass and the MFLOPs it spent in all.
   void finish(const PassOutcome& pass, double mflops_spent);
+  // Asked before begin(): whether this window goes unrun, its answer the
+  // last window's (ThrottleOptions::idle_stride; counted as skipped).
+  bool skip();
   // A pass at `index` took `ms` (feeds the deadline's time per width).
   void observe_pass(int index, double ms) { context_.observe_pass(index, ms); }
   // See WidthPolicy::wants_gate_probe.
@@ -44,6 +47,10 @@ class Throttle {
  private:
   std::unique_ptr<WidthPolicy> policy_;
   ContextCap context_;
+  int idle_stride_;         // 1: never skip (the fixed policy, or the option)
+  double threshold_;        // a sure answer's confidence
+  bool sure_idle_ = false;  // the last window run was sure nothing happens
+  int skipped_ = 0;         // windows skipped since it
 };
 
 }  // namespace adaptive

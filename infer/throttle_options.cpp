@@ -34,7 +34,8 @@ const NameTable<Decision>& decision_names() {
                                                       {Decision::kDisagree, "disagree"},
                                                       {Decision::kQuality, "quality"},
                                                       {Decision::kFixed, "fixed"},
-                                                      {Decision::kGate, "gate"}});
+                                                      {Decision::kGate, "gate"},
+                                                      {Decision::kSkip, "skip"}});
   return names;
 }
 
@@ -64,6 +65,7 @@ void ThrottleOptions::validate() const {
   check_range("futility_change", futility_change, 0, 1, "in [0, 1]");
   check_range("futility_hold", futility_hold, 1, kBig, ">= 1");
   check_range("disagree_hold", disagree_hold, 0, kBig, ">= 0");
+  check_range("idle_stride", idle_stride, 1, kBig, ">= 1");
   check_range("gate_bias", gate_bias, -kBig, kBig, "a number");
   for (const auto& [pct, width] : battery_curve) {
     check_range("battery curve percent", pct, 0, 100, "in [0, 100]");

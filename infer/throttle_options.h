@@ -47,6 +47,12 @@ struct ThrottleOptions {
   double futility_change = 0.15;  // a confidence move this large ends a futile hold
   int futility_hold = 16;         // windows a futile hold lasts at most
   int disagree_hold = 8;          // windows held wide after a disagreement (0: no rule)
+  // While the last window run was sure nothing happens (the idle label at
+  // `threshold` or above), only one window in `idle_stride` runs: the others
+  // repeat its answer without a pass (decision `skip`) until a window runs
+  // again. The adaptive policies only (not fixed); 1: every window runs.
+  // Windowed passes only: a stream steps every frame (infer/engine.h).
+  int idle_stride = 1;
   // Gate: cost bias added to the trained one (higher: narrower widths; 0: as trained).
   double gate_bias = 0;
   // Gate: the run's first window probes (a narrowest pass whose head
@@ -91,6 +97,7 @@ enum class Decision {
   kQuality,    // too dark or blurry: the narrowest
   kFixed,      // the fixed policy
   kGate,       // the gate's choice
+  kSkip,       // sure nothing happens: not run, the last answer stands (idle_stride)
 };
 const NameTable<Decision>& decision_names();  // the strings of docs/inference-output.md
 

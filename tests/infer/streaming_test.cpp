@@ -3,6 +3,7 @@
 // the run's mode and cost reported.
 #include "infer/model_passes.h"
 
+#include <algorithm>
 #include <map>
 #include <sstream>
 #include <vector>
@@ -294,4 +295,69 @@ TEST_CASE("a live source streams: warm-up, deadlines and the summary in streamin
   CHECK(summary["windows"].get<int64_t>() > 0);
   // Streamed: fewer frames than one windowed pass (4 frames) per window.
   CHECK(summary["frames_computed"].get<int64_t>() < summary["windows"].get<int64_t>() * 4);
+}
+
+TEST_CASE(
+    "idle stride: a windowed run skips windows after a sure idle answer and repeats it, a "
+    "stream runs every window",
+    "[infer][stream][engine]") {
+  const ModelArtifact model = ModelArtifact::load(causal_model());
+  const auto& labels = model.metadata().labels;
+  InferOptions o;
+  o.streaming = StreamingMode::kOff;
+  o.throttle.policy = PolicyKind::kConfidence;
+  o.throttle.threshold = 0.01;  // every answer sure: every window at the narrowest
+  o.throttle.quality.enabled = false;
+  const auto run = [&](std::vector<WindowResult>& results) {
+    return run_inference(model, stream_path(), o,
+                         [&](const WindowResult& r, const Window&) { results.push_back(r); });
+  };
+  std::vector<WindowResult> every;
+  run(every);
+  // The label this model names most often plays the idle one.
+  std::map<int, int> votes;
+  for (const auto& r : every) ++votes[r.label_index];
+  const int idle = std::max_element(votes.begin(), votes.end(), [](auto a, auto b) {
+                     return a.second < b.second;
+                   })->first;
+  REQUIRE(votes[idle] >= 2);
+  o.idle_label = labels[static_cast<size_t>(idle)];
+  o.throttle.idle_stride = 3;
+  std::vector<WindowResult> strided;
+  const RunSummary s = run(strided);
+  REQUIRE(strided.size() == every.size());
+  int skipped = 0, since_run = 0;
+  for (size_t i = 0; i < strided.size(); ++i) {
+    const WindowResult& r = strided[i];
+    INFO("window " << i);
+    if (r.decision == Decision::kSkip) {
+      ++skipped;
+      REQUIRE(i > 0);
+      CHECK(++since_run <= 2);  // at most stride - 1 in a row
+      CHECK(r.label_index == idle);
+      CHECK(r.label_index == strided[i - 1].label_index);
+      CHECK(r.confidence == strided[i - 1].confidence);
+      CHECK(r.passes == 0);
+      CHECK(r.mflops == 0);
+    } else {  // a window run answers as in the run of every window
+      since_run = 0;
+      CHECK(r.passes == 1);
+      CHECK(r.label_index == every[i].label_index);
+      CHECK(r.confidence == Approx(every[i].confidence));
+      // Skipped only after a sure idle answer, and then the next one unless the stride is done.
+      if (i > 0 && strided[i - 1].label_index != idle) CHECK(r.decision != Decision::kSkip);
+    }
+  }
+  CHECK(skipped > 0);
+  CHECK(s.windows_skipped == skipped);
+  CHECK(s.idle_stride == 3);
+  CHECK(s.windows_per_width[0] + s.windows_skipped == s.windows);
+  CHECK(s.gflops == Approx((s.windows - skipped) * model.metadata().widths[0].mflops / 1e3));
+
+  // Streamed, every window runs: a stream's state needs every frame.
+  o.streaming = StreamingMode::kAuto;
+  const RunSummary streamed = run_inference(model, stream_path(), o, nullptr);
+  CHECK(streamed.streaming);
+  CHECK(streamed.idle_stride == 1);
+  CHECK(streamed.windows_skipped == 0);
 }

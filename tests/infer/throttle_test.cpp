@@ -255,6 +255,43 @@ TEST_CASE("confidence policy: a sure idle label drops straight to the narrowest"
   CHECK(plans.front().decision == Decision::kIdle);
 }
 
+TEST_CASE("idle stride: while sure nothing happens, one window in the stride runs",
+          "[infer][throttle]") {
+  ThrottleOptions o = confidence_options();
+  o.idle_stride = 3;
+  Throttle t(o, kWidths, kMflops);
+  CHECK_FALSE(t.skip());  // nothing run yet
+  run_window(t, {0.9}, {}, /*idle=*/true);
+  CHECK(t.skip());
+  CHECK(t.skip());
+  CHECK_FALSE(t.skip());  // the third window runs
+  run_window(t, {0.9}, {}, /*idle=*/true);
+  CHECK(t.skip());  // still sure of idle: skipping again
+  CHECK(t.skip());
+  CHECK_FALSE(t.skip());
+  run_window(t, {0.7}, {}, /*idle=*/true);  // idle, but under the threshold: every window runs
+  CHECK_FALSE(t.skip());
+  run_window(t, {0.9});  // a sure gesture: every window runs
+  CHECK_FALSE(t.skip());
+
+  ThrottleOptions fixed;  // the fixed policy runs every window
+  fixed.policy = PolicyKind::kFixed;
+  fixed.idle_stride = 3;
+  Throttle f(fixed, kWidths, kMflops);
+  f.begin({});
+  f.finish({2, 0.99, 0, /*idle_label=*/true}, kMflops[2]);
+  CHECK_FALSE(f.skip());
+
+  ThrottleOptions gate;  // the gate policy skips as the confidence policy does
+  gate.policy = PolicyKind::kGate;
+  gate.idle_stride = 2;
+  Throttle g(gate, kWidths, kMflops);
+  g.begin({});
+  g.finish({0, 0.9, 0, /*idle_label=*/true}, kMflops[0]);
+  CHECK(g.skip());
+  CHECK_FALSE(g.skip());
+}
+
 TEST_CASE("battery level caps every policy along its curve", "[infer][throttle]") {
   ThrottleOptions o = confidence_options();
   Throttle t(o, kWidths, kMflops);
@@ -382,6 +419,7 @@ TEST_CASE("throttle options out of range are refused, naming the option", "[infe
           "futility_gain must be in [0, 1], got -0.1");
   refused([](ThrottleOptions& o) { o.futility_hold = 0; }, "futility_hold must be >= 1, got 0");
   refused([](ThrottleOptions& o) { o.disagree_hold = -1; }, "disagree_hold must be >= 0, got -1");
+  refused([](ThrottleOptions& o) { o.idle_stride = 0; }, "idle_stride must be >= 1, got 0");
   refused([](ThrottleOptions& o) { o.budget_mflops_per_s = -5; },
           "budget_mflops_per_s must be >= 0, got -5");
   refused([](ThrottleOptions& o) { o.max_latency_ms = std::nan(""); },
