@@ -51,8 +51,9 @@ struct ThrottleOptions {
   // `threshold` or above), only one window in `idle_stride` runs: the others
   // repeat its answer without a pass (decision `skip`) until a window runs
   // again. The adaptive policies only (not fixed); 1: every window runs.
-  // Windowed passes only: a stream steps every frame (infer/engine.h).
-  int idle_stride = 1;
+  // Windowed passes only: a stream steps every frame (infer/engine.h). 3 was
+  // chosen on the demo model's val streams (docs/benchmarks.md#idle-stride).
+  int idle_stride = 3;
   // Gate: cost bias added to the trained one (higher: narrower widths; 0: as trained).
   double gate_bias = 0;
   // Gate: the run's first window probes (a narrowest pass whose head

@@ -308,6 +308,7 @@ TEST_CASE(
   o.throttle.policy = PolicyKind::kConfidence;
   o.throttle.threshold = 0.01;  // every answer sure: every window at the narrowest
   o.throttle.quality.enabled = false;
+  o.throttle.idle_stride = 1;  // every window first
   const auto run = [&](std::vector<WindowResult>& results) {
     return run_inference(model, stream_path(), o,
                          [&](const WindowResult& r, const Window&) { results.push_back(r); });
