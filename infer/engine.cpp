@@ -122,16 +122,6 @@ struct PassLog {
   ThreadPlan threads;
 };
 
-// One window through the model at the widths the throttle plans, each pass
-// windowed or streamed (infer/model_passes.h). Gate: after a run's first
-// window, the width the previous window's pass chose, in one pass whose gate
-// head chooses the next (models/width_gate.h); the first window runs at the
-// narrowest, or probes when the policy wants it
-// (ThrottleOptions::gate_probe_first), as does every window of a model whose
-// gate reads only the narrowest width: one narrowest pass (whose logits
-// serve when it picks the narrowest), then the chosen width. Confidence:
-// passes widening while the throttle asks. Fills the width, label,
-// confidence, cost, passes and decision.
 // The window's span and quality in its result.
 void place(WindowResult& r, const Window& window) {
   r.index = window.index;
@@ -142,6 +132,16 @@ void place(WindowResult& r, const Window& window) {
   r.quality = window.quality;
 }
 
+// One window through the model at the widths the throttle plans, each pass
+// windowed or streamed (infer/model_passes.h). Gate: after a run's first
+// window, the width the previous window's pass chose, in one pass whose gate
+// head chooses the next (models/width_gate.h); the first window runs at the
+// narrowest, or probes when the policy wants it
+// (ThrottleOptions::gate_probe_first), as does every window of a model whose
+// gate reads only the narrowest width: one narrowest pass (whose logits
+// serve when it picks the narrowest), then the chosen width. Confidence:
+// passes widening while the throttle asks. Fills the width, label,
+// confidence, cost, passes and decision.
 WindowResult classify_window(const ModelArtifact& model, ModelPasses& model_passes,
                              Throttle& throttle, const Window& window, WindowSignals signals,
                              PolicyKind policy, int idle_index, const GateChooser& gate,
