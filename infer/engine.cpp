@@ -502,8 +502,7 @@ RunSummary run_windows(const ModelArtifact& model, std::unique_ptr<FrameSource> 
   }
   cost.full_width_model_s = static_cast<double>(full_width_frames) * widest_frame_ms / 1e3;
   summary.streaming = model_passes.streaming();
-  summary.idle_stride =
-      throttle_options.policy == PolicyKind::kFixed ? 1 : throttle_options.idle_stride;
+  summary.idle_stride = throttle.idle_stride();
   if (throttle_options.policy == PolicyKind::kConfidence) summary.climb = throttle_options.climb;
   for (int64_t f : passes.frames) summary.frames_computed += f;
   cost.time_saving = cost.full_width_model_s > 0 ? 1 - cost.model_s / cost.full_width_model_s : 0;

@@ -14,8 +14,7 @@ Throttle::Throttle(const ThrottleOptions& options, std::vector<double> widths,
                    std::vector<double> mflops)
     : policy_(make_width_policy(validated(options), static_cast<int>(widths.size()))),
       context_(options, std::move(widths), std::move(mflops)),
-      idle_stride_(options.policy == PolicyKind::kFixed ? 1 : options.idle_stride),
-      threshold_(options.threshold) {}
+      options_(options) {}
 
 Plan Throttle::begin(const WindowSignals& signals) {
   context_.begin(signals);
@@ -36,12 +35,12 @@ std::optional<Plan> Throttle::after(const PassOutcome& pass) {
 void Throttle::finish(const PassOutcome& pass, double mflops_spent) {
   context_.finish(mflops_spent);
   policy_->finish(pass, context_);
-  sure_idle_ = pass.idle_label && pass.confidence >= threshold_;
+  sure_idle_ = pass.idle_label && sure(options_, pass);
   skipped_ = 0;
 }
 
 bool Throttle::skip() {
-  if (!sure_idle_ || skipped_ + 1 >= idle_stride_) return false;
+  if (!sure_idle_ || skipped_ + 1 >= idle_stride()) return false;
   ++skipped_;
   return true;
 }

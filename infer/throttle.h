@@ -34,6 +34,10 @@ class Throttle {
   // Asked before begin(): whether this window goes unrun, its answer the
   // last window's (ThrottleOptions::idle_stride; counted as skipped).
   bool skip();
+  // The idle stride in effect: ThrottleOptions::idle_stride, 1 for the fixed policy.
+  int idle_stride() const {
+    return options_.policy == PolicyKind::kFixed ? 1 : options_.idle_stride;
+  }
   // A pass at `index` took `ms` (feeds the deadline's time per width).
   void observe_pass(int index, double ms) { context_.observe_pass(index, ms); }
   // See WidthPolicy::wants_gate_probe.
@@ -47,8 +51,7 @@ class Throttle {
  private:
   std::unique_ptr<WidthPolicy> policy_;
   ContextCap context_;
-  int idle_stride_;         // 1: never skip (the fixed policy, or the option)
-  double threshold_;        // a sure answer's confidence
+  ThrottleOptions options_;
   bool sure_idle_ = false;  // the last window run was sure nothing happens
   int skipped_ = 0;         // windows skipped since it
 };

@@ -55,6 +55,10 @@ void check_range(const char* name, double value, double lo, double hi, const cha
 
 }  // namespace
 
+bool sure(const ThrottleOptions& options, const PassOutcome& pass) {
+  return pass.confidence >= options.threshold;
+}
+
 void ThrottleOptions::validate() const {
   constexpr double kBig = 1e300;
   if (!(threshold > 0 && threshold <= 1))

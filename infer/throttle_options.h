@@ -129,4 +129,8 @@ struct Plan {
   Decision decision = Decision::kStart;
 };
 
+// A pass sure enough to act on: its calibrated confidence at the threshold
+// or above (every policy's rules, and the idle stride, read it).
+bool sure(const ThrottleOptions& options, const PassOutcome& pass);
+
 }  // namespace adaptive

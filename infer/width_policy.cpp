@@ -9,10 +9,6 @@ namespace {
 
 using Pass = PassOutcome;
 
-bool sure(const ThrottleOptions& o, const Pass& pass) {
-  return pass.confidence >= o.threshold;
-}
-
 // The disagreement rule both adaptive policies keep: a sure pass narrower
 // than the last window's sure pass, naming another gesture.
 bool disagrees(const ThrottleOptions& o, const std::optional<Pass>& last_sure, const Pass& pass) {
