@@ -89,7 +89,7 @@ enum class Decision {
   kEscalate,   // the last pass was unsure: wider
   kConfident,  // sure: the width stays
   kStepDown,   // sure by the hysteresis margin for `dwell` windows: narrower (Climb)
-  kIdle,       // sure of the idle label: the width stays; a still input: the narrowest
+  kIdle,       // sure of the idle label, or a still input: the narrowest
   kBattery,    // capped by the battery curve
   kBudget,     // capped by the compute budget
   kDeadline,   // capped by the deadline

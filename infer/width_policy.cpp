@@ -146,8 +146,14 @@ void ConfidencePolicy::finish(const Pass& pass, const ContextCap& context) {
   }
   climb_from_.reset();
   holding_ = false;
+  if (pass.idle_label) {  // sure nothing is happening: back to the narrowest
+    current_ = 0;
+    pending_ = Decision::kIdle;
+    confident_run_ = 0;
+    return;
+  }
   current_ = pass.index;
-  pending_ = pass.idle_label ? Decision::kIdle : Decision::kConfident;
+  pending_ = Decision::kConfident;
   // Re-run mode: the wider pass overruled the narrower one; hold it.
   if (disagreed && pass.label != first->label) agreed_ = pass, agreed_windows_ = 0;
   if (agreed_) {  // held wide while the wider width keeps its answer
@@ -175,16 +181,20 @@ class GatePolicy final : public WidthPolicy {
   Plan propose(const WindowSignals& s) override {
     const int choice = s.gate_choice >= 0 ? s.gate_choice : next_;
     Plan plan;
-    if (choice < 0)  // no choice yet: a run's first window
+    if (idle_)
+      plan = {0, Decision::kIdle};
+    else if (choice < 0)  // no choice yet: a run's first window
       plan = {0, Decision::kStart};
     else
       plan = {std::min(choice, widest_), Decision::kGate};
-    if (agreed_ && agreed_->index > plan.index) plan = {agreed_->index, Decision::kDisagree};
+    if (!idle_ && agreed_ && agreed_->index > plan.index)
+      plan = {agreed_->index, Decision::kDisagree};
     return plan;
   }
 
   void finish(const Pass& pass, const ContextCap&) override {
     const bool is_sure = sure(o_, pass);
+    idle_ = pass.idle_label && is_sure;
     next_ = pass.gate_choice;
     if (disagrees(o_, last_sure_, pass)) {  // not trusted: the wider answer stands, and is held
       agreed_ = last_sure_;
@@ -207,7 +217,8 @@ class GatePolicy final : public WidthPolicy {
  private:
   ThrottleOptions o_;
   int widest_;
-  int next_ = -1;  // the width the last window's pass chose for this one (-1: none)
+  bool idle_ = false;  // the last window was sure nothing happens
+  int next_ = -1;      // the width the last window's pass chose for this one (-1: none)
   // Disagreement, as under the confidence policy.
   std::optional<Pass> last_sure_;
   std::optional<Pass> agreed_;

@@ -8,21 +8,17 @@
 //               windows confident by `threshold + hysteresis` it steps down,
 //               so it does not flap. Escalating and stepping down move one
 //               width, or straight to the widest allowed and the narrowest
-//               (ThrottleOptions::climb). A sure idle label (no_gesture) is
-//               a sure answer like any other: the width stays (decision
-//               `idle`) and steps down by the same rule; dropping straight
-//               to the narrowest, which may never be sure of idle, made
-//               each idle window climb again (docs/benchmarks.md#idle-stride).
-//               Futility: when a climb reaches the widest width it may use
-//               and is still unsure, and its confidence there is not
-//               `futility_gain` above where the climb began, the width goes
-//               back to where it began and stays (no escalation) until the
-//               input changes (the confidence moves by `futility_change`)
-//               or `futility_hold` windows pass: video that no width is
-//               sure of (out of distribution, hopeless, idle but not the
-//               idle label) runs narrow. Judged over the whole climb, not a
-//               step, as a middle width often adds nothing where the widest
-//               does.
+//               (ThrottleOptions::climb); a confident idle label
+//               (no_gesture) drops straight to the narrowest. Futility: when
+//               a climb reaches the widest width it may use and is still
+//               unsure, and its confidence there is not `futility_gain`
+//               above where the climb began, the width goes back to where it
+//               began and stays (no escalation) until the input changes (the
+//               confidence moves by `futility_change`) or `futility_hold`
+//               windows pass: video that no width is sure of (out of
+//               distribution, hopeless, idle but not the idle label) runs
+//               narrow. Judged over the whole climb, not a step, as a middle
+//               width often adds nothing where the widest does.
 //               Disagreement: a narrower width that, sure, names another
 //               gesture than the wider width it stepped down from just did
 //               is not trusted: the width goes back up (decision `disagree`)
@@ -32,13 +28,14 @@
 //               (docs/inference.md)
 //   gate        the model's gate picks the width per window: the head that
 //               read the previous window's pass, or a probe pass's head
-//               (none yet: the narrowest, decision `start`), after a sure
-//               idle label too. The disagreement rule holds as well: a
-//               window the gate ran narrower than the last sure one, sure
-//               of another gesture, is not trusted, and the next windows
-//               run at least at that wider width (decision `disagree`)
-//               while it keeps its answer, for at most `disagree_hold`
-//               windows
+//               (none yet: the narrowest, decision `start`); after a window
+//               sure (>= threshold) of the idle label, the next runs at the
+//               narrowest, as under the confidence policy. The disagreement
+//               rule holds too: a window the gate ran narrower than the last
+//               sure one, sure of another gesture, is not trusted, and the
+//               next windows run at least at that wider width (decision
+//               `disagree`) while it keeps its answer, for at most
+//               `disagree_hold` windows
 //
 // Pure logic over numbers: no model, no video, so tests can script it.
 #pragma once

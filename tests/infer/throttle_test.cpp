@@ -207,8 +207,8 @@ TEST_CASE(
   Throttle t(o, kWidths, kMflops);
   run_window(t, {0.5});
   run_window(t, {{0.9, 4}});
-  run_window(t, {0.9}, {}, /*idle=*/true);       // the narrowest, sure nothing happens
-  const auto plans = run_window(t, {{0.9, 7}});  // no disagreement with an idle label
+  run_window(t, {0.9}, {}, /*idle=*/true);  // the narrowest, sure nothing happens
+  const auto plans = run_window(t, {0.9});
   CHECK(plans.front().index == 0);
   CHECK(plans.front().decision == Decision::kIdle);
 }
@@ -245,28 +245,14 @@ TEST_CASE("disagreement in re-run mode: the window is re-run at the width it dis
   CHECK(plans.front().decision == Decision::kConfident);
 }
 
-TEST_CASE("confidence policy: a sure idle label keeps its width and steps down as any sure answer",
+TEST_CASE("confidence policy: a sure idle label drops straight to the narrowest",
           "[infer][throttle]") {
-  ThrottleOptions o = confidence_options();  // dwell 2, hysteresis 0.05, threshold 0.8
-  o.rerun = false;
-  Throttle t(o, kWidths, kMflops);
-  run_window(t, {0.5});  // unsure: the next window one wider
-  run_window(t, {0.5});
-  run_window(t, {0.9}, {}, /*idle=*/true);                // the widest, sure nothing happens
-  auto plans = run_window(t, {0.82}, {}, /*idle=*/true);  // sure, not by the margin
-  CHECK(plans.front().index == 2);
+  Throttle t(confidence_options(), kWidths, kMflops);
+  run_window(t, {0.1, 0.1, 0.1});  // unsure up to the widest
+  run_window(t, {0.9}, {}, /*idle=*/true);
+  const auto plans = run_window(t, {0.9});
+  CHECK(plans.front().index == 0);
   CHECK(plans.front().decision == Decision::kIdle);
-  plans = run_window(t, {0.9}, {}, /*idle=*/true);  // the width stays
-  CHECK(plans.front().index == 2);
-  CHECK(plans.front().decision == Decision::kIdle);
-  plans = run_window(t, {0.9}, {}, /*idle=*/true);  // a second by the margin: dwell 2 met
-  CHECK(plans.front().index == 2);
-  plans = run_window(t, {0.5}, {}, /*idle=*/true);  // one narrower, and unsure there
-  CHECK(plans.front().index == 1);
-  CHECK(plans.front().decision == Decision::kStepDown);
-  plans = run_window(t, {0.9}, {}, /*idle=*/true);
-  CHECK(plans.front().index == 2);
-  CHECK(plans.front().decision == Decision::kEscalate);
 }
 
 TEST_CASE("idle stride: while sure nothing happens, one window in the stride runs",
@@ -382,22 +368,28 @@ TEST_CASE("quality: dark or blurry windows run narrowest, and the gate's choice 
   CHECK(gate.begin(s).decision == Decision::kBattery);
 }
 
-TEST_CASE("gate: the head chooses after a sure idle label as after any answer",
+TEST_CASE("gate: a window sure of the idle label sends the next to the narrowest",
           "[infer][throttle][gate]") {
   ThrottleOptions o;
   o.policy = PolicyKind::kGate;
   o.threshold = 0.6;
   Throttle t(o, kWidths, kMflops);
-  WindowSignals s;  // no probe: the last pass's head chooses
-  CHECK(t.begin(s).decision == Decision::kStart);
-  t.finish({0, 0.9, 0, /*idle_label=*/true, /*gate_choice=*/1}, kMflops[0]);  // sure of idle
+  WindowSignals s;
+  s.gate_choice = 2;
   Plan p = t.begin(s);
-  CHECK(p.index == 1);
-  CHECK(p.decision == Decision::kGate);
-  t.finish({1, 0.9, 0, /*idle_label=*/true, /*gate_choice=*/0}, kMflops[1]);
+  CHECK(p.index == 2);
+  t.finish({2, 0.9, 0, /*idle_label=*/true}, kMflops[2]);  // sure nothing happens
   p = t.begin(s);
   CHECK(p.index == 0);
+  CHECK(p.decision == Decision::kIdle);
+  t.finish({0, 0.5, 0, /*idle_label=*/true}, kMflops[0]);  // idle, but unsure: the gate decides
+  p = t.begin(s);
+  CHECK(p.index == 2);
   CHECK(p.decision == Decision::kGate);
+  t.finish({2, 0.95, 1, /*idle_label=*/false}, kMflops[2]);  // a sure gesture: the gate decides
+  CHECK(t.begin(s).decision == Decision::kGate);
+  t.finish({2, 0.6, 0, /*idle_label=*/true}, kMflops[2]);  // at the threshold counts as sure
+  CHECK(t.begin(s).decision == Decision::kIdle);
 }
 
 TEST_CASE("policy names and battery curves are checked", "[infer][throttle]") {
@@ -613,8 +605,7 @@ TEST_CASE("gate: a narrower choice naming another gesture is held at the wider w
   CHECK(t.begin(narrow).decision == Decision::kGate);
   t.finish({2, 0.9, 6, false}, kMflops[2]);
   t.finish({0, 0.9, 0, true}, kMflops[0]);  // sure of the idle label: no disagreement
-  CHECK(t.begin(narrow).decision == Decision::kGate);
-  CHECK(t.begin(narrow).index == 0);
+  CHECK(t.begin(narrow).decision == Decision::kIdle);
   o.disagree_hold = 0;
   Throttle off(o, kWidths, kMflops);
   off.finish({2, 0.9, 4, false}, kMflops[2]);
