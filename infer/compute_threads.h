@@ -7,9 +7,10 @@
 // 187 ms gap took 8-13 ms and 20-26 ms of CPU on 2 threads against 2.6-3.9 ms
 // on 1, and 137 ms with another process holding one core
 // (docs/benchmarks.md#live-streams); a Jester-scale model's widest width, on
-// the other hand, needs both cores to keep up. So before a live run each
-// width is timed at one thread, each pass after an idle gap, and at all of
-// them where one thread misses half the deadline; it runs on the fewest
+// the other hand, needs both cores to keep up. So before a live run the
+// widths are timed, from the widest down until one settles on one thread, at
+// one thread, each pass after an idle gap, and at all of them where one
+// thread misses half the deadline; it runs on the fewest
 // threads whose pass takes at most that half (none does: the fastest). A
 // file is timed at both counts before its first window, with no gap: back to
 // back, a demo-model window took 4.4 ms on one thread and 4.3 ms on two,
@@ -76,16 +77,21 @@ class ThreadPlan {
   std::vector<double> one_thread_ms_;
 };
 
-// Times `widths` widths through `pass(i)` at one thread and at `max_threads`
-// (taking turns: an untimed pass each, then the medians of `rounds` >= 1
-// passes each, each followed by `gap_ms` idle) and picks each width's count
-// (pick_threads). With a deadline, a width whose one-thread passes (timed
-// first, alone) meet half of it runs on one and its team is not timed: the
-// team could not be chosen, and its passes burn CPU and the idle gaps' time
-// for nothing. Leaves LibTorch at `max_threads`. Taking turns charges a
-// team its wake-up and a single thread the team's spinning after it, as a
-// run whose widths differ in threads pays them; a team that wins only when
-// kept hot, pass after pass, is not chosen (--threads gives it).
+// Times widths through `pass(i)` at one thread and at `max_threads` (taking
+// turns: an untimed pass each, then the medians of `rounds` >= 1 passes
+// each, each followed by `gap_ms` idle) and picks each width's count
+// (pick_threads). The widest width goes first: once a width runs on one
+// thread, every narrower one does too, untimed, since a narrower pass has
+// less work to share out and a team buys it less (on the demo model, which
+// runs every width on one thread, this times one width instead of four).
+// With a deadline, a width whose one-thread passes (timed first, alone) meet
+// half of it runs on one and its team is not timed: the team could not be
+// chosen, and its passes burn CPU and the idle gaps' time for nothing. With
+// `max_threads` 1 nothing is timed. Leaves LibTorch at `max_threads`. Taking
+// turns charges a team its wake-up and a single thread the team's spinning
+// after it, as a run whose widths differ in threads pays them; a team that
+// wins only when kept hot, pass after pass, is not chosen (--threads gives
+// it).
 ThreadPlan choose_thread_plan(const std::function<void(int)>& pass, int widths, int max_threads,
                               double deadline_ms, double gap_ms, int rounds = 5);
 

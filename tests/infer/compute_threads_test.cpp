@@ -6,6 +6,7 @@
 #include <chrono>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include <ATen/Parallel.h>
 #include <catch2/catch.hpp>
@@ -48,26 +49,60 @@ TEST_CASE("threads: a width on more threads that slows past twice its one-thread
   CHECK(ThreadPlan().empty());
 }
 
-TEST_CASE("threads: a file's warm-up times every width at one thread and at all, in turns",
-          "[infer][threads]") {
+// A pass that takes `one_ms` on one thread and `team_ms` on more, recording
+// (width, threads) as it saw them.
+struct FakePass {
+  std::vector<std::pair<int, int>> calls;
+  std::vector<std::pair<int, int>> ms;  // per width: (one thread, team)
+  void operator()(int width) {
+    const int threads = at::get_num_threads();
+    calls.emplace_back(width, threads);
+    const auto& [one, team] = ms.at(static_cast<size_t>(width));
+    std::this_thread::sleep_for(std::chrono::milliseconds(threads == 1 ? one : team));
+  }
+};
+
+TEST_CASE(
+    "threads: a file's warm-up times the widest widths first, in turns, until one thread "
+    "wins",
+    "[infer][threads]") {
   const int before = at::get_num_threads();
   const int max_threads = 2;
-  std::vector<std::pair<int, int>> calls;  // (width, threads) as each pass saw them
-  const ThreadPlan plan =
-      choose_thread_plan([&](int width) { calls.emplace_back(width, at::get_num_threads()); }, 3,
-                         max_threads, /*deadline_ms=*/0, 0, 2);
-  // Width by width, 1 thread and max_threads taking turns: an untimed pass
-  // each, then 2 timed rounds.
-  REQUIRE(calls.size() == 18);
-  for (size_t k = 0; k < calls.size(); ++k) {
-    CHECK(calls[k].first == static_cast<int>(k / 6));
-    CHECK(calls[k].second == (k % 2 == 0 ? 1 : max_threads));
+  // Widths 3 and 2 gain from the team, width 1 does not: width 0 is not timed.
+  FakePass fake{{}, {{0, 0}, {1, 20}, {20, 1}, {20, 1}}};
+  const ThreadPlan plan = choose_thread_plan([&](int w) { fake(w); }, 4, max_threads,
+                                             /*deadline_ms=*/0, 0, 2);
+  // Width by width from the widest, 1 thread and max_threads taking turns:
+  // an untimed pass each, then 2 timed rounds.
+  REQUIRE(fake.calls.size() == 18);
+  for (size_t k = 0; k < fake.calls.size(); ++k) {
+    CHECK(fake.calls[k].first == 3 - static_cast<int>(k / 6));
+    CHECK(fake.calls[k].second == (k % 2 == 0 ? 1 : max_threads));
   }
-  REQUIRE(plan.per_width().size() == 3);
-  for (const int t : plan.per_width()) CHECK((t == 1 || t == max_threads));
+  CHECK(plan.per_width() == std::vector<int>{1, 1, max_threads, max_threads});
   CHECK(at::get_num_threads() == max_threads);  // left at the process's
+  plan.before_pass(3);
+  CHECK(at::get_num_threads() == max_threads);
   plan.before_pass(0);
-  CHECK(at::get_num_threads() == plan.per_width()[0]);
+  CHECK(at::get_num_threads() == 1);
+  at::set_num_threads(before);
+}
+
+TEST_CASE("threads: when the widest width runs on one thread, nothing narrower is timed",
+          "[infer][threads]") {
+  const int before = at::get_num_threads();
+  FakePass fake{{}, {{0, 0}, {0, 0}, {1, 20}}};
+  const ThreadPlan plan =
+      choose_thread_plan([&](int w) { fake(w); }, 3, 2, /*deadline_ms=*/0, 0, 2);
+  REQUIRE(fake.calls.size() == 6);
+  for (const auto& call : fake.calls) CHECK(call.first == 2);
+  CHECK(plan.per_width() == std::vector<int>{1, 1, 1});
+  // One thread at most: nothing to choose, nothing timed.
+  fake.calls.clear();
+  const ThreadPlan single =
+      choose_thread_plan([&](int w) { fake(w); }, 3, 1, /*deadline_ms=*/100, 0, 2);
+  CHECK(fake.calls.empty());
+  CHECK(single.per_width() == std::vector<int>{1, 1, 1});
   at::set_num_threads(before);
 }
 
@@ -75,21 +110,17 @@ TEST_CASE("threads: under a deadline a team is timed only where one thread misse
           "[infer][threads]") {
   const int before = at::get_num_threads();
   const int max_threads = 2;
-  std::vector<std::pair<int, int>> calls;
-  // Width 0 is quick on one thread; width 1 takes 3 ms there (half the
-  // deadline is 2 ms) and no time on the team.
-  const auto pass = [&](int width) {
-    calls.emplace_back(width, at::get_num_threads());
-    if (width == 1 && at::get_num_threads() == 1)
-      std::this_thread::sleep_for(std::chrono::milliseconds(3));
-  };
-  const ThreadPlan plan = choose_thread_plan(pass, 2, max_threads, /*deadline_ms=*/4, 0, 2);
-  REQUIRE(calls.size() == 3 + 9);
-  for (size_t k = 0; k < 3; ++k) CHECK(calls[k] == std::make_pair(0, 1));
-  for (size_t k = 3; k < calls.size(); ++k) {
-    CHECK(calls[k].first == 1);
-    CHECK(calls[k].second == (k < 6 || k % 2 == 0 ? 1 : max_threads));
+  // Width 1 takes 3 ms on one thread (half the deadline is 2 ms) and no time
+  // on the team; width 0 is quick on one thread.
+  FakePass fake{{}, {{0, 0}, {3, 0}}};
+  const ThreadPlan plan =
+      choose_thread_plan([&](int w) { fake(w); }, 2, max_threads, /*deadline_ms=*/4, 0, 2);
+  REQUIRE(fake.calls.size() == 9 + 3);
+  for (size_t k = 0; k < 9; ++k) {
+    CHECK(fake.calls[k].first == 1);
+    CHECK(fake.calls[k].second == (k < 3 || k % 2 == 1 ? 1 : max_threads));
   }
+  for (size_t k = 9; k < fake.calls.size(); ++k) CHECK(fake.calls[k] == std::make_pair(0, 1));
   CHECK(plan.per_width() == std::vector<int>{1, max_threads});
   at::set_num_threads(before);
 }
