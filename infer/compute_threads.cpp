@@ -65,6 +65,27 @@ void ThreadPlan::after_pass(int index, double ms) {
   if (per_width_.at(i) > 1 && ms > 2 * one_thread_ms_.at(i)) per_width_[i] = 1;
 }
 
+ThreadPlan plan_threads(const MeasureThreads& measure, int widths, int max_threads,
+                        double deadline_ms) {
+  // One thread for every width, its time unknown (unused: the drop rule
+  // reads it only for a team), until a timed width needs more.
+  std::vector<int> per_width(static_cast<size_t>(std::max(widths, 0)), 1);
+  std::vector<double> one_thread_ms(per_width.size(), 0);
+  for (int i = widths - 1; i >= 0 && max_threads > 1; --i) {
+    // Under a deadline one thread that meets its half is the choice, so a
+    // team is timed only where it does not.
+    std::vector<ThreadTiming> timings;
+    if (deadline_ms > 0) timings = measure(i, {1});
+    const bool one_will_do = deadline_ms > 0 && timings.front().pass_ms <= 0.5 * deadline_ms;
+    if (!one_will_do) timings = measure(i, {1, max_threads});
+    const auto at = static_cast<size_t>(i);
+    per_width[at] = pick_threads(timings, deadline_ms);
+    one_thread_ms[at] = timings.front().pass_ms;
+    if (per_width[at] == 1) break;  // the narrower widths: one thread too
+  }
+  return ThreadPlan(std::move(per_width), std::move(one_thread_ms));
+}
+
 ThreadPlan choose_thread_plan(const std::function<void(int)>& pass, int widths, int max_threads,
                               double deadline_ms, double gap_ms, int rounds) {
   rounds = std::max(rounds, 1);
@@ -86,24 +107,9 @@ ThreadPlan choose_thread_plan(const std::function<void(int)>& pass, int widths, 
     for (size_t c = 0; c < counts.size(); ++c) timings.push_back({counts[c], median(ms[c])});
     return timings;
   };
-  // One thread for every width, its time unknown (unused: the drop rule
-  // reads it only for a team), until a timed width needs more.
-  std::vector<int> per_width(static_cast<size_t>(std::max(widths, 0)), 1);
-  std::vector<double> one_thread_ms(per_width.size(), 0);
-  for (int i = widths - 1; i >= 0 && max_threads > 1; --i) {
-    // Under a deadline one thread that meets its half is the choice, so a
-    // team is timed only where it does not.
-    std::vector<ThreadTiming> timings;
-    if (deadline_ms > 0) timings = measure(i, {1});
-    const bool one_will_do = deadline_ms > 0 && timings.front().pass_ms <= 0.5 * deadline_ms;
-    if (!one_will_do) timings = measure(i, {1, max_threads});
-    const auto at = static_cast<size_t>(i);
-    per_width[at] = pick_threads(timings, deadline_ms);
-    one_thread_ms[at] = timings.front().pass_ms;
-    if (per_width[at] == 1) break;  // the narrower widths: one thread too
-  }
+  ThreadPlan plan = plan_threads(measure, widths, max_threads, deadline_ms);
   set_intra_op_threads(max_threads);
-  return ThreadPlan(std::move(per_width), std::move(one_thread_ms));
+  return plan;
 }
 
 }  // namespace adaptive

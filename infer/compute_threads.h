@@ -77,21 +77,29 @@ class ThreadPlan {
   std::vector<double> one_thread_ms_;
 };
 
-// Times widths through `pass(i)` at one thread and at `max_threads` (taking
-// turns: an untimed pass each, then the medians of `rounds` >= 1 passes
-// each, each followed by `gap_ms` idle) and picks each width's count
-// (pick_threads). The widest width goes first: once a width runs on one
-// thread, every narrower one does too, untimed, since a narrower pass has
-// less work to share out and a team buys it less (on the demo model, which
-// runs every width on one thread, this times one width instead of four).
-// With a deadline, a width whose one-thread passes (timed first, alone) meet
-// half of it runs on one and its team is not timed: the team could not be
-// chosen, and its passes burn CPU and the idle gaps' time for nothing. With
-// `max_threads` 1 nothing is timed. Leaves LibTorch at `max_threads`. Taking
-// turns charges a team its wake-up and a single thread the team's spinning
-// after it, as a run whose widths differ in threads pays them; a team that
-// wins only when kept hot, pass after pass, is not chosen (--threads gives
-// it).
+// One width's pass time at each of `counts` threads, in that order.
+using MeasureThreads =
+    std::function<std::vector<ThreadTiming>(int width, const std::vector<int>& counts)>;
+
+// Each width's thread count from `measure`. The widest width goes first:
+// once a width runs on one thread, every narrower one does too, unmeasured,
+// since a narrower pass has less work to share out and a team buys it less
+// (on the demo model, which runs every width on one thread, this times one
+// width instead of four). Otherwise a width is measured at one thread and at
+// `max_threads` and gets pick_threads' choice; with a deadline, a width whose
+// one thread (measured first, alone) meets half of it runs on one and its
+// team is not measured: the team could not be chosen, and its passes burn
+// CPU and the idle gaps' time for nothing. With `max_threads` 1 nothing is
+// measured.
+ThreadPlan plan_threads(const MeasureThreads& measure, int widths, int max_threads,
+                        double deadline_ms);
+
+// plan_threads over `pass(i)`, timed: the counts take turns, an untimed
+// pass each, then the medians of `rounds` >= 1 passes each, each followed by
+// `gap_ms` idle. Leaves LibTorch at `max_threads`. Taking turns charges a
+// team its wake-up and a single thread the team's spinning after it, as a
+// run whose widths differ in threads pays them; a team that wins only when
+// kept hot, pass after pass, is not chosen (--threads gives it).
 ThreadPlan choose_thread_plan(const std::function<void(int)>& pass, int widths, int max_threads,
                               double deadline_ms, double gap_ms, int rounds = 5);
 

@@ -4,7 +4,9 @@
 # (adaptive-infer --streaming on|off), default options otherwise. Prints the
 # totals over the streams: model time, process CPU time (the summary's
 # cpu_s, getrusage) and where it went (cpu_split_s), model frames computed,
-# segment accuracy and false alarms against the streams' timelines.
+# segment accuracy and false alarms against the streams' timelines, and how
+# many of those false alarms start within a window's length after a gesture
+# ends (a label outliving its gesture, rather than one from nothing).
 #   MODEL=runs/demo-causal/model.pt  DATA=data/synth  ARGS="" (more adaptive-infer options)
 #   SPLIT=test (val: the streams options are chosen on)
 #   POLICIES="fixed confidence" (gate too, for a gated model)
@@ -19,17 +21,37 @@ policies=${POLICIES:-fixed confidence}
 for policy in $policies; do
   for mode in ${MODES:-off on}; do
     for video in "$data"/streams/${SPLIT:-test}/stream_*.avi; do
+      name=$(basename "${video%.avi}")
       build/adaptive-infer --quiet --model "$model" --input "$video" --truth "${video%.avi}.json" \
-        --policy "$policy" --streaming "$mode" ${ARGS:-} 2>/dev/null |
-        tail -n 1 >>"$out/$policy-$mode.jsonl"
+        --policy "$policy" --streaming "$mode" ${ARGS:-} 2>/dev/null >"$out/$policy-$mode-$name.jsonl"
+      tail -n 1 "$out/$policy-$mode-$name.jsonl" >>"$out/$policy-$mode.jsonl"
+      echo "$policy $mode $name ${video%.avi}.json" >>"$out/index.txt"
     done
   done
 done
 python3 - "$out" "$policies" "${MODES:-off on}" <<'PY'
 import json, sys
 rows = {}
-print("| policy | mode | GFLOPs | model_s | cpu_s | decode / preprocess / model / output / other | frames computed | segments right | false alarms |")
-print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+
+def after_gesture(policy, mode):
+    """False alarms whose window starts within a window's length after a gesture ends."""
+    n = 0
+    for line in open(f"{sys.argv[1]}/index.txt"):
+        p, m, name, truth = line.split()
+        if (p, m) != (policy, mode):
+            continue
+        gestures = [s for s in json.load(open(truth)) if s["label"] != "no_gesture"]
+        for w in map(json.loads, open(f"{sys.argv[1]}/{p}-{m}-{name}.jsonl")):
+            if w.get("type") != "window" or w["label"] == "no_gesture":
+                continue
+            if any(w["start_s"] < g["end_s"] and w["end_s"] > g["start_s"] for g in gestures):
+                continue  # not an idle window
+            length = w["end_s"] - w["start_s"]
+            n += any(0 <= w["start_s"] - g["end_s"] < length for g in gestures)
+    return n
+
+print("| policy | mode | GFLOPs | model_s | cpu_s | decode / preprocess / model / output / other | frames computed | segments right | false alarms | of them after a gesture |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 for policy in sys.argv[2].split():
     for mode in sys.argv[3].split():
         runs = [json.loads(l) for l in open(f"{sys.argv[1]}/{policy}-{mode}.jsonl")]
@@ -44,7 +66,7 @@ for policy in sys.argv[2].split():
         rows[(policy, mode)] = t
         print(f"| {policy} | {runs[0]['mode']} | {t['gflops']:.1f} | {t['model_s']:.2f} | {t['cpu_s']:.2f} | {split} | "
               f"{t['frames_computed']} | {right}/{segs} ({100 * right / segs:.1f}%) | "
-              f"{fa}/{idle} ({100 * fa / idle:.1f}%) |")
+              f"{fa}/{idle} ({100 * fa / idle:.1f}%) | {after_gesture(policy, mode)} |")
 base = rows.get(("fixed", "off"))
 for key in rows if base else []:
     r = rows[key]

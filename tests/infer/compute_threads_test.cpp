@@ -3,8 +3,7 @@
 // warm-up measures.
 #include "infer/compute_threads.h"
 
-#include <chrono>
-#include <thread>
+#include <functional>
 #include <utility>
 #include <vector>
 
@@ -49,78 +48,70 @@ TEST_CASE("threads: a width on more threads that slows past twice its one-thread
   CHECK(ThreadPlan().empty());
 }
 
-// A pass that takes `one_ms` on one thread and `team_ms` on more, recording
-// (width, threads) as it saw them.
-struct FakePass {
-  std::vector<std::pair<int, int>> calls;
-  std::vector<std::pair<int, int>> ms;  // per width: (one thread, team)
-  void operator()(int width) {
-    const int threads = at::get_num_threads();
-    calls.emplace_back(width, threads);
+// Canned timings per width, (one thread, team) in ms, recording what was
+// measured: (width, counts).
+struct FakeMeasure {
+  std::vector<std::pair<double, double>> ms;
+  std::vector<std::pair<int, std::vector<int>>> calls;
+  std::vector<ThreadTiming> operator()(int width, const std::vector<int>& counts) {
+    calls.emplace_back(width, counts);
+    std::vector<ThreadTiming> timings;
     const auto& [one, team] = ms.at(static_cast<size_t>(width));
-    std::this_thread::sleep_for(std::chrono::milliseconds(threads == 1 ? one : team));
+    for (const int c : counts) timings.push_back({c, c == 1 ? one : team});
+    return timings;
   }
 };
+using Calls = std::vector<std::pair<int, std::vector<int>>>;
 
-TEST_CASE(
-    "threads: a file's warm-up times the widest widths first, in turns, until one thread "
-    "wins",
-    "[infer][threads]") {
+TEST_CASE("threads: a file's widths are measured from the widest down until one thread wins",
+          "[infer][threads]") {
+  // Widths 3 and 2 gain from the team, width 1 does not: width 0 is not measured.
+  FakeMeasure fake{{{1, 1}, {2, 3}, {20, 8}, {40, 15}}, {}};
+  const ThreadPlan plan = plan_threads(std::ref(fake), 4, 2, /*deadline_ms=*/0);
+  CHECK(fake.calls == Calls{{3, {1, 2}}, {2, {1, 2}}, {1, {1, 2}}});
+  CHECK(plan.per_width() == std::vector<int>{1, 1, 2, 2});
+
+  // The widest on one thread: nothing narrower is measured.
+  FakeMeasure one{{{1, 1}, {2, 3}, {20, 18}}, {}};
+  CHECK(plan_threads(std::ref(one), 3, 2, 0).per_width() == std::vector<int>{1, 1, 1});
+  CHECK(one.calls == Calls{{2, {1, 2}}});
+
+  // One thread at most: nothing to choose, nothing measured.
+  FakeMeasure single{{{1, 1}, {20, 8}}, {}};
+  CHECK(plan_threads(std::ref(single), 2, 1, 100).per_width() == std::vector<int>{1, 1});
+  CHECK(single.calls.empty());
+}
+
+TEST_CASE("threads: under a deadline a team is measured only where one thread misses its half",
+          "[infer][threads]") {
+  // Half the deadline is 2 ms: width 1 misses it on one thread (3 ms), not
+  // on the team; width 0 meets it on one thread.
+  FakeMeasure fake{{{0.5, 0.4}, {3, 1}}, {}};
+  const ThreadPlan plan = plan_threads(std::ref(fake), 2, 2, /*deadline_ms=*/4);
+  CHECK(fake.calls == Calls{{1, {1}}, {1, {1, 2}}, {0, {1}}});
+  CHECK(plan.per_width() == std::vector<int>{1, 2});
+}
+
+TEST_CASE("threads: the warm-up times the counts in turns, an untimed pass each first",
+          "[infer][threads]") {
   const int before = at::get_num_threads();
   const int max_threads = 2;
-  // Widths 3 and 2 gain from the team, width 1 does not: width 0 is not timed.
-  FakePass fake{{}, {{0, 0}, {1, 20}, {20, 1}, {20, 1}}};
-  const ThreadPlan plan = choose_thread_plan([&](int w) { fake(w); }, 4, max_threads,
-                                             /*deadline_ms=*/0, 0, 2);
-  // Width by width from the widest, 1 thread and max_threads taking turns:
-  // an untimed pass each, then 2 timed rounds.
-  REQUIRE(fake.calls.size() == 18);
-  for (size_t k = 0; k < fake.calls.size(); ++k) {
-    CHECK(fake.calls[k].first == 3 - static_cast<int>(k / 6));
-    CHECK(fake.calls[k].second == (k % 2 == 0 ? 1 : max_threads));
-  }
-  CHECK(plan.per_width() == std::vector<int>{1, 1, max_threads, max_threads});
+  std::vector<std::pair<int, int>> calls;  // (width, threads) as each pass saw them
+  const auto pass = [&](int width) { calls.emplace_back(width, at::get_num_threads()); };
+  // One width of a file: 1 thread and max_threads taking turns, an untimed
+  // pass each, then 2 timed rounds.
+  const ThreadPlan plan = choose_thread_plan(pass, 1, max_threads, /*deadline_ms=*/0, 0, 2);
+  REQUIRE(calls.size() == 6);
+  for (size_t k = 0; k < calls.size(); ++k)
+    CHECK(calls[k] == std::make_pair(0, k % 2 == 0 ? 1 : max_threads));
+  REQUIRE(plan.per_width().size() == 1);
+  CHECK((plan.per_width()[0] == 1 || plan.per_width()[0] == max_threads));
   CHECK(at::get_num_threads() == max_threads);  // left at the process's
-  plan.before_pass(3);
-  CHECK(at::get_num_threads() == max_threads);
   plan.before_pass(0);
-  CHECK(at::get_num_threads() == 1);
-  at::set_num_threads(before);
-}
-
-TEST_CASE("threads: when the widest width runs on one thread, nothing narrower is timed",
-          "[infer][threads]") {
-  const int before = at::get_num_threads();
-  FakePass fake{{}, {{0, 0}, {0, 0}, {1, 20}}};
-  const ThreadPlan plan =
-      choose_thread_plan([&](int w) { fake(w); }, 3, 2, /*deadline_ms=*/0, 0, 2);
-  REQUIRE(fake.calls.size() == 6);
-  for (const auto& call : fake.calls) CHECK(call.first == 2);
-  CHECK(plan.per_width() == std::vector<int>{1, 1, 1});
-  // One thread at most: nothing to choose, nothing timed.
-  fake.calls.clear();
-  const ThreadPlan single =
-      choose_thread_plan([&](int w) { fake(w); }, 3, 1, /*deadline_ms=*/100, 0, 2);
-  CHECK(fake.calls.empty());
-  CHECK(single.per_width() == std::vector<int>{1, 1, 1});
-  at::set_num_threads(before);
-}
-
-TEST_CASE("threads: under a deadline a team is timed only where one thread misses its half",
-          "[infer][threads]") {
-  const int before = at::get_num_threads();
-  const int max_threads = 2;
-  // Width 1 takes 3 ms on one thread (half the deadline is 2 ms) and no time
-  // on the team; width 0 is quick on one thread.
-  FakePass fake{{}, {{0, 0}, {3, 0}}};
-  const ThreadPlan plan =
-      choose_thread_plan([&](int w) { fake(w); }, 2, max_threads, /*deadline_ms=*/4, 0, 2);
-  REQUIRE(fake.calls.size() == 9 + 3);
-  for (size_t k = 0; k < 9; ++k) {
-    CHECK(fake.calls[k].first == 1);
-    CHECK(fake.calls[k].second == (k < 3 || k % 2 == 1 ? 1 : max_threads));
-  }
-  for (size_t k = 9; k < fake.calls.size(); ++k) CHECK(fake.calls[k] == std::make_pair(0, 1));
-  CHECK(plan.per_width() == std::vector<int>{1, max_threads});
+  CHECK(at::get_num_threads() == plan.per_width()[0]);
+  // Under a deadline that one thread meets: one thread only.
+  calls.clear();
+  choose_thread_plan(pass, 1, max_threads, /*deadline_ms=*/1000, 0, 2);
+  CHECK(calls == std::vector<std::pair<int, int>>(3, {0, 1}));
   at::set_num_threads(before);
 }
