@@ -78,10 +78,10 @@ ThreadPlan plan_threads(const MeasureThreads& measure, int widths, int max_threa
     if (deadline_ms > 0) timings = measure(i, {1});
     const bool one_will_do = deadline_ms > 0 && timings.front().pass_ms <= 0.5 * deadline_ms;
     if (!one_will_do) timings = measure(i, {1, max_threads});
-    const auto at = static_cast<size_t>(i);
-    per_width[at] = pick_threads(timings, deadline_ms);
-    one_thread_ms[at] = timings.front().pass_ms;
-    if (per_width[at] == 1) break;  // the narrower widths: one thread too
+    const auto w = static_cast<size_t>(i);
+    per_width[w] = pick_threads(timings, deadline_ms);
+    one_thread_ms[w] = timings.front().pass_ms;
+    if (per_width[w] == 1) break;  // the narrower widths: one thread too
   }
   return ThreadPlan(std::move(per_width), std::move(one_thread_ms));
 }
