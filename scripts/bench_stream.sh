@@ -25,7 +25,7 @@ for policy in $policies; do
       build/adaptive-infer --quiet --model "$model" --input "$video" --truth "${video%.avi}.json" \
         --policy "$policy" --streaming "$mode" ${ARGS:-} 2>/dev/null >"$out/$policy-$mode-$name.jsonl"
       tail -n 1 "$out/$policy-$mode-$name.jsonl" >>"$out/$policy-$mode.jsonl"
-      echo "$policy $mode $name ${video%.avi}.json" >>"$out/index.txt"
+      printf '%s\t%s\t%s\t%s\n' "$policy" "$mode" "$name" "${video%.avi}.json" >>"$out/index.txt"
     done
   done
 done
@@ -37,7 +37,7 @@ def after_gesture(policy, mode):
     """False alarms whose window starts within a window's length after a gesture ends."""
     n = 0
     for line in open(f"{sys.argv[1]}/index.txt"):
-        p, m, name, truth = line.split()
+        p, m, name, truth = line.rstrip("\n").split("\t")
         if (p, m) != (policy, mode):
             continue
         gestures = [s for s in json.load(open(truth)) if s["label"] != "no_gesture"]
