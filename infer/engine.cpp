@@ -657,7 +657,9 @@ nlohmann::json summary_json(const RunSummary& s, const ModelArtifact& model) {
                   {"idle_windows", t.idle_windows},
                   {"false_alarms", t.false_alarms},
                   {"false_alarm_rate", t.false_alarm_rate},
-                  {"mean_delay_s", t.mean_delay_s}};
+                  {"false_alarms_after_gesture", t.false_alarms_after_gesture},
+                  {"mean_delay_s", t.mean_delay_s},
+                  {"mean_release_s", t.mean_release_s}};
   }
   return j;
 }

@@ -66,10 +66,11 @@ std::string text_summary(const RunSummary& s) {
   if (s.stopped) out += "\nstopped by a signal before the input ended";
   if (s.truth) {
     std::snprintf(buf, sizeof buf,
-                  "\ntruth: segment accuracy %.1f%% (%d/%d), false alarms %d of %d idle windows, "
-                  "mean detection delay %.2f s",
+                  "\ntruth: segment accuracy %.1f%% (%d/%d), false alarms %d of %d idle windows "
+                  "(%d right after a gesture), mean detection delay %.2f s, mean release %.2f s",
                   100 * s.truth->segment_accuracy, s.truth->segments_correct, s.truth->segments,
-                  s.truth->false_alarms, s.truth->idle_windows, s.truth->mean_delay_s);
+                  s.truth->false_alarms, s.truth->idle_windows, s.truth->false_alarms_after_gesture,
+                  s.truth->mean_delay_s, s.truth->mean_release_s);
     out += buf;
   }
   return out;

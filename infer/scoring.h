@@ -22,8 +22,17 @@ struct TruthScore {
   int idle_windows = 0;  // windows lying wholly in idle stretches
   int false_alarms = 0;  // of those, the ones that predicted a gesture
   double false_alarm_rate = 0;
+  // Of the false alarms, those whose window starts less than its own length
+  // after a gesture ends: a label outliving its gesture.
+  int false_alarms_after_gesture = 0;
   double mean_delay_s = 0;  // segment start to the end of its first correct window
   int missed = 0;           // gesture segments no window centred in them got right
+  // How long a gesture's label outlives it, averaged over the gestures
+  // followed by an idle window: from the start of the first idle window after
+  // the gesture to the start of the first of them that predicted the idle
+  // label (0: released at once). Where none did, to the end of the idle
+  // stretch (the next gesture's start, or the last of those windows' end).
+  double mean_release_s = 0;
 };
 
 TruthScore score_timeline(const std::vector<TimedPrediction>& windows,

@@ -452,6 +452,26 @@ TEST_CASE("scoring against a timeline", "[infer][scoring]") {
   CHECK(s.false_alarms == 1);
 }
 
+TEST_CASE("scoring counts labels that outlive their gesture", "[infer][scoring]") {
+  const std::vector<TimelineSegment> truth = {{"no_gesture", 0, 2},
+                                              {"push", 2, 3},
+                                              {"no_gesture", 3, 8},
+                                              {"pull", 8, 9},
+                                              {"no_gesture", 9, 12}};
+  const std::vector<TimedPrediction> windows = {
+      {3.0, 4.0, "push"},       {3.5, 4.5, "push"},  // push held for 1 s after its end
+      {4.0, 5.0, "no_gesture"}, {4.5, 5.5, "push"},  // released; then a false alarm later on
+      {5.5, 6.5, "pull"},                            // too late to be push's
+      {9.0, 10.0, "pull"},      {9.5, 10.5, "pull"}  // pull never released: to the last end
+  };
+  const TruthScore s = score_timeline(windows, truth, "no_gesture");
+  CHECK(s.idle_windows == 7);
+  CHECK(s.false_alarms == 6);
+  // 3.0 and 3.5 start less than a window after 3 (4.5 does not); 9.0 and 9.5 after 9.
+  CHECK(s.false_alarms_after_gesture == 4);
+  CHECK(s.mean_release_s == Approx((1.0 + 1.5) / 2));
+}
+
 TEST_CASE("a run slower than its real-time source drops the oldest windows and counts them",
           "[infer][engine][live][slow]") {
   // The stream file delivered at its own 16 fps (--realtime), and a
