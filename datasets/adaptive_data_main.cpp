@@ -54,7 +54,9 @@ int synth(int argc, char** argv) {
       "size", "frame size WIDTHxHEIGHT", cxxopts::value<std::string>()->default_value("160x120"))(
       "frames", "frames per clip", cxxopts::value<int>()->default_value(std::to_string(o.frames)))(
       "fps", "frame rate", cxxopts::value<double>()->default_value("16"))(
-      "val-streams", "long stream videos with a timeline, to tune policies on",
+      "train-streams", "long stream videos with a timeline, to train on (data.train_streams)",
+      cxxopts::value<int>()->default_value(std::to_string(o.train_streams)))(
+      "val-streams", "the same, to tune policies on",
       cxxopts::value<int>()->default_value(std::to_string(o.val_streams)))(
       "test-streams", "the same, to report on",
       cxxopts::value<int>()->default_value(std::to_string(o.test_streams)))(
@@ -77,6 +79,7 @@ int synth(int argc, char** argv) {
   parse_size(args["size"].as<std::string>(), o.width, o.height);
   o.frames = args["frames"].as<int>();
   o.fps = args["fps"].as<double>();
+  o.train_streams = args["train-streams"].as<int>();
   o.val_streams = args["val-streams"].as<int>();
   o.test_streams = args["test-streams"].as<int>();
   o.stream_seconds = args["stream-seconds"].as<double>();
@@ -96,9 +99,10 @@ int synth(int argc, char** argv) {
       static_cast<long long>(s.clips[0]), static_cast<long long>(s.clips[1]),
       static_cast<long long>(s.clips[2]), o.width, o.height, o.frames, o.fps);
   std::printf(
-      "  streams  val %lld, test %lld, %.0f s each, timelines in streams/{val,test}/*.json\n",
-      static_cast<long long>(s.val_streams), static_cast<long long>(s.test_streams),
-      o.stream_seconds);
+      "  streams  train %lld, val %lld, test %lld, %.0f s each, timelines in "
+      "streams/{train,val,test}/*.json\n",
+      static_cast<long long>(s.train_streams), static_cast<long long>(s.val_streams),
+      static_cast<long long>(s.test_streams), o.stream_seconds);
   std::printf("  total    %lld frames, %.1f MB\n", static_cast<long long>(s.frames), s.bytes / 1e6);
   std::printf("  files    classes.txt, {train,val,test}.csv (path,label,difficulty), synth.json\n");
   return 0;

@@ -80,15 +80,19 @@ std::vector<int64_t> ClipSampler::clip_at(double start, int64_t num_frames, doub
   return indices;
 }
 
-std::vector<int64_t> ClipSampler::random_clip(int64_t num_frames, double source_fps,
-                                              Rng& rng) const {
+int64_t ClipSampler::past_reach(double source_fps) const {
+  return static_cast<int64_t>(std::ceil(options_.past_frames * stride(source_fps) - 1e-6));
+}
+
+std::vector<int64_t> ClipSampler::random_clip(int64_t num_frames, double source_fps, Rng& rng,
+                                              int64_t lead) const {
   if (num_frames < 1) throw std::invalid_argument("random_clip: video has no frame");
   const double s = stride(source_fps);
   const int64_t last_start = static_cast<int64_t>(std::floor(max_start(num_frames, s)));
   const double start = static_cast<double>(rng.uniform_int(0, last_start));
   std::vector<int64_t> indices;
   for (int t = options_.past_frames; t > 0; --t)
-    indices.push_back(std::max<int64_t>(0, source_frame_index(start - t * s)));
+    indices.push_back(std::max<int64_t>(-lead, source_frame_index(start - t * s)));
   const std::vector<int64_t> clip = clip_at(start, num_frames, s);
   indices.insert(indices.end(), clip.begin(), clip.end());
   return indices;

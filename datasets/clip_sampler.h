@@ -36,13 +36,15 @@ struct ClipSamplerOptions {
   double target_fps = 0;    // > 0: sample at this rate instead of frame_stride
   ShortVideoPolicy short_video = ShortVideoPolicy::kLoop;
   // Training clips only: this many frames before the T, at the same stride
-  // (a frame before the video's first is its first), so a causal model
+  // (a frame before the video's first is its first; a sample cut from a
+  // longer video takes them from before its start_frame), so a causal model
   // trains on the past its stream carries (TrainConfig: data.past_frames).
   int past_frames = 0;
   // The share of those training clips whose past frames are the last ones of
   // a training clip of another video of the split (VideoClipDataset): a
   // stream's past holds other gestures and idle scenes, not more of the one
-  // being classified.
+  // being classified. A sample whose video has frames before its start_frame
+  // keeps that past, its stream's own.
   double past_other = 0;
 
   void visit(ConfigVisitor& v);
@@ -58,7 +60,12 @@ class ClipSampler {
 
   // Indices (into a video of `num_frames` >= 1 frames) of a training clip
   // starting at a random offset drawn from `rng`: past_frames + T of them.
-  std::vector<int64_t> random_clip(int64_t num_frames, double source_fps, Rng& rng) const;
+  // The past may reach `lead` frames before the video's first (negative
+  // indices: frames decoded before a sample's start_frame).
+  std::vector<int64_t> random_clip(int64_t num_frames, double source_fps, Rng& rng,
+                                   int64_t lead = 0) const;
+  // Source frames the past of a clip reaches before its first frame.
+  int64_t past_reach(double source_fps) const;
 
   // Indices of clip `clip` of `num_clips` evaluation clips: with one clip the
   // centred one, with several, starts spread evenly from first to last offset.

@@ -453,16 +453,17 @@ void check_options(const SynthOptions& o) {
           "frame size must be between 32 and 4096 pixels");
   require(o.frames >= 4 && o.frames <= 10000, "frames per clip must be in [4, 10000]");
   require(o.fps >= 1 && o.fps <= 240, "fps must be in [1, 240]");
-  require(o.val_streams >= 0 && o.test_streams >= 0, "stream counts must be >= 0");
-  require(
-      o.val_streams + o.test_streams == 0 || (o.stream_seconds >= 2 && o.stream_seconds <= 3600),
-      "stream seconds must be in [2, 3600]");
+  require(o.train_streams >= 0 && o.val_streams >= 0 && o.test_streams >= 0,
+          "stream counts must be >= 0");
+  require(o.train_streams + o.val_streams + o.test_streams == 0 ||
+              (o.stream_seconds >= 2 && o.stream_seconds <= 3600),
+          "stream seconds must be in [2, 3600]");
   require(o.threads >= 0, "threads must be >= 0");
   require(o.max_difficulty >= 0 && o.max_difficulty <= 1, "max difficulty must be in [0, 1]");
 }
 
 struct Job {
-  int split = -1;  // 0, 1, 2: train, val, test clips; -2, -1: val, test streams
+  int split = -1;  // 0, 1, 2: train, val, test clips; -3, -2, -1: train, val, test streams
   int label = 0;
   int index = 0;
   double difficulty = 0;
@@ -564,12 +565,13 @@ SynthSummary generate_synth_gestures(const SynthOptions& o,
       }
     }
   }
-  // Streams: split -2 (val) and -1 (test), each with difficulties spread
-  // over the same range and seeds of its own. The val streams are the ones
-  // earlier versions rendered as streams/stream_<k> (and tuned policies on);
-  // the test streams were never rendered before.
+  // Streams: split -3 (train), -2 (val) and -1 (test), each with
+  // difficulties spread over the same range and seeds of its own. The val
+  // streams are the ones earlier versions rendered as streams/stream_<k> (and
+  // tuned policies on); the test streams were never rendered before.
   for (const auto& [split, count, folder] :
-       {std::tuple{-2, o.val_streams, "val"}, std::tuple{-1, o.test_streams, "test"}}) {
+       {std::tuple{-3, o.train_streams, "train"}, std::tuple{-2, o.val_streams, "val"},
+        std::tuple{-1, o.test_streams, "test"}}) {
     if (count > 0) fs::create_directories(staging / "streams" / folder);
     for (int k = 0; k < count; ++k) {
       Job job;
@@ -591,12 +593,13 @@ SynthSummary generate_synth_gestures(const SynthOptions& o,
     for (size_t j; (j = next++) < jobs.size();) {
       const Job& job = jobs[j];
       try {
-        const uint64_t seed =
-            job.split >= 0
-                ? derive_seed(o.seed,
-                              {uint64_t(job.split), uint64_t(job.label), uint64_t(job.index)})
-                : derive_seed(o.seed,
-                              {job.split == -2 ? 0x57AEULL : 0x57AFULL, uint64_t(job.index)});
+        const uint64_t seed = job.split >= 0
+                                  ? derive_seed(o.seed, {uint64_t(job.split), uint64_t(job.label),
+                                                         uint64_t(job.index)})
+                                  : derive_seed(o.seed, {job.split == -3   ? 0x57ADULL
+                                                         : job.split == -2 ? 0x57AEULL
+                                                                           : 0x57AFULL,
+                                                         uint64_t(job.index)});
         const auto [timeline, n] = render_piece(job.split >= 0 ? job.label : -1, job.difficulty,
                                                 seed, o, (staging / job.rel_path).string());
         frames += n;
@@ -633,6 +636,7 @@ SynthSummary generate_synth_gestures(const SynthOptions& o,
 
   SynthSummary summary;
   summary.classes = classes;
+  summary.train_streams = o.train_streams;
   summary.val_streams = o.val_streams;
   summary.test_streams = o.test_streams;
   summary.frames = frames;
@@ -662,7 +666,10 @@ SynthSummary generate_synth_gestures(const SynthOptions& o,
       {"per_class",
        {{"train", o.train_per_class}, {"val", o.val_per_class}, {"test", o.test_per_class}}},
       {"streams",
-       {{"val", o.val_streams}, {"test", o.test_streams}, {"seconds", o.stream_seconds}}},
+       {{"train", o.train_streams},
+        {"val", o.val_streams},
+        {"test", o.test_streams},
+        {"seconds", o.stream_seconds}}},
       {"max_difficulty", o.max_difficulty},
       {"codec", "MJPG/AVI"}};
   write_text(staging / "synth.json", meta.dump(2) + "\n");

@@ -12,9 +12,12 @@
 //   DIR/classes.txt                     class names, one per line (label order)
 //   DIR/{train,val,test}/<class>/<id>.avi   MJPG clips, folder-per-class layout
 //   DIR/{train,val,test}.csv            manifests: path,label,difficulty
-//   DIR/streams/{val,test}/stream_<k>.avi   long videos: gestures between idle stretches;
-//                                           val to tune a policy on, test to report on
-//   DIR/streams/{val,test}/stream_<k>.json  their timeline: [{label, start_s, end_s, difficulty}]
+//   DIR/streams/{train,val,test}/stream_<k>.avi   long videos: gestures between idle
+//                                                 stretches; train to train on
+//                                                 (data.train_streams), val to tune a
+//                                                 policy on, test to report on
+//   DIR/streams/{train,val,test}/stream_<k>.json  their timeline:
+//                                                 [{label, start_s, end_s, difficulty}]
 //   DIR/synth.json                      the options and counts that made it
 // The folder is built beside DIR (a hidden sibling) and renamed into place
 // when complete, so an interrupted run leaves no half-written dataset; with
@@ -47,8 +50,9 @@ struct SynthOptions {
   int height = 120;
   int frames = 32;  // frames per clip
   double fps = 16;
-  int val_streams = 12;   // long stream videos to tune on (as many as test: one segment is 0.6 pt)
-  int test_streams = 12;  // and to report on (other seeds: never seen while tuning)
+  int train_streams = 24;  // long stream videos to train on (datasets/stream_samples.h)
+  int val_streams = 12;    // long stream videos to tune on (as many as test: one segment is 0.6 pt)
+  int test_streams = 12;   // and to report on (other seeds: never seen while tuning)
   double stream_seconds = 40;
   double max_difficulty = 1;  // difficulties spread over [0, max_difficulty]
   int threads = 0;            // render threads; 0 = all cores
@@ -58,7 +62,7 @@ struct SynthOptions {
 struct SynthSummary {
   std::vector<std::string> classes;
   int64_t clips[3] = {0, 0, 0};  // train, val, test
-  int64_t val_streams = 0, test_streams = 0;
+  int64_t train_streams = 0, val_streams = 0, test_streams = 0;
   int64_t frames = 0;  // rendered, all videos
   int64_t bytes = 0;   // on disk
   double seconds = 0;  // wall time

@@ -1,5 +1,6 @@
 #include "datasets/video_clip_dataset.h"
 
+#include <algorithm>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
@@ -48,9 +49,14 @@ std::shared_ptr<const VideoClipDataset::Video> VideoClipDataset::load(size_t i) 
   }
   const SampleEntry& entry = index_.samples.at(i);
   auto source = open_frame_source(entry.path, options_.folder_fps);
-  DecodedFrames decoded = decode_frames(*source, entry.start_frame, entry.end_frame);
+  // A sample cut from a longer video: its clips' past comes from before it.
+  const int64_t reach = entry.start_frame > 0 ? sampler_.past_reach(source->fps()) : 0;
+  const int64_t first = std::max<int64_t>(0, entry.start_frame - reach);
+  DecodedFrames decoded = decode_frames(*source, first, entry.end_frame);
   auto video = std::make_shared<Video>();
   video->fps = decoded.fps;
+  video->lead =
+      std::min<int64_t>(entry.start_frame - first, static_cast<int64_t>(decoded.frames.size()) - 1);
   video->frames = std::move(decoded.frames);
   if (caching) {
     for (auto& f : video->frames) f = transform_.resize(f);
@@ -70,9 +76,11 @@ std::shared_ptr<const VideoClipDataset::Video> VideoClipDataset::load(size_t i) 
 TransformedClip VideoClipDataset::get(size_t i, bool train, Rng& rng, int clip,
                                       int num_clips) const {
   std::shared_ptr<const Video> video = load(i);
-  const int64_t n = static_cast<int64_t>(video->frames.size());
-  const std::vector<int64_t> indices = train ? sampler_.random_clip(n, video->fps, rng)
-                                             : sampler_.eval_clip(n, video->fps, clip, num_clips);
+  const int64_t lead = video->lead;
+  const int64_t n = static_cast<int64_t>(video->frames.size()) - lead;
+  std::vector<int64_t> indices = train ? sampler_.random_clip(n, video->fps, rng, lead)
+                                       : sampler_.eval_clip(n, video->fps, clip, num_clips);
+  for (int64_t& idx : indices) idx += lead;
   // Resize only the frames this clip uses when the video is not cached.
   std::map<int64_t, cv::Mat> resized;
   std::vector<const cv::Mat*> frames;
@@ -87,10 +95,11 @@ TransformedClip VideoClipDataset::get(size_t i, bool train, Rng& rng, int clip,
     frames.push_back(&it->second);
   }
   // The past from another video: the last past_frames frames of one of its
-  // training clips, at this clip's frame size.
+  // training clips, at this clip's frame size. A sample with a past of its
+  // own (frames before its start_frame) keeps it.
   const int past = options_.sampler.past_frames;
   std::vector<cv::Mat> other_frames;
-  if (train && past > 0 && options_.sampler.past_other > 0 && size() > 1 &&
+  if (train && past > 0 && lead == 0 && options_.sampler.past_other > 0 && size() > 1 &&
       rng.bernoulli(options_.sampler.past_other)) {
     size_t j = static_cast<size_t>(rng.uniform_int(0, static_cast<int64_t>(size()) - 2));
     if (j >= i) ++j;

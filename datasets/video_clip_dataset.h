@@ -60,6 +60,7 @@ class VideoClipDataset {
   struct Video {
     std::vector<cv::Mat> frames;  // resized when cached, as decoded otherwise
     double fps = 0;
+    int64_t lead = 0;  // frames[0..lead) precede the sample's start_frame: its clips' past
     bool resized = false;
   };
   std::shared_ptr<const Video> load(size_t i) const;

@@ -467,6 +467,7 @@ SynthOptions tiny_synth_options(const std::string& out_dir, uint64_t seed) {
   o.width = 64;
   o.height = 48;
   o.frames = 16;
+  o.train_streams = 1;
   o.val_streams = 1;
   o.test_streams = 1;
   o.stream_seconds = 6;

@@ -20,6 +20,10 @@ void DataConfig::visit(ConfigVisitor& v) {
           "class list file in root fixing label order; empty: the layout's own, else sorted "
           "labels of the training split");
   v.field("fold", fold, 1, 3, "UCF101's split (trainlist0N / testlist0N)");
+  v.field("train_streams", train_streams,
+          "folder in root of long videos with a timeline (<name>.json) beside each: every "
+          "segment is a training sample too, its clips labelled by the segment at their middle "
+          "and their past the stream before them (synthetic: streams/train); empty: none");
   v.field("synthesize", synthesize,
           "render the synthetic gesture dataset into root when it is missing");
   v.field("synth_seed", synth_seed, "seed of the synthetic dataset");

@@ -31,6 +31,9 @@ struct DataConfig {
   std::string train, val, test;
   std::string classes;  // class list; "" = the layout's own (csv: classes.txt when present)
   int fold = 1;         // UCF101's split
+  // A folder in root of long videos with timelines beside them whose
+  // segments are training samples too (datasets/stream_samples.h); "" = none.
+  std::string train_streams;
   // Rendered into `root` when no dataset is there yet (the built-in data).
   bool synthesize = true;
   uint64_t synth_seed = SynthOptions{}.seed;

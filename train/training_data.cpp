@@ -7,6 +7,7 @@
 #include "datasets/errors.h"
 #include "datasets/frame_source.h"
 #include "datasets/rng.h"
+#include "datasets/stream_samples.h"
 
 namespace fs = std::filesystem;
 
@@ -114,6 +115,16 @@ TrainingData open_training_data(const TrainConfig& config,
       out.gate = std::make_shared<VideoClipDataset>(std::move(held), clip_options);
     }
     train_index = std::move(kept);
+  }
+  if (!d.train_streams.empty()) {
+    const std::string folder = (fs::path(d.root) / d.train_streams).string();
+    if (!fs::is_directory(folder)) {
+      throw DataError(folder + ": data.train_streams names no folder (the synthetic dataset " +
+                      "renders streams/train with adaptive-data synth --train-streams N)");
+    }
+    const int64_t added = add_stream_samples(train_index, folder, d.clip);
+    message("data: " + std::to_string(added) + " training samples from the streams in " + folder +
+            " (data.train_streams), one per timeline segment");
   }
   out.train = std::make_shared<VideoClipDataset>(std::move(train_index), clip_options);
   out.val = std::make_shared<VideoClipDataset>(std::move(val_index), clip_options);

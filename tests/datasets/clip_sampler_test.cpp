@@ -74,6 +74,14 @@ TEST_CASE("training clips with past frames: the same clip after that many frames
   CHECK(*firsts.rbegin() == 7);
   // Evaluation clips are windows: no past.
   CHECK(with_past.eval_clip(20, 25) == plain.eval_clip(20, 25));
+  // A video with `lead` frames before its first: the past reaches into them.
+  for (uint64_t seed = 0; seed < 100; ++seed) {
+    Rng a(seed), b(seed);
+    const Indices clip = plain.random_clip(20, 25, a);
+    const Indices led = with_past.random_clip(20, 25, b, /*lead=*/4);
+    for (int t = 0; t < 3; ++t) CHECK(led[t] == std::max<int64_t>(-4, clip.front() - 2 * (3 - t)));
+  }
+  CHECK(with_past.past_reach(25) == 6);
   CHECK_THROWS_WITH(ClipSampler({4, 2, 0, ShortVideoPolicy::kLoop, -1}),
                     "past_frames must be >= 0, got -1");
 }

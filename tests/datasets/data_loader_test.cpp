@@ -330,3 +330,50 @@ TEST_CASE("past frames from another video: a stream's past holds other scenes",
     }
   }
 }
+
+TEST_CASE("a sample cut from a longer video takes its past from the frames before it",
+          "[datasets][loader][streams]") {
+  TempDir dir;
+  // 40 frames: bright up to frame 19, dark from 20. The sample is frames
+  // 20-39; its clips' past (3 frames at stride 2) reaches 6 frames before.
+  const std::string path = dir.str("stream.avi");
+  const cv::Size size(48, 48);
+  cv::VideoWriter out(path, cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), 12, size);
+  REQUIRE(out.isOpened());
+  for (int f = 0; f < 40; ++f)
+    out.write(cv::Mat(size, CV_8UC3, cv::Scalar::all(f < 20 ? 220 : 30)));
+  out.release();
+  DatasetIndex index;
+  index.classes = {"dark", "bright"};
+  SampleEntry sample;
+  sample.path = path;
+  sample.label = 0;
+  sample.start_frame = 20;
+  sample.end_frame = 39;
+  index.samples.push_back(sample);
+  VideoClipDatasetOptions o = small_clips();
+  o.transform.brightness = o.transform.contrast = 0;
+  o.sampler.past_frames = 3;
+  const auto mean_of = [](const at::Tensor& clip, int64_t t) {
+    return clip.select(1, t).mean().item<double>();
+  };
+  for (const auto& [share, cache_mb] : {std::pair{0.0, 0}, {1.0, 0}, {1.0, 64}}) {
+    INFO("share " << share << ", cache " << cache_mb << " MB");
+    o.sampler.past_other = share;  // a past of its own is kept
+    o.cache_mb = cache_mb;
+    VideoClipDataset set(index, o);
+    bool bright_past = false, dark_past = false;
+    for (uint64_t seed = 0; seed < 40; ++seed) {
+      Rng rng(seed);
+      const at::Tensor clip = set.get(0, /*train=*/true, rng).data;
+      REQUIRE(clip.size(1) == 3 + 4);
+      for (int64_t t = 3; t < 7; ++t) CHECK(mean_of(clip, t) < 0);  // the sample's own frames
+      // A clip at the sample's start sees the bright frames before it.
+      (mean_of(clip, 0) > 0 ? bright_past : dark_past) = true;
+      // Evaluation clips are the sample's frames only.
+      CHECK(mean_of(set.get(0, /*train=*/false, rng).data, 0) < 0);
+    }
+    CHECK(bright_past);
+    CHECK(dark_past);
+  }
+}

@@ -50,12 +50,14 @@ TEST_CASE("synth writes splits, manifests, class list and streams that the pipel
   CHECK(clip.frames[0].size() == cv::Size(64, 48));
   CHECK(clip.fps == Approx(16));
 
-  // A val stream to tune on and a test stream to report on, rendered apart.
+  // A stream to train on, one to tune on and one to report on, rendered apart.
+  CHECK(s.train_streams == 1);
   CHECK(s.val_streams == 1);
   CHECK(s.test_streams == 1);
   const std::string val_timeline = test::read_file(dir.str("out/streams/val/stream_000.json"));
   REQUIRE_FALSE(val_timeline.empty());
   CHECK(val_timeline != test::read_file(dir.str("out/streams/test/stream_000.json")));
+  CHECK(val_timeline != test::read_file(dir.str("out/streams/train/stream_000.json")));
   CHECK(test::read_file(dir.str("out/streams/val/stream_000.avi")) !=
         test::read_file(dir.str("out/streams/test/stream_000.avi")));
 
@@ -92,7 +94,7 @@ TEST_CASE("synth is deterministic by seed", "[datasets][synth]") {
   SynthOptions b = test::tiny_synth_options(dir.str("b"), 3);
   SynthOptions c = test::tiny_synth_options(dir.str("c"), 4);
   b.threads = 1;
-  for (auto* o : {&a, &b, &c}) o->val_streams = o->test_streams = 0;
+  for (auto* o : {&a, &b, &c}) o->train_streams = o->val_streams = o->test_streams = 0;
   generate_synth_gestures(a);
   generate_synth_gestures(b);
   generate_synth_gestures(c);

@@ -1,8 +1,13 @@
 #include "train/training_data.h"
 
+#include <filesystem>
 #include <set>
 
 #include <catch2/catch.hpp>
+
+#include "datasets/errors.h"
+#include "datasets/timeline.h"
+#include "test_support.h"
 
 using namespace adaptive;
 
@@ -46,4 +51,31 @@ TEST_CASE("the gate's clips are held out of training, per class, by seed", "[tra
   CHECK(a == b);
   CHECK(a != c);
   CHECK(hold_out(index, 0, 7).second.samples.empty());
+}
+
+TEST_CASE("training streams join the network's training samples, one per segment",
+          "[train][streams]") {
+  const std::string root = test::tiny_synth_dataset();
+  TrainConfig c = test::tiny_train_config(root);
+  const auto quiet = [](const std::string&) {};
+  const size_t clips = open_training_data(c, quiet).train->size();
+  c.data.train_streams = "streams/train";
+  const TrainingData data = open_training_data(c, quiet);
+  const std::string stream = (std::filesystem::path(root) / "streams/train/stream_000").string();
+  const auto timeline = read_timeline(stream + ".json");
+  REQUIRE(data.train->size() == clips + timeline.size());
+  for (size_t k = 0; k < timeline.size(); ++k) {
+    const SampleEntry& s = data.train->index().samples[clips + k];
+    CHECK(s.path == stream + ".avi");
+    CHECK(data.classes.at(static_cast<size_t>(s.label)) == timeline[k].label);
+  }
+  if (data.gate) {  // the gate's held-out clips stay clips
+    for (const auto& s : data.gate->index().samples) CHECK(s.path != stream + ".avi");
+  }
+
+  c.data.train_streams = "streams/none";
+  CHECK_THROWS_WITH(open_training_data(c, quiet),
+                    (std::filesystem::path(root) / "streams/none").string() +
+                        ": data.train_streams names no folder (the synthetic dataset renders "
+                        "streams/train with adaptive-data synth --train-streams N)");
 }
