@@ -218,8 +218,11 @@ DecodedFrames decode_frames(FrameSource& source, int64_t first, int64_t last) {
   cv::Mat frame;
   int64_t index = 0;
   for (; last < 0 || index <= last; ++index) {
+    if (index < first) {  // demuxed, not decoded
+      if (!source.skip()) break;
+      continue;
+    }
     if (!source.read(frame)) break;
-    if (index < first) continue;
     if (!out.frames.empty() && frame.size() != out.frames.front().size()) {
       std::ostringstream msg;
       msg << "frame " << index << " is " << frame.cols << "x" << frame.rows << ", expected "
