@@ -1,6 +1,7 @@
 #include "datasets/data_loader.h"
 
 #include <iostream>
+#include <map>
 #include <stdexcept>
 
 #include <ATen/ATen.h>
@@ -58,7 +59,21 @@ void DataLoader::start_epoch(int64_t epoch, int64_t first_batch) {
   epoch_ = epoch;
   items_.clear();
   const int64_t n = static_cast<int64_t>(dataset_->size());
-  if (options_.train) {
+  if (options_.train && options_.balance_classes) {
+    Rng rng(derive_seed(options_.seed, {static_cast<uint64_t>(epoch), kShuffleStream}));
+    std::map<int, std::vector<int64_t>> by_class;
+    for (int64_t s = 0; s < n; ++s)
+      by_class[dataset_->index().samples[static_cast<size_t>(s)].label].push_back(s);
+    std::vector<const std::vector<int64_t>*> classes;
+    for (const auto& [label, members] : by_class) classes.push_back(&members);
+    for (int64_t k = 0; k < n; ++k) {
+      const auto& members = *classes[static_cast<size_t>(
+          rng.uniform_int(0, static_cast<int64_t>(classes.size()) - 1))];
+      items_.push_back({members[static_cast<size_t>(
+                            rng.uniform_int(0, static_cast<int64_t>(members.size()) - 1))],
+                        0});
+    }
+  } else if (options_.train) {
     Rng rng(derive_seed(options_.seed, {static_cast<uint64_t>(epoch), kShuffleStream}));
     const std::vector<int64_t> order = shuffled_indices(n, rng);
     for (int64_t s : order) items_.push_back({s, 0});

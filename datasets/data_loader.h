@@ -36,10 +36,15 @@ BadSamplePolicy parse_bad_sample_policy(const std::string& name);
 std::string to_string(BadSamplePolicy policy);
 
 struct DataLoaderOptions {
-  int batch_size = 8;       // clips per batch (>= 1)
-  int workers = 2;          // threads making batches; 0 = on the caller's thread
-  int prefetch = 4;         // batches made ahead of the consumer (>= 1; at least one per worker)
-  bool train = true;        // random clips and augmentation, shuffled order
+  int batch_size = 8;  // clips per batch (>= 1)
+  int workers = 2;     // threads making batches; 0 = on the caller's thread
+  int prefetch = 4;    // batches made ahead of the consumer (>= 1; at least one per worker)
+  bool train = true;   // random clips and augmentation, shuffled order
+  // Training: an epoch draws as many clips as the dataset holds, each of a
+  // class drawn uniformly and a sample of it drawn uniformly (with
+  // replacement), instead of every sample once: rare classes are seen as
+  // often as common ones.
+  bool balance_classes = false;
   bool drop_last = false;   // drop a last batch smaller than batch_size
   int clips_per_video = 1;  // evaluation: clips spread over each video (>= 1)
   uint64_t seed = 0;

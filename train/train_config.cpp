@@ -75,6 +75,9 @@ void TrainConfig::visit(ConfigVisitor& v) {
           "linear warm-up before the cosine schedule");
   v.field("train.min_lr", t.min_lr, 0, 10, "learning rate at the end of the cosine");
   v.field("train.label_smoothing", t.label_smoothing, 0, 0.99, "label smoothing of the label loss");
+  v.field("train.balance_classes", t.balance_classes,
+          "each epoch draws as many clips as the training set holds, every class equally "
+          "likely (with replacement), instead of each clip once");
   v.field("train.grad_clip", t.grad_clip, 0, 1e6, "max global gradient norm; 0 = off");
   v.choice("train.sampling", t.sampling, width_sampling_names(),
            "widths per step: sandwich (max, min, random), all listed, or the widest only");
@@ -229,6 +232,7 @@ DataLoaderOptions loader_options(const TrainConfig& c, bool train) {
   o.workers = c.data.workers;
   o.prefetch = c.data.prefetch;
   o.train = train;
+  o.balance_classes = train && c.train.balance_classes;
   o.drop_last = train;
   o.clips_per_video = train ? 1 : c.data.eval_clips;
   o.seed = c.train.seed;

@@ -70,6 +70,38 @@ TEST_CASE("batches are [N, 3, T, H, W] float RGB with int64 labels", "[datasets]
   CHECK(seen.size() == 20);  // every sample once per epoch
 }
 
+TEST_CASE("balanced epochs draw every class equally often", "[datasets][loader]") {
+  // The tiny dataset's 20 clips, 2 per class, made lopsided: the 18 not of
+  // the last clip's class relabelled as one other class.
+  DatasetIndex index = read_manifest(tiny_dataset() + "/train.csv");
+  REQUIRE(index.samples.size() == 20);
+  const int rare = index.samples[19].label, common = rare == 0 ? 1 : 0;
+  for (auto& sample : index.samples)
+    if (sample.label != rare) sample.label = common;
+  REQUIRE(index.class_counts()[static_cast<size_t>(rare)] == 2);
+  auto ds = std::make_shared<VideoClipDataset>(index, small_clips());
+  DataLoaderOptions lo;
+  lo.batch_size = 10;
+  lo.workers = 0;
+  lo.balance_classes = true;
+  DataLoader loader(ds, lo);
+  int64_t drawn = 0, rare_drawn = 0;
+  for (int64_t epoch = 0; epoch < 10; ++epoch) {
+    for (const auto& b : run_epoch(loader, epoch)) {
+      drawn += b.labels.size(0);
+      rare_drawn += (b.labels == rare).sum().item<int64_t>();
+    }
+  }
+  CHECK(drawn == 200);  // as many clips an epoch as the dataset holds
+  // Half the draws are of the rare class (2 of 20 clips): 100 expected,
+  // binomial spread 7; unbalanced it would be 20.
+  CHECK(rare_drawn > 70);
+  CHECK(rare_drawn < 130);
+  // Deterministic by seed and epoch.
+  DataLoader again(ds, lo);
+  require_same(run_epoch(loader, 3), run_epoch(again, 3));
+}
+
 TEST_CASE("same seed, same batches, whatever the number of workers", "[datasets][loader]") {
   const DatasetIndex index = read_manifest(tiny_dataset() + "/train.csv");
   auto ds = std::make_shared<VideoClipDataset>(index, small_clips());
