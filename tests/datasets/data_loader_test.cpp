@@ -34,6 +34,20 @@ VideoClipDatasetOptions small_clips(int64_t cache_mb = 0) {
   return o;
 }
 
+// Unjittered clips of small_clips() carrying 3 past frames, so a frame's
+// mean says which video it came from.
+VideoClipDatasetOptions clips_with_past() {
+  VideoClipDatasetOptions o = small_clips();
+  o.transform.brightness = o.transform.contrast = 0;
+  o.sampler.past_frames = 3;
+  return o;
+}
+
+// The mean of frame t of a clip [3, T, H, W].
+double mean_of(const at::Tensor& clip, int64_t t) {
+  return clip.select(1, t).mean().item<double>();
+}
+
 std::vector<Batch> run_epoch(DataLoader& loader, int64_t epoch, int64_t first_batch = 0) {
   loader.start_epoch(epoch, first_batch);
   std::vector<Batch> batches;
@@ -335,12 +349,7 @@ TEST_CASE("past frames from another video: a stream's past holds other scenes",
     sample.label = label;
     index.samples.push_back(sample);
   }
-  VideoClipDatasetOptions o = small_clips();
-  o.transform.brightness = o.transform.contrast = 0;
-  o.sampler.past_frames = 3;
-  const auto mean_of = [](const at::Tensor& clip, int64_t t) {
-    return clip.select(1, t).mean().item<double>();
-  };
+  VideoClipDatasetOptions o = clips_with_past();
   for (const auto& [share, cache_mb] : {std::pair{0.0, 0}, {1.0, 0}, {1.0, 64}}) {
     INFO("share " << share << ", cache " << cache_mb << " MB");
     o.sampler.past_other = share;
@@ -383,12 +392,7 @@ TEST_CASE("a sample cut from a longer video takes its past from the frames befor
   sample.start_frame = 20;
   sample.end_frame = 39;
   index.samples.push_back(sample);
-  VideoClipDatasetOptions o = small_clips();
-  o.transform.brightness = o.transform.contrast = 0;
-  o.sampler.past_frames = 3;
-  const auto mean_of = [](const at::Tensor& clip, int64_t t) {
-    return clip.select(1, t).mean().item<double>();
-  };
+  VideoClipDatasetOptions o = clips_with_past();
   for (const auto& [share, cache_mb] : {std::pair{0.0, 0}, {1.0, 0}, {1.0, 64}}) {
     INFO("share " << share << ", cache " << cache_mb << " MB");
     o.sampler.past_other = share;  // a past of its own is kept
