@@ -1,6 +1,7 @@
 #include "datasets/video_clip_dataset.h"
 
 #include <algorithm>
+#include <limits>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
@@ -33,65 +34,114 @@ VideoClipDataset::VideoClipDataset(DatasetIndex index, VideoClipDatasetOptions o
     }
   }
   if (options_.cache_mb < 0) throw std::invalid_argument("cache_mb must be >= 0");
+  for (size_t i = 0; i < index_.samples.size(); ++i)
+    samples_of_file_[index_.samples[i].path].push_back(i);
   if (!(options_.folder_fps > 0)) throw std::invalid_argument("folder_fps must be > 0");
 }
 
-std::shared_ptr<const VideoClipDataset::Video> VideoClipDataset::load(size_t i) const {
-  const bool caching = options_.cache_mb > 0;
-  if (caching) {
+std::shared_ptr<VideoClipDataset::Video> VideoClipDataset::decode(
+    const std::vector<size_t>& samples) const {
+  auto source = open_frame_source(index_.samples.at(samples.front()).path, options_.folder_fps);
+  // A sample cut from a longer video: its clips' past comes from before it.
+  const int64_t reach = sampler_.past_reach(source->fps());
+  int64_t first = std::numeric_limits<int64_t>::max(), last = 0;
+  for (size_t i : samples) {
+    const SampleEntry& entry = index_.samples[i];
+    first = std::min(first, std::max<int64_t>(0, entry.start_frame - reach));
+    last = last < 0 || entry.end_frame < 0 ? -1 : std::max(last, entry.end_frame);
+  }
+  DecodedFrames decoded = decode_frames(*source, first, last);
+  auto video = std::make_shared<Video>();
+  video->fps = decoded.fps;
+  video->first = first;
+  video->frames = std::move(decoded.frames);
+  return video;
+}
+
+std::optional<VideoClipDataset::SampleFrames> VideoClipDataset::frames_of(
+    size_t i, std::shared_ptr<const Video> video) const {
+  const SampleEntry& entry = index_.samples[i];
+  const int64_t size = static_cast<int64_t>(video->frames.size());
+  const int64_t first = std::max<int64_t>(0, entry.start_frame - sampler_.past_reach(video->fps));
+  SampleFrames s;
+  s.begin = first - video->first;
+  s.end = entry.end_frame < 0 ? size : entry.end_frame + 1 - video->first;
+  if (s.begin < 0 || s.end > size || entry.start_frame - video->first >= s.end) return std::nullopt;
+  s.lead = entry.start_frame - first;
+  s.video = std::move(video);
+  return s;
+}
+
+std::shared_ptr<const VideoClipDataset::Video> VideoClipDataset::cached_file(size_t i) const {
+  const std::string& path = index_.samples[i].path;
+  {
     std::lock_guard<std::mutex> lock(cache_mutex_);
-    auto it = cache_.find(i);
+    auto it = cache_.find(path);
     if (it != cache_.end()) {
       ++cache_stats_.hits;
       return it->second;
     }
     ++cache_stats_.misses;
+    if (cache_full_ || undecodable_.count(path)) return nullptr;
   }
-  const SampleEntry& entry = index_.samples.at(i);
-  auto source = open_frame_source(entry.path, options_.folder_fps);
-  // A sample cut from a longer video: its clips' past comes from before it.
-  const int64_t reach = entry.start_frame > 0 ? sampler_.past_reach(source->fps()) : 0;
-  const int64_t first = std::max<int64_t>(0, entry.start_frame - reach);
-  DecodedFrames decoded = decode_frames(*source, first, entry.end_frame);
-  auto video = std::make_shared<Video>();
-  video->fps = decoded.fps;
-  video->lead =
-      std::min<int64_t>(entry.start_frame - first, static_cast<int64_t>(decoded.frames.size()) - 1);
-  video->frames = std::move(decoded.frames);
-  if (caching) {
-    for (auto& f : video->frames) f = transform_.resize(f);
-    video->resized = true;
-    int64_t bytes = 0;
-    for (const auto& f : video->frames) bytes += static_cast<int64_t>(f.total() * f.elemSize());
+  std::shared_ptr<Video> video;
+  try {
+    video = decode(samples_of_file_.at(path));
+  } catch (const BadSampleError&) {
     std::lock_guard<std::mutex> lock(cache_mutex_);
-    if (cache_stats_.bytes + bytes <= options_.cache_mb * (int64_t{1} << 20) &&
-        cache_.emplace(i, video).second) {
-      cache_stats_.bytes += bytes;
-      ++cache_stats_.videos;
-    }
+    undecodable_.insert(path);
+    return nullptr;
+  }
+  for (auto& f : video->frames) f = transform_.resize(f);
+  video->resized = true;
+  int64_t bytes = 0;
+  for (const auto& f : video->frames) bytes += static_cast<int64_t>(f.total() * f.elemSize());
+  std::lock_guard<std::mutex> lock(cache_mutex_);
+  if (cache_stats_.bytes + bytes > options_.cache_mb * (int64_t{1} << 20)) {
+    cache_full_ = true;
+  } else if (cache_.emplace(path, video).second) {
+    cache_stats_.bytes += bytes;
+    ++cache_stats_.videos;
   }
   return video;
 }
 
+VideoClipDataset::SampleFrames VideoClipDataset::load(size_t i) const {
+  if (options_.cache_mb > 0) {
+    if (auto video = cached_file(i)) {
+      if (auto frames = frames_of(i, std::move(video))) return *frames;
+    }
+  }
+  // Not cached: the sample's own range, resized as its clips read it.
+  // decode_frames checks its end; only a start past the video is left.
+  std::shared_ptr<const Video> video = decode({i});
+  if (auto frames = frames_of(i, video)) return *frames;
+  const SampleEntry& entry = index_.samples[i];
+  throw BadSampleError(
+      entry.path, "start_frame " + std::to_string(entry.start_frame) + " is past the last frame (" +
+                      std::to_string(video->first + video->frames.size() - 1) + ")");
+}
+
 TransformedClip VideoClipDataset::get(size_t i, bool train, Rng& rng, int clip,
                                       int num_clips) const {
-  std::shared_ptr<const Video> video = load(i);
-  const int64_t lead = video->lead;
-  const int64_t n = static_cast<int64_t>(video->frames.size()) - lead;
-  std::vector<int64_t> indices = train ? sampler_.random_clip(n, video->fps, rng, lead)
-                                       : sampler_.eval_clip(n, video->fps, clip, num_clips);
-  for (int64_t& idx : indices) idx += lead;
+  const SampleFrames sample = load(i);
+  const Video& video = *sample.video;
+  const int64_t lead = sample.lead;
+  const int64_t n = sample.end - sample.begin - lead;
+  std::vector<int64_t> indices = train ? sampler_.random_clip(n, video.fps, rng, lead)
+                                       : sampler_.eval_clip(n, video.fps, clip, num_clips);
+  for (int64_t& idx : indices) idx += sample.begin + lead;
   // Resize only the frames this clip uses when the video is not cached.
   std::map<int64_t, cv::Mat> resized;
   std::vector<const cv::Mat*> frames;
   frames.reserve(indices.size());
   for (int64_t idx : indices) {
-    if (video->resized) {
-      frames.push_back(&video->frames[idx]);
+    if (video.resized) {
+      frames.push_back(&video.frames[idx]);
       continue;
     }
     auto it = resized.find(idx);
-    if (it == resized.end()) it = resized.emplace(idx, transform_.resize(video->frames[idx])).first;
+    if (it == resized.end()) it = resized.emplace(idx, transform_.resize(video.frames[idx])).first;
     frames.push_back(&it->second);
   }
   // The past from another video: the last past_frames frames of one of its
@@ -103,18 +153,19 @@ TransformedClip VideoClipDataset::get(size_t i, bool train, Rng& rng, int clip,
       rng.bernoulli(options_.sampler.past_other)) {
     size_t j = static_cast<size_t>(rng.uniform_int(0, static_cast<int64_t>(size()) - 2));
     if (j >= i) ++j;
-    std::shared_ptr<const Video> other;
+    std::optional<SampleFrames> other;
     try {
       other = load(j);
     } catch (const BadSampleError&) {  // the loader meets it on its own turn
     }
     if (other) {
+      const Video& from_video = *other->video;
       const std::vector<int64_t> from =
-          sampler_.random_clip(static_cast<int64_t>(other->frames.size()), other->fps, rng);
+          sampler_.random_clip(other->end - other->begin, from_video.fps, rng);
       const cv::Size size = frames.back()->size();
       for (size_t k = from.size() - static_cast<size_t>(past); k < from.size(); ++k) {
-        const cv::Mat& f = other->frames[static_cast<size_t>(from[k])];
-        cv::Mat scaled = other->resized ? f : transform_.resize(f);
+        const cv::Mat& f = from_video.frames[static_cast<size_t>(other->begin + from[k])];
+        cv::Mat scaled = from_video.resized ? f : transform_.resize(f);
         if (scaled.size() != size) cv::resize(scaled, scaled, size, 0, 0, cv::INTER_AREA);
         other_frames.push_back(std::move(scaled));
       }
@@ -139,7 +190,7 @@ int64_t VideoClipDataset::preload(int threads, const std::atomic<bool>* stop) co
         continue;
       }
       std::lock_guard<std::mutex> lock(cache_mutex_);
-      if (!cache_.count(i)) full = true;  // the budget is spent
+      if (cache_full_) full = true;  // the budget is spent
     }
   };
   std::vector<std::thread> pool;

@@ -392,6 +392,10 @@ TEST_CASE("a sample cut from a longer video takes its past from the frames befor
   sample.start_frame = 20;
   sample.end_frame = 39;
   index.samples.push_back(sample);
+  sample.label = 1;  // the bright frames: a second sample of the same file
+  sample.start_frame = 0;
+  sample.end_frame = 19;
+  index.samples.push_back(sample);
   VideoClipDatasetOptions o = clips_with_past();
   for (const auto& [share, cache_mb] : {std::pair{0.0, 0}, {1.0, 0}, {1.0, 64}}) {
     INFO("share " << share << ", cache " << cache_mb << " MB");
@@ -411,5 +415,23 @@ TEST_CASE("a sample cut from a longer video takes its past from the frames befor
     }
     CHECK(bright_past);
     CHECK(dark_past);
+    if (cache_mb > 0) {  // the two samples share the file's frames, decoded once
+      Rng rng(0);
+      CHECK(mean_of(set.get(1, /*train=*/false, rng).data, 0) > 0);
+      CHECK(set.cache_stats().videos == 1);
+      CHECK(set.cache_stats().misses == 1);
+    }
+  }
+
+  // A start past the video's last frame is the sample's error.
+  index.samples = {sample};
+  index.samples[0].start_frame = 42;
+  index.samples[0].end_frame = -1;
+  for (int64_t cache_mb : {0, 64}) {
+    o.cache_mb = cache_mb;
+    VideoClipDataset set(index, o);
+    Rng rng(0);
+    CHECK_THROWS_WITH(set.get(0, /*train=*/true, rng),
+                      path + ": start_frame 42 is past the last frame (39)");
   }
 }
