@@ -10,31 +10,60 @@
 #   MODEL=runs/demo/model.pt  DATA=data/synth  OUT=runs/bench-live  BUSY=0
 #   POLICIES="fixed confidence gate"  STREAMS=12 (the first N test streams)
 #   ARGS="" (more adaptive-infer options, e.g. --streaming off)
+#   CPU_SHARE="" (e.g. 0.05: each run gets that share of one core, a CFS
+#   quota in a cgroup of its own, as on a slower device; needs root and a
+#   cgroup cpu controller, v1 or v2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=${MODEL:-runs/demo/model.pt}
 data=${DATA:-data/synth}
 busy=${BUSY:-0}
-out=${OUT:-runs/bench-live}/$([[ $busy == 1 ]] && echo busy || echo idle)
+share=${CPU_SHARE:-}
+out=${OUT:-runs/bench-live}/$([[ $busy == 1 ]] && echo busy || echo idle)${share:+-share-$share}
 policies=${POLICIES:-fixed confidence gate}
 if [[ ! -f $model ]]; then
   echo "bench_live: no $model; train it first (scripts/demo.sh)" >&2
   exit 1
 fi
 mkdir -p "$out"
-busy_pid=""
+busy_pid="" group=""
+cleanup() {
+  [[ -n $busy_pid ]] && kill "$busy_pid" 2>/dev/null
+  [[ -n $group ]] && rmdir "$group" 2>/dev/null
+  return 0
+}
+trap cleanup EXIT
 if [[ $busy == 1 ]]; then
   bash -c 'while :; do :; done' &
   busy_pid=$!
-  trap 'kill $busy_pid 2>/dev/null' EXIT
+fi
+limited() { "$@"; }
+if [[ -n $share ]]; then
+  quota=$(/usr/bin/python3 -c "import sys; s = float(sys.argv[1]); assert 0 < s <= 1; print(round(100000 * s))" "$share") ||
+    { echo "bench_live: CPU_SHARE must be a share of one core in (0, 1], got '$share'" >&2; exit 1; }
+  if [[ -w /sys/fs/cgroup/cpu/cgroup.procs ]]; then  # cgroup v1
+    group=/sys/fs/cgroup/cpu/adaptive-bench-live
+    mkdir -p "$group"
+    echo 100000 >"$group/cpu.cfs_period_us"
+    echo "$quota" >"$group/cpu.cfs_quota_us"
+  elif grep -qw cpu /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null &&
+    [[ -w /sys/fs/cgroup/cgroup.procs ]]; then  # cgroup v2
+    group=/sys/fs/cgroup/adaptive-bench-live
+    mkdir -p "$group"
+    echo "$quota 100000" >"$group/cpu.max"
+  else
+    echo "bench_live: CPU_SHARE needs root and a cgroup cpu controller (/sys/fs/cgroup)" >&2
+    exit 1
+  fi
+  limited() { bash -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$group" "$@"; }
 fi
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs);" \
-  "load before: $(cut -d' ' -f1-3 /proc/loadavg); busy core: $busy"
+  "load before: $(cut -d' ' -f1-3 /proc/loadavg); busy core: $busy; share of a core: ${share:-all}"
 streams=$(ls "$data"/streams/test/stream_*.avi | head -n "${STREAMS:-12}")
 for video in $streams; do
   name=$(basename "$video" .avi)
   for policy in $policies; do
-    build/adaptive-infer --model "$model" --input "$video" --truth "${video%.avi}.json" \
+    limited build/adaptive-infer --model "$model" --input "$video" --truth "${video%.avi}.json" \
       --realtime --policy "$policy" ${ARGS:-} --quiet --output "$out/${policy}_$name.jsonl"
   done
 done
