@@ -80,8 +80,16 @@ std::vector<int64_t> ClipSampler::clip_at(double start, int64_t num_frames, doub
   return indices;
 }
 
+int64_t ClipSampler::reach(int strides, double source_fps) const {
+  return static_cast<int64_t>(std::ceil(strides * stride(source_fps) - 1e-6));
+}
+
 int64_t ClipSampler::past_reach(double source_fps) const {
-  return static_cast<int64_t>(std::ceil(options_.past_frames * stride(source_fps) - 1e-6));
+  return reach(options_.past_frames, source_fps);
+}
+
+int64_t ClipSampler::clip_reach(double source_fps) const {
+  return reach(options_.frames - 1, source_fps);
 }
 
 std::vector<int64_t> ClipSampler::random_clip(int64_t num_frames, double source_fps, Rng& rng,

@@ -66,6 +66,8 @@ class ClipSampler {
                                    int64_t lead = 0) const;
   // Source frames the past of a clip reaches before its first frame.
   int64_t past_reach(double source_fps) const;
+  // Source frames from a clip's first frame to its last.
+  int64_t clip_reach(double source_fps) const;
 
   // Indices of clip `clip` of `num_clips` evaluation clips: with one clip the
   // centred one, with several, starts spread evenly from first to last offset.
@@ -75,6 +77,8 @@ class ClipSampler {
   const ClipSamplerOptions& options() const { return options_; }
 
  private:
+  // Source frames that `strides` strides cover, rounded up.
+  int64_t reach(int strides, double source_fps) const;
   // The clip starting at (fractional) offset `start`.
   std::vector<int64_t> clip_at(double start, int64_t num_frames, double stride) const;
   // Largest start offset that keeps the clip inside the video (0 if it does not fit).

@@ -17,9 +17,8 @@ std::vector<SampleEntry> stream_samples(const std::string& video_path,
                                         int64_t num_frames, const ClipSamplerOptions& clip,
                                         const std::vector<std::string>& classes) {
   const ClipSampler sampler(clip);
-  const double span = (clip.frames - 1) * sampler.stride(fps);  // first to last clip frame
-  const auto reach = static_cast<int64_t>(std::ceil(span - 1e-6));
-  const double middle = span / 2;
+  const int64_t reach = sampler.clip_reach(fps);
+  const double middle = (clip.frames - 1) * sampler.stride(fps) / 2;  // from a clip's first frame
   std::vector<SampleEntry> samples;
   for (size_t k = 0; k < timeline.size(); ++k) {
     const TimelineSegment& seg = timeline[k];

@@ -220,17 +220,20 @@ struct Trainer::Impl {
     if (config.data.cache_mb <= 0) return;
     const auto t0 = Clock::now();
     const int threads = at::get_num_threads();
-    int64_t videos = 0, total = 0;
+    int64_t files = 0, samples = 0, bytes = 0;
     for (const auto& set : {data.train, data.val, data.gate}) {
       if (!set) continue;
-      videos += set->preload(threads, options.stop_requested);
-      total += static_cast<int64_t>(set->size());
+      files += set->preload(threads, options.stop_requested);
+      samples += static_cast<int64_t>(set->size());
+      bytes += set->cache_stats().bytes;
     }
     preload_seconds = seconds_since(t0);
-    char line[160];
-    std::snprintf(
-        line, sizeof line, "decoded %lld of %lld videos into the cache in %.1f s on %d thread(s)",
-        static_cast<long long>(videos), static_cast<long long>(total), preload_seconds, threads);
+    char line[200];
+    std::snprintf(line, sizeof line,
+                  "decoded %lld video files (%.0f MB) into the cache for %lld samples in %.1f s on "
+                  "%d thread(s)",
+                  static_cast<long long>(files), static_cast<double>(bytes) / (1 << 20),
+                  static_cast<long long>(samples), preload_seconds, threads);
     progress.message(line);
   }
 
