@@ -659,7 +659,8 @@ nlohmann::json summary_json(const RunSummary& s, const ModelArtifact& model) {
                   {"false_alarm_rate", t.false_alarm_rate},
                   {"false_alarms_after_gesture", t.false_alarms_after_gesture},
                   {"mean_delay_s", t.mean_delay_s},
-                  {"mean_release_s", t.mean_release_s}};
+                  {"mean_release_s", t.mean_release_s},
+                  {"releases", t.releases}};
   }
   return j;
 }

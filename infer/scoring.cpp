@@ -79,6 +79,7 @@ TruthScore score_timeline(const std::vector<TimedPrediction>& windows,
   s.false_alarm_rate = s.idle_windows ? static_cast<double>(s.false_alarms) / s.idle_windows : 0;
   s.mean_delay_s = delays ? delay_sum / delays : 0;
   s.mean_release_s = releases ? release_sum / releases : 0;
+  s.releases = releases;
   return s;
 }
 

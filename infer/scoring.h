@@ -33,6 +33,7 @@ struct TruthScore {
   // label (0: released at once). Where none did, to the end of the idle
   // stretch (the next gesture's start, or the last of those windows' end).
   double mean_release_s = 0;
+  int releases = 0;  // the gestures mean_release_s averages over
 };
 
 TruthScore score_timeline(const std::vector<TimedPrediction>& windows,

@@ -7,8 +7,8 @@
 # segment accuracy and false alarms against the streams' timelines, how many
 # of those false alarms start within a window's length after a gesture ends
 # (a label outliving its gesture, rather than one from nothing) and how long
-# a label outlives its gesture on average (weighted by gestures): the
-# summary's truth fields, docs/inference-output.md.
+# a label outlives its gesture on average (over the gestures an idle window
+# follows): the summary's truth fields, docs/inference-output.md.
 #   MODEL=runs/demo-causal/model.pt  DATA=data/synth  ARGS="" (more adaptive-infer options)
 #   SPLIT=test (val: the streams options are chosen on)
 #   POLICIES="fixed confidence" (gate too, for a gated model)
@@ -46,7 +46,8 @@ for policy in sys.argv[2].split():
         fa = sum(r["truth"]["false_alarms"] for r in runs)
         idle = sum(r["truth"]["idle_windows"] for r in runs)
         after = sum(r["truth"]["false_alarms_after_gesture"] for r in runs)
-        release = sum(r["truth"]["mean_release_s"] * r["truth"]["segments"] for r in runs) / segs
+        releases = sum(r["truth"]["releases"] for r in runs)
+        release = sum(r["truth"]["mean_release_s"] * r["truth"]["releases"] for r in runs) / max(releases, 1)
         rows[(policy, mode)] = t
         print(f"| {policy} | {runs[0]['mode']} | {t['gflops']:.1f} | {t['model_s']:.2f} | {t['cpu_s']:.2f} | {split} | "
               f"{t['frames_computed']} | {right}/{segs} ({100 * right / segs:.1f}%) | "

@@ -470,6 +470,7 @@ TEST_CASE("scoring counts labels that outlive their gesture", "[infer][scoring]"
   // 3.0 and 3.5 start less than a window after 3 (4.5 does not); 9.0 and 9.5 after 9.
   CHECK(s.false_alarms_after_gesture == 4);
   CHECK(s.mean_release_s == Approx((1.0 + 1.5) / 2));
+  CHECK(s.releases == 2);
 }
 
 TEST_CASE("a run slower than its real-time source drops the oldest windows and counts them",
