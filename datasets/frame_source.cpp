@@ -211,11 +211,13 @@ bool looks_truncated(int64_t decoded, int64_t announced) {
   return announced > 0 && missing > 1 && missing * 50 > announced;
 }
 
-DecodedFrames decode_frames(FrameSource& source, int64_t first, int64_t last) {
+DecodedFrames decode_frames(FrameSource& source, int64_t first, int64_t last,
+                            const std::function<cv::Mat(const cv::Mat&)>& convert) {
   DecodedFrames out;
   out.fps = source.fps();
   out.first = first;
   cv::Mat frame;
+  cv::Size size;  // the source's frame size
   int64_t index = 0;
   for (; last < 0 || index <= last; ++index) {
     if (index < first) {  // demuxed, not decoded
@@ -223,13 +225,15 @@ DecodedFrames decode_frames(FrameSource& source, int64_t first, int64_t last) {
       continue;
     }
     if (!source.read(frame)) break;
-    if (!out.frames.empty() && frame.size() != out.frames.front().size()) {
+    if (out.frames.empty()) {
+      size = frame.size();
+    } else if (frame.size() != size) {
       std::ostringstream msg;
       msg << "frame " << index << " is " << frame.cols << "x" << frame.rows << ", expected "
-          << out.frames.front().cols << "x" << out.frames.front().rows;
+          << size.width << "x" << size.height;
       throw BadSampleError(source.name(), msg.str());
     }
-    out.frames.push_back(frame.clone());
+    out.frames.push_back(convert ? convert(frame) : frame.clone());
   }
   const int64_t decoded = index;  // frames the source delivered up to where we stopped
   const int64_t announced = source.announced_frames();

@@ -3,6 +3,7 @@
 // sequence of RGB frames and nothing else.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -90,6 +91,9 @@ struct DecodedFrames {
   double fps = 0;
   int64_t first = 0;  // index of frames[0] in the source
 };
-DecodedFrames decode_frames(FrameSource& source, int64_t first = 0, int64_t last = -1);
+// `convert`, where given, makes each frame as it is decoded into the one
+// kept (a resize: a long range never sits in memory at full size).
+DecodedFrames decode_frames(FrameSource& source, int64_t first = 0, int64_t last = -1,
+                            const std::function<cv::Mat(const cv::Mat&)>& convert = {});
 
 }  // namespace adaptive

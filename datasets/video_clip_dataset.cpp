@@ -40,21 +40,25 @@ VideoClipDataset::VideoClipDataset(DatasetIndex index, VideoClipDatasetOptions o
 }
 
 std::shared_ptr<VideoClipDataset::Video> VideoClipDataset::decode(
-    const std::vector<size_t>& samples) const {
+    const std::vector<size_t>& samples, bool resize) const {
   auto source = open_frame_source(index_.samples.at(samples.front()).path, options_.folder_fps);
   // A sample cut from a longer video: its clips' past comes from before it.
   const int64_t reach = sampler_.past_reach(source->fps());
-  int64_t first = std::numeric_limits<int64_t>::max(), last = 0;
-  for (size_t i : samples) {
-    const SampleEntry& entry = index_.samples[i];
-    first = std::min(first, std::max<int64_t>(0, entry.start_frame - reach));
-    last = last < 0 || entry.end_frame < 0 ? -1 : std::max(last, entry.end_frame);
-  }
-  DecodedFrames decoded = decode_frames(*source, first, last);
+  int64_t first = std::numeric_limits<int64_t>::max();
+  for (size_t i : samples)
+    first = std::min(first, std::max<int64_t>(0, index_.samples[i].start_frame - reach));
+  // One sample: to its end_frame, which decode_frames checks. Several: to the
+  // file's end, so that one sample's end past it fails that sample alone.
+  const int64_t last = samples.size() == 1 ? index_.samples[samples.front()].end_frame : -1;
   auto video = std::make_shared<Video>();
+  DecodedFrames decoded =
+      resize ? decode_frames(*source, first, last,
+                             [this](const cv::Mat& f) { return transform_.resize(f); })
+             : decode_frames(*source, first, last);
   video->fps = decoded.fps;
   video->first = first;
   video->frames = std::move(decoded.frames);
+  video->resized = resize;
   return video;
 }
 
@@ -84,22 +88,23 @@ std::shared_ptr<const VideoClipDataset::Video> VideoClipDataset::cached_file(siz
     ++cache_stats_.misses;
     if (cache_full_ || undecodable_.count(path)) return nullptr;
   }
-  std::shared_ptr<Video> video;
+  std::shared_ptr<const Video> video;
   try {
-    video = decode(samples_of_file_.at(path));
+    video = decode(samples_of_file_.at(path), /*resize=*/true);
   } catch (const BadSampleError&) {
     std::lock_guard<std::mutex> lock(cache_mutex_);
     undecodable_.insert(path);
     return nullptr;
   }
-  for (auto& f : video->frames) f = transform_.resize(f);
-  video->resized = true;
   int64_t bytes = 0;
   for (const auto& f : video->frames) bytes += static_cast<int64_t>(f.total() * f.elemSize());
   std::lock_guard<std::mutex> lock(cache_mutex_);
+  auto it = cache_.find(path);  // another thread decoded it meanwhile
+  if (it != cache_.end()) return it->second;
   if (cache_stats_.bytes + bytes > options_.cache_mb * (int64_t{1} << 20)) {
-    cache_full_ = true;
-  } else if (cache_.emplace(path, video).second) {
+    cache_full_ = true;  // first come first kept: this file is used, not kept
+  } else {
+    cache_.emplace(path, video);
     cache_stats_.bytes += bytes;
     ++cache_stats_.videos;
   }
@@ -114,7 +119,7 @@ VideoClipDataset::SampleFrames VideoClipDataset::load(size_t i) const {
   }
   // Not cached: the sample's own range, resized as its clips read it.
   // decode_frames checks its end; only a start past the video is left.
-  std::shared_ptr<const Video> video = decode({i});
+  std::shared_ptr<const Video> video = decode({i}, /*resize=*/false);
   if (auto frames = frames_of(i, video)) return *frames;
   const SampleEntry& entry = index_.samples[i];
   throw BadSampleError(
@@ -184,8 +189,9 @@ int64_t VideoClipDataset::preload(int threads, const std::atomic<bool>* stop) co
     while (!full && !(stop && *stop)) {
       const size_t i = next++;
       if (i >= size()) return;
+      if (samples_of_file_.at(index_.samples[i].path).front() != i) continue;  // a file once
       try {
-        load(i);
+        cached_file(i);
       } catch (...) {  // the loader meets it again and skips, fails or rethrows as it does
         continue;
       }

@@ -49,7 +49,7 @@ class VideoClipDataset {
   // Clip of sample `i`. Training (`train`): random temporal offset and
   // augmentation drawn from `rng`. Evaluation: clip `clip` of `num_clips`
   // spread over the video, centre crop. Throws BadSampleError when the
-  // sample's video cannot be decoded.
+  // sample's video cannot be decoded or holds no frame of its range.
   TransformedClip get(size_t i, bool train, Rng& rng, int clip = 0, int num_clips = 1) const;
 
   CacheStats cache_stats() const;
@@ -77,11 +77,14 @@ class VideoClipDataset {
     int64_t begin = 0, end = 0, lead = 0;
   };
   SampleFrames load(size_t i) const;
-  // The frames `samples` (of one file) need, their clips' past included.
-  std::shared_ptr<Video> decode(const std::vector<size_t>& samples) const;
-  // The file of sample `i` from the cache, decoded and kept if the budget
-  // allows; null when the budget is spent or the whole file does not decode
-  // (each sample then decodes its own range, and meets its own error).
+  // The frames `samples` (of one file) need, their clips' past included,
+  // resized as decoded or not.
+  std::shared_ptr<Video> decode(const std::vector<size_t>& samples, bool resize) const;
+  // The file of sample `i` from the cache, else decoded (resized) and kept
+  // if the budget allows; the first file that does not fit is returned but
+  // not kept, and no file is kept after it. Null once the budget is spent,
+  // or when the file does not decode (each sample then decodes its own
+  // range, and meets its own error).
   std::shared_ptr<const Video> cached_file(size_t i) const;
   // Sample `i` in `video`, or nothing where the video does not hold it.
   std::optional<SampleFrames> frames_of(size_t i, std::shared_ptr<const Video> video) const;

@@ -10,9 +10,9 @@
 #   MODEL=runs/demo/model.pt  DATA=data/synth  OUT=runs/bench-live  BUSY=0
 #   POLICIES="fixed confidence gate"  STREAMS=12 (the first N test streams)
 #   ARGS="" (more adaptive-infer options, e.g. --streaming off)
-#   CPU_SHARE="" (e.g. 0.05: each run gets that share of one core, a CFS
-#   quota in a cgroup of its own, as on a slower device; needs root and a
-#   cgroup cpu controller, v1 or v2)
+#   CPU_SHARE="" (0.01 to 1, e.g. 0.05: each run gets that share of one
+#   core, a CFS quota in a cgroup of this script's own, as on a slower
+#   device; needs root and a cgroup cpu controller, v1 or v2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=${MODEL:-runs/demo/model.pt}
@@ -24,6 +24,10 @@ policies=${POLICIES:-fixed confidence gate}
 if [[ ! -f $model ]]; then
   echo "bench_live: no $model; train it first (scripts/demo.sh)" >&2
   exit 1
+fi
+if [[ -n $share ]]; then  # the kernel takes quotas of 1 ms and more
+  quota=$(/usr/bin/python3 -c "import sys; s = float(sys.argv[1]); assert 0.01 <= s <= 1; print(round(100000 * s))" "$share" 2>/dev/null) ||
+    { echo "bench_live: CPU_SHARE must be a share of one core from 0.01 to 1, got '$share'" >&2; exit 1; }
 fi
 mkdir -p "$out"
 busy_pid="" group=""
@@ -39,16 +43,14 @@ if [[ $busy == 1 ]]; then
 fi
 limited() { "$@"; }
 if [[ -n $share ]]; then
-  quota=$(/usr/bin/python3 -c "import sys; s = float(sys.argv[1]); assert 0 < s <= 1; print(round(100000 * s))" "$share") ||
-    { echo "bench_live: CPU_SHARE must be a share of one core in (0, 1], got '$share'" >&2; exit 1; }
   if [[ -w /sys/fs/cgroup/cpu/cgroup.procs ]]; then  # cgroup v1
-    group=/sys/fs/cgroup/cpu/adaptive-bench-live
+    group=/sys/fs/cgroup/cpu/adaptive-bench-live-$$
     mkdir -p "$group"
     echo 100000 >"$group/cpu.cfs_period_us"
     echo "$quota" >"$group/cpu.cfs_quota_us"
   elif grep -qw cpu /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null &&
     [[ -w /sys/fs/cgroup/cgroup.procs ]]; then  # cgroup v2
-    group=/sys/fs/cgroup/adaptive-bench-live
+    group=/sys/fs/cgroup/adaptive-bench-live-$$
     mkdir -p "$group"
     echo "$quota 100000" >"$group/cpu.max"
   else

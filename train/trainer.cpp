@@ -230,10 +230,10 @@ struct Trainer::Impl {
     preload_seconds = seconds_since(t0);
     char line[200];
     std::snprintf(line, sizeof line,
-                  "decoded %lld video files (%.0f MB) into the cache for %lld samples in %.1f s on "
-                  "%d thread(s)",
+                  "decoded %lld video files (%.0f MB) into the cache in %.1f s on %d thread(s); "
+                  "the run has %lld samples",
                   static_cast<long long>(files), static_cast<double>(bytes) / (1 << 20),
-                  static_cast<long long>(samples), preload_seconds, threads);
+                  preload_seconds, threads, static_cast<long long>(samples));
     progress.message(line);
   }
 

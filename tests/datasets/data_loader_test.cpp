@@ -434,4 +434,17 @@ TEST_CASE("a sample cut from a longer video takes its past from the frames befor
     CHECK_THROWS_WITH(set.get(0, /*train=*/true, rng),
                       path + ": start_frame 42 is past the last frame (39)");
   }
+
+  // A sample whose end is past the video fails alone; the file stays cached
+  // for the others.
+  index.samples = {sample, sample};  // the bright frames 0-19
+  index.samples[1].start_frame = 30;
+  index.samples[1].end_frame = 45;
+  o.cache_mb = 64;
+  VideoClipDataset set(index, o);
+  Rng rng(0);
+  CHECK(mean_of(set.get(0, /*train=*/false, rng).data, 0) > 0);
+  CHECK_THROWS_WITH(set.get(1, /*train=*/true, rng),
+                    path + ": end_frame 45 is past the last frame (39)");
+  CHECK(set.cache_stats().videos == 1);
 }

@@ -73,6 +73,18 @@ TEST_CASE("a frame range decodes only those frames", "[datasets][decode]") {
   auto again = open_frame_source(dir.str("clip.avi"));
   CHECK_THROWS_WITH(decode_frames(*again, 5, 30),
                     Catch::Contains("end_frame 30 is past the last frame (19)"));
+  // Each frame converted as it is decoded (the cache's resize).
+  auto small = open_frame_source(dir.str("clip.avi"));
+  const DecodedFrames s = decode_frames(*small, 5, 9, [](const cv::Mat& f) {
+    cv::Mat out;
+    cv::resize(f, out, cv::Size(8, 6), 0, 0, cv::INTER_AREA);
+    return out;
+  });
+  REQUIRE(s.frames.size() == 5);
+  for (size_t i = 0; i < s.frames.size(); ++i) {
+    CHECK(s.frames[i].size() == cv::Size(8, 6));
+    CHECK(cv::mean(s.frames[i])[0] == Approx(cv::mean(d.frames[i])[0]).margin(3));
+  }
 }
 
 TEST_CASE("a frame folder decodes in file-name order, grayscale converted", "[datasets][decode]") {
