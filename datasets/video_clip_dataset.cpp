@@ -1,6 +1,7 @@
 #include "datasets/video_clip_dataset.h"
 
 #include <algorithm>
+#include <functional>
 #include <limits>
 #include <stdexcept>
 #include <system_error>
@@ -13,6 +14,16 @@
 #include "datasets/frame_source.h"
 
 namespace adaptive {
+
+namespace {
+
+// The first frame the clips of `entry` read in a video at `fps`: its start,
+// less its past's reach (the frames before a sample cut from a longer video).
+int64_t first_read(const SampleEntry& entry, const ClipSampler& sampler, double fps) {
+  return std::max<int64_t>(0, entry.start_frame - sampler.past_reach(fps));
+}
+
+}  // namespace
 
 VideoClipDataset::VideoClipDataset(DatasetIndex index, VideoClipDatasetOptions options)
     : index_(std::move(index)),
@@ -42,19 +53,16 @@ VideoClipDataset::VideoClipDataset(DatasetIndex index, VideoClipDatasetOptions o
 std::shared_ptr<VideoClipDataset::Video> VideoClipDataset::decode(
     const std::vector<size_t>& samples, bool resize) const {
   auto source = open_frame_source(index_.samples.at(samples.front()).path, options_.folder_fps);
-  // A sample cut from a longer video: its clips' past comes from before it.
-  const int64_t reach = sampler_.past_reach(source->fps());
   int64_t first = std::numeric_limits<int64_t>::max();
   for (size_t i : samples)
-    first = std::min(first, std::max<int64_t>(0, index_.samples[i].start_frame - reach));
+    first = std::min(first, first_read(index_.samples[i], sampler_, source->fps()));
   // One sample: to its end_frame, which decode_frames checks. Several: to the
   // file's end, so that one sample's end past it fails that sample alone.
   const int64_t last = samples.size() == 1 ? index_.samples[samples.front()].end_frame : -1;
+  std::function<cv::Mat(const cv::Mat&)> convert;
+  if (resize) convert = [this](const cv::Mat& f) { return transform_.resize(f); };
+  DecodedFrames decoded = decode_frames(*source, first, last, convert);
   auto video = std::make_shared<Video>();
-  DecodedFrames decoded =
-      resize ? decode_frames(*source, first, last,
-                             [this](const cv::Mat& f) { return transform_.resize(f); })
-             : decode_frames(*source, first, last);
   video->fps = decoded.fps;
   video->first = first;
   video->frames = std::move(decoded.frames);
@@ -66,7 +74,7 @@ std::optional<VideoClipDataset::SampleFrames> VideoClipDataset::frames_of(
     size_t i, std::shared_ptr<const Video> video) const {
   const SampleEntry& entry = index_.samples[i];
   const int64_t size = static_cast<int64_t>(video->frames.size());
-  const int64_t first = std::max<int64_t>(0, entry.start_frame - sampler_.past_reach(video->fps));
+  const int64_t first = first_read(entry, sampler_, video->fps);
   SampleFrames s;
   s.begin = first - video->first;
   s.end = entry.end_frame < 0 ? size : entry.end_frame + 1 - video->first;
