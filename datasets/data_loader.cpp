@@ -1,5 +1,7 @@
 #include "datasets/data_loader.h"
 
+#include <algorithm>
+#include <cmath>
 #include <iostream>
 #include <map>
 #include <stdexcept>
@@ -65,10 +67,25 @@ void DataLoader::start_epoch(int64_t epoch, int64_t first_batch) {
     for (int64_t s = 0; s < n; ++s)
       by_class[dataset_->index().samples[static_cast<size_t>(s)].label].push_back(s);
     std::vector<const std::vector<int64_t>*> classes;
-    for (const auto& [label, members] : by_class) classes.push_back(&members);
+    std::vector<double> cumulative;  // of the classes' weights
+    for (const auto& [label, members] : by_class) {
+      classes.push_back(&members);
+      const double weight =
+          std::pow(static_cast<double>(members.size()), 1.0 - options_.balance_power);
+      cumulative.push_back((cumulative.empty() ? 0.0 : cumulative.back()) + weight);
+    }
     for (int64_t k = 0; k < n; ++k) {
-      const auto& members = *classes[static_cast<size_t>(
-          rng.uniform_int(0, static_cast<int64_t>(classes.size()) - 1))];
+      // Equal weights draw an index, as before weights existed: the same
+      // seed gives the same epochs it always gave.
+      const auto c =
+          options_.balance_power == 1.0
+              ? static_cast<size_t>(rng.uniform_int(0, static_cast<int64_t>(classes.size()) - 1))
+              : std::min<size_t>(
+                    static_cast<size_t>(std::upper_bound(cumulative.begin(), cumulative.end(),
+                                                         rng.uniform(0.0, cumulative.back())) -
+                                        cumulative.begin()),
+                    classes.size() - 1);
+      const auto& members = *classes[c];
       items_.push_back({members[static_cast<size_t>(
                             rng.uniform_int(0, static_cast<int64_t>(members.size()) - 1))],
                         0});

@@ -41,12 +41,14 @@ struct DataLoaderOptions {
   int prefetch = 4;    // batches made ahead of the consumer (>= 1; at least one per worker)
   bool train = true;   // random clips and augmentation, shuffled order
   // Training: an epoch draws as many clips as the dataset holds, each of a
-  // class drawn uniformly and a sample of it drawn uniformly (with
-  // replacement), instead of every sample once: rare classes are seen as
-  // often as common ones.
+  // class drawn with probability proportional to count^(1 - balance_power)
+  // and a sample of it drawn uniformly (with replacement), instead of every
+  // sample once. balance_power 1: rare classes are seen as often as common
+  // ones; 0.5: in proportion to the square root of their counts.
   bool balance_classes = false;
-  bool drop_last = false;   // drop a last batch smaller than batch_size
-  int clips_per_video = 1;  // evaluation: clips spread over each video (>= 1)
+  double balance_power = 1.0;  // [0, 1]
+  bool drop_last = false;      // drop a last batch smaller than batch_size
+  int clips_per_video = 1;     // evaluation: clips spread over each video (>= 1)
   uint64_t seed = 0;
   // Data-parallel training: the epoch's order is cut into global batches of
   // batch_size * shard_count clips, and this loader yields slice

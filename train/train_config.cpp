@@ -78,6 +78,9 @@ void TrainConfig::visit(ConfigVisitor& v) {
   v.field("train.balance_classes", t.balance_classes,
           "each epoch draws as many clips as the training set holds, every class equally "
           "likely (with replacement), instead of each clip once");
+  v.field("train.balance_power", t.balance_power, 0, 1,
+          "with train.balance_classes: a class is drawn with probability proportional to "
+          "its count^(1 - power); 1: every class equally, 0.5: by the square root of its count");
   v.field("train.grad_clip", t.grad_clip, 0, 1e6, "max global gradient norm; 0 = off");
   v.choice("train.sampling", t.sampling, width_sampling_names(),
            "widths per step: sandwich (max, min, random), all listed, or the widest only");
@@ -233,6 +236,7 @@ DataLoaderOptions loader_options(const TrainConfig& c, bool train) {
   o.prefetch = c.data.prefetch;
   o.train = train;
   o.balance_classes = train && c.train.balance_classes;
+  o.balance_power = c.train.balance_power;
   o.drop_last = train;
   o.clips_per_video = train ? 1 : c.data.eval_clips;
   o.seed = c.train.seed;

@@ -72,6 +72,7 @@ struct OptimConfig {
   double min_lr = 0;
   double label_smoothing = 0.1;
   bool balance_classes = false;  // each epoch draws classes uniformly (DataLoaderOptions)
+  double balance_power = 1.0;    // how far towards uniform (DataLoaderOptions)
   double grad_clip = 5.0;
   WidthSampling sampling = WidthSampling::kSandwich;
   int random_widths = 2;

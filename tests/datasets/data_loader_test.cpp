@@ -116,6 +116,41 @@ TEST_CASE("balanced epochs draw every class equally often", "[datasets][loader]"
   require_same(run_epoch(loader, 3), run_epoch(again, 3));
 }
 
+TEST_CASE("a balance power between 0 and 1 draws classes by a power of their counts",
+          "[datasets][loader]") {
+  // The same lopsided set: 2 clips of the rare class, 18 of the common one.
+  DatasetIndex index = read_manifest(tiny_dataset() + "/train.csv");
+  const int rare = index.samples[19].label, common = rare == 0 ? 1 : 0;
+  for (auto& sample : index.samples)
+    if (sample.label != rare) sample.label = common;
+  auto ds = std::make_shared<VideoClipDataset>(index, small_clips());
+  DataLoaderOptions lo;
+  lo.batch_size = 10;
+  lo.workers = 0;
+  lo.balance_classes = true;
+  const auto rare_draws = [&](double power) {
+    lo.balance_power = power;
+    DataLoader loader(ds, lo);
+    int64_t drawn = 0, rare_drawn = 0;
+    for (int64_t epoch = 0; epoch < 20; ++epoch) {
+      for (const auto& b : run_epoch(loader, epoch)) {
+        drawn += b.labels.size(0);
+        rare_drawn += (b.labels == rare).sum().item<int64_t>();
+      }
+    }
+    CHECK(drawn == 400);
+    return rare_drawn;
+  };
+  // Power 0.5: weights sqrt(2) and sqrt(18), so a quarter of the draws are
+  // rare, 100 expected of 400 (binomial spread 9); power 0: a tenth, 40
+  // (spread 6), the data's own proportion.
+  const int64_t half = rare_draws(0.5), none = rare_draws(0.0);
+  CHECK(half > 70);
+  CHECK(half < 130);
+  CHECK(none > 20);
+  CHECK(none < 60);
+}
+
 TEST_CASE("same seed, same batches, whatever the number of workers", "[datasets][loader]") {
   const DatasetIndex index = read_manifest(tiny_dataset() + "/train.csv");
   auto ds = std::make_shared<VideoClipDataset>(index, small_clips());
