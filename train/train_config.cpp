@@ -163,6 +163,12 @@ void check(const TrainConfig& c) {
         "past frames (data.past_frames > 0); got " +
         nlohmann::json(c.data.clip.past_other).dump() + " with none");
   }
+  if (c.train.balance_power != 1.0 && !c.train.balance_classes) {
+    fail(
+        "train.balance_power: weighs the classes of balanced epochs, which need "
+        "train.balance_classes: true; got " +
+        nlohmann::json(c.train.balance_power).dump() + " without");
+  }
   if (c.gate.enabled && w.size() < 2)
     fail("gate.enabled: a gate needs at least 2 widths in model.widths");
 }

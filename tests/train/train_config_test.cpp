@@ -69,6 +69,9 @@ TEST_CASE("train config errors name the key, what was expected and what came", "
   CHECK(config_error(R"({"model": {"causal": true}, "data": {"past_other": 0.5}})") ==
         "data.past_other: the share of clips whose past frames come from other videos needs "
         "past frames (data.past_frames > 0); got 0.5 with none");
+  CHECK(config_error(R"({"train": {"balance_power": 0.5}})") ==
+        "train.balance_power: weighs the classes of balanced epochs, which need "
+        "train.balance_classes: true; got 0.5 without");
   CHECK(config_error(R"({"schema_version": 2})") ==
         "schema_version: expected an integer in [1, 1], got 2");
   // A bad value from --set names the option.
