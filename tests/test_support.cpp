@@ -358,9 +358,9 @@ int free_local_port() {
   return ntohs(addr.sin_port);
 }
 
-bool port_listening(int port) {
+bool port_serving(int port) {
   // Lines: "sl local_address rem_address st ...", addresses as HEXIP:HEXPORT,
-  // state 0A = LISTEN.
+  // state 0A = LISTEN, 01 = ESTABLISHED.
   for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
     std::istringstream in(read_file(table));
     std::string line;
@@ -370,7 +370,7 @@ bool port_listening(int port) {
       std::string slot, local, remote, state;
       fields >> slot >> local >> remote >> state;
       const auto colon = local.rfind(':');
-      if (colon == std::string::npos || state != "0A") continue;
+      if (colon == std::string::npos || (state != "0A" && state != "01")) continue;
       if (std::stoi(local.substr(colon + 1), nullptr, 16) == port) return true;
     }
   }

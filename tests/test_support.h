@@ -141,9 +141,11 @@ class Process {
 
 // A TCP port on 127.0.0.1 that nothing listened on a moment ago.
 int free_local_port();
-// Whether something listens on 127.0.0.1:`port` (from /proc/net/tcp: asks
-// without connecting, so a server that takes one client keeps it).
-bool port_listening(int port);
+// Whether something listens on 127.0.0.1:`port`, or has accepted a client
+// there (from /proc/net/tcp: asks without connecting, so a server that takes
+// one client keeps it; a server that stops listening once a client that
+// was waiting for it connects counts too).
+bool port_serving(int port);
 
 // A case that cannot run on this system (a missing kernel feature, not a
 // bug) calls skip(reason) and returns at once, before it checks anything.
