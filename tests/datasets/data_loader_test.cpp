@@ -64,6 +64,46 @@ void require_same(const std::vector<Batch>& a, const std::vector<Batch>& b) {
   }
 }
 
+// The tiny dataset's 20 clips, 2 per class, made lopsided: the 18 not of
+// the last clip's class relabelled as one other class.
+struct Lopsided {
+  std::shared_ptr<VideoClipDataset> dataset;
+  int rare = 0;  // the class of 2 clips
+};
+Lopsided lopsided_set() {
+  DatasetIndex index = read_manifest(tiny_dataset() + "/train.csv");
+  REQUIRE(index.samples.size() == 20);
+  const int rare = index.samples[19].label, common = rare == 0 ? 1 : 0;
+  for (auto& sample : index.samples)
+    if (sample.label != rare) sample.label = common;
+  REQUIRE(index.class_counts()[static_cast<size_t>(rare)] == 2);
+  return {std::make_shared<VideoClipDataset>(index, small_clips()), rare};
+}
+
+DataLoaderOptions balanced_options(double power) {
+  DataLoaderOptions lo;
+  lo.batch_size = 10;
+  lo.workers = 0;
+  lo.balance_classes = true;
+  lo.balance_power = power;
+  return lo;
+}
+
+// What epochs 0 to `epochs` - 1 of `loader` draw: clips, and clips of `rare`.
+struct Draws {
+  int64_t clips = 0, rare = 0;
+};
+Draws count_draws(DataLoader& loader, int64_t epochs, int rare) {
+  Draws d;
+  for (int64_t epoch = 0; epoch < epochs; ++epoch) {
+    for (const auto& b : run_epoch(loader, epoch)) {
+      d.clips += b.labels.size(0);
+      d.rare += (b.labels == rare).sum().item<int64_t>();
+    }
+  }
+  return d;
+}
+
 }  // namespace
 
 TEST_CASE("batches are [N, 3, T, H, W] float RGB with int64 labels", "[datasets][loader]") {
@@ -85,70 +125,36 @@ TEST_CASE("batches are [N, 3, T, H, W] float RGB with int64 labels", "[datasets]
 }
 
 TEST_CASE("balanced epochs draw every class equally often", "[datasets][loader]") {
-  // The tiny dataset's 20 clips, 2 per class, made lopsided: the 18 not of
-  // the last clip's class relabelled as one other class.
-  DatasetIndex index = read_manifest(tiny_dataset() + "/train.csv");
-  REQUIRE(index.samples.size() == 20);
-  const int rare = index.samples[19].label, common = rare == 0 ? 1 : 0;
-  for (auto& sample : index.samples)
-    if (sample.label != rare) sample.label = common;
-  REQUIRE(index.class_counts()[static_cast<size_t>(rare)] == 2);
-  auto ds = std::make_shared<VideoClipDataset>(index, small_clips());
-  DataLoaderOptions lo;
-  lo.batch_size = 10;
-  lo.workers = 0;
-  lo.balance_classes = true;
-  DataLoader loader(ds, lo);
-  int64_t drawn = 0, rare_drawn = 0;
-  for (int64_t epoch = 0; epoch < 10; ++epoch) {
-    for (const auto& b : run_epoch(loader, epoch)) {
-      drawn += b.labels.size(0);
-      rare_drawn += (b.labels == rare).sum().item<int64_t>();
-    }
-  }
-  CHECK(drawn == 200);  // as many clips an epoch as the dataset holds
+  const Lopsided set = lopsided_set();
+  const DataLoaderOptions lo = balanced_options(1.0);
+  DataLoader loader(set.dataset, lo);
+  const Draws d = count_draws(loader, 10, set.rare);
+  CHECK(d.clips == 200);  // as many clips an epoch as the dataset holds
   // Half the draws are of the rare class (2 of 20 clips): 100 expected,
   // binomial spread 7; unbalanced it would be 20.
-  CHECK(rare_drawn > 70);
-  CHECK(rare_drawn < 130);
+  CHECK(d.rare > 70);
+  CHECK(d.rare < 130);
   // Deterministic by seed and epoch.
-  DataLoader again(ds, lo);
+  DataLoader again(set.dataset, lo);
   require_same(run_epoch(loader, 3), run_epoch(again, 3));
 }
 
 TEST_CASE("a balance power between 0 and 1 draws classes by a power of their counts",
           "[datasets][loader]") {
-  // The same lopsided set: 2 clips of the rare class, 18 of the common one.
-  DatasetIndex index = read_manifest(tiny_dataset() + "/train.csv");
-  const int rare = index.samples[19].label, common = rare == 0 ? 1 : 0;
-  for (auto& sample : index.samples)
-    if (sample.label != rare) sample.label = common;
-  auto ds = std::make_shared<VideoClipDataset>(index, small_clips());
-  DataLoaderOptions lo;
-  lo.batch_size = 10;
-  lo.workers = 0;
-  lo.balance_classes = true;
-  const auto rare_draws = [&](double power) {
-    lo.balance_power = power;
-    DataLoader loader(ds, lo);
-    int64_t drawn = 0, rare_drawn = 0;
-    for (int64_t epoch = 0; epoch < 20; ++epoch) {
-      for (const auto& b : run_epoch(loader, epoch)) {
-        drawn += b.labels.size(0);
-        rare_drawn += (b.labels == rare).sum().item<int64_t>();
-      }
-    }
-    CHECK(drawn == 400);
-    return rare_drawn;
-  };
+  const Lopsided set = lopsided_set();
+  DataLoader half_loader(set.dataset, balanced_options(0.5));
+  DataLoader none_loader(set.dataset, balanced_options(0.0));
+  const Draws half = count_draws(half_loader, 20, set.rare);
+  const Draws none = count_draws(none_loader, 20, set.rare);
+  CHECK(half.clips == 400);
+  CHECK(none.clips == 400);
   // Power 0.5: weights sqrt(2) and sqrt(18), so a quarter of the draws are
   // rare, 100 expected of 400 (binomial spread 9); power 0: a tenth, 40
   // (spread 6), the data's own proportion.
-  const int64_t half = rare_draws(0.5), none = rare_draws(0.0);
-  CHECK(half > 70);
-  CHECK(half < 130);
-  CHECK(none > 20);
-  CHECK(none < 60);
+  CHECK(half.rare > 70);
+  CHECK(half.rare < 130);
+  CHECK(none.rare > 20);
+  CHECK(none.rare < 60);
 }
 
 TEST_CASE("same seed, same batches, whatever the number of workers", "[datasets][loader]") {
