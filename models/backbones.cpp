@@ -24,6 +24,14 @@ SlimConvOptions conv_options(int64_t in, int64_t out, std::vector<int64_t> kerne
   return o;
 }
 
+// The options stage `stage` is built with (0: the stem, s: stage s): before
+// model.temporal_from_stage, temporal kernels see one frame.
+ModelOptions stage_options(const ModelOptions& m, int64_t stage) {
+  ModelOptions o = m;
+  if (stage < m.temporal_from_stage) o.temporal_kernel = 1;
+  return o;
+}
+
 // Registers the residual stages on `net`: stage s has base_channels << s
 // channels and blocks[s] blocks, the first block of every stage after the
 // first with spatial stride 2. Sets `channels` to the last stage's width.
@@ -38,7 +46,8 @@ std::vector<std::pair<std::string, Block>> build_stages(torch::nn::Module& net,
     for (int b = 0; b < m.blocks[s]; ++b) {
       const int64_t stride = (s > 0 && b == 0) ? 2 : 1;
       const std::string name = "stage" + std::to_string(s + 1) + "_" + std::to_string(b + 1);
-      blocks.emplace_back(name, net.register_module(name, Block(in, out, stride, m)));
+      blocks.emplace_back(
+          name, net.register_module(name, Block(in, out, stride, stage_options(m, s + 1))));
       in = out;
     }
   }
@@ -105,7 +114,8 @@ class R2Plus1dNet : public SlimmableNet {
   explicit R2Plus1dNet(const ModelOptions& m)
       : SlimmableNet(m), motion_input_(m.motion_input), factorized_(m.factorized) {
     const int64_t c0 = m.base_channels;
-    stem_ = register_module("stem", SpatioTemporal(m.motion_input ? 6 : 3, c0, 2, m));
+    stem_ =
+        register_module("stem", SpatioTemporal(m.motion_input ? 6 : 3, c0, 2, stage_options(m, 0)));
     blocks_ = build_stages<BasicBlock3d>(*this, m, channels_);
     build_classifier();
   }

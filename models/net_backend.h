@@ -73,7 +73,8 @@ class NetBackend {
   // zero-filled at the ends (TSM); `causal`: both halves one frame forward,
   // so frame t sees t - 1, never t + 1 (TSM's online shift).
   virtual NetValue temporal_shift(const NetValue& frames, double fraction, bool causal) = 0;
-  // Mean over space and time, any layout -> features [N, C].
+  // Mean over space and the last pooled_frames() frames, any layout ->
+  // features [N, C].
   virtual NetValue pool(const NetValue& x) = 0;
   // Dropout with probability p (training only; the identity otherwise).
   virtual NetValue dropout(const NetValue& x, double p) = 0;
@@ -83,6 +84,11 @@ class NetBackend {
 
   const ForwardContext& context() const { return context_; }
   int64_t frames() const { return frames_; }  // clip length T
+  // The frames pool() averages, the clip's last: the context's
+  // pooled_frames, else all T.
+  int64_t pooled_frames() const {
+    return context_.pooled_frames > 0 ? context_.pooled_frames : frames_;
+  }
 
  protected:
   ForwardContext context_;

@@ -387,7 +387,7 @@ at::Tensor pool_frames(const at::Tensor& frames, int64_t frames_per_clip, int64_
 }
 
 NetValue EagerBackend::pool(const NetValue& x) {
-  const int64_t window = pool_window_ > 0 ? pool_window_ : frames_;
+  const int64_t window = pooled_frames();
   if (x.layout == Layout::kClip) {
     return value(x.tensor.narrow(2, x.tensor.size(2) - window, window).mean({2, 3, 4}));
   }
@@ -395,9 +395,15 @@ NetValue EagerBackend::pool(const NetValue& x) {
 }
 
 NetValue ScriptBackend::pool(const NetValue& x) {
-  if (x.layout == Layout::kClip) return let(x.name + ".mean([2, 3, 4])", x.channels, Layout::kClip);
+  const int64_t from = frames_ - pooled_frames();
+  const std::string last = from > 0 ? "[:, " + std::to_string(from) + ":]" : "";
+  if (x.layout == Layout::kClip) {
+    return let(
+        x.name + (from > 0 ? "[:, :, " + std::to_string(from) + ":]" : "") + ".mean([2, 3, 4])",
+        x.channels, Layout::kClip);
+  }
   return let(x.name + ".mean([2, 3]).view(-1, " + std::to_string(frames_) + ", " +
-                 std::to_string(x.channels) + ").mean(1)",
+                 std::to_string(x.channels) + ")" + last + ".mean(1)",
              x.channels, Layout::kClip);
 }
 
@@ -407,7 +413,7 @@ NetValue StepScriptBackend::pool(const NetValue& x) {
       s_.let(v + (x.layout == Layout::kClip ? ".mean([2, 3, 4])" : ".mean([2, 3])"));
   const std::string ring =
       s_.let("torch.cat([" +
-             slot("torch.zeros([" + frame + ".size(0), " + std::to_string(frames_) + ", " +
+             slot("torch.zeros([" + frame + ".size(0), " + std::to_string(pooled_frames()) + ", " +
                   std::to_string(x.channels) + "], dtype=" + frame + ".dtype)") +
              "[:, 1:], " + frame + ".unsqueeze(1)], 1)");
   new_slots_.push_back(ring);
@@ -416,10 +422,12 @@ NetValue StepScriptBackend::pool(const NetValue& x) {
 
 NetValue PrefillScriptBackend::pool(const NetValue& x) {
   const std::string& v = x.name;
-  const std::string ring =  // the window's per-frame features [N, T, C]
-      s_.let(x.layout == Layout::kClip ? v + ".mean([3, 4]).transpose(1, 2)"
-                                       : v + ".mean([2, 3]).view(-1, " + std::to_string(frames_) +
-                                             ", " + std::to_string(x.channels) + ")");
+  const int64_t from = frames_ - pooled_frames();
+  const std::string ring =  // the pooled frames' features [N, pooled_frames(), C]
+      s_.let((x.layout == Layout::kClip ? v + ".mean([3, 4]).transpose(1, 2)"
+                                        : v + ".mean([2, 3]).view(-1, " + std::to_string(frames_) +
+                                              ", " + std::to_string(x.channels) + ")") +
+             (from > 0 ? "[:, " + std::to_string(from) + ":]" : ""));
   slots_.push_back(ring);
   return let(ring + ".mean(1)", x.channels, Layout::kClip);
 }

@@ -13,11 +13,9 @@ struct FoldedConvBn;
 // statistics), evaluation, and FLOPs counting (context().cost).
 class EagerBackend : public NetBackend {
  public:
-  // `frames`: T of the clips it will be given. `pool_window` > 0: pool()
-  // averages the last `pool_window` frames only (what a stream's step
-  // returns after T frames: StepScriptBackend); 0: all of them.
-  EagerBackend(ForwardContext context, int64_t frames, int64_t pool_window = 0)
-      : NetBackend(context, frames), pool_window_(pool_window) {}
+  // `frames`: T of the clips it will be given; pool() averages the last
+  // context.pooled_frames of them (0: all).
+  EagerBackend(ForwardContext context, int64_t frames) : NetBackend(context, frames) {}
   // A value of this backend: `layout` says what the tensor holds.
   static NetValue value(at::Tensor tensor, NetValue::Layout layout = NetValue::Layout::kClip);
 
@@ -31,9 +29,6 @@ class EagerBackend : public NetBackend {
   NetValue pool(const NetValue& x) override;
   NetValue dropout(const NetValue& x, double p) override;
   NetValue linear(const std::string& name, const SlimLinearImpl& layer, const NetValue& x) override;
-
- private:
-  int64_t pool_window_;
 };
 
 // Writes the ops as straight-line TorchScript for the context's width into
@@ -81,12 +76,13 @@ class ScriptBackend : public NetBackend {
 //                           frames: stacked on the channels, so the step is
 //                           one 1x1 conv over the window);
 //   the causal shift   the previous frame's shifted channels;
-//   pool               the last T frames' pooled features: the running mean
-//                      over the window.
+//   pool               the last pooled_frames() frames' pooled features: the
+//                      running mean over them.
 // Slots start empty (numel 0): the first step reads them as a clip's
 // padding, zeros and no motion, so T steps from an empty state give the
 // windowed model's features for those T frames, and every later step the
-// causal model's over all frames so far, pooled over the last T.
+// causal model's over all frames so far, pooled over the last
+// pooled_frames().
 class StepScriptBackend : public ScriptBackend {
  public:
   // `builder.frames()`: T, the window the pool averages over.

@@ -221,13 +221,17 @@ NetValue OnnxBackend::temporal_shift(const NetValue& x, double fraction, bool ca
 
 NetValue OnnxBackend::pool(const NetValue& x) {
   const Size s = size_of(x);
+  const int64_t from = frames_ - pooled_frames();
   if (x.layout == Layout::kClip) {  // [N, C, T, H, W] as [N, C, T*H, W]: a 4D pool
-    const std::string pooled = g_.op(
-        "GlobalAveragePool", {reshape(x.name, {-1, x.channels, frames_ * s.height, s.width})});
+    const std::string clip = from > 0 ? slice(x.name, {from}, {frames_}, {2}) : x.name;
+    const std::string pooled =
+        g_.op("GlobalAveragePool",
+              {reshape(clip, {-1, x.channels, pooled_frames() * s.height, s.width})});
     return make(reshape(pooled, {-1, x.channels}), x.channels, Layout::kClip, {1, 1});
   }
-  const std::string per_frame = g_.op("GlobalAveragePool", {x.name});
-  return make(g_.op("ReduceMean", {reshape(per_frame, {-1, frames_, x.channels})},
+  const std::string per_frame =
+      reshape(g_.op("GlobalAveragePool", {x.name}), {-1, frames_, x.channels});
+  return make(g_.op("ReduceMean", {from > 0 ? slice(per_frame, {from}, {frames_}, {1}) : per_frame},
                     {onnx_attribute("axes", std::vector<int64_t>{1}),
                      onnx_attribute("keepdims", int64_t{0})}),
               x.channels, Layout::kClip, {1, 1});

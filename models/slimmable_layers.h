@@ -59,8 +59,9 @@ struct ForwardContext {
   // kernel run as 2D convs on it (conv3d_over_frames()). (2+1)D networks
   // train this way: faster than 3D convs on CPU, and the layout of the export.
   int64_t folded_frames = 0;
-  // > 0: the clip carries frames before the window (a causal model trained
-  // on its stream's past, data.past_frames); pool over its last this many.
+  // > 0: pool over the clip's last this many frames: the window's when the
+  // clip carries frames before it (a causal model trained on its stream's
+  // past, data.past_frames), or model.pool_frames (SlimmableNet::pooling).
   int64_t pooled_frames = 0;
 };
 

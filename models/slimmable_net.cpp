@@ -36,6 +36,11 @@ void ModelOptions::visit(ConfigVisitor& v) {
   v.field("base_channels", base_channels, 1, 4096, "full-width channels of the first stage");
   v.field("blocks", blocks, 1, 64, 1, 8, "blocks per stage");
   v.field("temporal_kernel", temporal_kernel, 1, 15, "temporal kernel size (odd)");
+  v.field(
+      "temporal_from_stage", temporal_from_stage, 0, 64,
+      "r2plus1d: first stage with temporal kernels (0: the stem on); earlier convs see one frame");
+  v.field("pool_frames", pool_frames, 0, 1024,
+          "frames the features are averaged over, the window's last (0: all)");
   v.field("factorized", factorized, "r2plus1d: (2+1)D convs instead of full 3D");
   v.field("shift_fraction", shift_fraction, 0, 1, "tsm_mobile: share of channels shifted in time");
   v.field("dropout", dropout, 0, 0.95, "dropout before the classifier");
@@ -85,6 +90,10 @@ void validate(const ModelOptions& o) {
     require(b >= 1, "model.blocks: expected at least 1 block per stage, got " + text(b));
   require(o.temporal_kernel >= 1 && o.temporal_kernel % 2 == 1,
           "model.temporal_kernel: expected an odd number, got " + text(o.temporal_kernel));
+  require(
+      o.temporal_from_stage >= 0 && o.temporal_from_stage <= static_cast<int64_t>(o.blocks.size()),
+      "model.temporal_from_stage: expected 0 (the stem) to " + text(o.blocks.size()) +
+          " (the last stage), got " + text(o.temporal_from_stage));
   require(o.shift_fraction >= 0 && o.shift_fraction <= 1,
           "model.shift_fraction: expected a number in [0, 1], got " + text(o.shift_fraction));
   require(o.dropout >= 0 && o.dropout < 1,
@@ -146,7 +155,8 @@ NetValue SlimmableNet::apply_classify(NetBackend& b, const NetValue& features) c
 }
 
 at::Tensor SlimmableNet::features(const at::Tensor& clips, const ForwardContext& ctx) const {
-  EagerBackend b(ctx, clips.size(2), ctx.pooled_frames);
+  const ForwardContext c = pooling(ctx);
+  EagerBackend b(c, clips.size(2));
   return apply_features(b, EagerBackend::value(clips)).tensor;
 }
 

@@ -29,10 +29,21 @@ struct ModelOptions {
   std::vector<int> blocks = {1, 1, 1,
                              1};  // blocks per stage; each stage doubles channels, halves H and W
   int64_t temporal_kernel = 3;    // frames seen by each temporal conv (odd)
-  bool factorized = true;         // r2plus1d: (2+1)D convs; false: full 3D kernels
-  double shift_fraction = 0.25;   // tsm_mobile: channels shifted in time (half each way)
-  double dropout = 0.2;           // before the classifier
-  bool motion_input = true;       // r2plus1d: frame differences as extra input channels
+  // r2plus1d: the first stage whose convs span frames (0: the stem and every
+  // stage); before it, convs see one frame (temporal kernel 1). A causal
+  // stream's window then reaches fewer frames back than (kt - 1) per conv
+  // from the stem on.
+  int64_t temporal_from_stage = 0;
+  // Frames of the window the features are averaged over, its last ones (0:
+  // all). A causal model whose frames see at most R frames back (motion 1,
+  // each temporal conv kt - 1, each causal shift 1) and that pools at most
+  // T - R frames computes its pooled frames from the window alone: streamed,
+  // it gives exactly the windowed model's logits (docs/artifact.md).
+  int64_t pool_frames = 0;
+  bool factorized = true;        // r2plus1d: (2+1)D convs; false: full 3D kernels
+  double shift_fraction = 0.25;  // tsm_mobile: channels shifted in time (half each way)
+  double dropout = 0.2;          // before the classifier
+  bool motion_input = true;      // r2plus1d: frame differences as extra input channels
   // Each frame's features depend only on it and the frames before: temporal
   // convs see only the past, the temporal shift takes only past frames. The
   // export can then stream a video a frame at a time (docs/artifact.md).
@@ -97,7 +108,13 @@ class SlimmableNet : public torch::nn::Module {
   const ModelOptions& options() const { return options_; }
   const std::vector<double>& widths() const { return options_.widths; }
   // Context for width index i of the width list.
-  ForwardContext at_width(int i) const { return {options_.widths.at(i), i}; }
+  ForwardContext at_width(int i) const { return pooling({options_.widths.at(i), i}); }
+  // `ctx` with the frames pool() averages (ForwardContext::pooled_frames):
+  // model.pool_frames where set, which wins over a context's.
+  ForwardContext pooling(ForwardContext ctx) const {
+    if (options_.pool_frames > 0) ctx.pooled_frames = options_.pool_frames;
+    return ctx;
+  }
   // Full-width feature channels (input size of the classifier).
   virtual int64_t feature_channels() const = 0;
 

@@ -566,6 +566,10 @@ std::vector<ModelOptions> export_variants() {
       }
     }
   }
+  // Temporal kernels from the last stage on, features pooled over the last 2 frames.
+  variants.push_back(tiny_export_options("r2plus1d"));
+  variants.back().temporal_from_stage = 2;
+  variants.back().pool_frames = 2;
   return variants;
 }
 

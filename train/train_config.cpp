@@ -169,6 +169,10 @@ void check(const TrainConfig& c) {
         "train.balance_classes: true; got " +
         nlohmann::json(c.train.balance_power).dump() + " without");
   }
+  if (c.model.pool_frames > c.data.clip.frames) {
+    fail("model.pool_frames: expected at most data.frames (" + std::to_string(c.data.clip.frames) +
+         "), the window it pools, got " + std::to_string(c.model.pool_frames));
+  }
   if (c.gate.enabled && w.size() < 2)
     fail("gate.enabled: a gate needs at least 2 widths in model.widths");
 }

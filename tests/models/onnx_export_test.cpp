@@ -61,7 +61,7 @@ TEST_CASE("ONNX logits match the training model at every width, run by OpenCV",
     variants.push_back(tiny(name));
     variants.back().causal = true;
   }
-  REQUIRE(variants.size() == 12);
+  REQUIRE(variants.size() == 13);
   for (const ModelOptions& options : variants) {
     INFO(options.name << (options.factorized ? " (2+1)D" : " 3D kernels")
                       << (options.motion_input ? ", motion input" : "") << ", "

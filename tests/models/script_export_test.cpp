@@ -1,5 +1,6 @@
 #include "models/script_export.h"
 
+#include <algorithm>
 #include <sstream>
 
 #include <torch/torch.h>
@@ -43,11 +44,12 @@ torch::jit::Module round_trip(const torch::jit::Module& module) {
 
 TEST_CASE("exported logits match the training model at every width", "[models][export]") {
   const std::vector<ModelOptions> variants = test::export_variants();
-  REQUIRE(variants.size() == 10);
+  REQUIRE(variants.size() == 11);
   for (const ModelOptions& options : variants) {
     INFO(options.name << (options.factorized ? " (2+1)D" : " 3D kernels")
                       << (options.motion_input ? ", motion input" : "") << ", "
-                      << to_string(options.width_mode));
+                      << to_string(options.width_mode) << ", temporal from stage "
+                      << options.temporal_from_stage << ", pooled frames " << options.pool_frames);
     auto model = test::trained_looking(options);
     torch::jit::Module script = round_trip(lower_to_torchscript(*model, nullptr, {}, kInput));
     torch::NoGradGuard no_grad;
@@ -241,11 +243,15 @@ TEST_CASE(
       }
     }
   }
-  REQUIRE(variants.size() == 5);
+  variants.push_back(tiny("r2plus1d"));  // pooling the window's last 2 frames
+  variants.back().causal = true;
+  variants.back().pool_frames = 2;
+  REQUIRE(variants.size() == 6);
   const int64_t window = kInput.frames, steps = window + 5;
   for (const ModelOptions& options : variants) {
     INFO(options.name << (options.factorized ? " (2+1)D" : " 3D kernels")
-                      << (options.motion_input ? ", motion input" : ""));
+                      << (options.motion_input ? ", motion input" : "") << ", pooled frames "
+                      << options.pool_frames);
     auto model = test::trained_looking(options);
     torch::jit::Module script = round_trip(lower_to_torchscript(*model, nullptr, {}, kInput));
     torch::NoGradGuard no_grad;
@@ -261,7 +267,9 @@ TEST_CASE(
         frame.fill_(1e3);
         if (t < window - 1) continue;  // the first window is not full yet
         const at::Tensor so_far = video.narrow(2, 0, t + 1);
-        EagerBackend eager(model->at_width(i), t + 1, window);
+        ForwardContext last_window = model->at_width(i);  // the model's pool_frames, or T
+        if (last_window.pooled_frames == 0) last_window.pooled_frames = window;
+        EagerBackend eager(last_window, t + 1);
         const at::Tensor want = model->classify(
             model->apply_features(eager, EagerBackend::value(so_far)).tensor, model->at_width(i));
         test::Parity p = test::parity(got, want);
@@ -298,6 +306,45 @@ TEST_CASE(
                          step(script, video.select(2, t), state));
         CHECK(p.diff <= p.bound);
       }
+    }
+  }
+}
+
+TEST_CASE(
+    "a causal model that pools only frames whose reach lies in the window streams exactly as "
+    "its windowed model runs",
+    "[models][export][stream]") {
+  // Temporal convs in the last stage only: a frame sees 5 frames back (the
+  // motion input 1, two kt 3 convs 2 each), so of a window of 8 the last 3
+  // never see its padding.
+  ModelOptions options = tiny("r2plus1d");
+  options.causal = true;
+  options.temporal_from_stage = 2;
+  const ScriptInputShape input{3, 8, 32, 32};
+  const int64_t steps = input.frames + 6;
+  torch::NoGradGuard no_grad;
+  const at::Tensor video = torch::randn({1, 3, steps, 32, 32});
+  for (int64_t pooled : {3, 4}) {
+    INFO("pooled frames " << pooled);
+    options.pool_frames = pooled;
+    auto model = test::trained_looking(options);
+    torch::jit::Module script = round_trip(lower_to_torchscript(*model, nullptr, {}, input));
+    for (int i = 0; i < static_cast<int>(options.widths.size()); ++i) {
+      INFO("width " << options.widths[i]);
+      c10::List<at::Tensor> state = init_state(script, i);
+      double worst = 0;
+      for (int64_t t = 0; t < steps; ++t) {
+        const at::Tensor got = step(script, video.select(2, t), state);
+        if (t < input.frames - 1) continue;
+        const at::Tensor window = video.narrow(2, t - input.frames + 1, input.frames);
+        const at::Tensor windowed =
+            script.get_method("forward_at")({window, int64_t{i}}).toTensor();
+        const test::Parity p = test::parity(got, windowed);
+        worst = std::max(worst, p.diff / p.bound);
+      }
+      // 3 frames: every window's logits, within the parity rule; 4: the
+      // oldest pooled frame sees the padding, and later windows differ.
+      CHECK((worst <= 1) == (pooled == 3));
     }
   }
 }

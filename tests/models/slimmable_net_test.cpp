@@ -20,6 +20,12 @@ ModelOptions tiny(const std::string& name, WidthMode mode = WidthMode::kDiscrete
   o.blocks = {1, 1};
   return o;
 }
+
+// `ctx` pooling only the clip's last frame: a stream's step on its own.
+ForwardContext last_frame(ForwardContext ctx) {
+  ctx.pooled_frames = 1;
+  return ctx;
+}
 }  // namespace
 
 TEST_CASE("every backbone: shapes and one backward step at every width", "[models][net]") {
@@ -128,7 +134,7 @@ TEST_CASE("a causal model's frame features depend on no later frame", "[models][
         for (int i = 0; i < 2; ++i) {
           at::Tensor sum;
           for (int64_t k = 0; k < 6; ++k) {
-            EagerBackend b(model->at_width(i), k + 1, /*pool_window=*/1);
+            EagerBackend b(last_frame(model->at_width(i)), k + 1);
             const at::Tensor f =
                 model->apply_features(b, EagerBackend::value(x.narrow(2, 0, k + 1))).tensor;
             sum = k == 0 ? f : sum + f;
@@ -159,7 +165,7 @@ TEST_CASE(
     const at::Tensor pooled = model->features(x, ctx);
     at::Tensor sum;  // frames 3..6, each from every frame before it
     for (int64_t k = 3; k < 7; ++k) {
-      EagerBackend b(model->at_width(i), k + 1, /*pool_window=*/1);
+      EagerBackend b(last_frame(model->at_width(i)), k + 1);
       const at::Tensor f =
           model->apply_features(b, EagerBackend::value(x.narrow(2, 0, k + 1))).tensor;
       sum = k == 3 ? f : sum + f;

@@ -72,6 +72,10 @@ TEST_CASE("train config errors name the key, what was expected and what came", "
   CHECK(config_error(R"({"train": {"balance_power": 0.5}})") ==
         "train.balance_power: weighs the classes of balanced epochs, which need "
         "train.balance_classes: true; got 0.5 without");
+  CHECK(config_error(R"({"data": {"frames": 8}, "model": {"pool_frames": 9}})") ==
+        "model.pool_frames: expected at most data.frames (8), the window it pools, got 9");
+  CHECK(config_error(R"({"model": {"blocks": [1, 1], "temporal_from_stage": 3}})") ==
+        "model.temporal_from_stage: expected 0 (the stem) to 2 (the last stage), got 3");
   CHECK(config_error(R"({"schema_version": 2})") ==
         "schema_version: expected an integer in [1, 1], got 2");
   // A bad value from --set names the option.
