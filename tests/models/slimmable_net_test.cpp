@@ -89,6 +89,14 @@ TEST_CASE("model cost grows with width and matches a hand count", "[models][cost
   CHECK(full.flops == stem + dw + pw + fc);
   // Params: conv weights + BN scale and shift + classifier.
   CHECK(full.params == (16 * 27 + 32) + (16 * 9 + 32) + (16 * 16 + 32) + (16 * 5 + 5));
+
+  // A model pooling the last 2 frames: a one-frame clip (a stream's step)
+  // pools its frame, and costs half of two frames but the classifier.
+  o.pool_frames = 2;
+  auto pooling_two = build_model(o);
+  const CostTally step = model_cost(*pooling_two, 1, 1, 8, 8);
+  CHECK(step.flops == (stem + dw + pw) / 2 + fc);
+  CHECK(model_cost(*pooling_two, 1, 2, 8, 8).flops == full.flops);
 }
 
 TEST_CASE("temporal shift moves a fraction of channels one frame each way", "[models][tsm]") {
