@@ -1,5 +1,6 @@
 #include "train/distributed.h"
 
+#include <csignal>
 #include <map>
 #include <stdexcept>
 
@@ -112,6 +113,9 @@ std::optional<DistributedEnv> distributed_env(
 std::unique_ptr<ProcessGroup> make_process_group(const DistributedEnv& env, c10::Device device,
                                                  std::chrono::milliseconds timeout) {
   const std::string where = env.master_addr + ":" + std::to_string(env.master_port);
+  // A write to a rank that has died must fail with an error this rank
+  // reports (gloo throws on EPIPE), not kill it with SIGPIPE (exit 141).
+  std::signal(SIGPIPE, SIG_IGN);
   try {
     c10d::TCPStoreOptions store_options;
     store_options.port = static_cast<std::uint16_t>(env.master_port);
