@@ -394,17 +394,16 @@ NetValue EagerBackend::pool(const NetValue& x) {
   return value(pool_frames(x.tensor, frames_, window));
 }
 
-NetValue ScriptBackend::pool(const NetValue& x) {
+std::string ScriptBackend::pooled_frame_features(const NetValue& x) const {
   const int64_t from = frames_ - pooled_frames();
-  const std::string last = from > 0 ? "[:, " + std::to_string(from) + ":]" : "";
-  if (x.layout == Layout::kClip) {
-    return let(
-        x.name + (from > 0 ? "[:, :, " + std::to_string(from) + ":]" : "") + ".mean([2, 3, 4])",
-        x.channels, Layout::kClip);
-  }
-  return let(x.name + ".mean([2, 3]).view(-1, " + std::to_string(frames_) + ", " +
-                 std::to_string(x.channels) + ")" + last + ".mean(1)",
-             x.channels, Layout::kClip);
+  return (x.layout == Layout::kClip ? x.name + ".mean([3, 4]).transpose(1, 2)"
+                                    : x.name + ".mean([2, 3]).view(-1, " + std::to_string(frames_) +
+                                          ", " + std::to_string(x.channels) + ")") +
+         (from > 0 ? "[:, " + std::to_string(from) + ":]" : "");
+}
+
+NetValue ScriptBackend::pool(const NetValue& x) {
+  return let(pooled_frame_features(x) + ".mean(1)", x.channels, Layout::kClip);
 }
 
 NetValue StepScriptBackend::pool(const NetValue& x) {
@@ -421,13 +420,7 @@ NetValue StepScriptBackend::pool(const NetValue& x) {
 }
 
 NetValue PrefillScriptBackend::pool(const NetValue& x) {
-  const std::string& v = x.name;
-  const int64_t from = frames_ - pooled_frames();
-  const std::string ring =  // the pooled frames' features [N, pooled_frames(), C]
-      s_.let((x.layout == Layout::kClip ? v + ".mean([3, 4]).transpose(1, 2)"
-                                        : v + ".mean([2, 3]).view(-1, " + std::to_string(frames_) +
-                                              ", " + std::to_string(x.channels) + ")") +
-             (from > 0 ? "[:, " + std::to_string(from) + ":]" : ""));
+  const std::string ring = s_.let(pooled_frame_features(x));
   slots_.push_back(ring);
   return let(ring + ".mean(1)", x.channels, Layout::kClip);
 }

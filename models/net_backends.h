@@ -56,6 +56,9 @@ class ScriptBackend : public NetBackend {
 
  protected:
   NetValue let(const std::string& expr, int64_t channels, NetValue::Layout layout);
+  // The expression of the pooled frames' features of `x` (any layout),
+  // averaged over space: [N, pooled_frames(), C].
+  std::string pooled_frame_features(const NetValue& x) const;
   // torch.conv2d / conv3d of `input` by `layer`'s folded weight in the form
   // given, its bias, and ReLU when `relu`.
   std::string conv_call(const std::string& name, const ConvBnImpl& layer, const NetValue& x,
