@@ -502,6 +502,7 @@ RunSummary run_windows(const ModelArtifact& model, std::unique_ptr<FrameSource> 
   }
   cost.full_width_model_s = static_cast<double>(full_width_frames) * widest_frame_ms / 1e3;
   summary.streaming = model_passes.streaming();
+  summary.stream_exact = summary.streaming && model.metadata().stream_exact;
   summary.idle_stride = throttle.idle_stride();
   if (throttle_options.policy == PolicyKind::kConfidence) summary.climb = throttle_options.climb;
   for (int64_t f : passes.frames) summary.frames_computed += f;
@@ -606,6 +607,7 @@ nlohmann::json summary_json(const RunSummary& s, const ModelArtifact& model) {
     per_width[width_key(model, i)] = s.windows_per_width[i];
   nlohmann::json j = {{"type", "summary"},
                       {"mode", s.streaming ? "streaming" : "windowed"},
+                      {"stream_exact", s.stream_exact},
                       {"frames", s.frames},
                       {"windows", s.windows},
                       {"duration_s", s.duration_s},

@@ -116,9 +116,12 @@ struct RunSummary {
   // and the stride in effect (1: the fixed policy, or a stream).
   int64_t windows_skipped = 0;
   int idle_stride = 1;
-  std::string error, warning;   // error: the run stopped early (results so far are kept)
-  bool stopped = false;         // InferOptions::stop ended it
-  bool streaming = false;       // the passes streamed (infer/model_passes.h)
+  std::string error, warning;  // error: the run stopped early (results so far are kept)
+  bool stopped = false;        // InferOptions::stop ended it
+  bool streaming = false;      // the passes streamed (infer/model_passes.h)
+  // Streamed, and the model's stream gives exactly its windowed answers
+  // (adaptive.json stream.exact).
+  bool stream_exact = false;
   std::optional<Climb> climb;   // how the confidence policy climbed (ThrottleOptions::climb)
   int64_t frames_computed = 0;  // model frames the passes computed
   DeviceCost cost;

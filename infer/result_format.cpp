@@ -33,12 +33,14 @@ std::string text_line(const WindowResult& r) {
 
 std::string text_summary(const RunSummary& s) {
   char buf[1024];
-  std::snprintf(buf, sizeof buf,
-                "%lld frames (%.1f s), %lld windows, %s: mean width %.2f, %.2f GFLOPs of %.2f at "
-                "full width (%.0f%% saved), %.0f frames/s, latency p50 %.2f ms p95 %.2f ms",
-                static_cast<long long>(s.frames), s.duration_s, static_cast<long long>(s.windows),
-                s.streaming ? "streamed" : "windowed", s.mean_width, s.gflops, s.gflops_full_width,
-                100 * s.compute_saving, s.fps, s.latency_ms.p50, s.latency_ms.p95);
+  std::snprintf(
+      buf, sizeof buf,
+      "%lld frames (%.1f s), %lld windows, %s: mean width %.2f, %.2f GFLOPs of %.2f at "
+      "full width (%.0f%% saved), %.0f frames/s, latency p50 %.2f ms p95 %.2f ms",
+      static_cast<long long>(s.frames), s.duration_s, static_cast<long long>(s.windows),
+      s.streaming ? (s.stream_exact ? "streamed (exactly as windowed)" : "streamed") : "windowed",
+      s.mean_width, s.gflops, s.gflops_full_width, 100 * s.compute_saving, s.fps, s.latency_ms.p50,
+      s.latency_ms.p95);
   std::string out = buf;
   const DeviceCost& c = s.cost;
   std::snprintf(buf, sizeof buf,

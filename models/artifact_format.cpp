@@ -62,6 +62,9 @@ json to_json(const ArtifactMetadata& m) {
     for (const ArtifactWidth& w : m.widths) step.push_back(w.step_mflops);
     stream = {
         {"step_mflops", step},
+        {"reach_frames", m.stream_reach_frames},
+        {"pooled_frames", m.stream_pooled_frames},
+        {"exact", m.stream_exact},
         {"init_state", "init_state(width_index): the empty state of a width"},
         {"step",
          "step(frame [N, C, H, W], state) -> (logits, state): the logits of the window "
@@ -208,6 +211,11 @@ ArtifactMetadata parse_artifact_metadata(const std::string& text, const std::str
                        std::to_string(widths.size()));
     }
     for (size_t i = 0; i < step.size(); ++i) m.widths[i].step_mflops = step[i];
+    if (j["stream"].contains("reach_frames"))
+      m.stream_reach_frames = field<int64_t>(j, "/stream/reach_frames", origin);
+    if (j["stream"].contains("pooled_frames"))
+      m.stream_pooled_frames = field<int64_t>(j, "/stream/pooled_frames", origin);
+    if (j["stream"].contains("exact")) m.stream_exact = field<bool>(j, "/stream/exact", origin);
   }
   m.producer = j.value("producer", json());
   m.source = j.value("source", json());

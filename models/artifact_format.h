@@ -72,6 +72,13 @@ struct ArtifactMetadata {
   // prefill_and_gate with a gate) take a video a frame at a time
   // (adaptive.json "stream").
   bool streams = false;
+  // A stream's temporal reach (frames before a frame its features see), the
+  // frames its logits pool, and whether every step gives exactly the windowed
+  // forward_at of the window ending on it (models/slimmable_net.h,
+  // streams_exactly). Files before these fields: reach and pooled 0, not exact.
+  int64_t stream_reach_frames = 0;
+  int64_t stream_pooled_frames = 0;
+  bool stream_exact = false;
   // Provenance, written as given: producer {name, version}, source
   // {checkpoint, step}, and the training config.
   nlohmann::json producer, source, config;

@@ -201,4 +201,60 @@ CostTally model_cost(SlimmableNet& model, int model_width_index, int64_t frames,
   return cost;
 }
 
+namespace {
+
+// Traces the reach through a network: each value's name holds the frames
+// before a frame that it depends on.
+class ReachTraceBackend : public NetBackend {
+ public:
+  using NetBackend::NetBackend;
+
+  static int64_t reach(const NetValue& v) { return std::stoll(v.name); }
+  static NetValue with_reach(int64_t frames) {
+    NetValue v;
+    v.name = std::to_string(frames);
+    return v;
+  }
+
+  NetValue fold_frames(const NetValue& clip, bool motion) override {
+    return motion ? with_motion(clip) : clip;
+  }
+  NetValue with_motion(const NetValue& clip) override { return with_reach(reach(clip) + 1); }
+  NetValue frames_of(const NetValue& clip) override { return clip; }
+  NetValue conv_bn(const std::string& /*name*/, const ConvBnImpl& layer, const NetValue& x,
+                   bool /*relu*/) override {
+    const SlimConvOptions& o = layer.conv->options();
+    const int64_t kt = o.kernel.size() == 3 ? o.kernel[0] : 1;
+    return with_reach(reach(x) + (o.causal ? kt - 1 : kt / 2));
+  }
+  NetValue add_relu(const NetValue& y, const NetValue& residual) override {
+    return with_reach(std::max(reach(y), reach(residual)));
+  }
+  NetValue temporal_shift(const NetValue& frames, double /*fraction*/, bool /*causal*/) override {
+    return with_reach(reach(frames) + 1);
+  }
+  NetValue pool(const NetValue& x) override { return x; }
+  NetValue dropout(const NetValue& x, double /*p*/) override { return x; }
+  NetValue linear(const std::string& /*name*/, const SlimLinearImpl& /*layer*/,
+                  const NetValue& x) override {
+    return x;
+  }
+};
+
+}  // namespace
+
+int64_t temporal_reach(const SlimmableNet& model) {
+  ReachTraceBackend backend(model.at_width(0), 1);
+  return ReachTraceBackend::reach(model.apply_features(backend, ReachTraceBackend::with_reach(0)));
+}
+
+int64_t pooled_frames(const SlimmableNet& model, int64_t frames) {
+  const int64_t pool = model.options().pool_frames;
+  return pool > 0 ? std::min(pool, frames) : frames;
+}
+
+bool streams_exactly(const SlimmableNet& model, int64_t frames) {
+  return model.options().causal && pooled_frames(model, frames) <= frames - temporal_reach(model);
+}
+
 }  // namespace adaptive

@@ -138,4 +138,22 @@ std::vector<std::string> model_names();
 CostTally model_cost(SlimmableNet& model, int model_width_index, int64_t frames, int64_t height,
                      int64_t width);
 
+// A model's temporal reach: at most how many frames before it a frame's
+// features depend on, along the deepest path (1 for the motion input, kt - 1 per
+// causal temporal conv, 1 per causal shift). Traced through
+// apply_features(), so it follows the structure as written. Only a causal
+// model's reach bounds what it sees; a model that is not causal also sees
+// frames after.
+int64_t temporal_reach(const SlimmableNet& model);
+
+// The frames of a window of `frames` that the model's logits pool, its last:
+// model.pool_frames, else all.
+int64_t pooled_frames(const SlimmableNet& model, int64_t frames);
+
+// Whether the model, streamed a frame at a time, gives exactly its windowed
+// logits on the window of `frames` frames ending on each frame: causal, and
+// its pooled frames see nothing before the window (pooled_frames <= frames -
+// temporal_reach).
+bool streams_exactly(const SlimmableNet& model, int64_t frames);
+
 }  // namespace adaptive

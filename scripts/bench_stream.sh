@@ -49,7 +49,8 @@ for policy in sys.argv[2].split():
         releases = sum(r["truth"]["releases"] for r in runs)
         release = sum(r["truth"]["mean_release_s"] * r["truth"]["releases"] for r in runs) / max(releases, 1)
         rows[(policy, mode)] = t
-        print(f"| {policy} | {runs[0]['mode']} | {t['gflops']:.1f} | {t['model_s']:.2f} | {t['cpu_s']:.2f} | {split} | "
+        mode_name = runs[0]["mode"] + (", exact" if runs[0].get("stream_exact") else "")
+        print(f"| {policy} | {mode_name} | {t['gflops']:.1f} | {t['model_s']:.2f} | {t['cpu_s']:.2f} | {split} | "
               f"{t['frames_computed']} | {right}/{segs} ({100 * right / segs:.1f}%) | "
               f"{fa}/{idle} ({100 * fa / idle:.1f}%) | {after} | {release:.2f} |")
 base = rows.get(("fixed", "off"))

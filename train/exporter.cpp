@@ -89,6 +89,11 @@ ExportSummary export_checkpoint(const ExportOptions& options) {
   m.has_gate = with_gate;
   m.gate_mflops = with_gate ? final_model->gate_mflops : 0;
   m.streams = model->options().causal;
+  if (m.streams) {
+    m.stream_reach_frames = temporal_reach(*model);
+    m.stream_pooled_frames = pooled_frames(*model, shape.frames);
+    m.stream_exact = streams_exactly(*model, shape.frames);
+  }
   m.producer = {{"name", "adaptive-video"}, {"version", ADAPTIVE_VERSION}};
   m.source = {{"checkpoint", fs::path(path).filename().string()}, {"step", info.state.step}};
   m.config = json::parse(info.config_json);

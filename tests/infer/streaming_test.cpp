@@ -195,6 +195,11 @@ TEST_CASE(
   o.throttle.fixed_index = 0;
   const RunSummary s = run_inference(model, stream_path(), o, nullptr);
   REQUIRE(s.streaming);
+  // Its pooled frames see before the window: streamed answers are not the windowed ones.
+  CHECK(meta.stream_pooled_frames + meta.stream_reach_frames > meta.input.frames);
+  CHECK_FALSE(meta.stream_exact);
+  CHECK_FALSE(s.stream_exact);
+  CHECK(summary_json(s, model)["stream_exact"] == false);
   const int64_t frames = meta.input.frames + s.windows - 1;
   CHECK(s.frames_computed == frames);
   CHECK(s.gflops == Approx(frames * meta.widths[0].step_mflops / 1e3));

@@ -108,6 +108,9 @@ def check_stream(folder):
     check(stream is not None, "a causal model's adaptive.json has a stream")
     check(len(stream["step_mflops"]) == len(meta["widths"]), "step_mflops per width")
     frames = meta["input"]["frames"]
+    check(stream["exact"] == (stream["pooled_frames"] <= frames - stream["reach_frames"]),
+          f"stream.exact: pooled {stream['pooled_frames']} of {frames} frames, "
+          f"reach {stream['reach_frames']}")
     numel = 1
     for s in expected["shape"]:
         numel *= s

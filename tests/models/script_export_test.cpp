@@ -328,6 +328,8 @@ TEST_CASE(
     INFO("pooled frames " << pooled);
     options.pool_frames = pooled;
     auto model = test::trained_looking(options);
+    CHECK(temporal_reach(*model) == 5);
+    CHECK(streams_exactly(*model, input.frames) == (pooled == 3));  // as the steps show
     torch::jit::Module script = round_trip(lower_to_torchscript(*model, nullptr, {}, input));
     for (int i = 0; i < static_cast<int>(options.widths.size()); ++i) {
       INFO("width " << options.widths[i]);

@@ -155,6 +155,72 @@ TEST_CASE("a causal model's frame features depend on no later frame", "[models][
   }
 }
 
+TEST_CASE("a causal model's temporal reach is the frames back its last frame's features read",
+          "[models][causal]") {
+  // Changing the frame `reach` frames before the last moves the last frame's
+  // features; changing the one before it does not.
+  struct Case {
+    std::string name;
+    bool factorized, motion;
+    int64_t temporal_from_stage, reach;
+  };
+  // r2plus1d, 2 stages of 1 block: stem 1 temporal conv, each block 2, kt 3.
+  for (const Case& c :
+       {Case{"r2plus1d", true, true, 0, 1 + 2 * 5}, Case{"r2plus1d", true, false, 0, 2 * 5},
+        Case{"r2plus1d", false, true, 0, 1 + 2 * 5}, Case{"r2plus1d", true, true, 2, 1 + 2 * 2},
+        Case{"r2plus1d", true, false, 2, 2 * 2},
+        Case{"tsm_mobile", true, false, 0, 2}}) {  // a shift per block
+    CAPTURE(c.name, c.factorized, c.motion, c.temporal_from_stage);
+    ModelOptions o;
+    o.name = c.name;
+    o.num_classes = 4;
+    o.widths = {0.5, 1.0};
+    o.blocks = {1, 1};
+    o.factorized = c.factorized;
+    o.motion_input = c.motion;
+    o.temporal_from_stage = c.temporal_from_stage;
+    o.causal = true;
+    auto model = test::trained_looking(o);
+    const int64_t reach = temporal_reach(*model);
+    CHECK(reach == c.reach);
+    torch::NoGradGuard no_grad;
+    const int64_t frames = reach + 3;
+    const at::Tensor x = torch::randn({1, 3, frames, 16, 16});
+    const ForwardContext ctx = last_frame(model->at_width(1));
+    const at::Tensor last = model->features(x, ctx);
+    const auto changed_at = [&](int64_t t) {
+      at::Tensor y = x.clone();
+      y.select(2, t).add_(1);
+      return !torch::allclose(model->features(y, ctx), last, 1e-5, 1e-6);
+    };
+    CHECK(changed_at(frames - 1 - reach));
+    if (reach < frames - 1) CHECK_FALSE(changed_at(frames - 2 - reach));
+  }
+}
+
+TEST_CASE("a causal model streams exactly when it pools only frames whose reach is the window's",
+          "[models][causal]") {
+  ModelOptions o;
+  o.num_classes = 4;
+  o.widths = {0.5, 1.0};
+  o.blocks = {1, 1};
+  o.temporal_from_stage = 2;  // reach 5: motion 1, two kt 3 convs
+  struct Case {
+    bool causal;
+    int64_t pool;
+    bool exact;
+  };
+  for (const auto& [causal, pool, exact] :
+       {Case{true, 3, true}, Case{true, 4, false}, Case{true, 0, false}, Case{false, 1, false}}) {
+    CAPTURE(causal, pool);
+    o.causal = causal;
+    o.pool_frames = pool;
+    auto model = build_model(o);
+    CHECK(pooled_frames(*model, 8) == (pool > 0 ? pool : 8));
+    CHECK(streams_exactly(*model, 8) == exact);
+  }
+}
+
 TEST_CASE(
     "a causal model pools a clip with past frames over its last T, the past read as a stream "
     "reads it",
