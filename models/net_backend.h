@@ -15,7 +15,6 @@
 // the networks: docs/adding-a-backbone.md.
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
 #include <string>
 
@@ -85,12 +84,9 @@ class NetBackend {
 
   const ForwardContext& context() const { return context_; }
   int64_t frames() const { return frames_; }  // clip length T
-  // The frames pool() averages, the clip's last: the context's
-  // pooled_frames, else all T; at most T (a one-frame clip, as FLOPs
-  // counting gives a stream's step, pools its frame).
-  int64_t pooled_frames() const {
-    return context_.pooled_frames > 0 ? std::min(context_.pooled_frames, frames_) : frames_;
-  }
+  // The frames pool() averages, the clip's last
+  // (ForwardContext::frames_pooled).
+  int64_t pooled_frames() const { return context_.frames_pooled(frames_); }
 
  protected:
   ForwardContext context_;

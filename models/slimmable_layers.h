@@ -12,6 +12,7 @@
 //              recalibrated after training (US-Nets).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -63,6 +64,13 @@ struct ForwardContext {
   // clip carries frames before it (a causal model trained on its stream's
   // past, data.past_frames), or model.pool_frames (SlimmableNet::pooling).
   int64_t pooled_frames = 0;
+
+  // The frames pool() averages of a clip of `frames`, its last:
+  // pooled_frames, else all; at most `frames` (a one-frame clip, as FLOPs
+  // counting gives a stream's step, pools its frame).
+  int64_t frames_pooled(int64_t frames) const {
+    return pooled_frames > 0 ? std::min(pooled_frames, frames) : frames;
+  }
 };
 
 // How a 3D conv runs on a clip held as frames (below, and the export's

@@ -249,8 +249,7 @@ int64_t temporal_reach(const SlimmableNet& model) {
 }
 
 int64_t pooled_frames(const SlimmableNet& model, int64_t frames) {
-  const int64_t pool = model.options().pool_frames;
-  return pool > 0 ? std::min(pool, frames) : frames;
+  return model.pooling(ForwardContext{}).frames_pooled(frames);
 }
 
 bool streams_exactly(const SlimmableNet& model, int64_t frames) {
