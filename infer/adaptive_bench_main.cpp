@@ -3,8 +3,9 @@
 // after warm-up, fixed threads), achieved GFLOP/s against the machine's
 // measured fp32 matrix product peak, and latency and FLOPs relative to the
 // widest width; with --plain, the same figures for single-width files timed
-// in alternation with the adaptive file. --gap-ms idles before each timed
-// pass, as the windows of a live source arrive.
+// in alternation with the adaptive file; for a model that streams, a step's
+// and a rebuild's time per width. --gap-ms idles before each timed pass, as
+// the windows of a live source arrive.
 //
 //   adaptive-bench --model model.pt [--plain 0.25=plain_025.pt ...]
 //                  [--threads 1] [--runs 200] [--warmup 30] [--gap-ms 0]

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <stdexcept>
 
 #include <ATen/Parallel.h>
@@ -43,19 +44,16 @@ struct Timing {
   double cpu_ms = 0;  // mean process CPU per pass, with the idle gap after it
 };
 
-// Batch-1 latency of each (file, width index) in `targets`, timed in
-// round-robin; each timed pass followed by `gap_ms` idle, whose CPU time
-// (threads spinning before they sleep) counts to the pass.
-std::vector<Timing> time_round_robin(
-    const std::vector<std::pair<const ModelArtifact*, int>>& targets, const at::Tensor& clip,
-    const WidthBenchOptions& o) {
-  std::vector<std::vector<double>> ms(targets.size());
-  std::vector<double> cpu_ms(targets.size(), 0);
+// Batch-1 latency of each job, timed in round-robin so that drift of the
+// machine affects all alike; each timed pass followed by `gap_ms` idle, whose
+// CPU time (threads spinning before they sleep) counts to the pass.
+std::vector<Timing> time_round_robin(const std::vector<std::function<void()>>& jobs,
+                                     const WidthBenchOptions& o) {
+  std::vector<std::vector<double>> ms(jobs.size());
+  std::vector<double> cpu_ms(jobs.size(), 0);
   for (int r = -o.warmup; r < o.runs; ++r) {
-    for (size_t k = 0; k < targets.size(); ++k) {
-      const ModelArtifact* model = targets[k].first;
-      const int index = targets[k].second;  // (C++17 lambdas cannot capture structured bindings)
-      const PassCost cost = time_pass([&] { model->forward_at(clip, index); }, o.gap_ms);
+    for (size_t k = 0; k < jobs.size(); ++k) {
+      const PassCost cost = time_pass(jobs[k], o.gap_ms);
       if (r >= 0) ms[k].push_back(cost.ms), cpu_ms[k] += cost.cpu_ms;
     }
   }
@@ -113,29 +111,68 @@ WidthBenchReport bench_widths(const ModelArtifact& model, const std::map<int, Mo
   const auto& meta = model.metadata();
   const auto& in = meta.input;
   const at::Tensor clip = torch::randn({1, in.channels, in.frames, in.height, in.width});
-  std::vector<std::pair<const ModelArtifact*, int>> targets;
-  for (int i = 0; i < model.num_widths(); ++i) {
-    targets.emplace_back(&model, i);
-    if (plain.count(i)) targets.emplace_back(&plain.at(i), 0);
+  const at::Tensor frame = clip.select(2, in.frames - 1).contiguous();
+  // Per width: its pass, the plain file's, and a stream's step and rebuild,
+  // each job's index in `jobs` kept to read its timing back.
+  std::vector<std::function<void()>> jobs;
+  struct Jobs {
+    size_t pass = 0, plain = 0, step = 0, rebuild = 0;
+  };
+  std::vector<Jobs> index(static_cast<size_t>(model.num_widths()));
+  std::vector<ModelArtifact::StreamState> states;
+  if (meta.streams) {
+    for (int i = 0; i < model.num_widths(); ++i) {
+      states.push_back(model.init_state(i));
+      model.prefill(clip, i, states.back());  // a state as full as a running stream's
+    }
   }
-  const auto timings = time_round_robin(targets, clip, options);
-
-  size_t k = 0;
   for (int i = 0; i < model.num_widths(); ++i) {
+    Jobs& at = index[static_cast<size_t>(i)];
+    at.pass = jobs.size();
+    jobs.emplace_back([&model, &clip, i] { model.forward_at(clip, i); });
+    if (plain.count(i)) {
+      at.plain = jobs.size();
+      jobs.emplace_back([p = &plain.at(i), &clip] { p->forward_at(clip, 0); });
+    }
+    if (meta.streams) {
+      ModelArtifact::StreamState* state = &states[static_cast<size_t>(i)];
+      at.step = jobs.size();
+      jobs.emplace_back([&model, &frame, state] { model.step(frame, *state); });
+      at.rebuild = jobs.size();
+      jobs.emplace_back([&model, &clip, i] {
+        ModelArtifact::StreamState rebuilt;
+        model.prefill(clip, i, rebuilt);
+      });
+    }
+  }
+  const auto timings = time_round_robin(jobs, options);
+
+  for (int i = 0; i < model.num_widths(); ++i) {
+    const Jobs& at = index[static_cast<size_t>(i)];
     WidthBenchRow row;
     row.width = meta.widths[i].width;
     row.mflops = meta.widths[i].mflops;
-    row.latency_ms = timings[k].median_ms;
-    row.latency_p90_ms = timings[k].p90_ms;
-    row.cpu_ms = timings[k++].cpu_ms;
-    if (plain.count(i)) row.plain_latency_ms = timings[k++].median_ms;
+    row.latency_ms = timings[at.pass].median_ms;
+    row.latency_p90_ms = timings[at.pass].p90_ms;
+    row.cpu_ms = timings[at.pass].cpu_ms;
+    if (plain.count(i)) row.plain_latency_ms = timings[at.plain].median_ms;
     row.gflops_per_s = row.mflops / row.latency_ms;  // MFLOP per ms = GFLOP/s
+    if (meta.streams) {
+      StreamBenchRow stream;
+      stream.step_mflops = meta.widths[i].step_mflops;
+      stream.step_ms = timings[at.step].median_ms;
+      stream.step_p90_ms = timings[at.step].p90_ms;
+      stream.step_cpu_ms = timings[at.step].cpu_ms;
+      stream.rebuild_ms = timings[at.rebuild].median_ms;
+      row.stream = stream;
+    }
     report.widths.push_back(row);
   }
   const WidthBenchRow widest = report.widths.back();
   for (auto& row : report.widths) {
     row.latency_ratio = row.latency_ms / widest.latency_ms;
     row.mflops_ratio = row.mflops / widest.mflops;
+    if (row.stream) row.stream->step_ratio = row.stream->step_ms / widest.stream->step_ms;
   }
   return report;
 }
@@ -176,6 +213,25 @@ std::string format_width_bench(const WidthBenchReport& r, const ModelArtifact& m
   add(std::snprintf(line, sizeof line,
                     "narrowest width: %.2fx faster than the widest (%.2fx fewer FLOPs)\n",
                     1 / r.widths.front().latency_ratio, 1 / r.widths.front().mflops_ratio));
+  if (!r.widths.front().stream) return out;
+  add(std::snprintf(line, sizeof line,
+                    "streaming: a step takes one new frame, its state carried; a rebuild is a "
+                    "window in one batched pass (a width the stream has not kept up)\n"));
+  add(std::snprintf(line, sizeof line, "%-6s %8s %9s %8s %8s %8s %9s %10s %12s\n", "width",
+                    "MFLOPs", "step ms", "p90 ms", "cpu ms", "step/1.0", "mflop/1.0", "rebuild ms",
+                    "rebuild/step"));
+  const double widest_step_mflops = r.widths.back().stream->step_mflops;
+  for (const WidthBenchRow& w : r.widths) {
+    const StreamBenchRow& s = *w.stream;
+    add(std::snprintf(line, sizeof line,
+                      "%-6.3g %8.1f %9.3f %8.3f %8.3f %8.3f %9.3f %10.3f %12.1f\n", w.width,
+                      s.step_mflops, s.step_ms, s.step_p90_ms, s.step_cpu_ms, s.step_ratio,
+                      s.step_mflops / widest_step_mflops, s.rebuild_ms, s.rebuild_ms / s.step_ms));
+  }
+  const StreamBenchRow& narrowest = *r.widths.front().stream;
+  add(std::snprintf(line, sizeof line,
+                    "narrowest step: %.2fx faster than the widest (%.2fx fewer FLOPs)\n",
+                    1 / narrowest.step_ratio, widest_step_mflops / narrowest.step_mflops));
   return out;
 }
 
@@ -191,7 +247,14 @@ nlohmann::json width_bench_json(const WidthBenchReport& r) {
                     {"latency_ratio", w.latency_ratio},
                     {"mflops_ratio", w.mflops_ratio},
                     {"plain_latency_ms", w.plain_latency_ms > 0 ? nlohmann::json(w.plain_latency_ms)
-                                                                : nlohmann::json()}});
+                                                                : nlohmann::json()},
+                    {"stream", w.stream ? nlohmann::json{{"step_mflops", w.stream->step_mflops},
+                                                         {"step_ms", w.stream->step_ms},
+                                                         {"step_p90_ms", w.stream->step_p90_ms},
+                                                         {"step_cpu_ms", w.stream->step_cpu_ms},
+                                                         {"step_ratio", w.stream->step_ratio},
+                                                         {"rebuild_ms", w.stream->rebuild_ms}}
+                                        : nlohmann::json()}});
   }
   return {{"threads", r.threads},
           {"gap_ms", r.options.gap_ms},

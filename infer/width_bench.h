@@ -6,10 +6,15 @@
 // width's channels), timed in alternation with the adaptive file so that
 // drift of the machine affects all alike. `gap_ms` idles after each pass,
 // as between the windows of a live source: what a pass costs when the
-// machine has been idle since the last one.
+// machine has been idle since the last one. A model that streams (a causal
+// model) also gets, per width, what a stream pays: a step (one new frame,
+// its state carried) and a rebuild (ModelArtifact::prefill: a window in one
+// batched pass, what a stream pays for a width it has not kept up, as when
+// the throttle climbs to it; infer/model_passes.h).
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +33,15 @@ struct WidthBenchOptions {
   void validate() const;
 };
 
+// A streaming model's costs at one width (WidthBenchRow::stream).
+struct StreamBenchRow {
+  double step_mflops = 0;
+  double step_ms = 0, step_p90_ms = 0;  // median and p90 of the timed steps
+  double step_cpu_ms = 0;               // as WidthBenchRow::cpu_ms
+  double step_ratio = 0;                // step_ms to the widest width's
+  double rebuild_ms = 0;                // median of the timed prefills
+};
+
 struct WidthBenchRow {
   double width = 0, mflops = 0;
   double latency_ms = 0, latency_p90_ms = 0;  // median and p90 of the timed passes
@@ -37,6 +51,7 @@ struct WidthBenchRow {
   double gflops_per_s = 0;                     // mflops / latency_ms
   double latency_ratio = 0, mflops_ratio = 0;  // to the widest width
   double plain_latency_ms = 0;                 // the plain file's median (0: none given)
+  std::optional<StreamBenchRow> stream;        // a model that streams
 };
 
 struct WidthBenchReport {
@@ -53,7 +68,8 @@ struct WidthBenchReport {
 std::pair<int, ModelArtifact> load_plain_model(const ModelArtifact& model, const std::string& spec);
 
 // Times every width of `model` (and of each plain file, by width index) on a
-// random clip of the model's input shape. Uses the compute threads already
+// random clip of the model's input shape, and a model that streams also per
+// step, on a frame of it, and per rebuild. Uses the compute threads already
 // set (common/process.h); sets the BLAS threads to every thread for the
 // peak, then to 1 for the model.
 WidthBenchReport bench_widths(const ModelArtifact& model, const std::map<int, ModelArtifact>& plain,

@@ -1,10 +1,13 @@
 // adaptive-bench as a user runs it: a row per width whose figures agree with
 // the model and with each other, the live-like idle gap recorded, a plain
-// single-width file timed beside its width, bad options refused.
-#include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
-
+// single-width file timed beside its width, a stream's step and rebuild for
+// a model that streams, bad options refused.
 #include "infer/model_artifact.h"
+
+#include <nlohmann/json.hpp>
+// Catch2 after LibTorch: both define CHECK, Catch2's must win.
+#include <catch2/catch.hpp>
+
 #include "test_support.h"
 
 using namespace adaptive;
@@ -69,6 +72,7 @@ TEST_CASE("adaptive-bench times every width, back to back or after an idle gap",
     CHECK(j["widths"][1]["plain_latency_ms"].is_null());
     CHECK(j["widths"][1]["latency_ratio"].get<double>() == Approx(1.0));
     CHECK(j["widths"][0]["mflops_ratio"].get<double>() < 1);
+    CHECK(j["widths"][0]["stream"].is_null());  // the tiny run is not causal
   }
 
   for (const auto& [args, message] : std::vector<std::pair<std::string, std::string>>{
@@ -84,4 +88,42 @@ TEST_CASE("adaptive-bench times every width, back to back or after an idle gap",
     CHECK(bad.output.find(message) != std::string::npos);
     CHECK(bad.output.find("thread(s)") == std::string::npos);  // refused before any timing
   }
+}
+
+TEST_CASE("adaptive-bench times a stream's step and rebuild per width for a model that streams",
+          "[infer][bench][cli][stream][slow]") {
+  test::TempDir dir;
+  const std::string model = test::tiny_causal_run() + "/model.pt";
+  const ModelArtifact artifact = ModelArtifact::load(model);
+  REQUIRE(artifact.metadata().streams);
+  const auto& widths = artifact.metadata().widths;
+  const std::string out = dir.str("bench.json");
+  const auto r =
+      test::run_command(bench("--model " + model + " --runs 5 --warmup 1 --json " + out));
+  INFO(r.output);
+  REQUIRE(r.rc == 0);
+  CHECK(r.output.find("step ms") != std::string::npos);
+  CHECK(r.output.find("narrowest step: ") != std::string::npos);
+  const auto j = nlohmann::json::parse(test::read_file(out));
+  REQUIRE(j["widths"].size() == widths.size());
+  const auto& widest = j["widths"].back()["stream"];
+  for (size_t i = 0; i < widths.size(); ++i) {
+    const auto& s = j["widths"][i]["stream"];
+    INFO("width " << j["widths"][i].dump());
+    REQUIRE(s.is_object());
+    CHECK(s["step_mflops"].get<double>() == Approx(widths[i].step_mflops));
+    const double step = s["step_ms"].get<double>();
+    CHECK(step > 0);
+    CHECK(s["step_p90_ms"].get<double>() >= step);
+    CHECK(s["step_cpu_ms"].get<double>() > 0);
+    CHECK(s["step_ratio"].get<double>() == Approx(step / widest["step_ms"].get<double>()));
+    CHECK(s["rebuild_ms"].get<double>() > 0);
+  }
+
+  // A model that does not stream has no stream figures.
+  const auto windowed = test::run_command(
+      bench("--model " + test::tiny_trained_run() + "/model.pt --runs 2 --warmup 0"));
+  INFO(windowed.output);
+  REQUIRE(windowed.rc == 0);
+  CHECK(windowed.output.find("step ms") == std::string::npos);
 }
