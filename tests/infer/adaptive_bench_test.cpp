@@ -72,7 +72,9 @@ TEST_CASE("adaptive-bench times every width, back to back or after an idle gap",
     CHECK(j["widths"][1]["plain_latency_ms"].is_null());
     CHECK(j["widths"][1]["latency_ratio"].get<double>() == Approx(1.0));
     CHECK(j["widths"][0]["mflops_ratio"].get<double>() < 1);
-    CHECK(j["widths"][0]["stream"].is_null());  // the tiny run is not causal
+    // The tiny run is not causal: no stream figures.
+    CHECK(j["widths"][0]["stream"].is_null());
+    CHECK(r.output.find("step ms") == std::string::npos);
   }
 
   for (const auto& [args, message] : std::vector<std::pair<std::string, std::string>>{
@@ -119,11 +121,4 @@ TEST_CASE("adaptive-bench times a stream's step and rebuild per width for a mode
     CHECK(s["step_ratio"].get<double>() == Approx(step / widest["step_ms"].get<double>()));
     CHECK(s["rebuild_ms"].get<double>() > 0);
   }
-
-  // A model that does not stream has no stream figures.
-  const auto windowed = test::run_command(
-      bench("--model " + test::tiny_trained_run() + "/model.pt --runs 2 --warmup 0"));
-  INFO(windowed.output);
-  REQUIRE(windowed.rc == 0);
-  CHECK(windowed.output.find("step ms") == std::string::npos);
 }
